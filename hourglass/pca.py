@@ -1,0 +1,42 @@
+"""PCA, the baseline every autoencoder is measured against: the best *linear* k-dimensional reconstruction.
+
+Fitted on the same (scaled) training data and measured in the same unit — squared error per sample — so that
+"AE vs PCA at the same k" compares like with like.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+
+class PCABaseline:
+    """Project onto the top-k principal components and back: x̂ = μ + V_k V_kᵀ (x − μ).
+
+    k: number of components (the autoencoder's latent_dim).
+    Fitted attributes (after :meth:`fit`): ``pca_`` (scikit-learn's PCA, ``components_`` shaped (k, D)).
+    """
+
+    def __init__(self, k: int):
+        self.k = k
+
+    def fit(self, x_train: np.ndarray) -> "PCABaseline":
+        # covariance_eigh is exact and fast when N >> D (MNIST: one 784×784 eigenproblem).
+        solver = "covariance_eigh" if x_train.shape[0] >= x_train.shape[1] else "full"
+        self.pca_ = PCA(n_components=self.k, svd_solver=solver).fit(np.asarray(x_train, dtype=np.float64))
+        return self
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """The k principal coordinates of each row: (N, D) → (N, k)."""
+        return self.pca_.transform(np.asarray(x, dtype=np.float64)).astype(np.float32)
+
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        """x̂: (N, D) → (N, D), float32."""
+        x64 = np.asarray(x, dtype=np.float64)
+        return self.pca_.inverse_transform(self.pca_.transform(x64)).astype(np.float32)
+
+    def squared_error_per_sample(self, x: np.ndarray) -> float:
+        """Mean over rows of ‖x − x̂‖² (computed in float64)."""
+        x64 = np.asarray(x, dtype=np.float64)
+        x_hat = self.pca_.inverse_transform(self.pca_.transform(x64))
+        return float(((x64 - x_hat) ** 2).sum(axis=1).mean())

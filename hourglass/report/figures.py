@@ -1,0 +1,79 @@
+"""Figures drawn with matplotlib's object API (no pyplot, no global backend state) and written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..errors import HourglassError
+from ..files import atomic_path
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    return Path(path)
+
+
+def _as_image(row: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    img = np.clip(np.asarray(row, dtype=np.float32).reshape(shape), 0, 1)
+    return img[0] if shape[0] == 1 else img.transpose(1, 2, 0)
+
+
+def image_grid(rows: list[tuple[str, np.ndarray]], shape: tuple[int, ...], path: str | Path,
+               title: str | None = None) -> Path:
+    """One labelled row of images per entry of ``rows``: ``(label, images (n, D))``, values in [0, 1].
+
+    shape: one image's (C, H, W), C = 1 (grey) or 3 (RGB).
+    """
+    if len(shape) != 3 or shape[0] not in (1, 3):
+        raise HourglassError(f"an image grid needs (1|3, H, W) images, got sample shape {tuple(shape)}")
+    n_cols = max(len(images) for _, images in rows)
+    fig = Figure(figsize=(1.0 * n_cols + 1.6, 1.05 * len(rows) + (0.4 if title else 0)))
+    axes = fig.subplots(len(rows), n_cols, squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for c in range(n_cols):
+            ax = axes[r, c]
+            ax.set_xticks([]), ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c < len(images):
+                ax.imshow(_as_image(images[c], shape), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
+    if title:
+        fig.suptitle(title)
+    fig.subplots_adjust(wspace=0.05, hspace=0.08)
+    return _save(fig, path)
+
+
+def latent_scatter(panels: list[tuple[str, np.ndarray]], labels: np.ndarray | None, path: str | Path,
+                   title: str | None = None) -> Path:
+    """Side-by-side scatter plots of 2-d codes ``(title, codes (N, 2))``, coloured by ``labels``.
+
+    Integer labels with at most 20 values get a legend of classes; other labels a colour bar.
+    """
+    fig = Figure(figsize=(5.2 * len(panels) + 1.2, 5))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    discrete = labels is not None and np.asarray(labels).dtype.kind in "iu" and len(np.unique(labels)) <= 20
+    for ax, (name, codes) in zip(axes, panels):
+        if codes.shape[1] != 2:
+            raise HourglassError(f"a latent scatter needs 2-d codes, got {codes.shape[1]}-d for {name}")
+        if discrete:
+            cmap = __import__("matplotlib").colormaps["tab10" if len(np.unique(labels)) <= 10 else "tab20"]
+            for i, cls in enumerate(np.unique(labels)):
+                sel = labels == cls
+                ax.scatter(codes[sel, 0], codes[sel, 1], s=2, alpha=0.5, color=cmap(i), label=str(cls),
+                           rasterized=True)
+        else:
+            sc = ax.scatter(codes[:, 0], codes[:, 1], s=2, alpha=0.6, c=labels, cmap="viridis", rasterized=True)
+            if labels is not None:
+                fig.colorbar(sc, ax=ax)
+        ax.set_title(name)
+        ax.set_xlabel("$z_1$"), ax.set_ylabel("$z_2$")
+    if discrete:
+        axes[-1].legend(markerscale=6, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)

@@ -1,0 +1,74 @@
+import pytest
+import torch
+from torch import nn
+
+import hourglass as hg
+from hourglass.nets import conv_pair, mlp_hourglass
+
+
+def linear_sizes(module):
+    return [(m.in_features, m.out_features) for m in module.modules() if isinstance(m, nn.Linear)]
+
+
+def test_mlp_hourglass_has_the_textbook_layer_sizes():
+    f, g = mlp_hourglass([784, 256, 64, 16], latent_dim=4)
+    assert linear_sizes(f) == [(784, 256), (256, 64), (64, 16), (16, 4)]
+    assert linear_sizes(g) == [(4, 16), (16, 64), (64, 256), (256, 784)]
+    # no nonlinearity on the code or on g's raw output
+    assert isinstance(f[-1], nn.Linear) and isinstance(g[-1], nn.Linear)
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (1, 8, 8), (3, 5, 7), (2, 13, 10)])
+def test_conv_pair_reconstructs_exactly_the_input_shape(shape):
+    f, g = conv_pair(shape, (8, 16), latent_dim=6)
+    x = torch.rand(3, shape[0] * shape[1] * shape[2])
+    z = f(x)
+    assert z.shape == (3, 6)
+    assert g(z).shape == x.shape
+
+
+def test_linear_pair_is_affine():
+    model = hg.Autoencoder.from_architecture(hg.Architecture("linear", (10,), latent_dim=3), "linear")
+    a, b = torch.randn(2, 10, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        lhs = model.reconstruct(torch.stack([0.3 * a + 0.7 * b]))
+        rhs = 0.3 * model.reconstruct(a[None]) + 0.7 * model.reconstruct(b[None])
+    torch.testing.assert_close(lhs, rhs)
+
+
+def test_autoencoder_shapes_and_sigmoid_output(tiny_model):
+    x = torch.rand(7, 64)
+    z = tiny_model.encode(x)
+    assert z.shape == (7, 3)
+    x_hat = tiny_model.reconstruct(x)
+    assert x_hat.shape == (7, 64) and 0 <= x_hat.min() and x_hat.max() <= 1
+    torch.testing.assert_close(x_hat, torch.sigmoid(tiny_model(x)))
+
+
+def test_same_seed_same_init_and_global_rng_untouched():
+    arch = hg.Architecture("mlp", (20,), (8,), 2)
+    state = torch.get_rng_state()
+    a = hg.Autoencoder.from_architecture(arch, seed=5).state_dict()
+    b = hg.Autoencoder.from_architecture(arch, seed=5).state_dict()
+    c = hg.Autoencoder.from_architecture(arch, seed=6).state_dict()
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"kind": "rnn"}, "unknown architecture"),
+    ({"latent_dim": 0}, "latent_dim must be at least 1"),
+    ({"widths": (16, 0)}, "widths must be positive"),
+    ({"activation": "swish2"}, "unknown activation"),
+    ({"kind": "conv", "input_shape": (64,)}, "needs image samples"),
+])
+def test_architecture_rejects_bad_options(kwargs, message):
+    with pytest.raises(hg.HourglassError, match=message):
+        hg.Architecture(**{"input_shape": (64,), **kwargs})
+
+
+def test_architecture_round_trips_through_dict():
+    arch = hg.Architecture("conv", (1, 28, 28), None, 30, "gelu")
+    assert arch.widths == (32, 64)
+    assert hg.Architecture.from_dict(arch.to_dict()) == arch
