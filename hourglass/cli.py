@@ -212,6 +212,7 @@ def cmd_demo(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
+    from .nets import ACTIVATIONS
     from .train import TrainConfig
     from .workflow import ModelConfig
 
@@ -243,8 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="encoder hidden widths (mlp; default 256,64,16) or conv channels (conv; default 32,64); the "
                         "decoder mirrors them")
     t.add_argument("--latent-dim", type=_positive_int, default=mc.latent_dim, help="size k of the code z (default 4)")
-    t.add_argument("--activation", default=mc.activation, choices=["relu", "gelu", "silu", "tanh", "sigmoid", "elu"],
-                   help="nonlinearity (default relu)")
+    t.add_argument("--activation", default=mc.activation, choices=list(ACTIVATIONS),
+                   help="nonlinearity (default silu)")
     t.add_argument("--loss", choices=["auto", "bce", "mse"], default=mc.loss,
                    help="reconstruction loss: bce (Bernoulli cross-entropy, data in [0,1]), mse (squared error), "
                         "auto: bce when the scaled data lie in [0,1] (default)")
@@ -292,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train the 784-256-64-16-4 MLP hourglass and a 2-d-code one on MNIST; write "
                                    "reconstructions.png, latent2d.png, metrics.json and checkpoints.")
     m.add_argument("--out", default="demo-output", metavar="DIR", help="output folder (default demo-output)")
-    m.add_argument("--epochs", type=_positive_int, default=30, help="epochs per model (default 30)")
+    m.add_argument("--epochs", type=_positive_int, default=40, help="epochs per model (default 40)")
     m.add_argument("--seed", type=int, default=0, help="default 0")
     m.add_argument("--quiet", action="store_true", help="no progress output")
     m.set_defaults(func=cmd_demo)

@@ -32,7 +32,7 @@ def one_per_class(labels: np.ndarray, per_class: int = 1) -> np.ndarray:
     return np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
 
 
-def run_demo(out: str | Path = "demo-output", seed: int = 0, epochs: int = 30, progress: bool = True,
+def run_demo(out: str | Path = "demo-output", seed: int = 0, epochs: int = 40, progress: bool = True,
              log=print) -> dict:
     """Run the demo; return the metrics it writes to ``out/metrics.json``."""
     out = Path(out)

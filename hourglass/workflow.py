@@ -33,7 +33,7 @@ class ModelConfig:
     arch: str = "mlp"
     widths: tuple[int, ...] | None = None
     latent_dim: int = 4
-    activation: str = "relu"
+    activation: str = "silu"
     loss: str = "auto"
     scaling: str = "auto"
 

@@ -1,0 +1,125 @@
+"""The CLI as a user runs it: subprocesses, real training on digits, one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import hourglass as hg
+
+COMMANDS = [[], ["data"], ["data", "fetch"], ["data", "info"], ["train"], ["evaluate"], ["encode"], ["reconstruct"],
+            ["demo"]]
+
+
+def hourglass(*args, cwd=None, check=True):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env.pop("HOURGLASS_DEBUG", None)
+    done = subprocess.run([sys.executable, "-m", "hourglass.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env)
+    if check and done.returncode != 0:
+        raise AssertionError(f"hourglass {args} exited {done.returncode}: {done.stderr}")
+    return done
+
+
+def assert_one_line_error(done, *fragments):
+    assert done.returncode == 2, done
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hourglass: error: "), done.stderr
+    assert "Traceback" not in done.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_every_command_has_help():
+    from hourglass.cli import build_parser
+
+    parser = build_parser()
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as e:
+            parser.parse_args([*command, "--help"])
+        assert e.value.code == 0
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The README's quickstart on digits: train, then the other commands on the checkpoint."""
+    root = tmp_path_factory.mktemp("cli")
+    done = hourglass("train", "digits", "--latent-dim", "4", "--epochs", "40", "--batch-size", "64",
+                     "--out", root / "run", "--seed", "1", cwd=root)
+    assert "saved to" in done.stdout
+    return root
+
+
+def test_train_then_evaluate_json_beats_pca(trained):
+    result = json.loads(hourglass("evaluate", trained / "run", "--json").stdout)
+    assert result["k"] == 4 and result["split"] == "test" and result["n_samples"] == 180
+    assert result["squared_error_per_sample"] < result["pca_squared_error_per_sample"]
+    table = hourglass("evaluate", trained / "run").stdout
+    assert "PCA (k=4)" in table and f"{result['squared_error_per_sample']:.4f}" in table
+
+
+def test_encode_and_reconstruct_write_arrays_and_png(trained):
+    hourglass("encode", trained / "run", "digits", "-o", trained / "z.npy")
+    z = np.load(trained / "z.npy")
+    assert z.shape == (180, 4) and z.dtype == np.float32
+    ckpt = hg.load(trained / "run")
+    np.testing.assert_array_equal(z, hg.encode(ckpt.model, hg.load_digits(seed=1).x_test))
+    hourglass("reconstruct", trained / "run", "digits", "--split", "val", "-o", trained / "xh.csv",
+              "--png", trained / "grid.png")
+    x_hat = np.loadtxt(trained / "xh.csv", delimiter=",")
+    assert x_hat.shape == (180, 64) and (trained / "grid.png").stat().st_size > 1000
+
+
+def test_same_seed_same_checkpoint_bytes(trained, tmp_path):
+    hourglass("train", "digits", "--latent-dim", "4", "--epochs", "40", "--batch-size", "64", "--out",
+              tmp_path / "again", "--seed", "1", "--quiet")
+    assert (tmp_path / "again" / "model.safetensors").read_bytes() == (trained / "run" / "model.safetensors").read_bytes()
+
+
+def test_resume_from_the_cli_extends_a_run(tmp_path):
+    hourglass("train", "digits", "--epochs", "2", "--out", tmp_path / "r", "--quiet")
+    assert_one_line_error(hourglass("train", "digits", "--epochs", "2", "--out", tmp_path / "r", check=False),
+                          "already holds a run", "--resume")
+    hourglass("train", "digits", "--epochs", "4", "--out", tmp_path / "r", "--resume", "--quiet")
+    assert hg.load(tmp_path / "r").config["history"]["epochs_run"] == 4
+    assert_one_line_error(hourglass("train", "digits", "--epochs", "4", "--latent-dim", "3", "--out", tmp_path / "r",
+                                    "--resume", check=False), "resume with the same options")
+
+
+def test_user_csv_is_standardized_and_reconstructed_in_its_units(tmp_path):
+    rng = np.random.default_rng(0)
+    t = rng.random((200, 1))
+    table = np.hstack([t * 100, np.sin(3 * t) * 5 + 20, t ** 2 * 1000]) + rng.normal(0, 0.01, (200, 3))
+    np.savetxt(tmp_path / "t.csv", table, delimiter=",", header="a,b,c", comments="")
+    hourglass("train", tmp_path / "t.csv", "--latent-dim", "1", "--epochs", "60", "--batch-size", "32",
+              "--out", tmp_path / "run", "--quiet")
+    cfg = hg.load(tmp_path / "run").config
+    assert cfg["preprocessing"]["kind"] == "standardize" and cfg["objective"]["reconstruction"] == "mse"
+    assert cfg["data"]["columns"] == ["a", "b", "c"]
+    hourglass("reconstruct", tmp_path / "run", tmp_path / "t.csv", "-o", tmp_path / "back.npy")
+    back = np.load(tmp_path / "back.npy")
+    assert back.shape == (200, 3)
+    assert (np.abs(back - table).mean(axis=0) / table.std(axis=0)).max() < 0.05  # in the data's own units
+    np.savetxt(tmp_path / "other.csv", table, delimiter=",", header="a,b,x", comments="")
+    assert_one_line_error(hourglass("encode", tmp_path / "run", tmp_path / "other.csv", "-o", tmp_path / "z.npy",
+                                    check=False), "differ from the training columns")
+
+
+def test_bad_inputs_give_one_clear_line(tmp_path):
+    (tmp_path / "text.csv").write_text("a,city\n1,Paris\n2,Oslo\n3,Rome\n")
+    assert_one_line_error(hourglass("train", tmp_path / "text.csv", check=False), "text.csv", "column 'city'",
+                          "not numeric")
+    np.save(tmp_path / "nan.npy", np.array([[0.5, np.nan, 0.1]] * 10))
+    assert_one_line_error(hourglass("train", tmp_path / "nan.npy", check=False), "nan.npy", "NaN")
+    hourglass("train", "digits", "--epochs", "1", "--out", tmp_path / "run", "--quiet")
+    weights = tmp_path / "run" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    assert_one_line_error(hourglass("evaluate", tmp_path / "run", check=False), "model.safetensors", "truncated")
+    assert_one_line_error(hourglass("evaluate", tmp_path / "nowhere", check=False), "no such checkpoint folder")
+    assert_one_line_error(hourglass("train", "digits", "--loss", "bce", "--scaling", "standardize", check=False),
+                          "bce loss needs data in [0, 1]")
+    usage = hourglass("train", "digits", "--widths", "64,x", check=False)
+    assert usage.returncode == 2 and "comma-separated integers" in usage.stderr and "Traceback" not in usage.stderr

