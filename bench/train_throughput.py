@@ -4,7 +4,8 @@ Model: the MLP hourglass 784-256-64-16-4 (and back), Bernoulli cross-entropy, Ad
   hourglass   hourglass.fit (progress off, no checkpoint folder)
   lean        a plain loop slicing one tensor by a per-epoch permutation, default (for-each) Adam
   dataloader  a plain loop over TensorDataset + DataLoader(shuffle=True), default Adam
-This machine's speed drifts over minutes, so the three take turns epoch by epoch (round r runs one epoch of each, in
+  lean_fused  the lean loop with Adam(fused=True), as hourglass uses: what is left is the trainer's own overhead
+This machine's speed drifts over minutes, so the loops take turns epoch by epoch (round r runs one epoch of each, in
 a rotating order) and the figures are medians over rounds of per-round ratios. The last line is one JSON object.
 
     .venv/bin/python bench/train_throughput.py [--rounds 7] [--batch-size 256]
@@ -75,8 +76,9 @@ def main() -> None:
     data = hg.load_mnist()
     x, x_val = torch.as_tensor(data.x_train), torch.as_tensor(data.x_val)
     n = len(x)
-    ours, lean, plain = build(args.seed), build(args.seed), build(args.seed)
+    ours, lean, plain, fused = (build(args.seed) for _ in range(4))
     lean_opt, plain_opt = torch.optim.Adam(lean.parameters(), 3e-3), torch.optim.Adam(plain.parameters(), 3e-3)
+    fused_opt = torch.optim.Adam(fused.parameters(), 3e-3, fused=True)
     g = torch.Generator().manual_seed(args.seed)
     loader = DataLoader(TensorDataset(x), batch_size=args.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(args.seed))
@@ -84,28 +86,33 @@ def main() -> None:
         "hourglass": lambda r: hourglass_epoch(ours, x, x_val, args.batch_size, args.seed + r),
         "lean": lambda r: lean_epoch(lean, lean_opt, x, x_val, args.batch_size, g),
         "dataloader": lambda r: dataloader_epoch(plain, plain_opt, loader, x_val),
+        "lean_fused": lambda r: lean_epoch(fused, fused_opt, x, x_val, args.batch_size, g),
     }
     for run in runners.values():  # warm-up epoch each, not timed
         run(0)
     rates: dict[str, list[float]] = {name: [] for name in runners}
     names = list(runners)
     for r in range(args.rounds):
-        order = names[r % 3:] + names[:r % 3]
+        order = names[r % len(names):] + names[:r % len(names)]
         for name in order:
             rates[name].append(n / runners[name](r + 1))
         print(f"round {r + 1}: " + "  ".join(f"{k} {rates[k][-1]:,.0f}/s" for k in names), flush=True)
     ratio_lean = statistics.median(a / b for a, b in zip(rates["hourglass"], rates["lean"]))
     ratio_loader = statistics.median(a / b for a, b in zip(rates["hourglass"], rates["dataloader"]))
+    ratio_fused = statistics.median(a / b for a, b in zip(rates["hourglass"], rates["lean_fused"]))
     medians = {k: statistics.median(v) for k, v in rates.items()}
     print(f"median samples/s: hourglass {medians['hourglass']:,.0f}, lean loop {medians['lean']:,.0f}, "
-          f"DataLoader loop {medians['dataloader']:,.0f}")
-    print(f"hourglass / lean loop = {ratio_lean:.3f}   hourglass / DataLoader loop = {ratio_loader:.3f}")
+          f"DataLoader loop {medians['dataloader']:,.0f}, lean loop with fused Adam {medians['lean_fused']:,.0f}")
+    print(f"hourglass / lean loop = {ratio_lean:.3f}   hourglass / DataLoader loop = {ratio_loader:.3f}   "
+          f"hourglass / lean loop with fused Adam = {ratio_fused:.3f}")
     print(json.dumps({"benchmark": "train_throughput", "model": "mlp 784-256-64-16-4", "batch_size": args.batch_size,
                       "rounds": args.rounds, "threads": torch.get_num_threads(),
                       "hourglass_samples_per_s": round(medians["hourglass"]),
                       "lean_samples_per_s": round(medians["lean"]),
                       "dataloader_samples_per_s": round(medians["dataloader"]),
-                      "ratio_vs_lean": round(ratio_lean, 4), "ratio_vs_dataloader": round(ratio_loader, 4)}))
+                      "lean_fused_samples_per_s": round(medians["lean_fused"]),
+                      "ratio_vs_lean": round(ratio_lean, 4), "ratio_vs_dataloader": round(ratio_loader, 4),
+                      "ratio_vs_lean_fused": round(ratio_fused, 4)}))
 
 
 if __name__ == "__main__":
