@@ -1,0 +1,35 @@
+"""The README's quickstarts run as written."""
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
+
+
+def test_python_quickstart_runs(tmp_path, monkeypatch, capsys):
+    block = re.search(r"## Quickstart: Python\n\n```python\n(.*?)```", README, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    result = eval(printed.strip().splitlines()[-1], {"np": __import__("numpy")})
+    assert result["k"] == 4 and result["squared_error_per_sample"] < result["pca_squared_error_per_sample"]
+    assert (tmp_path / "runs" / "python-k4" / "model.safetensors").exists()
+
+
+def test_cli_quickstart_train_then_evaluate_runs(tmp_path):
+    block = re.search(r"## Quickstart: the command line\n\n```\n(.*?)```", README, re.S).group(1)
+    lines = [line.split("#")[0].strip() for line in block.splitlines()[:2]]
+    assert lines[0].startswith(".venv/bin/hourglass train mnist") and lines[1].startswith(".venv/bin/hourglass evaluate")
+    for line in lines:
+        args = shlex.split(line)[1:]
+        done = subprocess.run([sys.executable, "-m", "hourglass.cli", *args], cwd=tmp_path, capture_output=True,
+                              text=True)
+        assert done.returncode == 0, done.stderr
+    out = subprocess.run([sys.executable, "-m", "hourglass.cli", *shlex.split(lines[1])[1:], "--json"], cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    result = json.loads(out)
+    assert result["squared_error_per_sample"] < result["pca_squared_error_per_sample"]
