@@ -21,7 +21,6 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
@@ -31,7 +30,7 @@ from . import files
 from ._version import __version__
 from .data import Scaling
 from .errors import HourglassError
-from .models import MODEL_KINDS, OUTPUTS
+from .models import MODEL_KINDS, build_model
 from .nets import Architecture
 
 FORMAT = "hourglass-checkpoint"
@@ -57,6 +56,11 @@ class Checkpoint:
     def objective(self) -> dict:
         return self.config.get("objective") or {}
 
+    @property
+    def variant(self) -> str:
+        """"ae", "dae", "sae", "cae" or "vae"."""
+        return self.config.get("variant") or ("vae" if self.model.kind == "vae" else "ae")
+
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -67,7 +71,8 @@ def _state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save(directory: str | Path, model, *, scaling: Scaling | None = None, objective: dict | None = None,
-         data: dict | None = None, training: dict | None = None, history: dict | None = None) -> Path:
+         data: dict | None = None, training: dict | None = None, history: dict | None = None,
+         variant: str | None = None) -> Path:
     """Write ``model`` (which must carry its :class:`Architecture`) and its metadata to ``directory``."""
     if getattr(model, "architecture", None) is None:
         raise HourglassError("only models built from an Architecture can be saved (Autoencoder.from_architecture)")
@@ -80,7 +85,8 @@ def save(directory: str | Path, model, *, scaling: Scaling | None = None, object
         "hourglass_version": __version__,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
-        "model": {"kind": model.kind, "output": model.output, "architecture": model.architecture.to_dict()},
+        "variant": variant or ("vae" if model.kind == "vae" else "ae"),
+        "model": {"kind": model.kind, "architecture": model.architecture.to_dict(), "options": model.options()},
         "weights": {"file": WEIGHTS, "sha256": _sha256(blob)},
         "preprocessing": (scaling or Scaling()).to_dict(),
         "objective": objective,
@@ -150,9 +156,10 @@ def read_config(directory: str | Path) -> dict:
         raise HourglassError(f"{directory / CONFIG}: checkpoint format version {version!r}; this hourglass "
                              f"({__version__}) reads up to {FORMAT_VERSION}")
     model = config.get("model")
-    if not isinstance(model, dict) or model.get("kind") not in MODEL_KINDS or model.get("output") not in OUTPUTS:
-        raise HourglassError(f"{directory / CONFIG}: model must name a kind in {sorted(MODEL_KINDS)} and an output "
-                             f"in {list(OUTPUTS)}")
+    if not isinstance(model, dict) or model.get("kind") not in MODEL_KINDS or not isinstance(model.get("options"),
+                                                                                                  dict):
+        raise HourglassError(f"{directory / CONFIG}: model must name a kind in {sorted(MODEL_KINDS)} and its "
+                             "options")
     if not isinstance(config.get("weights"), dict) or not isinstance(config["weights"].get("sha256"), str):
         raise HourglassError(f"{directory / CONFIG}: weights.sha256 missing")
     return config
@@ -166,10 +173,10 @@ def load(directory: str | Path) -> Checkpoint:
     config = read_config(directory)
     try:
         arch = Architecture.from_dict(config["model"].get("architecture") or {})
+        scaling = Scaling.from_dict(config.get("preprocessing") or {"kind": "none"}, arch.n_features)
+        model = build_model(config["model"]["kind"], arch, config["model"]["options"])
     except HourglassError as e:
         raise HourglassError(f"{directory / CONFIG}: {e}") from None
-    scaling = Scaling.from_dict(config.get("preprocessing") or {"kind": "none"}, arch.n_features)
-    model = MODEL_KINDS[config["model"]["kind"]].from_architecture(arch, config["model"]["output"])
     tensors = _read_tensors(directory / WEIGHTS, config["weights"]["sha256"])
     _load_into(model, tensors, directory / WEIGHTS)
     model.eval()
@@ -228,11 +235,3 @@ def history_summary(history) -> dict:
     last = history.epochs[-1] if history.epochs else {}
     return {"epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
             "best_val_loss": history.best_val_loss, "stopped": history.stopped, "last": last}
-
-
-def as_jsonable(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, (np.floating, np.integer)):
-        return x.item()
-    return x

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -84,11 +85,10 @@ def cmd_train(args) -> int:
     from .train import TrainConfig
     from .workflow import ModelConfig, train
 
-    mc = ModelConfig(arch=args.arch, widths=args.widths, latent_dim=args.latent_dim, activation=args.activation,
-                     loss=args.loss, scaling=args.scaling)
+    mc = ModelConfig(**{f.name: getattr(args, f.name) for f in fields(ModelConfig)})
     tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                      schedule=args.schedule, patience=args.patience, seed=args.seed, progress=not args.quiet)
-    out = Path(args.out) if args.out else Path("runs") / f"{Path(str(args.data)).stem}-{args.arch}-k{args.latent_dim}"
+    out = Path(args.out) if args.out else Path("runs") / f"{Path(str(args.data)).stem}-{args.model}-{args.arch}-k{args.latent_dim}"
     if out.exists() and any(out.iterdir()) and not args.resume and not args.overwrite:
         raise HourglassError(f"{out}: already holds a run; pass --resume to continue it, --overwrite to replace it, "
                              "or another --out")
@@ -107,7 +107,7 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from .workflow import evaluate
 
-    result = evaluate(args.checkpoint, data=args.data, split=args.split)
+    result = evaluate(args.checkpoint, data=args.data, split=args.split, importance_samples=args.importance_samples)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -123,6 +123,17 @@ def cmd_evaluate(args) -> int:
     console = _console()
     console.print(table)
     console.print(f"autoencoder / PCA = {result['ratio_to_pca']:.3f}")
+    if "psnr_denoised" in result:
+        console.print(f"PSNR (dB) against the clean inputs: corrupted {result['psnr_noisy']:.2f}, denoised "
+                      f"{result['psnr_denoised']:.2f}")
+    if "zero_fraction" in result:
+        console.print(f"code sparsity: {100 * result['zero_fraction']:.1f}% of activations are exactly zero; "
+                      f"{result['mean_active']:.1f} active units per sample")
+    if "mean_jacobian_norm" in result:
+        console.print(f"mean encoder Jacobian norm ‖J_f(x)‖_F: {result['mean_jacobian_norm']:.4g}")
+    if "elbo" in result:
+        console.print(f"ELBO {result['elbo']:.2f} nats per sample; log p(x) ≥ {result['log_likelihood']:.2f} "
+                      f"(K = {result['importance_samples']} importance samples)")
     return 0
 
 
@@ -188,6 +199,78 @@ def cmd_reconstruct(args) -> int:
     return 0
 
 
+def cmd_denoise(args) -> int:
+    from .checkpoint import load
+    from .corruptions import corruption_from_dict, parse_noise
+    from .files import atomic_path
+    from .metrics import corrupt, psnr, reconstruct
+    from .report import image_grid
+
+    checkpoint = load(args.checkpoint)
+    arch = checkpoint.model.architecture
+    if args.png and len(arch.input_shape) != 3:
+        raise HourglassError(f"--png draws images, but the model's samples have shape {arch.input_shape}")
+    _, x, _ = _samples_for(args, checkpoint)
+    if args.noise:
+        in_unit_range = float(x.min()) >= 0 and float(x.max()) <= 1
+        corruption = parse_noise(args.noise, clip=in_unit_range)
+    elif (checkpoint.objective or {}).get("corruption"):
+        corruption = corruption_from_dict(checkpoint.objective["corruption"])
+    else:
+        raise HourglassError(f"{args.checkpoint} was not trained with noise; say which with --noise gaussian:0.5")
+    noisy = corrupt(corruption, x, seed=args.seed)
+    clean_hat = reconstruct(checkpoint.model, noisy)
+    out = Path(args.output)
+    if out.suffix.lower() != ".npz":
+        raise HourglassError(f"{out}: output must end in .npz (it holds clean, corrupted and denoised)")
+    inv = checkpoint.scaling.inverse_transform
+    with atomic_path(out) as tmp:
+        np.savez(tmp, clean=inv(x), corrupted=inv(noisy), denoised=inv(clean_hat))
+    print(f"wrote clean, corrupted and denoised ({len(x)} samples) to {out}; PSNR against clean: corrupted "
+          f"{psnr(x, noisy):.2f} dB, denoised {psnr(x, clean_hat):.2f} dB")
+    if args.png:
+        n = min(args.n_images, len(x))
+        image_grid([("clean", x[:n]), ("corrupted", noisy[:n]), ("denoised", clean_hat[:n])], arch.input_shape,
+                   args.png)
+        print(f"wrote {args.png}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import torch
+
+    from .checkpoint import load
+    from .metrics import fit_code_gaussian
+    from .report import image_grid
+    from .workflow import dataset_of
+
+    checkpoint = load(args.checkpoint)
+    model, arch = checkpoint.model, checkpoint.model.architecture
+    if args.png and len(arch.input_shape) != 3:
+        raise HourglassError(f"--png draws images, but the model's samples have shape {arch.input_shape}")
+    if not args.png and not args.output:
+        raise HourglassError("say where the samples go: -o FILE.npy and/or --png FILE.png")
+    generator = torch.Generator().manual_seed(args.seed)
+    if args.prior == "fitted":
+        if model.kind == "vae":
+            raise HourglassError("--prior fitted is for plain autoencoders; a VAE samples its own prior N(0, I)")
+        mean, tril = fit_code_gaussian(model, checkpoint.scaling.transform(dataset_of(checkpoint).x_train))
+        x = model.sample(args.n, generator, mean=torch.as_tensor(mean), scale_tril=torch.as_tensor(tril))
+    else:
+        x = model.sample(args.n, generator)
+    x = x.numpy()
+    if args.output:
+        _write_array(Path(args.output), checkpoint.scaling.inverse_transform(x))
+        print(f"wrote {args.n} samples to {args.output}")
+    if args.png:
+        cols = int(np.ceil(np.sqrt(args.n)))
+        rows = [("", x[i:i + cols]) for i in range(0, args.n, cols)]
+        prior = "N(0, I)" if args.prior == "standard" else "a Gaussian fitted to the training codes"
+        image_grid(rows, arch.input_shape, args.png, title=f"{checkpoint.variant}: decoded draws of z from {prior}")
+        print(f"wrote {args.png}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from rich.table import Table
 
@@ -212,9 +295,9 @@ def cmd_demo(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
-    from .nets import ACTIVATIONS
+    from .nets import ACTIVATIONS, CODE_ACTIVATIONS
     from .train import TrainConfig
-    from .workflow import ModelConfig
+    from .workflow import RECOMMENDED, VARIANTS, ModelConfig
 
     mc, tc = ModelConfig(), TrainConfig()
     p = argparse.ArgumentParser(prog="hourglass", description="Autoencoders as the textbook tells them: train, "
@@ -239,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train an autoencoder", description="Train an autoencoder on DATA and save it "
                        "as a checkpoint folder (best epoch by validation loss).")
     t.add_argument("data", metavar="DATA", help=data_help)
+    t.add_argument("--model", choices=list(VARIANTS), default=mc.model,
+                   help="ae (plain), dae (denoising), sae (sparse), cae (contractive), vae (variational); default ae")
     t.add_argument("--arch", choices=["mlp", "conv", "linear"], default=mc.arch, help="network (default: mlp)")
     t.add_argument("--widths", type=_ints, default=mc.widths, metavar="W1,W2,...",
                    help="encoder hidden widths (mlp; default 256,64,16) or conv channels (conv; default 32,64); the "
@@ -252,6 +337,33 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scaling", choices=["auto", "none", "divide", "standardize"], default=mc.scaling,
                    help="preprocessing learned on the training split: auto keeps data in [0,1], divides 0-255 "
                         "images by 255, standardizes anything else (default auto)")
+    t.add_argument("--code-activation", choices=list(CODE_ACTIVATIONS), default=mc.code_activation,
+                   help="applied to the code z: linear, relu (exact zeros) or sigmoid (default: relu for sae, "
+                        "sigmoid with --kl-sparsity, else linear)")
+    v = t.add_argument_group("variant options")
+    v.add_argument("--noise", metavar="SPEC", default=mc.noise,
+                   help="dae corruption: gaussian:SIGMA, mask:P, salt-and-pepper:P, or several joined by commas "
+                        f"(default {RECOMMENDED['noise']})")
+    v.add_argument("--l1", type=float, default=mc.l1, metavar="LAMBDA",
+                   help=f"sae: L1 weight on the code (default {RECOMMENDED['l1']} unless another sparsity is set)")
+    v.add_argument("--kl-sparsity", type=float, default=mc.kl_sparsity, metavar="LAMBDA",
+                   help="sae: weight of the KL penalty toward --sparsity-target (uses a sigmoid code)")
+    v.add_argument("--sparsity-target", type=float, default=mc.sparsity_target, metavar="RHO",
+                   help=f"sae: target mean activation for --kl-sparsity (default {mc.sparsity_target})")
+    v.add_argument("--topk", type=_positive_int, default=mc.topk, metavar="K",
+                   help="sae: keep only the K largest code units per sample (k-sparse autoencoder)")
+    v.add_argument("--contractive", type=float, default=mc.contractive, metavar="LAMBDA",
+                   help=f"cae: weight of the squared Frobenius norm of the encoder Jacobian "
+                        f"(default {RECOMMENDED['contractive']})")
+    v.add_argument("--contractive-estimator", choices=["auto", "exact", "hutchinson"],
+                   default=mc.contractive_estimator, help="cae: exact Jacobian or random projections (default auto: "
+                   "exact up to 64 code units)")
+    v.add_argument("--probes", type=_positive_int, default=mc.probes, help="cae: projections per step for hutchinson")
+    v.add_argument("--beta", type=float, default=mc.beta, help="vae: KL weight (default 1: the ELBO)")
+    v.add_argument("--kl-warmup-epochs", type=int, default=mc.kl_warmup_epochs,
+                   help="vae: ramp the KL weight up over this many epochs (default 0)")
+    v.add_argument("--learn-variance", action="store_true", help="vae with a Gaussian likelihood: learn σ² per feature")
+    v.add_argument("--binarize", action="store_true", help="vae: dynamic binarisation, x ~ Bernoulli(x) each batch")
     t.add_argument("--epochs", type=_positive_int, default=tc.epochs, help=f"default {tc.epochs}")
     t.add_argument("--batch-size", type=_positive_int, default=tc.batch_size, help=f"default {tc.batch_size}")
     t.add_argument("--lr", type=float, default=tc.lr, help=f"peak learning rate (default {tc.lr:g})")
@@ -273,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", metavar="DATA", help="evaluate on this data instead of the checkpoint's own")
     e.add_argument("--split", choices=["train", "val", "test"], default="test", help="default test")
     e.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    e.add_argument("--importance-samples", type=int, default=0, metavar="K",
+                   help="vae: also bound log p(x) with K importance samples (Burda et al. 2016), e.g. 1000")
     e.set_defaults(func=cmd_evaluate)
 
     for name, func, what in (("encode", cmd_encode, "codes z = f(x)"),
@@ -288,6 +402,31 @@ def build_parser() -> argparse.ArgumentParser:
             c.add_argument("--png", metavar="FILE", help="also draw originals above reconstructions (images only)")
             c.add_argument("--n-images", type=_positive_int, default=16, help="images in the --png grid (default 16)")
         c.set_defaults(func=func)
+
+    n = sub.add_parser("denoise", help="corrupt inputs and denoise them",
+                       description="Corrupt DATA with --noise (default: the noise the model was trained with), "
+                                   "reconstruct it, and write clean / corrupted / denoised to an .npz file.")
+    n.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    n.add_argument("data", metavar="DATA", help=data_help)
+    n.add_argument("-o", "--output", required=True, metavar="FILE", help="output .npz (clean, corrupted, denoised)")
+    n.add_argument("--noise", metavar="SPEC", help="gaussian:SIGMA, mask:P, salt-and-pepper:P, or several by commas")
+    n.add_argument("--split", choices=["train", "val", "test", "all"], help="split of a named dataset (default test)")
+    n.add_argument("--png", metavar="FILE", help="also draw clean, corrupted and denoised rows (images only)")
+    n.add_argument("--n-images", type=_positive_int, default=16, help="images in the --png grid (default 16)")
+    n.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    n.set_defaults(func=cmd_denoise)
+
+    s = sub.add_parser("sample", help="decode random codes",
+                       description="Decode codes drawn from N(0, I) (a VAE's prior), or for a plain autoencoder "
+                                   "optionally from a Gaussian fitted to its training codes.")
+    s.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    s.add_argument("-n", type=_positive_int, default=64, help="how many samples (default 64)")
+    s.add_argument("-o", "--output", metavar="FILE", help="write the samples as .npy or .csv")
+    s.add_argument("--png", metavar="FILE", help="draw the samples as a grid (images only)")
+    s.add_argument("--prior", choices=["standard", "fitted"], default="standard",
+                   help="standard: z ~ N(0, I); fitted: a Gaussian fitted to the training codes (plain AEs)")
+    s.add_argument("--seed", type=int, default=0, help="default 0")
+    s.set_defaults(func=cmd_sample)
 
     m = sub.add_parser("demo", help="the main job: the MNIST hourglass vs PCA, with pictures",
                        description="Train the 784-256-64-16-4 MLP hourglass and a 2-d-code one on MNIST; write "

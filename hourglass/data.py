@@ -190,6 +190,11 @@ class Scaling:
         return cls(d["kind"], parse(d.get("shift", 0.0), "shift"), parse(d.get("scale", 1.0), "scale"))
 
 
+def binarize(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """x_b ~ Bernoulli(x) elementwise with a fixed seed (a once-binarised evaluation set, as in Burda et al. 2016)."""
+    return (np.random.default_rng(seed).random(x.shape) < x).astype(np.float32)
+
+
 # --------------------------------------------------------------------------------------------------- MNIST
 
 

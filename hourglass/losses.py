@@ -1,20 +1,28 @@
-"""Reconstruction losses and the training objective.
+"""Reconstruction losses, penalties, the KL divergence, and the training objective that composes them.
 
-Units: every ``*_per_sample`` function sums over features and returns one value per sample, shape (N,); the
-objective averages those over the batch. So a "loss" here is in squared-error or nats *per sample* (per image),
-the unit of Hinton & Salakhutdinov (2006); divide by D for a per-feature mean.
+Units: every ``*_per_sample`` function sums over features (or code units) and returns one value per sample, shape
+(N,); the objective averages those over the batch. So a loss here is in squared error or nats *per sample* (per
+image), the unit of Hinton & Salakhutdinov (2006); divide by D for a per-feature mean.
+
+A variant is data, not a class: ``Objective(reconstruction, corruption, penalties, beta, ...)``. Denoising adds a
+corruption (:mod:`hourglass.corruptions`), sparse and contractive autoencoders add a penalty, the VAE adds the KL.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
+from .corruptions import corruption_from_dict
 from .errors import HourglassError
 
-RECONSTRUCTIONS = ("mse", "bce")
+RECONSTRUCTIONS = ("mse", "bce", "gaussian")
+
+
+# --------------------------------------------------------------------------------------------------- reconstruction
 
 
 def squared_error_per_sample(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -31,48 +39,280 @@ def bernoulli_cross_entropy_per_sample(logits: torch.Tensor, x: torch.Tensor) ->
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)
 
 
+def gaussian_nll_per_sample(mean: torch.Tensor, log_var: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """−log N(x; mean, diag exp(log_var)) for each row, in nats: ½ Σ_d [log 2π + log σ²_d + (x_d − m_d)² / σ²_d]."""
+    return 0.5 * (math.log(2 * math.pi) + log_var + (x - mean).pow(2) * torch.exp(-log_var)).sum(dim=1)
+
+
+def negative_log_likelihood_per_sample(model, decoder_output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """−log p(x|z) of a VAE whose decoder gave ``decoder_output`` for z: Bernoulli logits or a Gaussian mean."""
+    if model.likelihood == "bernoulli":
+        return bernoulli_cross_entropy_per_sample(decoder_output, x)
+    return gaussian_nll_per_sample(decoder_output, model.log_var_x.expand_as(x), x)
+
+
+# --------------------------------------------------------------------------------------------------- KL and the VAE
+
+
+def kl_standard_normal_per_sample(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ_j (σ²_j + μ²_j − 1 − log σ²_j), in nats (Kingma & Welling 2014, app. B)."""
+    return 0.5 * (torch.exp(log_var) + mu.pow(2) - 1 - log_var).sum(dim=1)
+
+
+def log_normal_per_sample(z: torch.Tensor, mu: torch.Tensor | float = 0.0, log_var: torch.Tensor | float = 0.0):
+    """log N(z; μ, diag σ²) summed over code units: (N, k) → (N,)."""
+    log_var = torch.as_tensor(log_var, dtype=z.dtype)
+    return -0.5 * (math.log(2 * math.pi) + log_var + (z - mu).pow(2) * torch.exp(-log_var)).sum(dim=-1)
+
+
+def log_mean_exp(a: torch.Tensor, dim: int) -> torch.Tensor:
+    """log((1/K) Σ_k exp(a_k)) along ``dim``, stable for any magnitudes (log-sum-exp minus log K)."""
+    return torch.logsumexp(a, dim=dim) - math.log(a.shape[dim])
+
+
+# --------------------------------------------------------------------------------------------------- penalties
+
+
+def l1_per_sample(z: torch.Tensor) -> torch.Tensor:
+    """Σ_j |z_j| for each code: (N, k) → (N,)."""
+    return z.abs().sum(dim=1)
+
+
+def kl_sparsity(z: torch.Tensor, target: float, eps: float = 1e-6) -> torch.Tensor:
+    """Σ_j KL(ρ ‖ ρ̂_j), ρ̂_j the batch-mean activation of code unit j in (0, 1) (Ng, *Sparse autoencoder*, CS294A
+    notes, 2011): pushes each unit to be active a fraction ρ of the time. A batch-level scalar."""
+    rho_hat = z.mean(dim=0).clamp(eps, 1 - eps)
+    rho = target
+    return (rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
+
+
+def jacobian_frobenius_sq_exact(encoder, x: torch.Tensor) -> torch.Tensor:
+    """‖J_f(x)‖²_F = Σ_ij (∂f_j/∂x_i)² for each sample, exactly: per-sample Jacobians (k, D) by
+    ``torch.func.jacrev`` batched with ``vmap``. Differentiable in the encoder's parameters. (N, D) → (N,)."""
+    from torch.func import jacrev, vmap
+
+    def f(xi):
+        return encoder(xi.unsqueeze(0)).squeeze(0)
+
+    return vmap(jacrev(f))(x).pow(2).sum(dim=(1, 2))
+
+
+def jacobian_frobenius_sq_sigmoid(linear: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """The closed form for a one-layer sigmoid encoder h = σ(Wx + b) (Rifai et al. 2011, eq. 5):
+    ‖J‖²_F = Σ_j (h_j (1 − h_j))² Σ_i W_ji². (N, D) → (N,)."""
+    h = torch.sigmoid(linear(x))
+    return (h * (1 - h)).pow(2) @ linear.weight.pow(2).sum(dim=1)
+
+
+def jacobian_frobenius_sq_hutchinson(encoder, x: torch.Tensor, probes: int = 1,
+                                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """An unbiased estimate of ‖J_f(x)‖²_F: E_v ‖Jᵀv‖² = tr(J Jᵀ) for random signs v ∈ {−1, 1}^k (Hutchinson
+    1989; lower variance than Gaussian v), averaged over ``probes`` projections, one vector-Jacobian product each —
+    for codes too large for the exact Jacobian. Differentiable in the encoder's parameters. (N, D) → (N,)."""
+    x = x.detach().requires_grad_(True)
+    z = encoder(x)
+    total = torch.zeros(len(x), dtype=x.dtype)
+    for _ in range(probes):
+        v = torch.randint(0, 2, z.shape, generator=generator).to(z.dtype) * 2 - 1
+        (jtv,) = torch.autograd.grad(z, x, grad_outputs=v, create_graph=True, retain_graph=True)
+        total = total + jtv.pow(2).sum(dim=1)
+    return total / probes
+
+
+def _one_layer_sigmoid(encoder):
+    layers = list(encoder) if isinstance(encoder, torch.nn.Sequential) else [encoder]
+    if len(layers) == 2 and isinstance(layers[0], torch.nn.Linear) and isinstance(layers[1], torch.nn.Sigmoid):
+        return layers[0]
+    return None
+
+
+@dataclass
+class L1Penalty:
+    """λ Σ_j |z_j| on the code, averaged over the batch: a sparse code (pair with a ReLU code for exact zeros)."""
+
+    weight: float
+    kind = "l1"
+
+    def __call__(self, model, x, z, generator=None) -> torch.Tensor:
+        return l1_per_sample(z).mean()
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "weight": self.weight}
+
+
+@dataclass
+class KLSparsityPenalty:
+    """λ Σ_j KL(ρ ‖ ρ̂_j) toward a target mean activation ρ (needs codes in (0, 1): a sigmoid code)."""
+
+    weight: float
+    target: float = 0.05
+    kind = "kl_sparsity"
+
+    def __post_init__(self):
+        if not 0 < self.target < 1:
+            raise HourglassError(f"sparsity target must be in (0, 1), got {self.target:g}")
+
+    def __call__(self, model, x, z, generator=None) -> torch.Tensor:
+        return kl_sparsity(z, self.target)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "weight": self.weight, "target": self.target}
+
+
+@dataclass
+class ContractivePenalty:
+    """λ ‖J_f(x)‖²_F per sample, averaged over the batch (Rifai et al. 2011).
+
+    estimator: "exact" (torch.func; the closed form when f is one linear layer and a sigmoid), "hutchinson"
+    (``probes`` random projections: unbiased, for large codes), or "auto" (exact up to 64 code units).
+    """
+
+    weight: float
+    estimator: str = "auto"
+    probes: int = 1
+    kind = "contractive"
+
+    def __post_init__(self):
+        if self.estimator not in ("auto", "exact", "hutchinson"):
+            raise HourglassError(f"unknown contractive estimator {self.estimator!r}; expected auto, exact or "
+                                 "hutchinson")
+        if self.probes < 1:
+            raise HourglassError(f"probes must be at least 1, got {self.probes}")
+
+    def per_sample(self, encoder, x, latent_dim: int, generator=None) -> torch.Tensor:
+        estimator = self.estimator
+        if estimator == "auto":
+            estimator = "exact" if latent_dim <= 64 else "hutchinson"
+        if estimator == "hutchinson":
+            return jacobian_frobenius_sq_hutchinson(encoder, x, self.probes, generator)
+        linear = _one_layer_sigmoid(encoder)
+        return jacobian_frobenius_sq_sigmoid(linear, x) if linear is not None else jacobian_frobenius_sq_exact(
+            encoder, x)
+
+    def __call__(self, model, x, z, generator=None) -> torch.Tensor:
+        return self.per_sample(model.encoder, x, z.shape[1], generator).mean()
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "weight": self.weight, "estimator": self.estimator, "probes": self.probes}
+
+
+PENALTIES = {p.kind: p for p in (L1Penalty, KLSparsityPenalty, ContractivePenalty)}
+
+
+def penalty_from_dict(d: dict):
+    args = {k: v for k, v in d.items() if k != "kind"}
+    try:
+        return PENALTIES[d["kind"]](**args)
+    except (KeyError, TypeError) as e:
+        raise HourglassError(f"penalty {d} is malformed ({e})") from None
+
+
+# --------------------------------------------------------------------------------------------------- the objective
+
+
 @dataclass
 class Objective:
-    """What training minimises, as data: ``objective(model, x) -> (loss, terms)``.
+    """What training minimises, as data: ``objective(model, x, generator) -> (loss, terms)``.
 
-    reconstruction: "mse" (squared error per sample; a model with a linear output) or "bce" (Bernoulli
-        cross-entropy per sample on logits; a model with a sigmoid output, data in [0, 1]).
+    reconstruction: "mse" (squared error; a linear output), "bce" (Bernoulli cross-entropy on logits; a sigmoid
+        output, data in [0, 1]) or, for a VAE, the negative log-likelihood of its own likelihood ("bce" for
+        Bernoulli, "gaussian" for Gaussian).
+    corruption: x̃ = c(x, generator), fed to the encoder while the loss compares with the clean x (denoising).
+    penalties: each adds ``weight × value`` (L1 or KL sparsity on z, contractive ‖J_f‖²_F).
+    beta: the KL weight of a VAE (β-VAE; 1 is the ELBO); kl_warmup_epochs: β ramps up linearly over these
+        training epochs (validation always uses the full β, so the best epoch is chosen on the real objective).
+    binarize: draw x ~ Bernoulli(x) afresh for every batch (dynamic binarisation of MNIST).
 
-    ``loss`` is a scalar tensor (mean over the batch, differentiable); ``terms`` maps each named part of it to a
-    detached scalar tensor, so a variant adds a term here and the trainer logs it without knowing what it is.
+    ``loss`` is a scalar tensor (mean over the batch, differentiable). ``terms`` maps each named part to a
+    detached scalar: "reconstruction", each penalty's unweighted value by its kind, and for a VAE "kl" and "elbo"
+    (nats per sample; the ELBO with β = 1).
     """
 
     reconstruction: str = "mse"
+    corruption: object | None = None
+    penalties: list = field(default_factory=list)
+    beta: float = 1.0
+    kl_warmup_epochs: int = 0
+    binarize: bool = False
 
     def __post_init__(self):
         if self.reconstruction not in RECONSTRUCTIONS:
             raise HourglassError(f"unknown loss {self.reconstruction!r}; expected one of {', '.join(RECONSTRUCTIONS)}")
+        for p in self.penalties:
+            if not (p.weight >= 0 and math.isfinite(p.weight)):
+                raise HourglassError(f"{p.kind} weight must be >= 0, got {p.weight:g}")
+        if not (self.beta >= 0 and math.isfinite(self.beta)):
+            raise HourglassError(f"beta must be >= 0, got {self.beta:g}")
+        if self.kl_warmup_epochs < 0:
+            raise HourglassError(f"kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}")
+        self._epoch = None
 
     @property
     def model_output(self) -> str:
-        """The output a model trained with this objective needs: "sigmoid" for bce, "linear" for mse."""
+        """The output a model trained with this objective needs: "sigmoid" for bce, "linear" otherwise."""
         return "sigmoid" if self.reconstruction == "bce" else "linear"
 
     def check(self, model) -> None:
-        if self.reconstruction == "bce" and getattr(model, "output", None) != "sigmoid":
+        """Raise if ``model`` cannot be trained with this objective."""
+        if getattr(model, "kind", None) == "vae":
+            wanted = "bce" if model.likelihood == "bernoulli" else "gaussian"
+            if self.reconstruction != wanted:
+                raise HourglassError(f"a VAE with a {model.likelihood} likelihood is trained with loss {wanted!r}, "
+                                     f"not {self.reconstruction!r}")
+            if self.penalties:
+                raise HourglassError("penalties apply to deterministic autoencoders, not to a VAE")
+        elif self.reconstruction == "gaussian":
+            raise HourglassError("the gaussian loss is a VAE's likelihood; a plain autoencoder uses mse")
+        elif self.reconstruction == "bce" and getattr(model, "output", None) != "sigmoid":
             raise HourglassError("the bce loss needs a model with a sigmoid output (its decoder gives logits)")
 
+    def start_epoch(self, epoch: int) -> None:
+        """Called by the trainer before each training epoch (0-based): schedules the KL warm-up."""
+        self._epoch = epoch
+
+    def kl_weight(self, training: bool) -> float:
+        if not training or not self.kl_warmup_epochs or self._epoch is None:
+            return self.beta
+        return self.beta * min(1.0, (self._epoch + 1) / (self.kl_warmup_epochs + 1))
+
     def __call__(self, model, x: torch.Tensor, generator: torch.Generator | None = None):
-        out = model(x)
+        if self.binarize:
+            x = torch.bernoulli(x, generator=generator)
+        x_in = self.corruption(x, generator) if self.corruption is not None else x
+        if getattr(model, "kind", None) == "vae":
+            mu, log_var = model.encode_distribution(x_in)
+            z = model.reparameterize(mu, log_var, generator)
+            nll = negative_log_likelihood_per_sample(model, model.decoder(z), x)
+            kl = kl_standard_normal_per_sample(mu, log_var)
+            loss = (nll + self.kl_weight(model.training) * kl).mean()
+            return loss, {"reconstruction": nll.mean().detach(), "kl": kl.mean().detach(),
+                          "elbo": -(nll + kl).mean().detach()}
+        z = model.encode(x_in)
+        out = model.decoder(z)
         if self.reconstruction == "bce":
             per_sample = bernoulli_cross_entropy_per_sample(out, x)
         else:
-            x_hat = torch.sigmoid(out) if model.output == "sigmoid" else out
-            per_sample = squared_error_per_sample(x_hat, x)
+            per_sample = squared_error_per_sample(torch.sigmoid(out) if model.output == "sigmoid" else out, x)
         loss = per_sample.mean()
-        return loss, {"reconstruction": loss.detach()}
+        terms = {"reconstruction": loss.detach()}
+        for penalty in self.penalties:
+            value = penalty(model, x_in, z, generator)
+            loss = loss + penalty.weight * value
+            terms[penalty.kind] = value.detach()
+        return loss, terms
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"reconstruction": self.reconstruction,
+                "corruption": None if self.corruption is None else self.corruption.to_dict(),
+                "penalties": [p.to_dict() for p in self.penalties], "beta": self.beta,
+                "kl_warmup_epochs": self.kl_warmup_epochs, "binarize": self.binarize}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Objective":
+        d = dict(d)
         try:
+            d["corruption"] = corruption_from_dict(d.get("corruption"))
+            d["penalties"] = [penalty_from_dict(p) for p in d.get("penalties") or []]
             return cls(**d)
         except TypeError as e:
             raise HourglassError(f"objective is malformed ({e})") from None

@@ -53,3 +53,80 @@ def compare_with_pca(model, x_train: np.ndarray, x_eval: np.ndarray, k: int | No
             "pca_mse_per_feature": base["mse_per_feature"],
             "ratio_to_pca": ae["squared_error_per_sample"] / base["squared_error_per_sample"],
             "n_samples": int(len(x_eval))}
+
+
+# --------------------------------------------------------------------------------------------------- the variants
+
+
+def psnr(clean: np.ndarray, other: np.ndarray, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB, 10 log₁₀(range² / MSE_i), averaged over samples (MSE_i per feature)."""
+    mse = ((np.asarray(clean, np.float64) - np.asarray(other, np.float64)) ** 2).mean(axis=1)
+    return float(np.mean(10 * np.log10(data_range ** 2 / np.maximum(mse, 1e-12))))
+
+
+def denoise(model, x_noisy: np.ndarray) -> np.ndarray:
+    """g(f(x̃)): the model's reconstruction of corrupted inputs."""
+    return reconstruct(model, x_noisy)
+
+
+def corrupt(corruption, x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """x̃ = c(x) with a generator seeded by ``seed`` (the same corrupted set for every model compared)."""
+    return corruption(torch.as_tensor(x, dtype=torch.float32), torch.Generator().manual_seed(seed)).numpy()
+
+
+def code_sparsity(z: np.ndarray) -> dict[str, float]:
+    """``zero_fraction``: the fraction of code activations that are exactly 0; ``mean_active``: the mean number of
+    non-zero units per sample."""
+    nonzero = np.asarray(z) != 0
+    return {"zero_fraction": float(1 - nonzero.mean()), "mean_active": float(nonzero.sum(axis=1).mean())}
+
+
+def mean_jacobian_norm(model, x: np.ndarray, batch_size: int = 512) -> float:
+    """Mean over samples of ‖J_f(x)‖_F (not squared), computed exactly."""
+    from .losses import jacobian_frobenius_sq_exact
+
+    model.eval()
+    norms = [jacobian_frobenius_sq_exact(model.encoder, torch.as_tensor(x[i:i + batch_size])).detach().sqrt()
+             for i in range(0, len(x), batch_size)]
+    return float(torch.cat(norms).mean())
+
+
+def fit_code_gaussian(model, x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and Cholesky factor of a Gaussian fitted to the codes of ``x_train`` (for :meth:`Autoencoder.sample`)."""
+    z = encode(model, x_train).astype(np.float64)
+    cov = np.cov(z, rowvar=False).reshape(z.shape[1], z.shape[1]) + 1e-6 * np.eye(z.shape[1])
+    return z.mean(axis=0), np.linalg.cholesky(cov)
+
+
+@torch.no_grad()
+def vae_bounds(model, x: np.ndarray, importance_samples: int = 1, seed: int = 0, batch_size: int = 500,
+               chunk: int = 100) -> dict[str, float]:
+    """The ELBO and the importance-weighted bound on log p(x) (Burda et al. 2016), in nats per sample.
+
+    log p(x) ≥ log (1/K) Σ_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x), computed with a stable log-mean-exp; K = 1 gives
+    the ELBO's single-sample estimate, and the bound tightens toward log p(x) as K grows. Returns ``elbo`` (the
+    analytic-KL ELBO with one sample), ``log_likelihood`` (the K-sample bound) and ``nll`` (its negative).
+    """
+    from .losses import (kl_standard_normal_per_sample, log_mean_exp, log_normal_per_sample,
+                         negative_log_likelihood_per_sample)
+
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    elbos, bounds = [], []
+    for i in range(0, len(x), batch_size):
+        xb = torch.as_tensor(x[i:i + batch_size], dtype=torch.float32)
+        mu, log_var = model.encode_distribution(xb)
+        z = model.reparameterize(mu, log_var, g)
+        elbos.append(-(negative_log_likelihood_per_sample(model, model.decoder(z), xb) +
+                       kl_standard_normal_per_sample(mu, log_var)))
+        log_w = []
+        for start in range(0, importance_samples, chunk):
+            k = min(chunk, importance_samples - start)
+            eps = torch.randn((k,) + mu.shape, generator=g)
+            zk = mu + torch.exp(0.5 * log_var) * eps  # (k, n, latent)
+            flat = zk.reshape(-1, mu.shape[1])
+            log_px_z = -negative_log_likelihood_per_sample(model, model.decoder(flat), xb.repeat(k, 1)).reshape(k, -1)
+            log_w.append(log_px_z + log_normal_per_sample(zk) - log_normal_per_sample(zk, mu, log_var))
+        bounds.append(log_mean_exp(torch.cat(log_w), dim=0))
+    elbo, bound = torch.cat(elbos).double().mean().item(), torch.cat(bounds).double().mean().item()
+    return {"elbo": elbo, "log_likelihood": bound, "nll": -bound, "importance_samples": importance_samples}

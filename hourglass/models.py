@@ -1,7 +1,9 @@
-"""The autoencoder: an encoder f, a bottleneck code z = f(x), a decoder g, and the reconstruction x̂ = g(f(x)).
+"""The two models: the autoencoder x ─f─▶ z ─g─▶ x̂, and the variational autoencoder with a probabilistic encoder.
 
-Models know nothing of files, training or the command line. Variants that only add a corruption or a penalty
-(denoising, sparse, contractive) are this same class trained with another :class:`hourglass.losses.Objective`.
+Models know nothing of files, training or the command line. Denoising, sparse and contractive autoencoders are the
+plain :class:`Autoencoder` trained with another :class:`hourglass.losses.Objective` (a corruption or a penalty);
+top-k and ReLU/sigmoid codes are architecture options. Only the VAE, whose encoder outputs a distribution, is a
+class of its own.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from .errors import HourglassError
 from .nets import Architecture, build
 
 OUTPUTS = ("linear", "sigmoid")
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+def _seeded_build(arch: Architecture, seed: int, code_outputs: int = 1):
+    with torch.random.fork_rng(devices=[]):  # seed the init without touching the caller's global RNG
+        torch.manual_seed(seed)
+        return build(arch, code_outputs)
 
 
 class Autoencoder(nn.Module):
@@ -38,10 +47,12 @@ class Autoencoder(nn.Module):
     @classmethod
     def from_architecture(cls, arch: Architecture, output: str = "linear", seed: int = 0) -> "Autoencoder":
         """Build and initialise the nets of ``arch``; the same seed gives the same initial weights."""
-        with torch.random.fork_rng(devices=[]):  # seed the init without touching the caller's global RNG
-            torch.manual_seed(seed)
-            encoder, decoder = build(arch)
+        encoder, decoder = _seeded_build(arch, seed)
         return cls(encoder, decoder, output, arch)
+
+    def options(self) -> dict:
+        """The constructor options besides the architecture (stored in checkpoints)."""
+        return {"output": self.output}
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = f(x): (N, D) → (N, k)."""
@@ -60,11 +71,94 @@ class Autoencoder(nn.Module):
         """x̂ = g(f(x)) in data space, (N, D) → (N, D)."""
         return self.decode(self.encode(x))
 
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, mean: torch.Tensor | None = None,
+               scale_tril: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode n codes z = mean + L ε, ε ~ N(0, I) (default: z ~ N(0, I)): (n, D) in data space.
+
+        A plain autoencoder has no prior: nothing makes its codes fill N(0, I), so these are mostly not data. Pass
+        the mean and Cholesky factor of a Gaussian fitted to training codes (:func:`fit_code_gaussian`) for the
+        fairer try.
+        """
+        k = self.latent_dim
+        eps = torch.randn(n, k, generator=generator)
+        z = eps if scale_tril is None else eps @ torch.as_tensor(scale_tril, dtype=eps.dtype).T
+        z = z if mean is None else z + torch.as_tensor(mean, dtype=z.dtype)
+        return self.decode(z)
+
     @property
     def latent_dim(self) -> int:
         if self.architecture is None:
-            raise HourglassError("this autoencoder was built from custom modules; its latent_dim is unknown")
+            raise HourglassError("this model was built from custom modules; its latent_dim is unknown")
         return self.architecture.latent_dim
 
 
-MODEL_KINDS = {Autoencoder.kind: Autoencoder}
+class VAE(Autoencoder):
+    """The variational autoencoder (Kingma & Welling 2014): q(z|x) = N(μ(x), diag σ²(x)), p(z) = N(0, I),
+    p(x|z) Bernoulli (g gives logits) or Gaussian (g gives the mean; log-variance fixed at ``log_var_x`` or learned).
+
+    The encoder outputs 2k numbers per sample: μ, then log σ². ``encode`` gives μ (the code used for
+    reconstruction, visualisation and downstream use); ``encode_distribution`` gives both.
+    """
+
+    kind = "vae"
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, likelihood: str = "bernoulli",
+                 learn_variance: bool = False, architecture: Architecture | None = None):
+        if likelihood not in LIKELIHOODS:
+            raise HourglassError(f"unknown likelihood {likelihood!r}; expected one of {', '.join(LIKELIHOODS)}")
+        super().__init__(encoder, decoder, "sigmoid" if likelihood == "bernoulli" else "linear", architecture)
+        self.likelihood, self.learn_variance = likelihood, bool(learn_variance)
+        if likelihood == "gaussian":
+            n = architecture.n_features if architecture is not None else 1
+            log_var = torch.zeros(n)  # σ² = 1 per feature, unless learned
+            if self.learn_variance:
+                self.log_var_x = nn.Parameter(log_var)
+            else:
+                self.register_buffer("log_var_x", log_var)
+
+    @classmethod
+    def from_architecture(cls, arch: Architecture, likelihood: str = "bernoulli", learn_variance: bool = False,
+                          seed: int = 0) -> "VAE":
+        if arch.code_activation != "linear" or arch.topk:
+            raise HourglassError("a VAE's code is Gaussian: it takes no code activation and no top-k")
+        encoder, decoder = _seeded_build(arch, seed, code_outputs=2)
+        return cls(encoder, decoder, likelihood, learn_variance, arch)
+
+    def options(self) -> dict:
+        return {"likelihood": self.likelihood, "learn_variance": self.learn_variance}
+
+    def encode_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(μ, log σ²) of q(z|x), each (N, k)."""
+        mu, log_var = self.encoder(x).chunk(2, dim=1)
+        return mu, log_var
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """μ(x), the mean of q(z|x): (N, D) → (N, k)."""
+        return self.encode_distribution(x)[0]
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, generator: torch.Generator | None = None):
+        """z = μ + σ ⊙ ε, ε ~ N(0, I): a sample of q(z|x) through which gradients reach μ and σ."""
+        return mu + torch.exp(0.5 * log_var) * torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encode(x))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, **_) -> torch.Tensor:
+        """Decode z ~ p(z) = N(0, I) to the mean of p(x|z): (n, D)."""
+        return self.decode(torch.randn(n, self.latent_dim, generator=generator))
+
+
+MODEL_KINDS = {Autoencoder.kind: Autoencoder, VAE.kind: VAE}
+
+
+def build_model(kind: str, arch: Architecture, options: dict, seed: int = 0) -> Autoencoder:
+    """A model of ``kind`` ("autoencoder" or "vae") from its architecture and :meth:`options`."""
+    if kind not in MODEL_KINDS:
+        raise HourglassError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
+    try:
+        return MODEL_KINDS[kind].from_architecture(arch, seed=seed, **options)
+    except TypeError as e:
+        raise HourglassError(f"model options {options} do not fit a {kind} ({e})") from None

@@ -13,7 +13,8 @@ from sklearn.decomposition import PCA
 class PCABaseline:
     """Project onto the top-k principal components and back: x̂ = μ + V_k V_kᵀ (x − μ).
 
-    k: number of components (the autoencoder's latent_dim).
+    k: number of components (the autoencoder's latent_dim); an overcomplete k ≥ D keeps all D components, which
+        reconstruct exactly.
     Fitted attributes (after :meth:`fit`): ``pca_`` (scikit-learn's PCA, ``components_`` shaped (k, D)).
     """
 
@@ -23,7 +24,8 @@ class PCABaseline:
     def fit(self, x_train: np.ndarray) -> "PCABaseline":
         # covariance_eigh is exact and fast when N >> D (MNIST: one 784×784 eigenproblem).
         solver = "covariance_eigh" if x_train.shape[0] >= x_train.shape[1] else "full"
-        self.pca_ = PCA(n_components=self.k, svd_solver=solver).fit(np.asarray(x_train, dtype=np.float64))
+        k = min(self.k, *x_train.shape)
+        self.pca_ = PCA(n_components=k, svd_solver=solver).fit(np.asarray(x_train, dtype=np.float64))
         return self
 
     def encode(self, x: np.ndarray) -> np.ndarray:

@@ -205,6 +205,8 @@ def fit(model: torch.nn.Module, objective, x_train, x_val, config: TrainConfig |
     try:
         for epoch in range(start_epoch, config.epochs):
             started = time.perf_counter()
+            if hasattr(objective, "start_epoch"):  # lets an objective schedule its weights (KL warm-up)
+                objective.start_epoch(epoch)
             model.train()
             order = torch.randperm(n, generator=generator)
             sums: dict[str, float] = {}

@@ -12,37 +12,107 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint as ckpt
-from .data import Dataset, Scaling, load_dataset
+from .data import Dataset, Scaling, binarize, load_dataset
 from .errors import HourglassError
 from .losses import Objective
 from .metrics import compare_with_pca
-from .models import Autoencoder
+from .models import VAE, Autoencoder
 from .nets import Architecture
 from .train import History, TrainConfig, fit
 
 
+VARIANTS = ("ae", "dae", "sae", "cae", "vae")
+RECOMMENDED = {"noise": "gaussian:0.5", "l1": 0.02, "contractive": 0.1}
+
+
 @dataclass
 class ModelConfig:
-    """What to build. The CLI's options mirror these names.
+    """What to build and which variant of the objective to train it with. The CLI's options mirror these names.
 
+    model: "ae" (plain), "dae" (denoising), "sae" (sparse), "cae" (contractive) or "vae" (variational).
     arch: "mlp", "conv" or "linear"; widths: hidden widths (mlp) or channels (conv), None for the defaults;
-    latent_dim: k; activation: the nonlinearity; loss: "bce", "mse" or "auto" (bce when the scaled training data
-    lie in [0, 1], else mse); scaling: "auto", "none", "divide" or "standardize" (see :class:`Scaling`).
+    latent_dim: k; activation: the nonlinearity; code_activation: "linear", "relu" or "sigmoid" (None: relu for
+    sae, linear otherwise); topk: k-sparse code (sae).
+    loss: "bce", "mse" or "auto" (bce when the scaled training data lie in [0, 1], else mse; a VAE's likelihood
+    follows it: Bernoulli for bce, Gaussian for mse); scaling: "auto", "none", "divide" or "standardize".
+    noise: corruption for dae, e.g. "gaussian:0.5", "mask:0.5", "salt-and-pepper:0.3" (default gaussian:0.5).
+    l1, kl_sparsity, sparsity_target: sparse penalties (sae; default l1 = 0.02 unless another sparsity is set).
+    contractive, contractive_estimator, probes: the contractive penalty (cae; default 0.1).
+    beta, kl_warmup_epochs, learn_variance, binarize: VAE options (binarize: dynamic binarisation).
     """
 
+    model: str = "ae"
     arch: str = "mlp"
     widths: tuple[int, ...] | None = None
     latent_dim: int = 4
     activation: str = "silu"
+    code_activation: str | None = None
+    topk: int | None = None
     loss: str = "auto"
     scaling: str = "auto"
+    noise: str | None = None
+    l1: float | None = None
+    kl_sparsity: float | None = None
+    sparsity_target: float = 0.05
+    contractive: float | None = None
+    contractive_estimator: str = "auto"
+    probes: int = 1
+    beta: float = 1.0
+    kl_warmup_epochs: int = 0
+    learn_variance: bool = False
+    binarize: bool = False
+
+    def __post_init__(self):
+        if self.model not in VARIANTS:
+            raise HourglassError(f"unknown model {self.model!r}; expected one of {', '.join(VARIANTS)}")
+        belongs = {"noise": "dae", "l1": "sae", "kl_sparsity": "sae", "topk": "sae", "contractive": "cae"}
+        for option, variant in belongs.items():
+            if getattr(self, option) is not None and self.model != variant:
+                raise HourglassError(f"--{option.replace('_', '-')} belongs to --model {variant}, not {self.model}")
+        vae_only = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False, "binarize": False}
+        for option, default in vae_only.items():
+            if getattr(self, option) != default and self.model != "vae":
+                raise HourglassError(f"--{option.replace('_', '-')} belongs to --model vae, not {self.model}")
+
+    def objective(self, loss: str, clip_noise: bool) -> Objective:
+        """The :class:`Objective` of this variant, for the resolved reconstruction ``loss``."""
+        from .corruptions import parse_noise
+        from .losses import ContractivePenalty, KLSparsityPenalty, L1Penalty
+
+        corruption, penalties = None, []
+        if self.model == "dae":
+            corruption = parse_noise(self.noise or RECOMMENDED["noise"], clip=clip_noise)
+        if self.model == "sae":
+            if self.l1 is not None or (self.kl_sparsity is None and self.topk is None):
+                penalties.append(L1Penalty(RECOMMENDED["l1"] if self.l1 is None else self.l1))
+            if self.kl_sparsity is not None:
+                penalties.append(KLSparsityPenalty(self.kl_sparsity, self.sparsity_target))
+        if self.model == "cae":
+            weight = RECOMMENDED["contractive"] if self.contractive is None else self.contractive
+            penalties.append(ContractivePenalty(weight, self.contractive_estimator, self.probes))
+        if self.model == "vae":
+            loss = "bce" if loss == "bce" else "gaussian"
+        return Objective(loss, corruption, penalties, self.beta, self.kl_warmup_epochs, self.binarize)
+
+    def architecture(self, input_shape) -> Architecture:
+        code_activation = self.code_activation or ("sigmoid" if self.kl_sparsity is not None else
+                                                   "relu" if self.model == "sae" else "linear")
+        return Architecture(self.arch, input_shape, self.widths, self.latent_dim, self.activation, code_activation,
+                            self.topk)
+
+    def build(self, input_shape, objective: Objective, seed: int):
+        arch = self.architecture(input_shape)
+        if self.model == "vae":
+            likelihood = "bernoulli" if objective.reconstruction == "bce" else "gaussian"
+            return VAE.from_architecture(arch, likelihood, self.learn_variance, seed=seed)
+        return Autoencoder.from_architecture(arch, objective.model_output, seed=seed)
 
 
 @dataclass
 class TrainedModel:
     """A trained model with what it was trained on: scaled splits, the scaling, its history and folder."""
 
-    model: Autoencoder
+    model: Autoencoder  # or VAE
     dataset: Dataset
     scaling: Scaling
     objective: Objective
@@ -79,15 +149,17 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
     if loss == "bce" and not in_unit_range:
         raise HourglassError(f"the bce loss needs data in [0, 1]; {dataset.name} (scaling {scaling.kind}) spans "
                              f"[{x_train.min():.3g}, {x_train.max():.3g}]: use --loss mse or --scaling divide")
-    objective = Objective(loss)
-    arch = Architecture(mc.arch, dataset.shape, mc.widths, mc.latent_dim, mc.activation)
-    model = Autoencoder.from_architecture(arch, objective.model_output, seed=tc.seed)
+    if mc.binarize and not in_unit_range:
+        raise HourglassError("--binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))")
+    objective = mc.objective(loss, clip_noise=in_unit_range)
+    model = mc.build(dataset.shape, objective, seed=tc.seed)
     if resume and out is not None:
-        saved = ckpt.read_config(out)["model"]
-        if saved["architecture"] != arch.to_dict() or saved["output"] != model.output:
-            raise HourglassError(f"{out}: saved with architecture {saved['architecture']} and output "
-                                 f"{saved['output']}; resume with the same options")
-    metadata = {"scaling": scaling, "data": data_record(dataset)}
+        saved = ckpt.read_config(out)
+        if (saved["model"]["architecture"] != model.architecture.to_dict() or saved["model"]["options"] !=
+                model.options() or saved.get("objective") != objective.to_dict()):
+            raise HourglassError(f"{out}: saved with another model or objective ({saved.get('variant')}, "
+                                 f"{saved['model']['architecture']}); resume with the same options")
+    metadata = {"scaling": scaling, "data": data_record(dataset), "variant": mc.model}
     started = time.perf_counter()
     history = fit(model, objective, x_train, scaling.transform(dataset.x_val), tc, checkpoint_dir=out,
                   metadata=metadata, resume=resume)
@@ -113,12 +185,33 @@ def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> D
     return dataset
 
 
-def evaluate(path: str | Path, data: str | Path | None = None, split: str = "test") -> dict:
+def evaluate(path: str | Path, data: str | Path | None = None, split: str = "test",
+             importance_samples: int = 0) -> dict:
     """Reconstruction error of the checkpoint at ``path`` on ``split``, beside PCA fitted on the same training split
-    at the same k (both in the model's scaled space). See :func:`hourglass.metrics.compare_with_pca`."""
+    at the same k (both in the model's scaled space; see :func:`hourglass.metrics.compare_with_pca`), and what
+    defines its variant: PSNR of noisy and denoised inputs (dae), code sparsity (sae), the mean ‖J_f‖_F (cae), the
+    ELBO and, with ``importance_samples`` = K > 0, the K-sample bound on log p(x) (vae; a binarised model is
+    measured on the split binarised once with seed 0)."""
+    from .losses import Objective
+    from .metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, reconstruct, vae_bounds
+
     checkpoint = ckpt.load(path)
     dataset = dataset_of(checkpoint, data)
-    s = checkpoint.scaling
-    result = compare_with_pca(checkpoint.model, s.transform(dataset.x_train), s.transform(dataset.split(split)[0]))
-    return {"checkpoint": str(checkpoint.path), "data": dataset.name, "split": split,
-            "scaling": s.kind, "loss": checkpoint.objective.get("reconstruction"), **result}
+    s, model = checkpoint.scaling, checkpoint.model
+    x_train, x_eval = s.transform(dataset.x_train), s.transform(dataset.split(split)[0])
+    result = compare_with_pca(model, x_train, x_eval)
+    objective = Objective.from_dict(checkpoint.objective) if checkpoint.objective else None
+    extra: dict = {}
+    if objective is not None and objective.corruption is not None:
+        noisy = corrupt(objective.corruption, x_eval, seed=0)
+        extra = {"noise": objective.corruption.to_dict(), "psnr_noisy": psnr(x_eval, noisy),
+                 "psnr_denoised": psnr(x_eval, reconstruct(model, noisy))}
+    if checkpoint.variant == "sae":
+        extra = code_sparsity(encode(model, x_eval))
+    if checkpoint.variant == "cae":
+        extra = {"mean_jacobian_norm": mean_jacobian_norm(model, x_eval[:2000])}
+    if model.kind == "vae":
+        x_vae = binarize(x_eval, seed=0) if objective is not None and objective.binarize else x_eval
+        extra = vae_bounds(model, x_vae, importance_samples=max(1, importance_samples))
+    return {"checkpoint": str(checkpoint.path), "data": dataset.name, "split": split, "variant": checkpoint.variant,
+            "scaling": s.kind, "loss": checkpoint.objective.get("reconstruction"), **result, **extra}

@@ -1,0 +1,136 @@
+"""Corruptions x̃ = c(x) for denoising autoencoders (Vincent et al. 2008): the model sees x̃ and must give back x.
+
+Each corruption draws fresh noise from the ``torch.Generator`` it is handed, so a seeded run corrupts every batch
+differently and every run identically. They compose: ``Compose([GaussianNoise(0.3), MaskingNoise(0.2)])``.
+``parse_noise("gaussian:0.5,mask:0.25")`` builds one from the CLI's spelling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .errors import HourglassError
+
+
+def _check_probability(p: float, name: str) -> float:
+    p = float(p)
+    if not 0 <= p < 1:
+        raise HourglassError(f"{name} probability must be in [0, 1), got {p:g}")
+    return p
+
+
+@dataclass
+class GaussianNoise:
+    """x̃ = x + σ ε, ε ~ N(0, I); with ``clip``, x̃ is clipped to [0, 1] (the data range of images)."""
+
+    sigma: float
+    clip: bool = False
+    kind = "gaussian"
+
+    def __post_init__(self):
+        if not float(self.sigma) >= 0:
+            raise HourglassError(f"gaussian noise sigma must be >= 0, got {self.sigma:g}")
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        noisy = x + self.sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        return noisy.clamp(0, 1) if self.clip else noisy
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "sigma": self.sigma, "clip": self.clip}
+
+
+@dataclass
+class MaskingNoise:
+    """Each input set to 0 independently with probability p (Vincent et al. 2008's masking noise)."""
+
+    p: float
+    kind = "mask"
+
+    def __post_init__(self):
+        self.p = _check_probability(self.p, "masking")
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        keep = torch.rand(x.shape, generator=generator) >= self.p
+        return x * keep
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "p": self.p}
+
+
+@dataclass
+class SaltAndPepper:
+    """Each input set, with probability p, to the minimum (0) or the maximum (1) of the range, with equal odds."""
+
+    p: float
+    low: float = 0.0
+    high: float = 1.0
+    kind = "salt-and-pepper"
+
+    def __post_init__(self):
+        self.p = _check_probability(self.p, "salt-and-pepper")
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        u = torch.rand(x.shape, generator=generator)
+        hit = u < self.p
+        salt = u < self.p / 2
+        value = torch.where(salt, torch.full_like(x, self.high), torch.full_like(x, self.low))
+        return torch.where(hit, value, x)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "p": self.p, "low": self.low, "high": self.high}
+
+
+@dataclass
+class Compose:
+    """Apply corruptions in order."""
+
+    parts: list
+    kind = "compose"
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        for part in self.parts:
+            x = part(x, generator)
+        return x
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "parts": [p.to_dict() for p in self.parts]}
+
+
+NOISES = {"gaussian": GaussianNoise, "mask": MaskingNoise, "salt-and-pepper": SaltAndPepper}
+_ALIASES = {"masking": "mask", "salt": "salt-and-pepper", "snp": "salt-and-pepper", "saltpepper": "salt-and-pepper"}
+
+
+def parse_noise(spec: str, clip: bool = True):
+    """``"gaussian:0.5"``, ``"mask:0.3"``, ``"salt-and-pepper:0.2"``, or several joined by commas (applied in order).
+
+    Gaussian noise is clipped to [0, 1] when ``clip`` (image data)."""
+    parts = []
+    for item in [s.strip() for s in str(spec).split(",") if s.strip()]:
+        name, _, value = item.partition(":")
+        name = _ALIASES.get(name.strip().lower(), name.strip().lower())
+        if name not in NOISES:
+            raise HourglassError(f"unknown noise {name!r} in {spec!r}; expected gaussian:SIGMA, mask:P or "
+                                 "salt-and-pepper:P")
+        try:
+            level = float(value)
+        except ValueError:
+            raise HourglassError(f"noise {item!r} needs a number after the colon, e.g. {name}:0.3") from None
+        parts.append(GaussianNoise(level, clip=clip) if name == "gaussian" else NOISES[name](level))
+    if not parts:
+        raise HourglassError("empty noise specification; expected e.g. gaussian:0.5")
+    return parts[0] if len(parts) == 1 else Compose(parts)
+
+
+def corruption_from_dict(d: dict | None):
+    if d is None:
+        return None
+    kind = d.get("kind")
+    args = {k: v for k, v in d.items() if k != "kind"}
+    try:
+        if kind == "compose":
+            return Compose([corruption_from_dict(p) for p in args["parts"]])
+        return NOISES[kind](**args)
+    except (KeyError, TypeError) as e:
+        raise HourglassError(f"corruption {d} is malformed ({e})") from None
