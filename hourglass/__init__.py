@@ -2,24 +2,29 @@
 
     x ──f──▶ z ──g──▶ x̂        encoder f, code z (the bottleneck, dim z < dim x), decoder g
 
-Read the package in the order data flows: data → nets → models → losses → train → checkpoint → pca, metrics →
-report → cli.
+Read the package in the order data flows: data → nets → models → corruptions, losses → train → checkpoint →
+pca, metrics → report → workflow → cli.
 """
 
 from ._version import __version__
 from .checkpoint import Checkpoint, load, save
+from .corruptions import Compose, GaussianNoise, MaskingNoise, SaltAndPepper, parse_noise
 from .data import Dataset, Scaling, load_dataset, load_digits, load_mnist
 from .errors import HourglassError, TrainingDiverged
-from .losses import Objective, bernoulli_cross_entropy_per_sample, squared_error_per_sample
-from .metrics import compare_with_pca, encode, reconstruct, reconstruction_errors
-from .models import Autoencoder
+from .losses import (ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective, bernoulli_cross_entropy_per_sample,
+                     squared_error_per_sample)
+from .metrics import (code_sparsity, compare_with_pca, encode, mean_jacobian_norm, psnr, reconstruct,
+                      reconstruction_errors, vae_bounds)
+from .models import VAE, Autoencoder
 from .nets import Architecture
 from .pca import PCABaseline
 from .train import History, TrainConfig, fit
 
 __all__ = [
-    "__version__", "Architecture", "Autoencoder", "Checkpoint", "Dataset", "History", "HourglassError",
-    "Objective", "PCABaseline", "Scaling", "TrainConfig", "TrainingDiverged", "bernoulli_cross_entropy_per_sample",
-    "compare_with_pca", "encode", "fit", "load", "load_dataset", "load_digits", "load_mnist", "reconstruct",
-    "reconstruction_errors", "save", "squared_error_per_sample",
+    "__version__", "Architecture", "Autoencoder", "Checkpoint", "Compose", "ContractivePenalty", "Dataset",
+    "GaussianNoise", "History", "HourglassError", "KLSparsityPenalty", "L1Penalty", "MaskingNoise", "Objective",
+    "PCABaseline", "SaltAndPepper", "Scaling", "TrainConfig", "TrainingDiverged", "VAE",
+    "bernoulli_cross_entropy_per_sample", "code_sparsity", "compare_with_pca", "encode", "fit", "load",
+    "load_dataset", "load_digits", "load_mnist", "mean_jacobian_norm", "parse_noise", "psnr", "reconstruct",
+    "reconstruction_errors", "save", "squared_error_per_sample", "vae_bounds",
 ]

@@ -72,7 +72,7 @@ def _state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def save(directory: str | Path, model, *, scaling: Scaling | None = None, objective: dict | None = None,
          data: dict | None = None, training: dict | None = None, history: dict | None = None,
-         variant: str | None = None) -> Path:
+         variant: str | None = None, anomaly: dict | None = None) -> Path:
     """Write ``model`` (which must carry its :class:`Architecture`) and its metadata to ``directory``."""
     if getattr(model, "architecture", None) is None:
         raise HourglassError("only models built from an Architecture can be saved (Autoencoder.from_architecture)")
@@ -93,6 +93,7 @@ def save(directory: str | Path, model, *, scaling: Scaling | None = None, object
         "data": data,
         "training": training,
         "history": history,
+        "anomaly": anomaly,
     }
     files.write_text(directory / CONFIG, json.dumps(config, indent=2) + "\n")
     return directory

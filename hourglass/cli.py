@@ -85,6 +85,8 @@ def cmd_train(args) -> int:
     from .train import TrainConfig
     from .workflow import ModelConfig, train
 
+    from .data import load_dataset
+
     mc = ModelConfig(**{f.name: getattr(args, f.name) for f in fields(ModelConfig)})
     tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                      schedule=args.schedule, patience=args.patience, seed=args.seed, progress=not args.quiet)
@@ -92,7 +94,9 @@ def cmd_train(args) -> int:
     if out.exists() and any(out.iterdir()) and not args.resume and not args.overwrite:
         raise HourglassError(f"{out}: already holds a run; pass --resume to continue it, --overwrite to replace it, "
                              "or another --out")
-    trained = train(args.data, mc, tc, out=out, resume=args.resume)
+    table = {"columns": args.columns, "drop": args.drop, "one_hot": args.one_hot, "id_column": args.id_column}
+    dataset = load_dataset(args.data, seed=args.seed, **{k: v for k, v in table.items() if v})
+    trained = train(dataset, mc, tc, out=out, resume=args.resume)
     h = trained.history
     val = compare_with_pca(trained.model, trained.x("train"), trained.x("val"))
     note = {"completed": "", "early_stopped": " (stopped early)", "interrupted": " (interrupted)"}[h.stopped]
@@ -138,26 +142,37 @@ def cmd_evaluate(args) -> int:
 
 
 def _samples_for(args, checkpoint):
-    """The samples named by DATA, checked against the checkpoint and scaled into the model's space."""
+    """The samples named by DATA, checked against the checkpoint, and their rows scaled into the model's space."""
     from .data import load_samples
 
-    x, y, shape, columns = load_samples(args.data, split=args.split, seed=checkpoint.data.get("seed", 0))
+    samples = load_samples(args.data, split=args.split, seed=checkpoint.data.get("seed", 0),
+                           table=checkpoint.data.get("table"))
     arch = checkpoint.model.architecture
+    x, columns = samples.x, samples.columns
+    saved_columns = checkpoint.data.get("columns")
+    if saved_columns and columns and list(columns) != list(saved_columns):
+        raise HourglassError(f"{args.data}: columns {', '.join(columns)} differ from the training columns "
+                             f"{', '.join(saved_columns)}")
     if x.shape[1] != arch.n_features:
         raise HourglassError(f"{args.data}: {x.shape[1]} features per sample, the model expects {arch.n_features} "
                              f"(input shape {'×'.join(map(str, arch.input_shape))})")
-    saved_columns = checkpoint.data.get("columns")
-    if saved_columns and columns and list(columns) != list(saved_columns):
-        raise HourglassError(f"{args.data}: columns {columns} differ from the training columns {saved_columns}")
-    return x, checkpoint.scaling.transform(x), columns
+    return samples, checkpoint.scaling.transform(x)
 
 
-def _write_array(path: Path, array: np.ndarray, header: list[str] | None = None) -> None:
+def _write_array(path: Path, array: np.ndarray, header: list[str] | None = None, ids=None,
+                 id_name: str | None = None) -> None:
+    """Write rows as .npy, or as .csv with a header (and the ID column first, when the input had one)."""
     from .files import atomic_path
 
     if path.suffix.lower() == ".csv":
+        import pandas as pd
+
+        header = header or [f"x{i + 1}" for i in range(array.shape[1])]
+        frame = pd.DataFrame(array, columns=header)
+        if ids is not None:
+            frame.insert(0, id_name or "id", ids)
         with atomic_path(path) as tmp:
-            np.savetxt(tmp, array, delimiter=",", header=",".join(header or []), comments="", fmt="%.8g")
+            frame.to_csv(tmp, index=False, float_format="%.8g")
     elif path.suffix.lower() == ".npy":
         with atomic_path(path) as tmp:
             np.save(tmp, array)
@@ -170,9 +185,10 @@ def cmd_encode(args) -> int:
     from .metrics import encode
 
     checkpoint = load(args.checkpoint)
-    _, x, _ = _samples_for(args, checkpoint)
+    samples, x = _samples_for(args, checkpoint)
     z = encode(checkpoint.model, x)
-    _write_array(Path(args.output), z, [f"z{i + 1}" for i in range(z.shape[1])])
+    _write_array(Path(args.output), z, [f"z{i + 1}" for i in range(z.shape[1])], samples.ids,
+                 (checkpoint.data.get("table") or {}).get("id_column"))
     print(f"wrote {z.shape[0]} codes of dimension {z.shape[1]} to {args.output}")
     return 0
 
@@ -186,16 +202,51 @@ def cmd_reconstruct(args) -> int:
     arch = checkpoint.model.architecture
     if args.png and len(arch.input_shape) != 3:
         raise HourglassError(f"--png draws images, but the model's samples have shape {arch.input_shape}")
-    raw, x, columns = _samples_for(args, checkpoint)
+    samples, x = _samples_for(args, checkpoint)
     x_hat = reconstruct(checkpoint.model, x)
     err = reconstruction_errors(x, x_hat)
-    _write_array(Path(args.output), checkpoint.scaling.inverse_transform(x_hat), columns)
+    _write_array(Path(args.output), checkpoint.scaling.inverse_transform(x_hat), samples.columns, samples.ids,
+                 (checkpoint.data.get("table") or {}).get("id_column"))
     print(f"wrote {len(x_hat)} reconstructions to {args.output}; squared error per sample "
           f"{err['squared_error_per_sample']:.4g} (in the model's scaled space)")
     if args.png:
         n = min(args.n_images, len(x))
         image_grid([("original", x[:n]), ("reconstruction", x_hat[:n])], arch.input_shape, args.png)
         print(f"wrote {args.png}")
+    return 0
+
+
+def cmd_score(args) -> int:
+    from .checkpoint import load
+    from .metrics import reconstruct
+
+    if not 0 < args.contamination < 1:
+        raise HourglassError(f"--contamination must be in (0, 1), got {args.contamination:g}")
+    checkpoint = load(args.checkpoint)
+    quantiles = (checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")
+    if not quantiles:
+        raise HourglassError(f"{args.checkpoint}: has no training-error distribution to set a threshold; retrain it "
+                             "with this version of hourglass")
+    samples, x = _samples_for(args, checkpoint)
+    errors = ((reconstruct(checkpoint.model, x).astype(np.float64) - x) ** 2).sum(axis=1)
+    threshold = float(np.interp(1 - args.contamination, np.linspace(0, 1, len(quantiles)), quantiles))
+    flags = errors > threshold
+    # the share of training rows with a smaller error: 0.5 is typical, 0.999 is rarer than 999 in 1,000
+    percentile = np.interp(errors, quantiles, np.linspace(0, 1, len(quantiles)))
+    out = Path(args.output)
+    if out.suffix.lower() != ".csv":
+        raise HourglassError(f"{out}: output must end in .csv")
+    import pandas as pd
+
+    from .files import atomic_path
+
+    frame = pd.DataFrame({"anomaly_score": errors, "training_percentile": percentile, "is_anomaly": flags})
+    id_name = (checkpoint.data.get("table") or {}).get("id_column")
+    frame.insert(0, id_name or "row", samples.ids if samples.ids is not None else np.arange(len(errors)))
+    with atomic_path(out) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.8g")
+    print(f"scored {len(errors)} rows into {out}: {int(flags.sum())} flagged as anomalies (squared reconstruction "
+          f"error above {threshold:.4g}, the training rows' {100 * (1 - args.contamination):g}th percentile)")
     return 0
 
 
@@ -210,7 +261,7 @@ def cmd_denoise(args) -> int:
     arch = checkpoint.model.architecture
     if args.png and len(arch.input_shape) != 3:
         raise HourglassError(f"--png draws images, but the model's samples have shape {arch.input_shape}")
-    _, x, _ = _samples_for(args, checkpoint)
+    _, x = _samples_for(args, checkpoint)
     if args.noise:
         in_unit_range = float(x.min()) >= 0 and float(x.max()) <= 1
         corruption = parse_noise(args.noise, clip=in_unit_range)
@@ -304,8 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "evaluate against PCA, encode, reconstruct.")
     p.add_argument("--version", action="version", version=f"hourglass {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    data_help = "a dataset name (mnist, digits, swiss-roll, s-curve), a .npy/.npz/.csv file, a folder of PNGs, " \
-                "or a folder of MNIST IDX files"
+    data_help = "a dataset name (mnist, digits, swiss-roll, s-curve), a .npy/.npz/.csv/.parquet file, a folder " \
+                "of PNGs, or a folder of MNIST IDX files"
 
     d = sub.add_parser("data", help="fetch or describe datasets", description="Fetch or describe datasets.")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -337,6 +388,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scaling", choices=["auto", "none", "divide", "standardize"], default=mc.scaling,
                    help="preprocessing learned on the training split: auto keeps data in [0,1], divides 0-255 "
                         "images by 255, standardizes anything else (default auto)")
+    tab = t.add_argument_group("tables (.csv, .parquet)")
+    tab.add_argument("--columns", metavar="A,B,...", help="train on these columns only")
+    tab.add_argument("--drop", metavar="A,B,...", help="leave these columns out")
+    tab.add_argument("--one-hot", action="store_true", help="encode text columns as one 0/1 feature per category "
+                     "(without it, a text column is an error)")
+    tab.add_argument("--id-column", metavar="NAME", help="a row ID column, kept out of training and carried to "
+                     "encode/score outputs (default: a column named id, if any)")
     t.add_argument("--code-activation", choices=list(CODE_ACTIVATIONS), default=mc.code_activation,
                    help="applied to the code z: linear, relu (exact zeros) or sigmoid (default: relu for sae, "
                         "sigmoid with --kl-sparsity, else linear)")
@@ -402,6 +460,20 @@ def build_parser() -> argparse.ArgumentParser:
             c.add_argument("--png", metavar="FILE", help="also draw originals above reconstructions (images only)")
             c.add_argument("--n-images", type=_positive_int, default=16, help="images in the --png grid (default 16)")
         c.set_defaults(func=func)
+
+    sc = sub.add_parser("score", help="per-row anomaly scores and flags",
+                        description="Score each row of DATA by its squared reconstruction error (in the model's "
+                                    "scaled space) and flag those above the training rows' (1 - contamination) "
+                                    "quantile. Writes a CSV: ID (or row), anomaly_score, training_percentile, "
+                                    "is_anomaly.")
+    sc.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    sc.add_argument("data", metavar="DATA", help=data_help)
+    sc.add_argument("-o", "--output", required=True, metavar="FILE", help="output .csv")
+    sc.add_argument("--contamination", type=float, default=0.01,
+                    help="expected share of anomalies: flag rows beyond this upper share of training errors "
+                         "(default 0.01)")
+    sc.add_argument("--split", choices=["train", "val", "test", "all"], help="split of a named dataset (default test)")
+    sc.set_defaults(func=cmd_score)
 
     n = sub.add_parser("denoise", help="corrupt inputs and denoise them",
                        description="Corrupt DATA with --noise (default: the noise the model was trained with), "

@@ -11,7 +11,6 @@ Scaling to the model's space (``Scaling``) is learned on the training split only
 from __future__ import annotations
 
 import codecs
-import csv
 import gzip
 import hashlib
 import io
@@ -423,39 +422,115 @@ def load_manifold(name: str, n_samples: int = 3000, noise: float = 0.05, seed: i
 # --------------------------------------------------------------------------------------------------- user files
 
 
-def read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
-    """A CSV with a header row and numeric columns → float64 (N, D) and the column names.
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
-    A column with a value that is not a number is an error naming the column, the line and the value; so is a
-    missing value or a row with the wrong number of fields.
+
+@dataclass
+class TableSpec:
+    """How a table's columns become the numbers a model sees — learned on the training file, stored in checkpoints.
+
+    columns: the input columns, in order; one_hot: categorical column → its categories (each becomes a 0/1 feature
+    ``column=category``); id_column: a column carried to outputs (codes, scores) but never fed to the model.
     """
+
+    columns: list[str]
+    one_hot: dict[str, list[str]] = field(default_factory=dict)
+    id_column: str | None = None
+
+    @property
+    def feature_names(self) -> list[str]:
+        names = []
+        for c in self.columns:
+            names += [f"{c}={v}" for v in self.one_hot[c]] if c in self.one_hot else [c]
+        return names
+
+    def to_dict(self) -> dict:
+        return {"columns": list(self.columns), "one_hot": self.one_hot, "id_column": self.id_column}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TableSpec":
+        return cls(list(d["columns"]), {k: list(v) for k, v in (d.get("one_hot") or {}).items()}, d.get("id_column"))
+
+
+def read_table(path: Path):
+    """A CSV (header row) or Parquet file as a pandas DataFrame; an unreadable file is an error naming it."""
+    import pandas as pd
+
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise HourglassError(f"{path}: cannot read as CSV ({e})") from None
-    rows = [r for r in rows if r]
-    if len(rows) < 2:
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(path, skipinitialspace=True)
+        else:
+            frame = pd.read_parquet(path)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise HourglassError(f"{path}: cannot read as a table ({first})") from None
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise HourglassError(f"{path}: expected a header row and at least one data row")
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    for i, row in enumerate(body):
-        if len(row) != len(header):
-            raise HourglassError(f"{path}: line {i + 2} has {len(row)} fields, the header has {len(header)}")
-    columns = list(zip(*body))
-    out = np.empty((len(body), len(header)), dtype=np.float64)
-    for j, (name, values) in enumerate(zip(header, columns)):
-        for i, v in enumerate(values):
-            v = v.strip()
-            if v == "":
-                raise HourglassError(f"{path}: column {name!r} has a missing value on line {i + 2}")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _split_names(names) -> list[str]:
+    if names is None:
+        return []
+    return [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+
+
+def table_spec(frame, source: str, columns=None, drop=None, one_hot: bool = False,
+               id_column: str | None = None) -> TableSpec:
+    """Decide which columns of ``frame`` the model uses. ``columns``/``drop`` select by name (lists or comma-
+    separated); a column named ``id`` (any case) is the ID column unless ``id_column`` names another. Text or
+    categorical columns are an error naming them, or, with ``one_hot``, become one 0/1 feature per category."""
+    import pandas as pd
+
+    present = list(frame.columns)
+    if id_column is None:
+        id_column = next((c for c in present if c.lower() == "id"), None)
+    wanted, dropped = _split_names(columns), _split_names(drop)
+    for name in [*wanted, *dropped, *([id_column] if id_column else [])]:
+        if name not in present:
+            raise HourglassError(f"{source}: no column {name!r}; the columns are {', '.join(present)}")
+    chosen = [c for c in (wanted or present) if c not in dropped and c != id_column]
+    if not chosen:
+        raise HourglassError(f"{source}: no columns left to train on")
+    text = [c for c in chosen if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])]
+    if text and not one_hot:
+        example = frame[text[0]].dropna().astype(str).iloc[0] if frame[text[0]].notna().any() else "?"
+        raise HourglassError(f"{source}: column{'s' if len(text) > 1 else ''} {', '.join(map(repr, text))} "
+                             f"{'are' if len(text) > 1 else 'is'} not numeric (e.g. {example!r}); drop "
+                             f"{'them' if len(text) > 1 else 'it'} with --drop, or encode with --one-hot")
+    categories = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in text}
+    return TableSpec(chosen, categories, id_column)
+
+
+def table_to_array(frame, spec: TableSpec, source: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The model's numbers (float64 (N, D)) and the ID column (or None) of ``frame`` under ``spec``.
+
+    A missing column, a missing value or a category never seen in training is an error naming the column and row."""
+    missing = [c for c in spec.columns if c not in frame.columns]
+    if missing:
+        raise HourglassError(f"{source}: missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}"
+                             f" the model was trained with (it expects {', '.join(spec.columns)})")
+    parts = []
+    for c in spec.columns:
+        col = frame[c]
+        if col.isna().any():
+            row = int(np.flatnonzero(col.isna().to_numpy())[0])
+            raise HourglassError(f"{source}: column {c!r} has a missing value on data row {row + 1}")
+        if c in spec.one_hot:
+            values = col.astype(str).to_numpy()
+            unknown = sorted(set(values) - set(spec.one_hot[c]))
+            if unknown:
+                raise HourglassError(f"{source}: column {c!r} has categories {unknown[:3]} not seen in training")
+            parts.append((values[:, None] == np.asarray(spec.one_hot[c])[None, :]).astype(np.float64))
+        else:
             try:
-                out[i, j] = float(v)
-            except ValueError:
-                raise HourglassError(
-                    f"{path}: column {name!r} is not numeric (line {i + 2}: {v!r}); drop or encode it"
-                ) from None
-    return out, header
+                parts.append(col.to_numpy(dtype=np.float64)[:, None])
+            except (TypeError, ValueError):
+                raise HourglassError(f"{source}: column {c!r} is not numeric; it was numeric in training") from None
+    ids = frame[spec.id_column].to_numpy() if spec.id_column and spec.id_column in frame.columns else None
+    return np.hstack(parts), ids
 
 
 def read_png_folder(folder: Path) -> np.ndarray:
@@ -500,9 +575,11 @@ def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
     if path.is_dir():
         return read_png_folder(path), None, None
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        x, cols = read_csv(path)
-        return x, None, cols
+    if suffix in TABLE_SUFFIXES:
+        frame = read_table(path)
+        spec = table_spec(frame, str(path))
+        x, _ = table_to_array(frame, spec, str(path))
+        return x, None, spec.feature_names
     if suffix in (".npy", ".npz"):
         try:
             loaded = np.load(path, allow_pickle=False)
@@ -523,14 +600,28 @@ def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
             ykey = next((k for k in ("y", "labels") if k in keys), None)
             y = loaded[ykey] if ykey else None
             return loaded[xkey], y, None
-    raise HourglassError(f"{path}: unsupported file type {suffix!r}; expected .npy, .npz, .csv or a folder of PNGs")
+    raise HourglassError(f"{path}: unsupported file type {suffix!r}; expected .npy, .npz, .csv, .parquet or a "
+                         "folder of PNGs")
 
 
-def load_file(path: Path, seed: int = 0) -> Dataset:
-    """The user's own samples from a file or folder (see :func:`read_array_file`), validated, split 80/10/10."""
+def load_file(path: Path, seed: int = 0, **table_options) -> Dataset:
+    """The user's own samples from a file or folder (see :func:`read_array_file`), validated, split 80/10/10.
+
+    For tables (.csv, .parquet), ``table_options`` (columns, drop, one_hot, id_column) go to :func:`table_spec`;
+    the spec and the row IDs travel in ``Dataset.table`` and ``Dataset.ids``."""
     path = Path(path)
     if is_idx_folder(path):
         return load_mnist_idx(path)
+    if path.suffix.lower() in TABLE_SUFFIXES and path.is_file():
+        frame = read_table(path)
+        spec = table_spec(frame, str(path), **table_options)
+        raw, ids = table_to_array(frame, spec, str(path))
+        x, shape = check_array(raw, str(path))
+        tr, va, te = split_indices(len(x), seed)
+        return Dataset(path.stem, x[tr], x[va], x[te], shape=shape, columns=spec.feature_names,
+                       source={"path": str(path.resolve()), "seed": seed, "table": spec.to_dict()})
+    if any(v for v in table_options.values()):
+        raise HourglassError(f"{path}: --columns, --drop, --one-hot and --id-column apply to .csv and .parquet tables")
     raw, y, columns = read_array_file(path)
     x, shape = check_array(raw, str(path))
     if y is not None:
@@ -543,8 +634,9 @@ def load_file(path: Path, seed: int = 0) -> Dataset:
                    columns=columns, source={"path": str(path.resolve()), "seed": seed})
 
 
-def load_dataset(name_or_path: str | Path, seed: int = 0) -> Dataset:
-    """A named dataset (``mnist``, ``digits``, ``swiss-roll``, ``s-curve``) or the user's file/folder, split."""
+def load_dataset(name_or_path: str | Path, seed: int = 0, **table_options) -> Dataset:
+    """A named dataset (``mnist``, ``digits``, ``swiss-roll``, ``s-curve``) or the user's file/folder, split.
+    ``table_options`` apply to tables (see :func:`load_file`)."""
     key = str(name_or_path)
     if key == "mnist":
         return load_mnist()
@@ -555,22 +647,41 @@ def load_dataset(name_or_path: str | Path, seed: int = 0) -> Dataset:
     path = Path(key)
     if not path.exists():
         raise HourglassError(f"{key}: no such file or folder, and not a dataset name ({', '.join(NAMED_DATASETS)})")
-    return load_file(path, seed)
+    return load_file(path, seed, **table_options)
 
 
-def load_samples(name_or_path: str | Path, split: str | None = None, seed: int = 0):
-    """Samples to encode or reconstruct: a file's whole contents, or one split of a dataset (default: test).
+@dataclass
+class Samples:
+    """Rows to encode, reconstruct, denoise or score: ``x`` float32 (N, D), labels ``y``, one sample's ``shape``,
+    feature names ``columns`` and row ``ids`` (tables with an ID column), each None where absent."""
 
-    Returns ``(x, y, shape, columns)`` with ``x`` validated, float32 (N, D).
+    x: np.ndarray
+    y: np.ndarray | None = None
+    shape: tuple[int, ...] = ()
+    columns: list[str] | None = None
+    ids: np.ndarray | None = None
+
+
+def load_samples(name_or_path: str | Path, split: str | None = None, seed: int = 0,
+                 table: dict | None = None) -> Samples:
+    """Samples to use a trained model on: a file's whole contents, or one split of a named dataset (default test).
+
+    ``table``: the :class:`TableSpec` (as a dict) a model was trained with; a table file is read through it, so
+    its columns must match.
     """
     key = str(name_or_path)
     path = Path(key)
     if key in NAMED_DATASETS or is_idx_folder(path):
         ds = load_dataset(key, seed)
         x, y = ds.split(split or "test")
-        return x, y, ds.shape, ds.columns
+        return Samples(x, y, ds.shape, ds.columns)
     if split not in (None, "all"):
         raise HourglassError(f"--split applies to named datasets; {key} is read whole")
+    if table is not None and path.suffix.lower() in TABLE_SUFFIXES and path.is_file():
+        spec = TableSpec.from_dict(table)
+        raw, ids = table_to_array(read_table(path), spec, key)
+        x, shape = check_array(raw, key)
+        return Samples(x, None, shape, spec.feature_names, ids)
     raw, y, columns = read_array_file(path)
     x, shape = check_array(raw, key)
-    return x, y, shape, columns
+    return Samples(x, y, shape, columns)

@@ -109,14 +109,15 @@ def jacobian_frobenius_sq_hutchinson(encoder, x: torch.Tensor, probes: int = 1,
     """An unbiased estimate of ‖J_f(x)‖²_F: E_v ‖Jᵀv‖² = tr(J Jᵀ) for random signs v ∈ {−1, 1}^k (Hutchinson
     1989; lower variance than Gaussian v), averaged over ``probes`` projections, one vector-Jacobian product each —
     for codes too large for the exact Jacobian. Differentiable in the encoder's parameters. (N, D) → (N,)."""
-    x = x.detach().requires_grad_(True)
-    z = encoder(x)
-    total = torch.zeros(len(x), dtype=x.dtype)
-    for _ in range(probes):
-        v = torch.randint(0, 2, z.shape, generator=generator).to(z.dtype) * 2 - 1
-        (jtv,) = torch.autograd.grad(z, x, grad_outputs=v, create_graph=True, retain_graph=True)
-        total = total + jtv.pow(2).sum(dim=1)
-    return total / probes
+    with torch.enable_grad():  # a Jacobian needs autograd, even in a validation pass under no_grad
+        x = x.detach().requires_grad_(True)
+        z = encoder(x)
+        total = torch.zeros(len(x), dtype=x.dtype)
+        for _ in range(probes):
+            v = torch.randint(0, 2, z.shape, generator=generator).to(z.dtype) * 2 - 1
+            (jtv,) = torch.autograd.grad(z, x, grad_outputs=v, create_graph=True, retain_graph=True)
+            total = total + jtv.pow(2).sum(dim=1)
+    return total / probes if torch.is_grad_enabled() else (total / probes).detach()
 
 
 def _one_layer_sigmoid(encoder):

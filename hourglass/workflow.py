@@ -15,14 +15,14 @@ from . import checkpoint as ckpt
 from .data import Dataset, Scaling, binarize, load_dataset
 from .errors import HourglassError
 from .losses import Objective
-from .metrics import compare_with_pca
+from .metrics import compare_with_pca, reconstruct
 from .models import VAE, Autoencoder
 from .nets import Architecture
 from .train import History, TrainConfig, fit
 
 
 VARIANTS = ("ae", "dae", "sae", "cae", "vae")
-RECOMMENDED = {"noise": "gaussian:0.5", "l1": 0.02, "contractive": 0.1}
+RECOMMENDED = {"noise": "gaussian:0.5", "l1": 0.1, "contractive": 0.1}
 
 
 @dataclass
@@ -36,7 +36,7 @@ class ModelConfig:
     loss: "bce", "mse" or "auto" (bce when the scaled training data lie in [0, 1], else mse; a VAE's likelihood
     follows it: Bernoulli for bce, Gaussian for mse); scaling: "auto", "none", "divide" or "standardize".
     noise: corruption for dae, e.g. "gaussian:0.5", "mask:0.5", "salt-and-pepper:0.3" (default gaussian:0.5).
-    l1, kl_sparsity, sparsity_target: sparse penalties (sae; default l1 = 0.02 unless another sparsity is set).
+    l1, kl_sparsity, sparsity_target: sparse penalties (sae; default l1 = 0.1 unless another sparsity is set).
     contractive, contractive_estimator, probes: the contractive penalty (cae; default 0.1).
     beta, kl_warmup_epochs, learn_variance, binarize: VAE options (binarize: dynamic binarisation).
     """
@@ -159,12 +159,18 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
                 model.options() or saved.get("objective") != objective.to_dict()):
             raise HourglassError(f"{out}: saved with another model or objective ({saved.get('variant')}, "
                                  f"{saved['model']['architecture']}); resume with the same options")
-    metadata = {"scaling": scaling, "data": data_record(dataset), "variant": mc.model}
+    metadata = {"scaling": scaling, "data": data_record(dataset), "variant": mc.model,
+                "objective": objective.to_dict(), "training": tc.to_dict()}
     started = time.perf_counter()
     history = fit(model, objective, x_train, scaling.transform(dataset.x_val), tc, checkpoint_dir=out,
                   metadata=metadata, resume=resume)
     trained = TrainedModel(model, dataset, scaling, objective, history, Path(out) if out else None,
                            time.perf_counter() - started, {"train": x_train})
+    if out is not None and history.epochs:
+        # The distribution of training errors, so that `hourglass score` can flag rows without the training data.
+        errors = ((reconstruct(model, x_train).astype(np.float64) - x_train) ** 2).sum(axis=1)
+        metadata["anomaly"] = {"train_error_quantiles": np.quantile(errors, np.linspace(0, 1, 1001)).tolist()}
+        ckpt.save(out, model, history=ckpt.history_summary(history), **metadata)
     return trained
 
 
@@ -178,7 +184,10 @@ def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> D
                                  "name it with --data")
         if record.get("path") and not Path(record["path"]).exists():
             raise HourglassError(f"{record['path']}: the checkpoint's training data is gone; name it with --data")
-    dataset = load_dataset(data, seed=record.get("seed", 0))
+    table = record.get("table") if data == record.get("path") else None
+    options = {"columns": table["columns"], "one_hot": bool(table["one_hot"]), "id_column": table["id_column"]} \
+        if table else {}
+    dataset = load_dataset(data, seed=record.get("seed", 0), **options)
     expected = checkpoint.model.architecture.n_features
     if dataset.n_features != expected:
         raise HourglassError(f"{data}: {dataset.n_features} features per sample, the model expects {expected}")

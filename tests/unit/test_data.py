@@ -39,18 +39,43 @@ def write_csv(path, text):
     return path
 
 
-def test_csv_reads_numeric_columns(tmp_path):
-    x, cols = data.read_csv(write_csv(tmp_path / "t.csv", "a,b\n1,2.5\n-3,4e2\n"))
-    assert cols == ["a", "b"] and x.tolist() == [[1, 2.5], [-3, 400]]
+def test_csv_reads_numeric_columns_and_keeps_the_id_out(tmp_path):
+    ds = data.load_dataset(write_csv(tmp_path / "t.csv", "id,a,b\n" + "".join(f"r{i},{i},{i / 2}\n" for i in range(10))))
+    assert ds.columns == ["a", "b"] and ds.n_features == 2
+    assert ds.source["table"] == {"columns": ["a", "b"], "one_hot": {}, "id_column": "id"}
+    np.testing.assert_array_equal(np.sort(np.concatenate([ds.x_train, ds.x_val, ds.x_test])[:, 0]), np.arange(10))
+
+
+def test_table_selection_one_hot_and_parquet(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"key": range(8), "size": np.arange(8.0), "colour": list("rgbrgbrg"), "noise": 1.0})
+    frame.to_parquet(tmp_path / "t.parquet")
+    ds = data.load_dataset(tmp_path / "t.parquet", drop="noise", one_hot=True, id_column="key")
+    assert ds.columns == ["size", "colour=b", "colour=g", "colour=r"]
+    x = np.concatenate([ds.x_train, ds.x_val, ds.x_test])
+    assert x.shape == (8, 4) and (x[:, 1:].sum(axis=1) == 1).all()
+    spec = data.TableSpec.from_dict(ds.source["table"])
+    samples = data.load_samples(tmp_path / "t.parquet", table=spec.to_dict())
+    assert samples.ids.tolist() == list(range(8)) and samples.columns == ds.columns
+    frame.assign(colour=list("rgbrgbry")).to_csv(tmp_path / "new.csv", index=False)
+    with pytest.raises(hg.HourglassError, match="column 'colour' has categories \\['y'\\] not seen in training"):
+        data.load_samples(tmp_path / "new.csv", table=spec.to_dict())
+    frame.drop(columns="size").to_csv(tmp_path / "less.csv", index=False)
+    with pytest.raises(hg.HourglassError, match="missing column 'size' the model was trained with"):
+        data.load_samples(tmp_path / "less.csv", table=spec.to_dict())
+    with pytest.raises(hg.HourglassError, match="no column 'weight'; the columns are key, size, colour, noise"):
+        data.load_dataset(tmp_path / "t.parquet", columns="size,weight")
 
 
 @pytest.mark.parametrize("text, message", [
-    ("a,name\n1,x\n2,y\n", "column 'name' is not numeric \\(line 2: 'x'\\)"),
-    ("a,b\n1,\n2,3\n", "column 'b' has a missing value on line 2"),
-    ("a,b\n1,2\n3\n", "line 3 has 1 fields, the header has 2"),
+    ("a,name\n1,x\n2,y\n", "column 'name' is not numeric \\(e.g. 'x'\\); drop it with --drop, or encode with --one-hot"),
+    ("a,b\n1,\n2,3\n", "column 'b' has a missing value on data row 1"),
+    ("a,b\n1,2\n3\n", "column 'b' has a missing value on data row 2"),
+    ("a,b\n1,2\n3,4,5,6\n", "cannot read as a table"),
     ("a,b\n", "header row and at least one data row"),
 ])
-def test_csv_errors_name_the_column_or_line(tmp_path, text, message):
+def test_csv_errors_name_the_column_or_row(tmp_path, text, message):
     path = write_csv(tmp_path / "t.csv", text)
     with pytest.raises(hg.HourglassError, match=message) as e:
         data.load_dataset(path)

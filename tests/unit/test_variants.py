@@ -271,6 +271,7 @@ def test_bad_variant_options_are_refused(kwargs, message):
 
 @pytest.mark.parametrize("variant, extra", [
     ("dae", {"noise": "salt-and-pepper:0.2"}), ("sae", {"latent_dim": 100, "topk": 10}), ("cae", {}),
+    ("cae", {"contractive_estimator": "hutchinson", "probes": 2}),
     ("vae", {}), ("sae", {"latent_dim": 30, "kl_sparsity": 0.1}),
 ])
 def test_every_variant_round_trips_bitwise(tmp_path, digits, variant, extra):

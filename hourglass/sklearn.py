@@ -1,0 +1,212 @@
+"""hourglass in scikit-learn's clothes: a transformer (codes) and an outlier detector (reconstruction error).
+
+Both follow scikit-learn's conventions: ``__init__`` stores its parameters verbatim, ``fit`` validates them and the
+data, fitted attributes end in ``_``. They do not scale the data themselves; put a ``StandardScaler`` in front, as
+for any neural network in scikit-learn. The training is hourglass's own (:func:`hourglass.train.fit`), on a
+validation split of ``validation_fraction`` of the rows for early stopping and best-weights restore.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, validate_data
+
+from .losses import squared_error_per_sample
+from .train import TrainConfig, fit
+from .workflow import VARIANTS, ModelConfig
+
+
+class _AutoencoderBase(BaseEstimator):
+    _parameter_constraints: dict = {
+        "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_widths": ["array-like"],
+        "model": [StrOptions(set(VARIANTS))],
+        "loss": [StrOptions({"mse", "bce"})],
+        "activation": [StrOptions({"relu", "gelu", "silu", "tanh", "sigmoid", "elu"})],
+        "noise": [str, None],
+        "l1": [Interval(numbers.Real, 0, None, closed="left"), None],
+        "contractive": [Interval(numbers.Real, 0, None, closed="left"), None],
+        "beta": [Interval(numbers.Real, 0, None, closed="left")],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, latent_dim=2, hidden_widths=(64,), model="ae", loss="mse", activation="silu", noise=None,
+                 l1=None, contractive=None, beta=1.0, epochs=100, batch_size=64, learning_rate=3e-3,
+                 validation_fraction=0.1, patience=None, random_state=None, verbose=False):
+        self.latent_dim = latent_dim
+        self.hidden_widths = hidden_widths
+        self.model = model
+        self.loss = loss
+        self.activation = activation
+        self.noise = noise
+        self.l1 = l1
+        self.contractive = contractive
+        self.beta = beta
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        tags.non_deterministic = False  # deterministic for a fixed random_state
+        return tags
+
+    def _validate(self, X, reset: bool) -> np.ndarray:
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], accept_sparse=False,
+                          ensure_all_finite=True)
+        return X
+
+    def _fit_autoencoder(self, X):
+        self._validate_params()
+        X = self._validate(X, reset=True)
+        n = X.shape[0]
+        if n < 2:
+            raise ValueError(f"n_samples={n}: an autoencoder needs at least 2 samples to fit")
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        x = X.astype(np.float32)
+        order = np.random.default_rng(seed).permutation(n)
+        n_val = int(round(self.validation_fraction * n))
+        if n_val < 1 or n - n_val < 1:  # too few rows to hold some out: validate on the training rows
+            x_train, x_val = x, x
+        else:
+            x_train, x_val = x[order[n_val:]], x[order[:n_val]]
+        if self.loss == "bce" and (x.min() < 0 or x.max() > 1):
+            raise ValueError("loss='bce' needs X in [0, 1]; scale it (e.g. MinMaxScaler) or use loss='mse'")
+        config = ModelConfig(model=self.model, arch="mlp", widths=tuple(int(w) for w in self.hidden_widths),
+                             latent_dim=self.latent_dim, activation=self.activation, noise=self.noise, l1=self.l1,
+                             contractive=self.contractive, beta=self.beta)
+        objective = config.objective(self.loss, clip_noise=self.loss == "bce")
+        self.autoencoder_ = config.build((X.shape[1],), objective, seed)
+        train_config = TrainConfig(epochs=self.epochs, batch_size=min(self.batch_size, len(x_train)),
+                                   lr=self.learning_rate, patience=self.patience, seed=seed,
+                                   progress=bool(self.verbose))
+        self.history_ = fit(self.autoencoder_, objective, x_train, x_val, train_config)
+        self.n_epochs_ = len(self.history_.epochs)
+        return X
+
+    def _apply(self, method: str, X: np.ndarray) -> np.ndarray:
+        """``autoencoder_.<method>`` over the rows of X, in X's precision.
+
+        float64 input runs a float64 copy of the model, so that a row's result does not depend on which other rows
+        share its batch (float32 matrix kernels round differently for different batch sizes).
+        """
+        model = self.autoencoder_
+        if X.dtype == np.float64:
+            model = copy.deepcopy(model).double()
+        model.eval()
+        with torch.no_grad():
+            out = getattr(model, method)(torch.tensor(X))  # a copy: X may be a read-only memmap
+        return out.numpy()
+
+    def _reconstruction_error(self, X) -> np.ndarray:
+        """Squared error per sample of the rows of X, shape (n_samples,)."""
+        x_hat = self._apply("reconstruct", X)
+        return squared_error_per_sample(torch.as_tensor(x_hat).double(), torch.as_tensor(X).double()).numpy()
+
+
+class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _AutoencoderBase):
+    """Reduce dimensions with an autoencoder: ``transform`` gives the codes z = f(x), ``inverse_transform`` the
+    reconstructions g(z).
+
+    Parameters: latent_dim (k), hidden_widths (the encoder's hidden layers, mirrored by the decoder), model
+    (ae, dae, sae, cae, vae), loss (mse, or bce for X in [0, 1]), activation, noise (dae, e.g. "gaussian:0.3"),
+    l1 (sae), contractive (cae), beta (vae), epochs, batch_size, learning_rate, validation_fraction, patience
+    (early stopping, epochs), random_state, verbose.
+
+    Fitted attributes: ``autoencoder_`` (the torch model), ``history_``, ``n_epochs_``, ``n_features_in_``,
+    ``feature_names_in_`` (for DataFrames with string column names).
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def fit(self, X, y=None):
+        self._fit_autoencoder(X)
+        self._n_features_out = self.latent_dim
+        return self
+
+    def transform(self, X):
+        """Codes z = f(x): (n_samples, n_features) → (n_samples, latent_dim)."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return self._apply("encode", X)
+
+    def inverse_transform(self, X):
+        """Reconstructions g(z) from codes: (n_samples, latent_dim) → (n_samples, n_features_in_)."""
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32])
+        if Z.shape[1] != self.latent_dim:
+            raise ValueError(f"inverse_transform takes codes of shape (n_samples, {self.latent_dim}), got {Z.shape}")
+        return self._apply("decode", Z)
+
+    def score_samples(self, X):
+        """Negative squared reconstruction error of each row (higher = better reconstructed)."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return -self._reconstruction_error(X)
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error per sample (higher is better, as scikit-learn expects)."""
+        return float(np.mean(self.score_samples(X)))
+
+
+class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
+    """Novelty and outlier detection by reconstruction error: rows the autoencoder reconstructs badly are outliers.
+
+    ``score_samples`` = −(squared reconstruction error), so higher is more normal, as in IsolationForest and
+    LocalOutlierFactor; ``offset_`` is the ``contamination`` quantile of the training scores, ``decision_function``
+    = score_samples − offset_ (negative for outliers), and ``predict`` gives +1 (inlier) or −1 (outlier).
+    Parameters as :class:`AutoencoderTransformer`, plus ``contamination`` (the expected fraction of outliers in
+    the training data, in (0, 0.5]).
+    """
+
+    _parameter_constraints: dict = {
+        **_AutoencoderBase._parameter_constraints,
+        "contamination": [Interval(numbers.Real, 0, 0.5, closed="right")],
+    }
+
+    def __init__(self, latent_dim=2, hidden_widths=(64,), model="ae", loss="mse", activation="silu", noise=None,
+                 l1=None, contractive=None, beta=1.0, epochs=100, batch_size=64, learning_rate=3e-3,
+                 validation_fraction=0.1, patience=None, random_state=None, verbose=False, contamination=0.1):
+        super().__init__(latent_dim, hidden_widths, model, loss, activation, noise, l1, contractive, beta, epochs,
+                         batch_size, learning_rate, validation_fraction, patience, random_state, verbose)
+        self.contamination = contamination
+
+    def fit(self, X, y=None):
+        X = self._fit_autoencoder(X)
+        self.offset_ = float(np.percentile(-self._reconstruction_error(X), 100 * self.contamination))
+        return self
+
+    def score_samples(self, X):
+        """−(squared reconstruction error) of each row: higher is more normal."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return -self._reconstruction_error(X)
+
+    def decision_function(self, X):
+        """score_samples − offset_: negative for outliers, positive for inliers."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for inliers, −1 for outliers."""
+        return np.where(self.decision_function(X) < 0, -1, 1)

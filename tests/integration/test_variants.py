@@ -1,0 +1,102 @@
+"""Each variant trained for real (digits, seconds each): its defining property holds, and the CLI serves it."""
+
+import json
+
+import numpy as np
+import pytest
+
+import hourglass as hg
+from hourglass.corruptions import parse_noise
+from hourglass.metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, reconstruct
+from hourglass.workflow import ModelConfig, train
+
+from .test_cli import assert_one_line_error, hourglass
+
+FAST = dict(batch_size=64, progress=False)
+
+
+def fit(digits, epochs=40, **model):
+    return train(digits, ModelConfig(**model), hg.TrainConfig(epochs=epochs, **FAST)).model
+
+
+@pytest.fixture(scope="module")
+def plain(digits):
+    return fit(digits, widths=(64,), latent_dim=16)
+
+
+def test_denoising_autoencoder_denoises_better_than_the_plain_one(digits, plain):
+    dae = fit(digits, model="dae", noise="mask:0.5", widths=(64,), latent_dim=16)
+    x = digits.x_test
+    noisy = corrupt(parse_noise("mask:0.5"), x, seed=1)
+    p_noisy, p_ae, p_dae = psnr(x, noisy), psnr(x, reconstruct(plain, noisy)), psnr(x, reconstruct(dae, noisy))
+    assert p_dae > p_noisy and p_dae > p_ae + 1.0, (p_noisy, p_ae, p_dae)
+
+
+def test_sparsity_rises_with_the_l1_weight(digits):
+    zero_fractions = []
+    for lam in (0.01, 0.1, 0.5):
+        model = fit(digits, epochs=20, model="sae", widths=(64,), latent_dim=200, l1=lam)
+        zero_fractions.append(code_sparsity(encode(model, digits.x_test))["zero_fraction"])
+    assert zero_fractions[0] < zero_fractions[1] < zero_fractions[2], zero_fractions
+    assert zero_fractions[2] > 0.8
+
+
+def test_contractive_autoencoder_has_a_smaller_jacobian(digits, plain):
+    cae = fit(digits, model="cae", contractive=0.1, widths=(64,), latent_dim=16)
+    x = digits.x_test
+    j_ae, j_cae = mean_jacobian_norm(plain, x), mean_jacobian_norm(cae, x)
+    e_ae = hg.reconstruction_errors(x, reconstruct(plain, x))["squared_error_per_sample"]
+    e_cae = hg.reconstruction_errors(x, reconstruct(cae, x))["squared_error_per_sample"]
+    assert j_cae < 0.5 * j_ae and e_cae < 1.5 * e_ae, (j_ae, j_cae, e_ae, e_cae)
+
+
+def test_vae_learns_and_its_importance_bound_is_tighter_than_its_elbo(digits):
+    from hourglass.metrics import vae_bounds
+
+    untrained = train(digits, ModelConfig(model="vae", widths=(64,), latent_dim=4),
+                      hg.TrainConfig(epochs=1, **FAST)).model
+    model = fit(digits, epochs=60, model="vae", widths=(64,), latent_dim=4)
+    before = vae_bounds(untrained, digits.x_test, importance_samples=1)["elbo"]
+    after = vae_bounds(model, digits.x_test, importance_samples=100)
+    assert after["elbo"] > before + 5
+    assert after["log_likelihood"] > after["elbo"]
+
+
+@pytest.mark.parametrize("variant, options, key", [
+    ("dae", ["--noise", "gaussian:0.3"], "psnr_denoised"),
+    ("sae", ["--latent-dim", "64", "--l1", "0.1"], "zero_fraction"),
+    ("cae", ["--contractive", "0.1"], "mean_jacobian_norm"),
+    ("vae", ["--beta", "1.0", "--kl-warmup-epochs", "2"], "log_likelihood"),
+])
+def test_every_variant_trains_and_evaluates_from_the_cli(tmp_path, variant, options, key):
+    hourglass("train", "digits", "--model", variant, *options, "--epochs", "3", "--out", tmp_path / "run", "--quiet")
+    result = json.loads(hourglass("evaluate", tmp_path / "run", "--json", "--importance-samples", "20").stdout)
+    assert result["variant"] == variant and np.isfinite(result[key])
+    assert hg.load(tmp_path / "run").variant == variant
+
+
+def test_denoise_and_sample_commands(tmp_path):
+    hourglass("train", "digits", "--model", "dae", "--noise", "mask:0.4", "--epochs", "30", "--batch-size", "64",
+              "--latent-dim", "16", "--out", tmp_path / "dae", "--quiet")
+    done = hourglass("denoise", tmp_path / "dae", "digits", "-o", tmp_path / "d.npz", "--png", tmp_path / "d.png")
+    with np.load(tmp_path / "d.npz") as f:
+        clean, noisy, denoised = f["clean"], f["corrupted"], f["denoised"]
+    assert clean.shape == noisy.shape == denoised.shape == (180, 64)
+    assert psnr(clean, denoised) > psnr(clean, noisy)
+    assert "PSNR" in done.stdout and (tmp_path / "d.png").stat().st_size > 1000
+    hourglass("sample", tmp_path / "dae", "-n", "16", "--png", tmp_path / "s.png", "-o", tmp_path / "s.npy",
+              "--prior", "fitted")
+    assert np.load(tmp_path / "s.npy").shape == (16, 64)
+    assert_one_line_error(hourglass("denoise", tmp_path / "dae", "digits", "-o", tmp_path / "x.npz", "--noise",
+                                    "blur:1", check=False), "unknown noise 'blur'")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--model", "sae", "--l1", "-1"], "l1 weight must be >= 0"),
+    (["--model", "dae", "--noise", "mask:1.5"], "probability must be in [0, 1)"),
+    (["--model", "dae", "--noise", "pixelate:0.2"], "unknown noise 'pixelate'"),
+    (["--model", "cae", "--contractive", "-0.5"], "contractive weight must be >= 0"),
+    (["--l1", "0.1"], "--l1 belongs to --model sae"),
+])
+def test_bad_variant_options_give_one_line(tmp_path, args, fragment):
+    assert_one_line_error(hourglass("train", "digits", *args, "--out", tmp_path / "r", check=False), fragment)
