@@ -20,7 +20,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/train_throughput.py
+	$(BIN)/python bench/variants.py
+	$(BIN)/python bench/anomaly.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output bench-output .pytest_cache

@@ -116,7 +116,7 @@ def main() -> None:
     p.add_argument("--out", default="bench-output/variants")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=20, help="epochs for the dae, sae and cae models (default 20)")
-    p.add_argument("--vae-epochs", type=int, default=80)
+    p.add_argument("--vae-epochs", type=int, default=150)
     p.add_argument("--vae-lr", type=float, default=1e-3)
     p.add_argument("--importance-samples", type=int, default=1000)
     args = p.parse_args()

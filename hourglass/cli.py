@@ -126,7 +126,8 @@ def cmd_evaluate(args) -> int:
                   f"{result['pca_mse_per_feature']:.6f}")
     console = _console()
     console.print(table)
-    console.print(f"autoencoder / PCA = {result['ratio_to_pca']:.3f}")
+    if result["ratio_to_pca"] is not None:
+        console.print(f"autoencoder / PCA = {result['ratio_to_pca']:.3f}")
     if "psnr_denoised" in result:
         console.print(f"PSNR (dB) against the clean inputs: corrupted {result['psnr_noisy']:.2f}, denoised "
                       f"{result['psnr_denoised']:.2f}")
@@ -394,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     tab.add_argument("--one-hot", action="store_true", help="encode text columns as one 0/1 feature per category "
                      "(without it, a text column is an error)")
     tab.add_argument("--id-column", metavar="NAME", help="a row ID column, kept out of training and carried to "
-                     "encode/score outputs (default: a column named id, if any)")
+                     "encode/score outputs (default: a column named id or *_id, if any)")
     t.add_argument("--code-activation", choices=list(CODE_ACTIVATIONS), default=mc.code_activation,
                    help="applied to the code z: linear, relu (exact zeros) or sigmoid (default: relu for sae, "
                         "sigmoid with --kl-sparsity, else linear)")

@@ -480,13 +480,13 @@ def _split_names(names) -> list[str]:
 def table_spec(frame, source: str, columns=None, drop=None, one_hot: bool = False,
                id_column: str | None = None) -> TableSpec:
     """Decide which columns of ``frame`` the model uses. ``columns``/``drop`` select by name (lists or comma-
-    separated); a column named ``id`` (any case) is the ID column unless ``id_column`` names another. Text or
+    separated); a column named ``id`` or ``*_id`` (any case) is the ID column unless ``id_column`` names another. Text or
     categorical columns are an error naming them, or, with ``one_hot``, become one 0/1 feature per category."""
     import pandas as pd
 
     present = list(frame.columns)
-    if id_column is None:
-        id_column = next((c for c in present if c.lower() == "id"), None)
+    if id_column is None:  # a column named id, or ending in _id, is a row ID, not a feature
+        id_column = next((c for c in present if c.lower() == "id" or c.lower().endswith("_id")), None)
     wanted, dropped = _split_names(columns), _split_names(drop)
     for name in [*wanted, *dropped, *([id_column] if id_column else [])]:
         if name not in present:

@@ -43,7 +43,7 @@ def compare_with_pca(model, x_train: np.ndarray, x_eval: np.ndarray, k: int | No
     """The autoencoder's error on ``x_eval`` beside PCA's (fitted on ``x_train``) at the same k.
 
     Returns ``k``, ``squared_error_per_sample``, ``mse_per_feature``, ``pca_squared_error_per_sample``,
-    ``pca_mse_per_feature``, ``ratio_to_pca`` (AE ÷ PCA) and ``n_samples``.
+    ``pca_mse_per_feature``, ``ratio_to_pca`` (AE ÷ PCA; None if PCA's error is 0) and ``n_samples``.
     """
     k = k if k is not None else model.latent_dim
     pca = pca or PCABaseline(k).fit(x_train)
@@ -51,7 +51,9 @@ def compare_with_pca(model, x_train: np.ndarray, x_eval: np.ndarray, k: int | No
     base = reconstruction_errors(x_eval, pca.reconstruct(x_eval))
     return {"k": k, **ae, "pca_squared_error_per_sample": base["squared_error_per_sample"],
             "pca_mse_per_feature": base["mse_per_feature"],
-            "ratio_to_pca": ae["squared_error_per_sample"] / base["squared_error_per_sample"],
+            # None when PCA is exact (k at least the data's rank): there is no ratio to report
+            "ratio_to_pca": (ae["squared_error_per_sample"] / base["squared_error_per_sample"]
+                             if base["squared_error_per_sample"] > 0 else None),
             "n_samples": int(len(x_eval))}
 
 

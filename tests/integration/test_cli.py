@@ -69,7 +69,7 @@ def test_encode_and_reconstruct_write_arrays_and_png(trained):
     np.testing.assert_array_equal(z, hg.encode(ckpt.model, hg.load_digits(seed=1).x_test))
     hourglass("reconstruct", trained / "run", "digits", "--split", "val", "-o", trained / "xh.csv",
               "--png", trained / "grid.png")
-    x_hat = np.loadtxt(trained / "xh.csv", delimiter=",")
+    x_hat = np.loadtxt(trained / "xh.csv", delimiter=",", skiprows=1)  # a header row: x1, ..., x64
     assert x_hat.shape == (180, 64) and (trained / "grid.png").stat().st_size > 1000
 
 
@@ -105,7 +105,7 @@ def test_user_csv_is_standardized_and_reconstructed_in_its_units(tmp_path):
     assert (np.abs(back - table).mean(axis=0) / table.std(axis=0)).max() < 0.05  # in the data's own units
     np.savetxt(tmp_path / "other.csv", table, delimiter=",", header="a,b,x", comments="")
     assert_one_line_error(hourglass("encode", tmp_path / "run", tmp_path / "other.csv", "-o", tmp_path / "z.npy",
-                                    check=False), "differ from the training columns")
+                                    check=False), "missing column 'c' the model was trained with")
 
 
 def test_bad_inputs_give_one_clear_line(tmp_path):

@@ -42,7 +42,7 @@ def test_sparsity_rises_with_the_l1_weight(digits):
 
 
 def test_contractive_autoencoder_has_a_smaller_jacobian(digits, plain):
-    cae = fit(digits, model="cae", contractive=0.1, widths=(64,), latent_dim=16)
+    cae = fit(digits, model="cae", contractive=0.02, widths=(64,), latent_dim=16)
     x = digits.x_test
     j_ae, j_cae = mean_jacobian_norm(plain, x), mean_jacobian_norm(cae, x)
     e_ae = hg.reconstruction_errors(x, reconstruct(plain, x))["squared_error_per_sample"]
