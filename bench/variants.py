@@ -22,7 +22,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 
 import hourglass as hg
 from hourglass.corruptions import parse_noise

@@ -142,6 +142,21 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _load_checkpoint(args):
+    """The checkpoint named by CKPT; with --png, one whose samples are images."""
+    from .checkpoint import load
+
+    checkpoint = load(args.checkpoint)
+    shape = checkpoint.model.architecture.input_shape
+    if getattr(args, "png", None) and len(shape) != 3:
+        raise HourglassError(f"--png draws images, but the model's samples have shape {shape}")
+    return checkpoint
+
+
+def _id_column(checkpoint) -> str | None:
+    return (checkpoint.data.get("table") or {}).get("id_column")
+
+
 def _samples_for(args, checkpoint):
     """The samples named by DATA, checked against the checkpoint, and their rows scaled into the model's space."""
     from .data import load_samples
@@ -182,32 +197,28 @@ def _write_array(path: Path, array: np.ndarray, header: list[str] | None = None,
 
 
 def cmd_encode(args) -> int:
-    from .checkpoint import load
     from .metrics import encode
 
-    checkpoint = load(args.checkpoint)
+    checkpoint = _load_checkpoint(args)
     samples, x = _samples_for(args, checkpoint)
     z = encode(checkpoint.model, x)
     _write_array(Path(args.output), z, [f"z{i + 1}" for i in range(z.shape[1])], samples.ids,
-                 (checkpoint.data.get("table") or {}).get("id_column"))
+                 _id_column(checkpoint))
     print(f"wrote {z.shape[0]} codes of dimension {z.shape[1]} to {args.output}")
     return 0
 
 
 def cmd_reconstruct(args) -> int:
-    from .checkpoint import load
     from .metrics import reconstruct, reconstruction_errors
     from .report import image_grid
 
-    checkpoint = load(args.checkpoint)
+    checkpoint = _load_checkpoint(args)
     arch = checkpoint.model.architecture
-    if args.png and len(arch.input_shape) != 3:
-        raise HourglassError(f"--png draws images, but the model's samples have shape {arch.input_shape}")
     samples, x = _samples_for(args, checkpoint)
     x_hat = reconstruct(checkpoint.model, x)
     err = reconstruction_errors(x, x_hat)
     _write_array(Path(args.output), checkpoint.scaling.inverse_transform(x_hat), samples.columns, samples.ids,
-                 (checkpoint.data.get("table") or {}).get("id_column"))
+                 _id_column(checkpoint))
     print(f"wrote {len(x_hat)} reconstructions to {args.output}; squared error per sample "
           f"{err['squared_error_per_sample']:.4g} (in the model's scaled space)")
     if args.png:
@@ -218,12 +229,11 @@ def cmd_reconstruct(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .checkpoint import load
     from .metrics import reconstruct
 
     if not 0 < args.contamination < 1:
         raise HourglassError(f"--contamination must be in (0, 1), got {args.contamination:g}")
-    checkpoint = load(args.checkpoint)
+    checkpoint = _load_checkpoint(args)
     quantiles = (checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")
     if not quantiles:
         raise HourglassError(f"{args.checkpoint}: has no training-error distribution to set a threshold; retrain it "
@@ -242,8 +252,7 @@ def cmd_score(args) -> int:
     from .files import atomic_path
 
     frame = pd.DataFrame({"anomaly_score": errors, "training_percentile": percentile, "is_anomaly": flags})
-    id_name = (checkpoint.data.get("table") or {}).get("id_column")
-    frame.insert(0, id_name or "row", samples.ids if samples.ids is not None else np.arange(len(errors)))
+    frame.insert(0, _id_column(checkpoint) or "row", samples.ids if samples.ids is not None else np.arange(len(errors)))
     with atomic_path(out) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.8g")
     print(f"scored {len(errors)} rows into {out}: {int(flags.sum())} flagged as anomalies (squared reconstruction "
@@ -252,16 +261,13 @@ def cmd_score(args) -> int:
 
 
 def cmd_denoise(args) -> int:
-    from .checkpoint import load
     from .corruptions import corruption_from_dict, parse_noise
     from .files import atomic_path
     from .metrics import corrupt, psnr, reconstruct
     from .report import image_grid
 
-    checkpoint = load(args.checkpoint)
+    checkpoint = _load_checkpoint(args)
     arch = checkpoint.model.architecture
-    if args.png and len(arch.input_shape) != 3:
-        raise HourglassError(f"--png draws images, but the model's samples have shape {arch.input_shape}")
     _, x = _samples_for(args, checkpoint)
     if args.noise:
         in_unit_range = float(x.min()) >= 0 and float(x.max()) <= 1
@@ -291,15 +297,12 @@ def cmd_denoise(args) -> int:
 def cmd_sample(args) -> int:
     import torch
 
-    from .checkpoint import load
     from .metrics import fit_code_gaussian
     from .report import image_grid
     from .workflow import dataset_of
 
-    checkpoint = load(args.checkpoint)
+    checkpoint = _load_checkpoint(args)
     model, arch = checkpoint.model, checkpoint.model.architecture
-    if args.png and len(arch.input_shape) != 3:
-        raise HourglassError(f"--png draws images, but the model's samples have shape {arch.input_shape}")
     if not args.png and not args.output:
         raise HourglassError("say where the samples go: -o FILE.npy and/or --png FILE.png")
     generator = torch.Generator().manual_seed(args.seed)

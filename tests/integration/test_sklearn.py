@@ -14,7 +14,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import hourglass as hg
 from hourglass.sklearn import AutoencoderOutlierDetector, AutoencoderTransformer
 
 
