@@ -201,8 +201,7 @@ def evaluate(path: str | Path, data: str | Path | None = None, split: str = "tes
     defines its variant: PSNR of noisy and denoised inputs (dae), code sparsity (sae), the mean ‖J_f‖_F (cae), the
     ELBO and, with ``importance_samples`` = K > 0, the K-sample bound on log p(x) (vae; a binarised model is
     measured on the split binarised once with seed 0)."""
-    from .losses import Objective
-    from .metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, reconstruct, vae_bounds
+    from .metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, vae_bounds
 
     checkpoint = ckpt.load(path)
     dataset = dataset_of(checkpoint, data)
@@ -218,7 +217,7 @@ def evaluate(path: str | Path, data: str | Path | None = None, split: str = "tes
     if checkpoint.variant == "sae":
         extra = code_sparsity(encode(model, x_eval))
     if checkpoint.variant == "cae":
-        extra = {"mean_jacobian_norm": mean_jacobian_norm(model, x_eval[:2000])}
+        extra = {"mean_jacobian_norm": mean_jacobian_norm(model, x_eval)}
     if model.kind == "vae":
         x_vae = binarize(x_eval, seed=0) if objective is not None and objective.binarize else x_eval
         extra = vae_bounds(model, x_vae, importance_samples=max(1, importance_samples))

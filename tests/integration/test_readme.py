@@ -10,9 +10,13 @@ README = (Path(__file__).parents[2] / "README.md").read_text()
 
 
 def test_python_quickstart_runs(tmp_path, monkeypatch, capsys):
-    block = re.search(r"## Quickstart: Python\n\n```python\n(.*?)```", README, re.S).group(1)
+    section = README.split("## Quickstart: Python")[1].split("\n## ")[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) >= 3
     monkeypatch.chdir(tmp_path)
-    exec(compile(block, "README.md", "exec"), {})
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
     printed = capsys.readouterr().out
     result = eval(printed.strip().splitlines()[-1], {"np": __import__("numpy")})
     assert result["k"] == 4 and result["squared_error_per_sample"] < result["pca_squared_error_per_sample"]
