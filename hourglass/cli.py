@@ -332,7 +332,7 @@ def cmd_demo(args) -> int:
     from .demo import run_demo
 
     metrics = run_demo(args.out, seed=args.seed, epochs=args.epochs, progress=not args.quiet)
-    table = Table(title="MNIST test set: squared error per image (sum over 784 pixels)")
+    table = Table(title="MNIST test set, squared error per image")
     for col in ("k", "autoencoder", "PCA", "AE / PCA", "train time"):
         table.add_column(col, justify="right")
     for r in metrics["results"].values():
