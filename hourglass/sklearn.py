@@ -119,7 +119,8 @@ class _AutoencoderBase(BaseEstimator):
     def _reconstruction_error(self, X) -> np.ndarray:
         """Squared error per sample of the rows of X, shape (n_samples,)."""
         x_hat = self._apply("reconstruct", X)
-        return squared_error_per_sample(torch.as_tensor(x_hat).double(), torch.as_tensor(X).double()).numpy()
+        x = torch.tensor(X, dtype=torch.float64)  # a copy: X may be a read-only memmap
+        return squared_error_per_sample(torch.as_tensor(x_hat).double(), x).numpy()
 
 
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _AutoencoderBase):
