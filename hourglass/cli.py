@@ -326,6 +326,19 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_diagram(args) -> int:
+    from .report import hourglass_diagram
+
+    checkpoint = _load_checkpoint(args)
+    out = Path(args.output)
+    if out.suffix.lower() not in (".svg", ".png", ".pdf"):
+        raise HourglassError(f"{out}: output must end in .svg, .png or .pdf")
+    hourglass_diagram(checkpoint.model.architecture, out, kind=checkpoint.model.kind,
+                      title=f"{checkpoint.variant}: {Path(args.checkpoint).name}")
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from rich.table import Table
 
@@ -503,6 +516,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="standard: z ~ N(0, I); fitted: a Gaussian fitted to the training codes (plain AEs)")
     s.add_argument("--seed", type=int, default=0, help="default 0")
     s.set_defaults(func=cmd_sample)
+
+    g = sub.add_parser("diagram", help="draw a model as an hourglass of layer sizes",
+                       description="Draw a checkpoint's encoder, code and decoder as an hourglass of layer sizes "
+                                   "(SVG, PNG or PDF by the output's suffix).")
+    g.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    g.add_argument("-o", "--output", required=True, metavar="FILE", help="output .svg, .png or .pdf")
+    g.set_defaults(func=cmd_diagram)
 
     m = sub.add_parser("demo", help="the main job: the MNIST hourglass vs PCA, with pictures",
                        description="Train the 784-256-64-16-4 MLP hourglass and a 2-d-code one on MNIST; write "

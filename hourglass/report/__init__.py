@@ -1,5 +1,6 @@
-"""Pictures of what a model does: image grids and latent scatter plots, written as PNG files."""
+"""Pictures of what a model does: image grids, latent scatter plots, and the hourglass diagram of a model."""
 
+from .diagram import hourglass_diagram, layer_sizes
 from .figures import image_grid, latent_scatter
 
-__all__ = ["image_grid", "latent_scatter"]
+__all__ = ["hourglass_diagram", "image_grid", "latent_scatter", "layer_sizes"]

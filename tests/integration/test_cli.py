@@ -11,7 +11,7 @@ import pytest
 import hourglass as hg
 
 COMMANDS = [[], ["data"], ["data", "fetch"], ["data", "info"], ["train"], ["evaluate"], ["encode"], ["reconstruct"],
-            ["demo"]]
+            ["denoise"], ["sample"], ["score"], ["diagram"], ["demo"]]
 
 
 def hourglass(*args, cwd=None, check=True):
@@ -71,6 +71,14 @@ def test_encode_and_reconstruct_write_arrays_and_png(trained):
               "--png", trained / "grid.png")
     x_hat = np.loadtxt(trained / "xh.csv", delimiter=",", skiprows=1)  # a header row: x1, ..., x64
     assert x_hat.shape == (180, 64) and (trained / "grid.png").stat().st_size > 1000
+
+
+def test_diagram_draws_the_trained_model(trained):
+    hourglass("diagram", trained / "run", "-o", trained / "arch.svg")
+    svg = (trained / "arch.svg").read_text()
+    assert all(f">{label}<" in svg for label in ("64", "256", "z: 4", "encoder f", "decoder g"))
+    assert_one_line_error(hourglass("diagram", trained / "run", "-o", trained / "arch.txt", check=False),
+                          "must end in .svg, .png or .pdf")
 
 
 def test_same_seed_same_checkpoint_bytes(trained, tmp_path):

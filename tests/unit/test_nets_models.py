@@ -72,3 +72,21 @@ def test_architecture_round_trips_through_dict():
     arch = hg.Architecture("conv", (1, 28, 28), None, 30, "gelu")
     assert arch.widths == (32, 64)
     assert hg.Architecture.from_dict(arch.to_dict()) == arch
+
+
+def test_hourglass_diagram_lists_every_layer_and_marks_the_code(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from hourglass.report import hourglass_diagram, layer_sizes
+
+    mlp = hg.Architecture("mlp", (784,), (256, 64, 16), 4)
+    assert [n for _, n in layer_sizes(mlp)] == [784, 256, 64, 16, 4, 16, 64, 256, 784]
+    conv = hg.Architecture("conv", (1, 28, 28), (32, 64), 30)
+    assert [label for label, _ in layer_sizes(conv)] == ["1×28×28", "32×14×14", "64×7×7", "z: 30", "64×7×7",
+                                                         "32×14×14", "1×28×28"]
+    assert [n for _, n in layer_sizes(mlp, "vae")][3:6] == [16, 8, 4]
+    sparse = hg.Architecture("mlp", (784,), (512,), 1000, code_activation="relu")
+    hourglass_diagram(sparse, tmp_path / "sae.svg")
+    svg = (tmp_path / "sae.svg").read_text()
+    ET.fromstring(svg)  # well-formed
+    assert "z: 1000" in svg and ">784<" in svg  # every layer labelled with its true size
