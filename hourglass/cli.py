@@ -315,7 +315,7 @@ def cmd_sample(args) -> int:
         x = model.sample(args.n, generator)
     x = x.numpy()
     if args.output:
-        _write_array(Path(args.output), checkpoint.scaling.inverse_transform(x))
+        _write_array(Path(args.output), checkpoint.scaling.inverse_transform(x), checkpoint.data.get("columns"))
         print(f"wrote {args.n} samples to {args.output}")
     if args.png:
         cols = int(np.ceil(np.sqrt(args.n)))

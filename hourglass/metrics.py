@@ -49,6 +49,9 @@ def compare_with_pca(model, x_train: np.ndarray, x_eval: np.ndarray, k: int | No
     pca = pca or PCABaseline(k).fit(x_train)
     ae = reconstruction_errors(x_eval, reconstruct(model, x_eval))
     base = reconstruction_errors(x_eval, pca.reconstruct(x_eval))
+    scale = float((np.asarray(x_eval, np.float64) ** 2).sum(axis=1).mean())
+    if base["squared_error_per_sample"] <= 1e-12 * scale:  # k spans the data: PCA is exact, up to rounding
+        base = {"squared_error_per_sample": 0.0, "mse_per_feature": 0.0}
     return {"k": k, **ae, "pca_squared_error_per_sample": base["squared_error_per_sample"],
             "pca_mse_per_feature": base["mse_per_feature"],
             # None when PCA is exact (k at least the data's rank): there is no ratio to report
