@@ -22,6 +22,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/train_throughput.py
+	$(BIN)/python bench/pca_link.py
 	$(BIN)/python bench/variants.py
 	$(BIN)/python bench/anomaly.py
 

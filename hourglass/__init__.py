@@ -3,7 +3,7 @@
     x ──f──▶ z ──g──▶ x̂        encoder f, code z (the bottleneck, dim z < dim x), decoder g
 
 Read the package in the order data flows: data → nets → models → corruptions, losses → train → checkpoint →
-pca, metrics → report → workflow → cli.
+pca, metrics → report → workflow → experiments → cli.
 """
 
 from ._version import __version__

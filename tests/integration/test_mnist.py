@@ -68,3 +68,15 @@ def test_demo_writes_its_figures_metrics_and_checkpoints(tmp_path):
         again = evaluate(tmp_path / f"ae-k{k}")  # the checkpoint reproduces the number the demo reported
         assert again["squared_error_per_sample"] == pytest.approx(r["squared_error_per_sample"], rel=1e-9)
         assert r["pca_squared_error_per_sample"] == pytest.approx(again["pca_squared_error_per_sample"], rel=1e-9)
+
+
+def test_linear_autoencoder_learns_the_principal_subspace(digits):
+    """Baldi & Hornik (1989): same subspace as PCA's top k, but not the components themselves."""
+    from hourglass.experiments import linear_autoencoder_vs_pca
+
+    result = linear_autoencoder_vs_pca(digits.x_train, digits.x_val, digits.x_test, 8,
+                                       hg.TrainConfig(epochs=200, batch_size=64, lr=1e-2, progress=False))
+    assert result["mean_angle_deg"] < 2 and result["max_angle_deg"] < 5, result["principal_angles_deg"]
+    assert result["ratio_to_pca"] < 1.01
+    assert result["orthonormality_error"] > 0.5  # the weights are a mix of the components, not the components
+    assert result["min_recovered_cosine"] > 0.999

@@ -1,0 +1,60 @@
+"""Experiments that test the textbook's claims on real data, one function each, returning plain dicts of numbers.
+
+So far: the PCA link (a linear autoencoder trained with squared error learns the principal subspace).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import subspace_angles
+
+from .losses import Objective
+from .metrics import reconstruct, reconstruction_errors
+from .models import Autoencoder
+from .nets import Architecture
+from .pca import PCABaseline
+from .train import TrainConfig, fit
+
+
+def principal_subspace(model: Autoencoder, pca: PCABaseline, x_train: np.ndarray) -> dict:
+    """How a trained linear autoencoder's decoder g(z) = W z + b relates to PCA's top-k components V_k.
+
+    Baldi & Hornik (1989): with squared error, the optimum spans the same subspace as V_k, but W itself is any
+    invertible mix of the components — not orthonormal, not ordered. Returns:
+    ``principal_angles_deg`` (between span W and span V_k; 0 is the same subspace), their mean and max;
+    ``orthonormality_error`` ‖WᵀW − I‖_F / ‖I‖_F (0 would mean orthonormal columns); and, after recovering
+    components from W (an orthonormal basis of span W by SVD, then PCA of the data projected on it),
+    ``recovered_cosines`` |cos| between each recovered component and the true one (1 is exact).
+    """
+    w = model.decoder.weight.detach().double().numpy()  # (D, k)
+    v = pca.pca_.components_.T  # (D, k), orthonormal, by decreasing variance
+    angles = np.degrees(subspace_angles(w, v))
+    k = w.shape[1]
+    gram = w.T @ w
+    orthonormality = float(np.linalg.norm(gram - np.eye(k)) / np.sqrt(k))
+    u, _, _ = np.linalg.svd(w, full_matrices=False)  # an orthonormal basis of span W
+    centred = np.asarray(x_train, np.float64) - pca.pca_.mean_
+    coords = centred @ u
+    eigenvalues, rotation = np.linalg.eigh(np.cov(coords, rowvar=False))
+    recovered = u @ rotation[:, ::-1]  # principal directions inside span W, by decreasing variance
+    cosines = np.abs(np.sum(recovered * v, axis=0))
+    return {"k": k, "principal_angles_deg": angles.tolist(), "mean_angle_deg": float(angles.mean()),
+            "max_angle_deg": float(angles.max()), "orthonormality_error": orthonormality,
+            "recovered_cosines": cosines.tolist(), "min_recovered_cosine": float(cosines.min())}
+
+
+def linear_autoencoder_vs_pca(x_train: np.ndarray, x_val: np.ndarray, x_test: np.ndarray, k: int,
+                              config: TrainConfig) -> dict:
+    """Train a linear autoencoder with squared error on centred data and compare it with PCA at the same k:
+    test error of both (squared error per sample) and :func:`principal_subspace`. Returns the model too."""
+    mean = x_train.mean(axis=0, dtype=np.float64).astype(np.float32)
+    xs = [x - mean for x in (x_train, x_val, x_test)]
+    model = Autoencoder.from_architecture(Architecture("linear", (x_train.shape[1],), latent_dim=k), "linear",
+                                          seed=config.seed)
+    history = fit(model, Objective("mse"), xs[0], xs[1], config)
+    pca = PCABaseline(k).fit(xs[0])
+    ae = reconstruction_errors(xs[2], reconstruct(model, xs[2]))["squared_error_per_sample"]
+    base = pca.squared_error_per_sample(xs[2])
+    return {"model": model, "epochs": len(history.epochs), "squared_error_per_sample": ae,
+            "pca_squared_error_per_sample": base, "ratio_to_pca": ae / base,
+            **principal_subspace(model, pca, xs[0])}
