@@ -1,6 +1,8 @@
 """Experiments that test the textbook's claims on real data, one function each, returning plain dicts of numbers.
 
-So far: the PCA link (a linear autoencoder trained with squared error learns the principal subspace).
+So far: the PCA link (a linear autoencoder trained with squared error learns the principal subspace); whether prior
+draws land among the training codes (a plain AE is not a generative model, a VAE is); k-NN accuracy of codes; and
+sharpness as the variance of the Laplacian.
 """
 
 from __future__ import annotations
@@ -58,3 +60,47 @@ def linear_autoencoder_vs_pca(x_train: np.ndarray, x_val: np.ndarray, x_test: np
     return {"model": model, "epochs": len(history.epochs), "squared_error_per_sample": ae,
             "pca_squared_error_per_sample": base, "ratio_to_pca": ae / base,
             **principal_subspace(model, pca, xs[0])}
+
+
+def prior_coverage(model, x_train: np.ndarray, n_draws: int = 10_000, seed: int = 0, percentile: float = 99.0,
+                   max_reference: int = 20_000) -> dict:
+    """Do draws z ~ N(0, I) land where the model's training codes are?
+
+    The region of the training codes: each training code's distance to its nearest other training code, and the
+    ``percentile`` of those distances as the radius. Returns ``outside_fraction``, the fraction of prior draws whose
+    nearest training code is farther than that radius (about 1 − percentile/100 if the codes fill N(0, I), near 1
+    for a plain autoencoder whose codes live elsewhere), with the ``radius`` and the codes' mean norm. A VAE's codes
+    are its means μ(x). At most ``max_reference`` training rows are used.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    from .metrics import encode
+
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(len(x_train))[:max_reference]
+    codes = encode(model, x_train[rows]).astype(np.float64)
+    nn = NearestNeighbors(n_neighbors=2).fit(codes)
+    own = nn.kneighbors(codes)[0][:, 1]  # [:, 0] is the code itself
+    radius = float(np.percentile(own, percentile))
+    draws = rng.standard_normal((n_draws, codes.shape[1]))
+    nearest = nn.kneighbors(draws, n_neighbors=1)[0][:, 0]
+    return {"outside_fraction": float(np.mean(nearest > radius)), "radius": radius,
+            "mean_code_norm": float(np.linalg.norm(codes, axis=1).mean()), "n_draws": n_draws}
+
+
+def knn_accuracy(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np.ndarray,
+                 n_neighbors: int = 5) -> float:
+    """Test accuracy of a k-nearest-neighbour classifier on codes (or any representation): how much of the labels'
+    structure the representation keeps."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return float(KNeighborsClassifier(n_neighbors=n_neighbors).fit(z_train, y_train).score(z_test, y_test))
+
+
+def laplacian_variance(images: np.ndarray, shape: tuple[int, ...]) -> float:
+    """Sharpness: the variance of each image's Laplacian (scipy.ndimage.laplace), averaged over images and
+    channels. Blurry images have small values; compare reconstructions with the originals'."""
+    from scipy.ndimage import laplace
+
+    stack = np.asarray(images, np.float64).reshape((-1,) + tuple(shape))
+    return float(np.mean([laplace(channel).var() for image in stack for channel in image]))

@@ -100,3 +100,26 @@ def test_denoise_and_sample_commands(tmp_path):
 ])
 def test_bad_variant_options_give_one_line(tmp_path, args, fragment):
     assert_one_line_error(hourglass("train", "digits", *args, "--out", tmp_path / "r", check=False), fragment)
+
+
+def test_prior_draws_miss_a_plain_autoencoders_codes_but_not_a_vaes(digits, plain):
+    from hourglass.experiments import prior_coverage
+
+    vae = fit(digits, epochs=60, model="vae", widths=(64,), latent_dim=4)
+    ae4 = fit(digits, widths=(64,), latent_dim=4)
+    ae_cover = prior_coverage(ae4, digits.x_train, n_draws=2000)
+    vae_cover = prior_coverage(vae, digits.x_train, n_draws=2000)
+    assert vae_cover["outside_fraction"] < 0.5 * ae_cover["outside_fraction"], (ae_cover, vae_cover)
+
+
+def test_codes_keep_class_structure_and_reconstructions_are_blurrier(digits, plain):
+    from hourglass.experiments import knn_accuracy, laplacian_variance
+
+    z_train, z_test = encode(plain, digits.x_train), encode(plain, digits.x_test)
+    accuracy = knn_accuracy(z_train, digits.y_train, z_test, digits.y_test)
+    assert accuracy > 0.85  # 10 classes: chance is 0.1
+    shuffled = knn_accuracy(z_train, np.random.default_rng(0).permutation(digits.y_train), z_test, digits.y_test)
+    assert shuffled < 0.3
+    sharp = laplacian_variance(digits.x_test, digits.shape)
+    blurred = laplacian_variance(reconstruct(plain, digits.x_test), digits.shape)
+    assert 0 < blurred < sharp
