@@ -41,7 +41,7 @@ def bernoulli_cross_entropy_per_sample(logits: torch.Tensor, x: torch.Tensor) ->
 
 def gaussian_nll_per_sample(mean: torch.Tensor, log_var: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """−log N(x; mean, diag exp(log_var)) for each row, in nats: ½ Σ_d [log 2π + log σ²_d + (x_d − m_d)² / σ²_d]."""
-    return 0.5 * (math.log(2 * math.pi) + log_var + (x - mean).pow(2) * torch.exp(-log_var)).sum(dim=1)
+    return -log_normal_per_sample(x, mean, log_var)
 
 
 def negative_log_likelihood_per_sample(model, decoder_output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -60,7 +60,7 @@ def kl_standard_normal_per_sample(mu: torch.Tensor, log_var: torch.Tensor) -> to
 
 
 def log_normal_per_sample(z: torch.Tensor, mu: torch.Tensor | float = 0.0, log_var: torch.Tensor | float = 0.0):
-    """log N(z; μ, diag σ²) summed over code units: (N, k) → (N,)."""
+    """log N(z; μ, diag σ²) summed over the last dimension: (..., k) → (...)."""
     log_var = torch.as_tensor(log_var, dtype=z.dtype)
     return -0.5 * (math.log(2 * math.pi) + log_var + (z - mu).pow(2) * torch.exp(-log_var)).sum(dim=-1)
 
