@@ -81,16 +81,16 @@ def cmd_data_info(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from .data import load_dataset
     from .metrics import compare_with_pca
     from .train import TrainConfig
     from .workflow import ModelConfig, train
 
-    from .data import load_dataset
-
     mc = ModelConfig(**{f.name: getattr(args, f.name) for f in fields(ModelConfig)})
     tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                      schedule=args.schedule, patience=args.patience, seed=args.seed, progress=not args.quiet)
-    out = Path(args.out) if args.out else Path("runs") / f"{Path(str(args.data)).stem}-{args.model}-{args.arch}-k{args.latent_dim}"
+    default_out = Path("runs") / f"{Path(str(args.data)).stem}-{args.model}-{args.arch}-k{args.latent_dim}"
+    out = Path(args.out) if args.out else default_out
     if out.exists() and any(out.iterdir()) and not args.resume and not args.overwrite:
         raise HourglassError(f"{out}: already holds a run; pass --resume to continue it, --overwrite to replace it, "
                              "or another --out")

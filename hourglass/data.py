@@ -479,9 +479,11 @@ def _split_names(names) -> list[str]:
 
 def table_spec(frame, source: str, columns=None, drop=None, one_hot: bool = False,
                id_column: str | None = None) -> TableSpec:
-    """Decide which columns of ``frame`` the model uses. ``columns``/``drop`` select by name (lists or comma-
-    separated); a column named ``id`` or ``*_id`` (any case) is the ID column unless ``id_column`` names another. Text or
-    categorical columns are an error naming them, or, with ``one_hot``, become one 0/1 feature per category."""
+    """Decide which columns of ``frame`` the model uses.
+
+    ``columns``/``drop`` select by name (lists or comma-separated); a column named ``id`` or ``*_id`` (any case) is
+    the ID column unless ``id_column`` names another. Text or categorical columns are an error naming them, or, with
+    ``one_hot``, become one 0/1 feature per category."""
     import pandas as pd
 
     present = list(frame.columns)
@@ -510,8 +512,9 @@ def table_to_array(frame, spec: TableSpec, source: str) -> tuple[np.ndarray, np.
     A missing column, a missing value or a category never seen in training is an error naming the column and row."""
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
-        raise HourglassError(f"{source}: missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}"
-                             f" the model was trained with (it expects {', '.join(spec.columns)})")
+        plural = "s" if len(missing) > 1 else ""
+        raise HourglassError(f"{source}: missing column{plural} {', '.join(map(repr, missing))} the model was trained "
+                             f"with (it expects {', '.join(spec.columns)})")
     parts = []
     for c in spec.columns:
         col = frame[c]
