@@ -1,6 +1,6 @@
 """Pictures of what a model does: image grids, latent scatter plots, and the hourglass diagram of a model."""
 
 from .diagram import hourglass_diagram, layer_sizes
-from .figures import image_grid, latent_scatter
+from .figures import image_grid, latent_scatter, score_quiver
 
-__all__ = ["hourglass_diagram", "image_grid", "latent_scatter", "layer_sizes"]
+__all__ = ["hourglass_diagram", "image_grid", "latent_scatter", "layer_sizes", "score_quiver"]

@@ -77,3 +77,21 @@ def latent_scatter(panels: list[tuple[str, np.ndarray]], labels: np.ndarray | No
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+def score_quiver(points: np.ndarray, estimated: np.ndarray, true: np.ndarray, path: str | Path, n_arrows: int = 400,
+                 title: str | None = None) -> Path:
+    """Two arrow fields over the same 2-d points: an estimated score (orange) and the true one (black)."""
+    rows = np.random.default_rng(0).permutation(len(points))[:n_arrows]
+    p, e, t = points[rows], estimated[rows], true[rows]
+    fig = Figure(figsize=(6, 6))
+    ax = fig.subplots()
+    scale = np.percentile(np.linalg.norm(t, axis=1), 90) * 25
+    ax.quiver(p[:, 0], p[:, 1], t[:, 0], t[:, 1], color="black", alpha=0.6, scale=scale, width=0.004,
+              label="true score ∇ log p_σ")
+    ax.quiver(p[:, 0], p[:, 1], e[:, 0], e[:, 1], color="#d95f02", alpha=0.8, scale=scale, width=0.003,
+              label="DAE estimate (r(x̃) − x̃)/σ²")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title or "denoising autoencoder as a score estimator")
+    return _save(fig, path)
