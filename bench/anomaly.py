@@ -24,6 +24,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 
 import hourglass as hg
+from hourglass.metrics import squared_errors
 from hourglass.sklearn import AutoencoderOutlierDetector
 from hourglass.workflow import ModelConfig, train
 
@@ -39,8 +40,7 @@ def hourglass_conv(x_train, x_test, epochs, seed):
     data = hg.Dataset("one-digit", x_train[n_val:], x_train[:n_val], x_test, shape=(1, 28, 28))
     trained = train(data, ModelConfig(arch="conv", latent_dim=16),
                     hg.TrainConfig(epochs=epochs, batch_size=64, seed=seed, progress=False))
-    x_hat = hg.reconstruct(trained.model, x_test)
-    return -((x_hat.astype(np.float64) - x_test) ** 2).sum(axis=1)
+    return -squared_errors(x_test, hg.reconstruct(trained.model, x_test))
 
 
 def pyod_autoencoder(x_train, x_test, epochs, seed):

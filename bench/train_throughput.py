@@ -36,34 +36,25 @@ def hourglass_epoch(model, x, x_val, batch_size, seed):
     return time.perf_counter() - started
 
 
-def lean_epoch(model, opt, x, x_val, batch_size, generator):
+def plain_epoch(model, opt, batches, x_val):
+    """What a hand-written PyTorch loop does: one step per batch, then a validation pass."""
     started = time.perf_counter()
     model.train()
+    for batch in batches:
+        loss = bernoulli_cross_entropy_per_sample(model(batch), batch).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        model.eval()
+        bernoulli_cross_entropy_per_sample(model(x_val), x_val).mean().item()
+    return time.perf_counter() - started
+
+
+def lean_batches(x, batch_size, generator):
+    """Slices of one tensor by a fresh permutation (what hourglass does, without its trainer)."""
     order = torch.randperm(len(x), generator=generator)
-    for i in range(0, len(x), batch_size):
-        batch = x[order[i:i + batch_size]]
-        loss = bernoulli_cross_entropy_per_sample(model(batch), batch).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        model.eval()
-        bernoulli_cross_entropy_per_sample(model(x_val), x_val).mean().item()
-    return time.perf_counter() - started
-
-
-def dataloader_epoch(model, opt, loader, x_val):
-    started = time.perf_counter()
-    model.train()
-    for (batch,) in loader:
-        loss = bernoulli_cross_entropy_per_sample(model(batch), batch).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        model.eval()
-        bernoulli_cross_entropy_per_sample(model(x_val), x_val).mean().item()
-    return time.perf_counter() - started
+    return (x[order[i:i + batch_size]] for i in range(0, len(x), batch_size))
 
 
 def main() -> None:
@@ -84,9 +75,9 @@ def main() -> None:
                         generator=torch.Generator().manual_seed(args.seed))
     runners = {
         "hourglass": lambda r: hourglass_epoch(ours, x, x_val, args.batch_size, args.seed + r),
-        "lean": lambda r: lean_epoch(lean, lean_opt, x, x_val, args.batch_size, g),
-        "dataloader": lambda r: dataloader_epoch(plain, plain_opt, loader, x_val),
-        "lean_fused": lambda r: lean_epoch(fused, fused_opt, x, x_val, args.batch_size, g),
+        "lean": lambda r: plain_epoch(lean, lean_opt, lean_batches(x, args.batch_size, g), x_val),
+        "dataloader": lambda r: plain_epoch(plain, plain_opt, (b for (b,) in loader), x_val),
+        "lean_fused": lambda r: plain_epoch(fused, fused_opt, lean_batches(x, args.batch_size, g), x_val),
     }
     for run in runners.values():  # warm-up epoch each, not timed
         run(0)

@@ -229,34 +229,25 @@ def cmd_reconstruct(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .metrics import reconstruct
-
-    if not 0 < args.contamination < 1:
-        raise HourglassError(f"--contamination must be in (0, 1), got {args.contamination:g}")
-    checkpoint = _load_checkpoint(args)
-    quantiles = (checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")
-    if not quantiles:
-        raise HourglassError(f"{args.checkpoint}: has no training-error distribution to set a threshold; retrain it "
-                             "with this version of hourglass")
-    samples, x = _samples_for(args, checkpoint)
-    errors = ((reconstruct(checkpoint.model, x).astype(np.float64) - x) ** 2).sum(axis=1)
-    threshold = float(np.interp(1 - args.contamination, np.linspace(0, 1, len(quantiles)), quantiles))
-    flags = errors > threshold
-    # the share of training rows with a smaller error: 0.5 is typical, 0.999 is rarer than 999 in 1,000
-    percentile = np.interp(errors, quantiles, np.linspace(0, 1, len(quantiles)))
-    out = Path(args.output)
-    if out.suffix.lower() != ".csv":
-        raise HourglassError(f"{out}: output must end in .csv")
     import pandas as pd
 
     from .files import atomic_path
+    from .workflow import anomaly_scores
 
-    frame = pd.DataFrame({"anomaly_score": errors, "training_percentile": percentile, "is_anomaly": flags})
-    frame.insert(0, _id_column(checkpoint) or "row", samples.ids if samples.ids is not None else np.arange(len(errors)))
+    out = Path(args.output)
+    if out.suffix.lower() != ".csv":
+        raise HourglassError(f"{out}: output must end in .csv")
+    checkpoint = _load_checkpoint(args)
+    samples, x = _samples_for(args, checkpoint)
+    r = anomaly_scores(checkpoint, x, args.contamination)
+    n = len(r["scores"])
+    frame = pd.DataFrame({"anomaly_score": r["scores"], "training_percentile": r["training_percentile"],
+                          "is_anomaly": r["is_anomaly"]})
+    frame.insert(0, _id_column(checkpoint) or "row", samples.ids if samples.ids is not None else np.arange(n))
     with atomic_path(out) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.8g")
-    print(f"scored {len(errors)} rows into {out}: {int(flags.sum())} flagged as anomalies (squared reconstruction "
-          f"error above {threshold:.4g}, the training rows' {100 * (1 - args.contamination):g}th percentile)")
+    print(f"scored {n} rows into {out}: {int(r['is_anomaly'].sum())} flagged as anomalies (squared reconstruction "
+          f"error above {r['threshold']:.4g}, the training rows' {100 * (1 - args.contamination):g}th percentile)")
     return 0
 
 

@@ -31,9 +31,14 @@ def reconstruct(model, x: np.ndarray) -> np.ndarray:
     return apply_in_batches(model.reconstruct, x)
 
 
+def squared_errors(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
+    """‖x − x̂‖² of each row, in float64: (N, D), (N, D) → (N,)."""
+    return ((np.asarray(x, np.float64) - np.asarray(x_hat, np.float64)) ** 2).sum(axis=1)
+
+
 def reconstruction_errors(x: np.ndarray, x_hat: np.ndarray) -> dict[str, float]:
     """``squared_error_per_sample`` and ``mse_per_feature`` of x̂ against x (float64 sums)."""
-    per_sample = ((np.asarray(x, np.float64) - np.asarray(x_hat, np.float64)) ** 2).sum(axis=1)
+    per_sample = squared_errors(x, x_hat)
     return {"squared_error_per_sample": float(per_sample.mean()),
             "mse_per_feature": float(per_sample.mean() / x.shape[1])}
 

@@ -40,5 +40,4 @@ class PCABaseline:
     def squared_error_per_sample(self, x: np.ndarray) -> float:
         """Mean over rows of ‖x − x̂‖² (computed in float64)."""
         x64 = np.asarray(x, dtype=np.float64)
-        x_hat = self.pca_.inverse_transform(self.pca_.transform(x64))
-        return float(((x64 - x_hat) ** 2).sum(axis=1).mean())
+        return float(((x64 - self.pca_.inverse_transform(self.pca_.transform(x64))) ** 2).sum(axis=1).mean())

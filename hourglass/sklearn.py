@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, validate_data
 
 from .losses import squared_error_per_sample
+from .nets import ACTIVATIONS
 from .train import TrainConfig, fit
 from .workflow import VARIANTS, ModelConfig
 
@@ -28,7 +29,7 @@ class _AutoencoderBase(BaseEstimator):
         "hidden_widths": ["array-like"],
         "model": [StrOptions(set(VARIANTS))],
         "loss": [StrOptions({"mse", "bce"})],
-        "activation": [StrOptions({"relu", "gelu", "silu", "tanh", "sigmoid", "elu"})],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "noise": [str, None],
         "l1": [Interval(numbers.Real, 0, None, closed="left"), None],
         "contractive": [Interval(numbers.Real, 0, None, closed="left"), None],

@@ -15,7 +15,7 @@ from . import checkpoint as ckpt
 from .data import Dataset, Scaling, binarize, load_dataset
 from .errors import HourglassError
 from .losses import Objective
-from .metrics import compare_with_pca, reconstruct
+from .metrics import compare_with_pca, reconstruct, squared_errors
 from .models import VAE, Autoencoder
 from .nets import Architecture
 from .train import History, TrainConfig, fit
@@ -168,7 +168,7 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
                            time.perf_counter() - started, {"train": x_train})
     if out is not None and history.epochs:
         # The distribution of training errors, so that `hourglass score` can flag rows without the training data.
-        errors = ((reconstruct(model, x_train).astype(np.float64) - x_train) ** 2).sum(axis=1)
+        errors = squared_errors(x_train, reconstruct(model, x_train))
         metadata["anomaly"] = {"train_error_quantiles": np.quantile(errors, np.linspace(0, 1, 1001)).tolist()}
         ckpt.save(out, model, history=ckpt.history_summary(history), **metadata)
     return trained
@@ -223,3 +223,23 @@ def evaluate(path: str | Path, data: str | Path | None = None, split: str = "tes
         extra = vae_bounds(model, x_vae, importance_samples=max(1, importance_samples))
     return {"checkpoint": str(checkpoint.path), "data": dataset.name, "split": split, "variant": checkpoint.variant,
             "scaling": s.kind, "loss": checkpoint.objective.get("reconstruction"), **result, **extra}
+
+
+def anomaly_scores(checkpoint: ckpt.Checkpoint, x: np.ndarray, contamination: float = 0.01) -> dict:
+    """Score rows ``x`` (already in the model's scaled space) by squared reconstruction error.
+
+    Returns ``scores`` (N,), ``training_percentile`` (the share of training rows with a smaller error: 0.5 is
+    typical, 0.999 rarer than 999 in 1,000), ``is_anomaly`` (score above ``threshold``, the training errors'
+    1 − ``contamination`` quantile, stored in the checkpoint when it was trained).
+    """
+    if not 0 < contamination < 1:
+        raise HourglassError(f"contamination must be in (0, 1), got {contamination:g}")
+    quantiles = (checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")
+    if not quantiles:
+        raise HourglassError(f"{checkpoint.path}: has no training-error distribution to set a threshold; retrain it "
+                             "with this version of hourglass")
+    levels = np.linspace(0, 1, len(quantiles))
+    scores = squared_errors(x, reconstruct(checkpoint.model, x))
+    threshold = float(np.interp(1 - contamination, levels, quantiles))
+    return {"scores": scores, "training_percentile": np.interp(scores, quantiles, levels),
+            "is_anomaly": scores > threshold, "threshold": threshold}
