@@ -19,6 +19,7 @@ from .models import VAE, Autoencoder
 from .nets import Architecture
 from .pca import PCABaseline
 from .train import History, TrainConfig, fit
+from .experiments import run_claims
 
 __all__ = [
     "__version__", "Architecture", "Autoencoder", "Checkpoint", "Compose", "ContractivePenalty", "Dataset",
@@ -26,5 +27,5 @@ __all__ = [
     "PCABaseline", "SaltAndPepper", "Scaling", "TrainConfig", "TrainingDiverged", "VAE",
     "bernoulli_cross_entropy_per_sample", "code_sparsity", "compare_with_pca", "encode", "fit", "load",
     "load_dataset", "load_digits", "load_mnist", "mean_jacobian_norm", "parse_noise", "psnr", "reconstruct",
-    "reconstruction_errors", "save", "squared_error_per_sample", "vae_bounds",
+    "reconstruction_errors", "run_claims", "save", "squared_error_per_sample", "vae_bounds",
 ]

@@ -349,6 +349,36 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_claims(args) -> int:
+    from rich.table import Table
+
+    from .experiments import run_claims
+
+    only = sorted(set(args.only)) if args.only else None
+    if only and max(only) > 10:
+        raise HourglassError(f"--only takes claim numbers 1 to 10, got {max(only)}")
+    out = Path(args.out or ("claims-quick" if args.quick else "claims-output"))
+    claims = run_claims(out, quick=args.quick, seed=args.seed, only=only, progress=not args.quiet,
+                        log=(lambda *a: None) if args.quiet else print)
+    table = Table(title=f"claims ({'quick' if args.quick else 'full'} run, seed {args.seed})")
+    for col in ("#", "claim", "verdict", "value", "criterion", "seconds"):
+        table.add_column(col, justify="right" if col in ("#", "value", "seconds") else "left")
+    colour = {"PASS": "green", "FAIL": "red", "ERROR": "red"}
+    for c in claims:
+        main = c.headline
+        table.add_row(str(c.number), c.title, f"[{colour.get(c.verdict, 'yellow')}]{c.verdict}[/]",
+                      f"{main.value:.4g}" if main else "", main.criterion if main else "", f"{c.seconds:.0f}")
+    console = _console()
+    console.print(table)
+    console.print(f"wrote {out / 'claims.json'} and {out / 'report.html'}")
+    failed = [c for c in claims if c.verdict in ("FAIL", "ERROR")]
+    if failed:
+        print(f"hourglass: {len(failed)} claim(s) did not pass: "
+              + ", ".join(f"{c.number} ({c.verdict})" for c in failed), file=sys.stderr)
+        return 1
+    return 0
+
+
 # --------------------------------------------------------------------------------------------------- parser
 
 
@@ -523,6 +553,21 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0, help="default 0")
     m.add_argument("--quiet", action="store_true", help="no progress output")
     m.set_defaults(func=cmd_demo)
+
+    cl = sub.add_parser("claims", help="test the textbook's claims about autoencoders, with a report",
+                        description="Run an experiment for each of the ten claims of the textbook account on MNIST "
+                                    "(and toy manifolds), judge each against its criterion, and write claims.json "
+                                    "and a self-contained report.html. Trained models are kept in OUT/models, so a "
+                                    "re-run trains only what is missing. Exit status 1 if a claim fails.")
+    cl.add_argument("--quick", action="store_true",
+                    help="every experiment at reduced size (a few minutes); criteria meant for the full run are "
+                         "reported, not judged")
+    cl.add_argument("--out", metavar="DIR", help="output folder (default claims-output, or claims-quick with --quick)")
+    cl.add_argument("--seed", type=int, default=0, help="default 0")
+    cl.add_argument("--only", type=_ints, metavar="N,N", help="run only these claims, e.g. 1,3 (models the others "
+                    "share are trained as needed)")
+    cl.add_argument("--quiet", action="store_true", help="no progress output")
+    cl.set_defaults(func=cmd_claims)
     return p
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullLocator
 
 from ..errors import HourglassError
 from ..files import atomic_path
@@ -94,4 +95,52 @@ def score_quiver(points: np.ndarray, estimated: np.ndarray, true: np.ndarray, pa
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title or "denoising autoencoder as a score estimator")
+    return _save(fig, path)
+
+
+def line_plot(panels: list[dict], path: str | Path, title: str | None = None) -> Path:
+    """Side-by-side line plots. Each panel: ``{"series": [(label, xs, ys), ...], "xlabel", "ylabel", "title",
+    "logx", "logy"}`` (all but "series" optional); every series gets markers at its points."""
+    fig = Figure(figsize=(4.6 * len(panels) + 0.6, 3.8))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, panel in zip(axes, panels):
+        for label, xs, ys in panel["series"]:
+            ax.plot(xs, ys, marker="o", label=label)
+        ax.set_xlabel(panel.get("xlabel", "")), ax.set_ylabel(panel.get("ylabel", ""))
+        ax.set_title(panel.get("title", ""), fontsize=10)
+        if panel.get("logx"):  # label the measured points themselves, not powers of ten
+            ax.set_xscale("log")
+            ticks = sorted({float(x) for _, xs, _ in panel["series"] for x in xs})
+            ax.set_xticks(ticks, labels=[f"{t:g}" for t in ticks])
+            ax.xaxis.set_minor_locator(NullLocator())
+        if panel.get("logy"):
+            ax.set_yscale("log")
+            plain = FuncFormatter(lambda v, _: f"{v:g}")
+            ys = [float(y) for _, _, series_ys in panel["series"] for y in series_ys if y > 0]
+            ax.yaxis.set_major_formatter(plain)
+            if ys and max(ys) < 10 * min(ys):  # within a decade the powers of ten alone would leave no labels
+                ax.yaxis.set_minor_formatter(plain)
+        ax.grid(alpha=0.3)
+        if len(panel["series"]) > 1:
+            ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def point_clouds_3d(panels: list[tuple[str, np.ndarray]], colours: np.ndarray, path: str | Path,
+                    title: str | None = None) -> Path:
+    """Side-by-side 3-D scatter plots ``(title, points (N, 3))`` sharing one view and one colouring."""
+    fig = Figure(figsize=(4.4 * len(panels), 4.4))
+    for i, (name, points) in enumerate(panels, 1):
+        if points.shape[1] != 3:
+            raise HourglassError(f"a 3-D scatter needs 3 columns, got {points.shape[1]} for {name}")
+        ax = fig.add_subplot(1, len(panels), i, projection="3d")
+        ax.scatter(points[:, 0], points[:, 1], points[:, 2], c=colours, cmap="viridis", s=3, rasterized=True)
+        ax.view_init(elev=12, azim=-70)
+        ax.set_title(name, fontsize=10)
+        ax.set_xticklabels([]), ax.set_yticklabels([]), ax.set_zticklabels([])
+    if title:
+        fig.suptitle(title)
     return _save(fig, path)

@@ -1,8 +1,9 @@
-"""Experiments that test the textbook's claims on real data, one function each, returning plain dicts of numbers.
+"""The measurements behind the claims, one function each, returning plain numbers or dicts of numbers.
 
-So far: the PCA link (a linear autoencoder trained with squared error learns the principal subspace); whether prior
-draws land among the training codes (a plain AE is not a generative model, a VAE is); k-NN accuracy of codes; and
-sharpness as the variance of the Laplacian; and denoising as score matching on a 2-D Gaussian mixture.
+The PCA link (a linear autoencoder trained with squared error learns the principal subspace); whether prior draws
+land among the training codes (a plain AE is not a generative model, a VAE is); k-NN accuracy of codes; sharpness
+as the variance of the Laplacian; how much a code moves under a small perturbation of the input; and denoising as
+score matching on a 2-D Gaussian mixture.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import subspace_angles
 
-from .losses import Objective
-from .metrics import reconstruct, reconstruction_errors
-from .models import Autoencoder
-from .nets import Architecture
-from .pca import PCABaseline
-from .train import TrainConfig, fit
+from ..losses import Objective
+from ..metrics import reconstruct, reconstruction_errors
+from ..models import Autoencoder
+from ..nets import Architecture
+from ..pca import PCABaseline
+from ..train import TrainConfig, fit
 
 
 def principal_subspace(model: Autoencoder, pca: PCABaseline, x_train: np.ndarray) -> dict:
@@ -26,7 +27,8 @@ def principal_subspace(model: Autoencoder, pca: PCABaseline, x_train: np.ndarray
     ``principal_angles_deg`` (between span W and span V_k; 0 is the same subspace), their mean and max;
     ``orthonormality_error`` ‖WᵀW − I‖_F / ‖I‖_F (0 would mean orthonormal columns); and, after recovering
     components from W (an orthonormal basis of span W by SVD, then PCA of the data projected on it),
-    ``recovered_cosines`` |cos| between each recovered component and the true one (1 is exact).
+    ``recovered_cosines`` |cos| between each recovered component and the true one (1 is exact), and the
+    ``recovered_components`` themselves (k, D), signs matched to PCA's.
     """
     w = model.decoder.weight.detach().double().numpy()  # (D, k)
     v = pca.pca_.components_.T  # (D, k), orthonormal, by decreasing variance
@@ -40,9 +42,11 @@ def principal_subspace(model: Autoencoder, pca: PCABaseline, x_train: np.ndarray
     eigenvalues, rotation = np.linalg.eigh(np.cov(coords, rowvar=False))
     recovered = u @ rotation[:, ::-1]  # principal directions inside span W, by decreasing variance
     cosines = np.abs(np.sum(recovered * v, axis=0))
+    signs = np.sign(np.sum(recovered * v, axis=0))  # a component's sign is arbitrary: align with PCA's for display
     return {"k": k, "principal_angles_deg": angles.tolist(), "mean_angle_deg": float(angles.mean()),
             "max_angle_deg": float(angles.max()), "orthonormality_error": orthonormality,
-            "recovered_cosines": cosines.tolist(), "min_recovered_cosine": float(cosines.min())}
+            "recovered_cosines": cosines.tolist(), "min_recovered_cosine": float(cosines.min()),
+            "recovered_components": (recovered * signs).T}
 
 
 def linear_autoencoder_vs_pca(x_train: np.ndarray, x_val: np.ndarray, x_test: np.ndarray, k: int,
@@ -68,17 +72,30 @@ def prior_coverage(model, x_train: np.ndarray, n_draws: int = 10_000, seed: int 
 
     The region of the training codes: each training code's distance to its nearest other training code, and the
     ``percentile`` of those distances as the radius. Returns ``outside_fraction``, the fraction of prior draws whose
-    nearest training code is farther than that radius (about 1 − percentile/100 if the codes fill N(0, I), near 1
-    for a plain autoencoder whose codes live elsewhere), with the ``radius`` and the codes' mean norm. A VAE's codes
-    are its means μ(x). At most ``max_reference`` training rows are used.
+    nearest training code is farther than that radius (about 1 − percentile/100 if the codes fill N(0, I), more
+    for a plain autoencoder whose codes live elsewhere), with the ``radius`` and the codes' mean norm. At most
+    ``max_reference`` training rows are used.
+
+    A VAE's code of x is a draw z ~ q(z|x), not the mean μ(x): its decoder was trained on such draws, and it is their
+    aggregate that the KL term pulls towards N(0, I). (The means alone are more concentrated than the prior — the
+    posterior spread makes up the rest — so in many dimensions prior draws would fall outside them even for a
+    perfect VAE.)
     """
+    import torch
     from sklearn.neighbors import NearestNeighbors
 
-    from .metrics import encode
+    from ..metrics import apply_in_batches, encode
 
     rng = np.random.default_rng(seed)
     rows = rng.permutation(len(x_train))[:max_reference]
-    codes = encode(model, x_train[rows]).astype(np.float64)
+    if hasattr(model, "encode_distribution"):
+        generator = torch.Generator().manual_seed(seed)
+        model.eval()
+        with torch.no_grad():
+            codes = apply_in_batches(lambda x: model.reparameterize(*model.encode_distribution(x), generator),
+                                     x_train[rows]).astype(np.float64)
+    else:
+        codes = encode(model, x_train[rows]).astype(np.float64)
     nn = NearestNeighbors(n_neighbors=2).fit(codes)
     own = nn.kneighbors(codes)[0][:, 1]  # [:, 0] is the code itself
     radius = float(np.percentile(own, percentile))
@@ -104,6 +121,17 @@ def laplacian_variance(images: np.ndarray, shape: tuple[int, ...]) -> float:
 
     stack = np.asarray(images, np.float64).reshape((-1,) + tuple(shape))
     return float(np.mean([laplace(channel).var() for image in stack for channel in image]))
+
+
+def perturbation_ratio(model, x: np.ndarray, scale: float = 0.01, seed: int = 0) -> float:
+    """Mean ‖f(x + δ) − f(x)‖ / ‖δ‖ over the rows of ``x``, with δ ~ N(0, scale² I) drawn with ``seed``: how far the
+    code moves per unit of input perturbation (for small δ, about ‖J_f(x) u‖ for a random direction u, i.e.
+    ‖J_f‖_F / √D). A contractive encoder makes it small."""
+    from ..metrics import encode
+
+    delta = (scale * np.random.default_rng(seed).standard_normal(x.shape)).astype(np.float32)
+    moved = encode(model, x + delta).astype(np.float64) - encode(model, x).astype(np.float64)
+    return float(np.mean(np.linalg.norm(moved, axis=1) / np.linalg.norm(delta.astype(np.float64), axis=1)))
 
 
 def gaussian_mixture_2d(n: int, seed: int = 0, n_components: int = 4, radius: float = 2.0, std: float = 0.3):
@@ -132,24 +160,41 @@ def denoising_score_matching(sigma: float = 0.2, n_train: int = 20_000, n_eval: 
     squared error on x̃ = x + σε approximates E[x | x̃] = x̃ + σ² ∇ log p_σ(x̃), so (r(x̃) − x̃)/σ² estimates the score
     of the noisy density p_σ = p ∗ N(0, σ²I).
 
-    On a 2-D Gaussian mixture, where that score is known in closed form, trains a denoising autoencoder and returns
-    ``mean_cosine`` between its estimate and the true score at fresh noisy points (1 is a perfect direction), their
-    ``relative_error`` ‖ŝ − s‖/‖s‖ (mean), and the arrays (``points``, ``estimated``, ``true``) for a quiver plot.
+    On a 2-D Gaussian mixture (:func:`gaussian_mixture_2d`), where that score is known in closed form, trains a
+    denoising autoencoder (:func:`score_model_config`) and returns :func:`score_accuracy` of it.
     """
-    import torch
+    from ..workflow import train
 
-    from .corruptions import GaussianNoise
+    data = mixture_dataset(n_train, seed)
+    trained = train(data, score_model_config(sigma), TrainConfig(epochs=epochs, batch_size=256, seed=seed,
+                                                                  progress=False))
+    return score_accuracy(trained.model, sigma, n_eval, seed)
 
-    x, means, std = gaussian_mixture_2d(n_train + n_train // 10, seed)
-    model = Autoencoder.from_architecture(Architecture("mlp", (2,), (64, 64), latent_dim=16), "linear", seed=seed)
-    objective = Objective("mse", corruption=GaussianNoise(sigma))
-    fit(model, objective, x[:n_train], x[n_train:], TrainConfig(epochs=epochs, batch_size=256, seed=seed,
-                                                                progress=False))
-    clean, _, _ = gaussian_mixture_2d(n_eval, seed + 1)
+
+def mixture_dataset(n_train: int, seed: int = 0):
+    """Training and validation points of :func:`gaussian_mixture_2d` as a :class:`Dataset` (no test split)."""
+    from ..data import Dataset
+
+    x, _, _ = gaussian_mixture_2d(n_train + n_train // 10, seed)
+    return Dataset("gaussian-mixture-2d", x[:n_train], x[n_train:], x[:0], source={"name": "gaussian-mixture-2d",
+                                                                                  "seed": seed})
+
+
+def score_model_config(sigma: float):
+    """The denoising autoencoder for 2-D points: 2 → 64 → 64 → 16 and back, squared error, Gaussian noise σ."""
+    from ..workflow import ModelConfig
+
+    return ModelConfig(model="dae", widths=(64, 64), latent_dim=16, noise=f"gaussian:{sigma:g}", loss="mse",
+                       scaling="none")
+
+
+def score_accuracy(model, sigma: float, n_eval: int = 5_000, seed: int = 0) -> dict:
+    """Compare a denoiser's score estimate (r(x̃) − x̃)/σ² with the true score of the noisy mixture at ``n_eval``
+    fresh noisy points: ``mean_cosine`` (1 is a perfect direction), ``relative_error`` ‖ŝ − s‖/‖s‖ (mean), and the
+    arrays ``points``, ``estimated``, ``true`` for a quiver plot."""
+    clean, means, std = gaussian_mixture_2d(n_eval, seed + 1)
     noisy = clean + sigma * np.random.default_rng(seed + 2).standard_normal(clean.shape).astype(np.float32)
-    model.eval()
-    with torch.no_grad():
-        estimated = (model.reconstruct(torch.as_tensor(noisy)).numpy().astype(np.float64) - noisy) / sigma ** 2
+    estimated = (reconstruct(model, noisy).astype(np.float64) - noisy) / sigma ** 2
     true = mixture_score(noisy.astype(np.float64), means, std ** 2 + sigma ** 2)
     norms = np.linalg.norm(estimated, axis=1) * np.linalg.norm(true, axis=1)
     cosine = (estimated * true).sum(axis=1) / np.maximum(norms, 1e-12)

@@ -1,0 +1,183 @@
+"""Where the claims run: the data, the sizes of the full and the quick run, and a cache of trained models.
+
+A model trained for one claim is reused by the others, and every trained model is kept in ``OUT/models/NAME`` as an
+ordinary hourglass checkpoint beside a ``recipe.json`` that says how it was made. A re-run with the same recipe
+loads it instead of training again; a run that was stopped part-way resumes from its last epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .. import checkpoint as ckpt
+from .. import files
+from ..data import Dataset, Scaling, load_mnist
+from ..train import TrainConfig
+from ..workflow import ModelConfig, train
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each experiment is. ``FULL`` is the real run; ``QUICK`` checks that every experiment works.
+
+    n_train / n_val / n_test: MNIST rows used (None: all 50,000 / 10,000 / 10,000).
+    batch_size: for every autoencoder (the quick run takes smaller batches: more steps from less data).
+    epochs: the MLP families shared by several claims; deep_epochs / conv_epochs: claim 3's two networks;
+    classifier_epochs: the digit classifier that judges samples (claim 7).
+    """
+
+    name: str
+    n_train: int | None
+    n_val: int | None
+    n_test: int | None
+    batch_size: int
+    epochs: int
+    linear_epochs: int
+    deep_epochs: int
+    conv_epochs: int
+    classifier_epochs: int
+    manifold_samples: int
+    manifold_epochs: int
+    score_train: int
+    score_epochs: int
+    draws: int  # prior draws and generated samples per generator (claim 7)
+
+    @property
+    def quick(self) -> bool:
+        return self.name == "quick"
+
+
+FULL = Sizes("full", None, None, None, batch_size=256, epochs=30, linear_epochs=30, deep_epochs=100, conv_epochs=40,
+             classifier_epochs=4, manifold_samples=10_000, manifold_epochs=100, score_train=20_000, score_epochs=30,
+             draws=10_000)
+QUICK = Sizes("quick", 6_000, 1_000, 1_000, batch_size=64, epochs=6, linear_epochs=6, deep_epochs=2, conv_epochs=1,
+              classifier_epochs=1, manifold_samples=3_000, manifold_epochs=60, score_train=5_000, score_epochs=10,
+              draws=1_000)
+
+
+@dataclass
+class LabModel:
+    """A trained model from the lab: the model, the scaling of its inputs, its training time (from the run that
+    trained it), its checkpoint folder, and whether it was loaded rather than trained now."""
+
+    model: object
+    scaling: Scaling
+    config: ModelConfig
+    train_seconds: float
+    folder: Path
+    cached: bool
+
+
+@dataclass
+class Lab:
+    """The shared state of one claims run: output folder, seed, sizes, data and the models trained so far."""
+
+    out: Path
+    seed: int = 0
+    sizes: Sizes = FULL
+    progress: bool = True
+    log: object = print
+    _models: dict = field(default_factory=dict)
+    _mnist: Dataset | None = None
+
+    def __post_init__(self):
+        self.out = Path(self.out)
+
+    @property
+    def mnist(self) -> Dataset:
+        """MNIST (all of it, or the quick run's first rows of each split)."""
+        if self._mnist is None:
+            full = load_mnist()
+            s = self.sizes
+            if s.n_train is None:
+                self._mnist = full
+            else:
+                self._mnist = Dataset(
+                    f"mnist[:{s.n_train}]", full.x_train[:s.n_train], full.x_val[:s.n_val], full.x_test[:s.n_test],
+                    full.y_train[:s.n_train], full.y_val[:s.n_val], full.y_test[:s.n_test], shape=full.shape,
+                    source={"name": "mnist", "rows": [s.n_train, s.n_val, s.n_test]})
+        return self._mnist
+
+    def figure(self, name: str) -> Path:
+        """Where a figure of the report goes."""
+        path = self.out / "figures" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def model(self, name: str, config: ModelConfig, epochs: int, lr: float = 3e-3, data: Dataset | None = None,
+              **train_options) -> LabModel:
+        """The model ``name`` trained with ``config`` for ``epochs`` on ``data`` (default MNIST): from memory, from
+        ``OUT/models/NAME`` when its recipe matches, or trained now (resuming a stopped run of the same recipe)."""
+        if name in self._models:
+            return self._models[name]
+        data = data or self.mnist
+        train_options.setdefault("batch_size", self.sizes.batch_size)
+        tc = TrainConfig(epochs=epochs, lr=lr, seed=self.seed, progress=self.progress, **train_options)
+        recipe = {"model": _jsonable(asdict(config)), "training": replace(tc, progress=False).to_dict(),
+                  "data": {"name": data.name, **data.source}, "sizes": self.sizes.name}
+        folder = self.out / "models" / name
+        record_path = folder / "recipe.json"
+        record = json.loads(record_path.read_text()) if record_path.exists() else {}
+        same = record.get("recipe") == recipe
+        done, done_seconds = _epochs_done(folder) if same else (0, 0.0)
+        if same and not record.get("finished") and done >= epochs:  # stopped after its last epoch was saved
+            record = self._finished(record_path, recipe, done_seconds, done)
+        if same and record.get("finished"):
+            saved = ckpt.load(folder)
+            trained = LabModel(saved.model, saved.scaling, config, record["train_seconds"], folder, cached=True)
+            self.log(f"  {name}: trained earlier ({record['train_seconds']:.0f} s), loaded from {folder}")
+        else:
+            resume = done > 0
+            if not resume and folder.exists():
+                shutil.rmtree(folder)  # another recipe, or nothing saved yet: start afresh
+            folder.mkdir(parents=True, exist_ok=True)
+            files.write_text(record_path, json.dumps({"recipe": recipe, "finished": False}, indent=2) + "\n")
+            self.log(f"  {name}: training {config.model} {config.arch} {_widths(config)} for {epochs} epochs"
+                     + (f" (resuming after epoch {done})" if resume else ""))
+            result = train(data, config, tc, out=folder, resume=resume)
+            if result.history.stopped == "interrupted":  # Ctrl-C: stop the run; the next one resumes from here
+                raise KeyboardInterrupt
+            # Training time is the sum of the epochs' times, so a resumed run counts the earlier session's epochs too.
+            seconds = sum(e["seconds"] for e in result.history.epochs)
+            self._finished(record_path, recipe, seconds, len(result.history.epochs))
+            trained = LabModel(result.model, result.scaling, config, seconds, folder, cached=False)
+        trained.model.eval()
+        self._models[name] = trained
+        return trained
+
+    @staticmethod
+    def _finished(record_path: Path, recipe: dict, seconds: float, epochs: int) -> dict:
+        record = {"recipe": recipe, "finished": True, "train_seconds": seconds, "epochs": epochs}
+        files.write_text(record_path, json.dumps(record, indent=2) + "\n")
+        return record
+
+    def models(self) -> dict[str, LabModel]:
+        """Every model this run has trained or loaded, by name."""
+        return dict(self._models)
+
+
+def _epochs_done(folder: Path) -> tuple[int, float]:
+    """Epochs saved in a model folder's resume state, and the seconds they took (0, 0 when there is none)."""
+    try:
+        epochs = json.loads((folder / "resume.json").read_text())["history"]["epochs"]
+        return len(epochs), float(sum(e["seconds"] for e in epochs))
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0, 0.0
+
+
+def _widths(config: ModelConfig) -> str:
+    return f"widths {list(config.widths) if config.widths is not None else 'default'}, code {config.latent_dim}"
+
+
+def _jsonable(d: dict) -> dict:
+    return json.loads(json.dumps(d, default=lambda v: list(v) if isinstance(v, tuple) else str(v)))
+
+
+def as_images(x: np.ndarray) -> np.ndarray:
+    """Clip generated or reconstructed pixels to [0, 1] (decoders with a linear output can overshoot)."""
+    return np.clip(x, 0.0, 1.0)

@@ -1,0 +1,133 @@
+"""`hourglass claims --quick`: every claim's experiment runs for real at reduced size, produces its metric and, where
+the quick size allows, its verdict; the report opens in headless Chromium with every image loaded."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from hourglass.cli import main
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("claims") / "quick"
+    started = time.perf_counter()
+    status = main(["claims", "--quick", "--out", str(out), "--seed", "0", "--quiet"])
+    return out, status, time.perf_counter() - started
+
+
+def test_every_claim_produces_its_metric_and_verdict(quick_run):
+    out, status, _ = quick_run
+    summary = json.loads((out / "claims.json").read_text())
+    assert summary["mode"] == "quick" and summary["seed"] == 0
+    claims = summary["claims"]
+    assert [c["claim"] for c in claims] == list(range(1, 11))
+    for c in claims:
+        assert c["error"] is None, (c["claim"], c["error"], c["notes"])
+        assert c["statement"] and c["metric"] and c["criterion"], c["claim"]
+        assert c["verdict"] in ("PASS", "FAIL", "NOT JUDGED"), c["claim"]
+        for check in c["checks"]:
+            assert check["value"] is not None and math.isfinite(check["value"]), (c["claim"], check)
+            if check["verdict"] != "NOT JUDGED":  # the quick size is big enough for this criterion: it must hold
+                assert check["verdict"] == "PASS", (c["claim"], check)
+        assert c["figures"], c["claim"]
+        for figure in c["figures"]:
+            assert (out / figure["file"]).stat().st_size > 1000, figure
+    judged = [c["claim"] for c in claims if c["verdict"] != "NOT JUDGED"]
+    assert {2, 4, 5, 8, 10} <= set(judged), judged  # the claims whose criteria hold even at the quick size
+    assert status == 0
+    # The verdicts against the numbers they came from:
+    by_number = {c["claim"]: c for c in claims}
+    for name in ("s-curve", "swiss-roll"):
+        m = by_number[2]["measurements"][name]
+        assert m["ae_error"] <= 0.2 * m["pca_error"]
+    for noise, m in by_number[4]["measurements"].items():
+        if noise != "score_matching":
+            assert m["dae"] >= m["plain_ae"] + 1
+    zeros = [row["zero_fraction"] for row in by_number[5]["measurements"]["by_lambda"]]
+    assert zeros == sorted(zeros)
+
+
+def test_rerun_reuses_the_trained_models(quick_run):
+    out, _, _ = quick_run
+    weights = out / "models" / "ae-mlp-k2" / "model.safetensors"
+    before = (weights.stat().st_mtime_ns, weights.read_bytes())
+    first = json.loads((out / "claims.json").read_text())["claims"]
+    started = time.perf_counter()
+    assert main(["claims", "--quick", "--out", str(out), "--only", "9", "--quiet"]) == 0
+    again = json.loads((out / "claims.json").read_text())["claims"]
+    assert [c["claim"] for c in again] == list(range(1, 11))  # the others' results are kept
+    assert again[8]["measurements"] == first[8]["measurements"]  # same models, same numbers
+    assert [c for i, c in enumerate(again) if i != 8] == [c for i, c in enumerate(first) if i != 8]
+    assert (weights.stat().st_mtime_ns, weights.read_bytes()) == before  # loaded, not retrained
+    assert time.perf_counter() - started < 60
+
+
+def test_a_stopped_model_is_retrained_not_trusted(quick_run, tmp_path):
+    out, _, _ = quick_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out / "models", copy / "models")
+    recipe = copy / "models" / "ae-mlp-k2" / "recipe.json"
+    record = json.loads(recipe.read_text())
+    record["recipe"]["training"]["epochs"] += 1  # as if the run had asked for something else
+    recipe.write_text(json.dumps(record))
+    assert main(["claims", "--quick", "--out", str(copy), "--only", "9", "--quiet"]) == 0
+    assert json.loads(recipe.read_text())["recipe"]["training"]["epochs"] == record["recipe"]["training"]["epochs"] - 1
+
+
+def test_claims_rejects_unknown_claim_numbers(capsys):
+    assert main(["claims", "--quick", "--only", "11"]) == 2
+    assert "claim numbers 1 to 10" in capsys.readouterr().err
+
+
+def test_report_is_self_contained(quick_run):
+    out, _, _ = quick_run
+    html = (out / "report.html").read_text()
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert html.count("data:image/") == sum(len(c["figures"]) for c in
+                                            json.loads((out / "claims.json").read_text())["claims"])
+
+
+def test_report_renders_in_headless_chromium(quick_run, tmp_path):
+    if CHROMIUM is None:
+        if os.environ.get("HOURGLASS_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is not installed (apt-get install chromium)")
+        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    out, _, _ = quick_run
+    # An offline, quiet browser: nothing in the report needs the network, and this machine's network is closed.
+    flags = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags, chromium_sandbox=False)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url[:80]}"))
+            page.goto((out / "report.html").resolve().as_uri(), wait_until="load")
+            images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+            heading = page.inner_text("h1")
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert heading == "Autoencoder claims, tested"
+    assert len(images) >= 10
+    assert all(complete and width > 0 for _, complete, width in images), [i for i in images if not i[2]]
+    assert errors == []
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float64)
+    assert pixels.shape[0] > 900  # the full page, longer than one screen
+    assert pixels.std() > 10 and (pixels < 128).mean() > 0.01  # not blank: text and figures drawn
