@@ -36,7 +36,7 @@ from ..report import (hourglass_diagram, image_grid, latent_scatter, layer_sizes
                       score_quiver)
 from ..workflow import RECOMMENDED, ModelConfig
 from . import classifier as clf
-from .lab import FULL, QUICK, Lab, as_images
+from .lab import FULL, QUICK, Lab
 from .measures import (knn_accuracy, laplacian_variance, mixture_dataset, perturbation_ratio, principal_subspace,
                        prior_coverage, score_accuracy, score_model_config)
 
@@ -58,7 +58,7 @@ class Check:
     judged: bool = True
 
     def to_dict(self) -> dict:
-        return {"metric": self.metric, "value": self.value, "criterion": self.criterion,
+        return {"metric": self.metric, "value": _plain(self.value), "criterion": self.criterion,
                 "verdict": ("PASS" if self.passed else "FAIL") if self.judged else "NOT JUDGED"}
 
 
@@ -164,6 +164,11 @@ def signed_images(vectors: np.ndarray) -> np.ndarray:
     """Rows with positive and negative entries as grey images: 0.5 is zero, each row scaled by its own max |v|."""
     v = np.asarray(vectors, np.float64)
     return (0.5 + 0.5 * v / np.maximum(np.abs(v).max(axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def as_images(x: np.ndarray) -> np.ndarray:
+    """Clip generated or reconstructed pixels to [0, 1] (decoders with a linear output can overshoot)."""
+    return np.clip(x, 0.0, 1.0)
 
 
 def error_per_image(model, x: np.ndarray) -> float:

@@ -12,8 +12,6 @@ import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 from .. import checkpoint as ckpt
 from .. import files
 from ..data import Dataset, Scaling, load_mnist
@@ -122,7 +120,7 @@ class Lab:
                   "data": {"name": data.name, **data.source}, "sizes": self.sizes.name}
         folder = self.out / "models" / name
         record_path = folder / "recipe.json"
-        record = json.loads(record_path.read_text()) if record_path.exists() else {}
+        record = _read_record(record_path)
         same = record.get("recipe") == recipe
         done, done_seconds = _epochs_done(folder) if same else (0, 0.0)
         if same and not record.get("finished") and done >= epochs:  # stopped after its last epoch was saved
@@ -156,9 +154,14 @@ class Lab:
         files.write_text(record_path, json.dumps(record, indent=2) + "\n")
         return record
 
-    def models(self) -> dict[str, LabModel]:
-        """Every model this run has trained or loaded, by name."""
-        return dict(self._models)
+
+def _read_record(path: Path) -> dict:
+    """A model folder's recipe.json, or {} when it is missing or unreadable (the model is then trained afresh)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def _epochs_done(folder: Path) -> tuple[int, float]:
@@ -176,8 +179,3 @@ def _widths(config: ModelConfig) -> str:
 
 def _jsonable(d: dict) -> dict:
     return json.loads(json.dumps(d, default=lambda v: list(v) if isinstance(v, tuple) else str(v)))
-
-
-def as_images(x: np.ndarray) -> np.ndarray:
-    """Clip generated or reconstructed pixels to [0, 1] (decoders with a linear output can overshoot)."""
-    return np.clip(x, 0.0, 1.0)

@@ -130,3 +130,5 @@ def test_lab_caches_resumes_and_retrains(tmp_path, monkeypatch):
     other = Lab(tmp_path / "b", **quiet).model("m", config, 4, data=data)  # another recipe: trained afresh
     assert not other.cached
     assert json.loads((tmp_path / "b" / "models" / "m" / "recipe.json").read_text())["epochs"] == 4
+    (tmp_path / "b" / "models" / "m" / "recipe.json").write_text("{not json")  # a torn or foreign file
+    assert not Lab(tmp_path / "b", **quiet).model("m", config, 4, data=data).cached
