@@ -19,7 +19,6 @@ from .models import VAE, Autoencoder
 from .nets import Architecture
 from .pca import PCABaseline
 from .train import History, TrainConfig, fit
-from .experiments import run_claims
 
 __all__ = [
     "__version__", "Architecture", "Autoencoder", "Checkpoint", "Compose", "ContractivePenalty", "Dataset",
@@ -29,3 +28,12 @@ __all__ = [
     "load_dataset", "load_digits", "load_mnist", "mean_jacobian_norm", "parse_noise", "psnr", "reconstruct",
     "reconstruction_errors", "run_claims", "save", "squared_error_per_sample", "vae_bounds",
 ]
+
+
+def __getattr__(name):
+    # run_claims pulls in matplotlib and the experiments; import it on first use, not with every CLI command.
+    if name == "run_claims":
+        from .experiments import run_claims
+
+        return run_claims
+    raise AttributeError(f"module 'hourglass' has no attribute {name!r}")

@@ -65,7 +65,6 @@ class LabModel:
 
     model: object
     scaling: Scaling
-    config: ModelConfig
     train_seconds: float
     folder: Path
     cached: bool
@@ -127,7 +126,7 @@ class Lab:
             record = self._finished(record_path, recipe, done_seconds, done)
         if same and record.get("finished"):
             saved = ckpt.load(folder)
-            trained = LabModel(saved.model, saved.scaling, config, record["train_seconds"], folder, cached=True)
+            trained = LabModel(saved.model, saved.scaling, record["train_seconds"], folder, cached=True)
             self.log(f"  {name}: trained earlier ({record['train_seconds']:.0f} s), loaded from {folder}")
         else:
             resume = done > 0
@@ -143,7 +142,7 @@ class Lab:
             # Training time is the sum of the epochs' times, so a resumed run counts the earlier session's epochs too.
             seconds = sum(e["seconds"] for e in result.history.epochs)
             self._finished(record_path, recipe, seconds, len(result.history.epochs))
-            trained = LabModel(result.model, result.scaling, config, seconds, folder, cached=False)
+            trained = LabModel(result.model, result.scaling, seconds, folder, cached=False)
         trained.model.eval()
         self._models[name] = trained
         return trained
