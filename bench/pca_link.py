@@ -23,9 +23,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     data = hg.load_mnist()
-    result = linear_autoencoder_vs_pca(data.x_train, data.x_val, data.x_test, args.k,
-                                       hg.TrainConfig(epochs=args.epochs, seed=args.seed, progress=False))
-    result.pop("model")
+    result = linear_autoencoder_vs_pca(data, args.k, hg.TrainConfig(epochs=args.epochs, seed=args.seed,
+                                                                    progress=False))
+    for unserialisable in ("model", "pca", "recovered_components"):
+        result.pop(unserialisable)
     print(f"test squared error per image: linear AE {result['squared_error_per_sample']:.4f}, PCA "
           f"{result['pca_squared_error_per_sample']:.4f} (ratio {result['ratio_to_pca']:.5f})")
     print(f"principal angles to PCA's top-{args.k}: mean {result['mean_angle_deg']:.3f}°, "

@@ -41,13 +41,13 @@ def plain_epoch(model, opt, batches, x_val):
     started = time.perf_counter()
     model.train()
     for batch in batches:
-        loss = bernoulli_cross_entropy_per_sample(model(batch), batch).mean()
+        loss = bernoulli_cross_entropy_per_sample(model(batch).decoded, batch).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
     with torch.no_grad():
         model.eval()
-        bernoulli_cross_entropy_per_sample(model(x_val), x_val).mean().item()
+        bernoulli_cross_entropy_per_sample(model(x_val).decoded, x_val).mean().item()
     return time.perf_counter() - started
 
 

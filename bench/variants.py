@@ -28,7 +28,7 @@ from hourglass.corruptions import parse_noise
 from hourglass.data import binarize
 from hourglass.metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, reconstruct, vae_bounds
 from hourglass.report import image_grid
-from hourglass.workflow import RECOMMENDED, ModelConfig, train
+from hourglass.workflow import PRESETS, ModelConfig, train
 
 RESULTS: dict = {}
 
@@ -41,7 +41,8 @@ def log(name: str, **figures) -> None:
 
 def fit(data, out: Path, seed: int, epochs: int, **model) -> tuple:
     started = time.perf_counter()
-    trained = train(data, ModelConfig(**model), hg.TrainConfig(epochs=epochs, seed=seed, progress=False), out=out)
+    trained = train(data, ModelConfig(**model), hg.TrainConfig(epochs=epochs, seed=seed, progress=False), out=out,
+                    overwrite=True)
     return trained.model, time.perf_counter() - started
 
 
@@ -71,8 +72,8 @@ def bench_sae(data, out, seed, epochs, lambdas=(0.01, 0.1, 0.5)):
         sparsity.append(sp["zero_fraction"])
         log(f"sae l1={lam:g}", zero_fraction=sp["zero_fraction"], mean_active=sp["mean_active"],
             squared_error_per_sample=err, pca_at_mean_active=pca, train_seconds=round(seconds),
-            recommended=bool(lam == RECOMMENDED["l1"]))
-    recommended = RESULTS[f"sae l1={RECOMMENDED['l1']:g}"]
+            recommended=bool(lam == PRESETS["sae"]["l1"]))
+    recommended = RESULTS[f"sae l1={PRESETS['sae']['l1']:g}"]
     log("sae verdict", monotone=bool(all(a < b for a, b in zip(sparsity, sparsity[1:]))),
         zeros_at_recommended=recommended["zero_fraction"],
         beats_pca_at_recommended=bool(recommended["squared_error_per_sample"] < recommended["pca_at_mean_active"]),
@@ -88,14 +89,15 @@ def bench_cae(data, out, seed, epochs):
         figures[variant] = (mean_jacobian_norm(model, data.x_test), err, seconds)
     (j_ae, e_ae, _), (j_cae, e_cae, s_cae) = figures["ae"], figures["cae"]
     log("cae", jacobian_norm_plain_ae=j_ae, jacobian_norm_cae=j_cae, jacobian_ratio=j_cae / j_ae,
-        error_plain_ae=e_ae, error_cae=e_cae, error_ratio=e_cae / e_ae, lambda_=RECOMMENDED["contractive"],
+        error_plain_ae=e_ae, error_cae=e_cae, error_ratio=e_cae / e_ae, lambda_=PRESETS["cae"]["contractive"],
         train_seconds=round(s_cae), passed=bool(j_cae / j_ae <= 0.5 and e_cae / e_ae <= 1.5))
 
 
 def bench_vae(data, out, seed, epochs, lr, importance_samples):
     started = time.perf_counter()
     trained = train(data, ModelConfig(model="vae", widths=(512, 512), latent_dim=32, binarize=True),
-                    hg.TrainConfig(epochs=epochs, lr=lr, seed=seed, progress=False), out=out / "vae")
+                    hg.TrainConfig(epochs=epochs, lr=lr, seed=seed, progress=False), out=out / "vae",
+                    overwrite=True)
     seconds = time.perf_counter() - started
     x_test = binarize(data.x_test, seed=0)
     bounds = vae_bounds(trained.model, x_test, importance_samples=importance_samples, seed=seed)

@@ -2,8 +2,9 @@
 
     x ──f──▶ z ──g──▶ x̂        encoder f, code z (the bottleneck, dim z < dim x), decoder g
 
-Read the package in the order data flows: data → nets → models → corruptions, losses → train → checkpoint →
-pca, metrics → report → workflow → experiments → cli.
+Read the package in the order data flows: data → nets → models (``model(x)`` → Output) → corruptions, losses
+(``objective(output, x)`` → loss, terms) → train (``fit``) → checkpoint → pca, metrics → report → workflow, use →
+experiments → cli.
 """
 
 from ._version import __version__
@@ -12,21 +13,23 @@ from .corruptions import Compose, GaussianNoise, MaskingNoise, SaltAndPepper, pa
 from .data import Dataset, Scaling, load_dataset, load_digits, load_mnist
 from .errors import HourglassError, TrainingDiverged
 from .losses import (ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective, bernoulli_cross_entropy_per_sample,
-                     squared_error_per_sample)
+                     reconstruction_per_sample, squared_error_per_sample)
 from .metrics import (code_sparsity, compare_with_pca, encode, mean_jacobian_norm, psnr, reconstruct,
                       reconstruction_errors, vae_bounds)
-from .models import VAE, Autoencoder
+from .models import VAE, Autoencoder, Output
 from .nets import Architecture
 from .pca import PCABaseline
 from .train import History, TrainConfig, fit
+from .workflow import ModelConfig
 
 __all__ = [
     "__version__", "Architecture", "Autoencoder", "Checkpoint", "Compose", "ContractivePenalty", "Dataset",
-    "GaussianNoise", "History", "HourglassError", "KLSparsityPenalty", "L1Penalty", "MaskingNoise", "Objective",
-    "PCABaseline", "SaltAndPepper", "Scaling", "TrainConfig", "TrainingDiverged", "VAE",
+    "GaussianNoise", "History", "HourglassError", "KLSparsityPenalty", "L1Penalty", "MaskingNoise", "ModelConfig",
+    "Objective", "Output", "PCABaseline", "SaltAndPepper", "Scaling", "TrainConfig", "TrainingDiverged", "VAE",
     "bernoulli_cross_entropy_per_sample", "code_sparsity", "compare_with_pca", "encode", "fit", "load",
     "load_dataset", "load_digits", "load_mnist", "mean_jacobian_norm", "parse_noise", "psnr", "reconstruct",
-    "reconstruction_errors", "run_claims", "save", "squared_error_per_sample", "vae_bounds",
+    "reconstruction_errors", "reconstruction_per_sample", "run_claims", "save", "squared_error_per_sample",
+    "vae_bounds",
 ]
 
 

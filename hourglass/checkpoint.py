@@ -28,7 +28,7 @@ from safetensors.torch import save as st_save
 
 from . import files
 from ._version import __version__
-from .data import Scaling
+from .data.scaling import Scaling
 from .errors import HourglassError
 from .models import MODEL_KINDS, build_model
 from .nets import Architecture
@@ -58,8 +58,8 @@ class Checkpoint:
 
     @property
     def variant(self) -> str:
-        """"ae", "dae", "sae", "cae" or "vae"."""
-        return self.config.get("variant") or ("vae" if self.model.kind == "vae" else "ae")
+        """What the objective makes of the model: "ae", "dae", "sae", "cae", "vae" or parts joined ("dae+sae")."""
+        return self.config.get("variant") or ("vae" if self.model.variational else "ae")
 
 
 def _sha256(data: bytes) -> str:
@@ -85,7 +85,7 @@ def save(directory: str | Path, model, *, scaling: Scaling | None = None, object
         "hourglass_version": __version__,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
-        "variant": variant or ("vae" if model.kind == "vae" else "ae"),
+        "variant": variant or ("vae" if model.variational else "ae"),
         "model": {"kind": model.kind, "architecture": model.architecture.to_dict(), "options": model.options()},
         "weights": {"file": WEIGHTS, "sha256": _sha256(blob)},
         "preprocessing": (scaling or Scaling()).to_dict(),

@@ -12,7 +12,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import files
@@ -20,16 +19,11 @@ from ._version import __version__
 from .data import load_mnist
 from .metrics import compare_with_pca, encode, reconstruct
 from .pca import PCABaseline
-from .report import image_grid, latent_scatter
+from .report import image_grid, latent_scatter, one_per_class
 from .train import TrainConfig
 from .workflow import ModelConfig, train
 
 DEMO_LATENT_DIMS = (4, 2)
-
-
-def one_per_class(labels: np.ndarray, per_class: int = 1) -> np.ndarray:
-    """Indices of the first ``per_class`` samples of each class, in class order."""
-    return np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
 
 
 def run_demo(out: str | Path = "demo-output", seed: int = 0, epochs: int = 40, progress: bool = True,
@@ -44,7 +38,8 @@ def run_demo(out: str | Path = "demo-output", seed: int = 0, epochs: int = 40, p
     for k in DEMO_LATENT_DIMS:
         log(f"Training the MLP hourglass 784-256-64-16-{k} ({epochs} epochs, seed {seed}) ...")
         trained = train(dataset, ModelConfig(arch="mlp", widths=(256, 64, 16), latent_dim=k),
-                        TrainConfig(epochs=epochs, seed=seed, progress=progress), out=out / f"ae-k{k}")
+                        TrainConfig(epochs=epochs, seed=seed, progress=progress), out=out / f"ae-k{k}",
+                        overwrite=True)  # the demo's own folder: a re-run replaces it
         pcas[k] = PCABaseline(k).fit(x_train)
         models[k] = trained.model
         results[f"k={k}"] = {**compare_with_pca(trained.model, x_train, x_test, k, pcas[k]),

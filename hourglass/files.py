@@ -37,3 +37,39 @@ def write_bytes(path: str | Path, data: bytes) -> None:
 
 def write_text(path: str | Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
+
+
+def check_output(path: str | Path, suffixes: tuple[str, ...], inputs: tuple = (), what: str = "output") -> Path:
+    """``path`` as an output file: it must end in one of ``suffixes``, must not be a folder, and must not be one
+    of ``inputs`` (no output ever replaces an input). Raises :class:`HourglassError` naming the problem."""
+    from .errors import HourglassError
+
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        choices = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+        raise HourglassError(f"{path}: {what} must end in {choices}")
+    if path.is_dir():
+        raise HourglassError(f"{path}: is a folder; the {what} is a file")
+    for source in inputs:
+        if source is not None and path.exists() and Path(source).exists() and os.path.samefile(path, source):
+            raise HourglassError(f"{path}: is an input of this command; write the {what} to another file")
+    return path
+
+
+def write_rows(path: str | Path, array, header: list[str] | None = None, ids=None, id_name: str | None = None) -> Path:
+    """Write rows (N, D) as .npy, or as .csv with a header (and the ID column first, when given), atomically."""
+    import numpy as np
+
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        import pandas as pd
+
+        frame = pd.DataFrame(array, columns=header or [f"x{i + 1}" for i in range(array.shape[1])])
+        if ids is not None:
+            frame.insert(0, id_name or "id", ids)
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index=False, float_format="%.8g")
+    else:
+        with atomic_path(path) as tmp:
+            np.save(tmp, array)
+    return path

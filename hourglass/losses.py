@@ -44,11 +44,15 @@ def gaussian_nll_per_sample(mean: torch.Tensor, log_var: torch.Tensor, x: torch.
     return -log_normal_per_sample(x, mean, log_var)
 
 
-def negative_log_likelihood_per_sample(model, decoder_output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """−log p(x|z) of a VAE whose decoder gave ``decoder_output`` for z: Bernoulli logits or a Gaussian mean."""
-    if model.likelihood == "bernoulli":
-        return bernoulli_cross_entropy_per_sample(decoder_output, x)
-    return gaussian_nll_per_sample(decoder_output, model.log_var_x.expand_as(x), x)
+def reconstruction_per_sample(kind: str, out, x: torch.Tensor) -> torch.Tensor:
+    """−log p(x|z) (or the squared error) of the reconstruction in ``out`` (a :class:`hourglass.models.Output`),
+    for each row: "mse" ‖x − g(z)‖², "bce" the Bernoulli cross-entropy of the logits g(z), "gaussian" the Gaussian
+    negative log-likelihood with mean g(z) and log-variance ``out.x_log_var``. (N, D) → (N,)."""
+    if kind == "bce":
+        return bernoulli_cross_entropy_per_sample(out.decoded, x)
+    if kind == "gaussian":
+        return gaussian_nll_per_sample(out.decoded, out.x_log_var.expand_as(x), x)
+    return squared_error_per_sample(out.decoded, x)
 
 
 # --------------------------------------------------------------------------------------------------- KL and the VAE
@@ -127,15 +131,22 @@ def _one_layer_sigmoid(encoder):
     return None
 
 
+# Each penalty is ``penalty(out, x_in, encoder, generator) -> scalar``: a function of the model's Output and of
+# the input it saw; only the contractive penalty also needs the encoder f itself, since ‖J_f(x)‖ is a property of
+# the function, not of one output. ``variational`` says why it is refused for a VAE, whose code is a Gaussian draw.
+
+
 @dataclass
 class L1Penalty:
     """λ Σ_j |z_j| on the code, averaged over the batch: a sparse code (pair with a ReLU code for exact zeros)."""
 
     weight: float
     kind = "l1"
+    variational = ("a VAE's code is a Gaussian draw: an L1 penalty on it fights the KL term and never gives exact "
+                   "zeros; use a plain autoencoder with a relu code")
 
-    def __call__(self, model, x, z, generator=None) -> torch.Tensor:
-        return l1_per_sample(z).mean()
+    def __call__(self, out, x_in, encoder=None, generator=None) -> torch.Tensor:
+        return l1_per_sample(out.z).mean()
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "weight": self.weight}
@@ -148,13 +159,15 @@ class KLSparsityPenalty:
     weight: float
     target: float = 0.05
     kind = "kl_sparsity"
+    variational = "the KL-sparsity penalty needs codes in (0, 1) (a sigmoid code); a VAE's code is Gaussian"
 
     def __post_init__(self):
         if not 0 < self.target < 1:
-            raise HourglassError(f"sparsity target must be in (0, 1), got {self.target:g}")
+            raise HourglassError(f"sparsity_target must be in (0, 1), got {self.target:g}",
+                                 params=("sparsity_target",))
 
-    def __call__(self, model, x, z, generator=None) -> torch.Tensor:
-        return kl_sparsity(z, self.target)
+    def __call__(self, out, x_in, encoder=None, generator=None) -> torch.Tensor:
+        return kl_sparsity(out.z, self.target)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "weight": self.weight, "target": self.target}
@@ -172,13 +185,15 @@ class ContractivePenalty:
     estimator: str = "auto"
     probes: int = 1
     kind = "contractive"
+    variational = ("the contractive penalty is for a deterministic code z = f(x); a VAE's encoder is already "
+                   "regularised by its KL term")
 
     def __post_init__(self):
         if self.estimator not in ("auto", "exact", "hutchinson"):
-            raise HourglassError(f"unknown contractive estimator {self.estimator!r}; expected auto, exact or "
-                                 "hutchinson")
+            raise HourglassError(f"unknown contractive_estimator {self.estimator!r}; expected auto, exact or "
+                                 "hutchinson", params=("contractive_estimator",))
         if self.probes < 1:
-            raise HourglassError(f"probes must be at least 1, got {self.probes}")
+            raise HourglassError(f"probes must be at least 1, got {self.probes}", params=("probes",))
 
     def per_sample(self, encoder, x, latent_dim: int, generator=None) -> torch.Tensor:
         estimator = self.estimator
@@ -190,14 +205,15 @@ class ContractivePenalty:
         return jacobian_frobenius_sq_sigmoid(linear, x) if linear is not None else jacobian_frobenius_sq_exact(
             encoder, x)
 
-    def __call__(self, model, x, z, generator=None) -> torch.Tensor:
-        return self.per_sample(model.encoder, x, z.shape[1], generator).mean()
+    def __call__(self, out, x_in, encoder=None, generator=None) -> torch.Tensor:
+        return self.per_sample(encoder, x_in, out.z.shape[1], generator).mean()
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "weight": self.weight, "estimator": self.estimator, "probes": self.probes}
 
 
 PENALTIES = {p.kind: p for p in (L1Penalty, KLSparsityPenalty, ContractivePenalty)}
+SPARSITY_PENALTIES = ("l1", "kl_sparsity")
 
 
 def penalty_from_dict(d: dict):
@@ -213,17 +229,18 @@ def penalty_from_dict(d: dict):
 
 @dataclass
 class Objective:
-    """What training minimises, as data: ``objective(model, x, generator) -> (loss, terms)``.
+    """What training minimises, as data. A variant is an objective, not a class: any of its parts combine.
 
     reconstruction: "mse" (squared error; a linear output), "bce" (Bernoulli cross-entropy on logits; a sigmoid
-        output, data in [0, 1]) or, for a VAE, the negative log-likelihood of its own likelihood ("bce" for
-        Bernoulli, "gaussian" for Gaussian).
-    corruption: x̃ = c(x, generator), fed to the encoder while the loss compares with the clean x (denoising).
+        output, data in [0, 1]) or "gaussian" (a VAE's Gaussian likelihood). For a VAE it is −log p(x|z).
+    corruption: x̃ = c(x, generator), fed to the model while the loss compares with the clean x (denoising).
     penalties: each adds ``weight × value`` (L1 or KL sparsity on z, contractive ‖J_f‖²_F).
     beta: the KL weight of a VAE (β-VAE; 1 is the ELBO); kl_warmup_epochs: β ramps up linearly over these
         training epochs (validation always uses the full β, so the best epoch is chosen on the real objective).
     binarize: draw x ~ Bernoulli(x) afresh for every batch (dynamic binarisation of MNIST).
 
+    A training step is ``x, x_in = objective.inputs(batch, g)``, ``out = model(x_in, generator=g)``,
+    ``loss, terms = objective(out, x, x_in, encoder, g)``: one model call, the rest tensor arithmetic.
     ``loss`` is a scalar tensor (mean over the batch, differentiable). ``terms`` maps each named part to a
     detached scalar: "reconstruction", each penalty's unweighted value by its kind, and for a VAE "kl" and "elbo"
     (nats per sample; the ELBO with β = 1).
@@ -238,14 +255,16 @@ class Objective:
 
     def __post_init__(self):
         if self.reconstruction not in RECONSTRUCTIONS:
-            raise HourglassError(f"unknown loss {self.reconstruction!r}; expected one of {', '.join(RECONSTRUCTIONS)}")
+            raise HourglassError(f"unknown loss {self.reconstruction!r}; expected one of {', '.join(RECONSTRUCTIONS)}",
+                                 params=("loss",))
         for p in self.penalties:
             if not (p.weight >= 0 and math.isfinite(p.weight)):
-                raise HourglassError(f"{p.kind} weight must be >= 0, got {p.weight:g}")
+                raise HourglassError(f"{p.kind} weight must be >= 0, got {p.weight:g}", params=(p.kind,))
         if not (self.beta >= 0 and math.isfinite(self.beta)):
-            raise HourglassError(f"beta must be >= 0, got {self.beta:g}")
+            raise HourglassError(f"beta must be >= 0, got {self.beta:g}", params=("beta",))
         if self.kl_warmup_epochs < 0:
-            raise HourglassError(f"kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}")
+            raise HourglassError(f"kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}",
+                                 params=("kl_warmup_epochs",))
         self._epoch = None
 
     @property
@@ -253,19 +272,30 @@ class Objective:
         """The output a model trained with this objective needs: "sigmoid" for bce, "linear" otherwise."""
         return "sigmoid" if self.reconstruction == "bce" else "linear"
 
+    @property
+    def sparse(self) -> bool:
+        """Whether a penalty asks for a sparse code."""
+        return any(p.kind in SPARSITY_PENALTIES for p in self.penalties)
+
+    @property
+    def contractive(self) -> bool:
+        return any(p.kind == "contractive" for p in self.penalties)
+
     def check(self, model) -> None:
-        """Raise if ``model`` cannot be trained with this objective."""
-        if getattr(model, "kind", None) == "vae":
-            wanted = "bce" if model.likelihood == "bernoulli" else "gaussian"
-            if self.reconstruction != wanted:
-                raise HourglassError(f"a VAE with a {model.likelihood} likelihood is trained with loss {wanted!r}, "
-                                     f"not {self.reconstruction!r}")
-            if self.penalties:
-                raise HourglassError("penalties apply to deterministic autoencoders, not to a VAE")
-        elif self.reconstruction == "gaussian":
-            raise HourglassError("the gaussian loss is a VAE's likelihood; a plain autoencoder uses mse")
-        elif self.reconstruction == "bce" and getattr(model, "output", None) != "sigmoid":
-            raise HourglassError("the bce loss needs a model with a sigmoid output (its decoder gives logits)")
+        """Raise if ``model`` cannot be trained with this objective (the output it needs; what a VAE refuses)."""
+        if getattr(model, "output", None) != self.model_output:
+            raise HourglassError(f"loss {self.reconstruction} needs a model with a {self.model_output} output "
+                                 f"(its decoder gives {'logits' if self.model_output == 'sigmoid' else 'x̂'})",
+                                 params=("loss",))
+        variational = getattr(model, "variational", False)
+        if variational and self.reconstruction == "mse":
+            raise HourglassError("a VAE is trained with its likelihood: loss bce (Bernoulli) or gaussian",
+                                 params=("loss",))
+        if not variational and self.reconstruction == "gaussian":
+            raise HourglassError("loss gaussian is a VAE's likelihood; a plain autoencoder uses loss mse",
+                                 params=("loss",))
+        for p in self.penalties if variational else ():
+            raise HourglassError(p.variational, params=(p.kind,))
 
     def start_epoch(self, epoch: int) -> None:
         """Called by the trainer before each training epoch (0-based): schedules the KL warm-up."""
@@ -276,28 +306,24 @@ class Objective:
             return self.beta
         return self.beta * min(1.0, (self._epoch + 1) / (self.kl_warmup_epochs + 1))
 
-    def __call__(self, model, x: torch.Tensor, generator: torch.Generator | None = None):
+    def inputs(self, x: torch.Tensor, generator: torch.Generator | None = None):
+        """(target, model input) for a batch: x binarised if asked (the target), and x̃ = c(x) the model sees."""
         if self.binarize:
             x = torch.bernoulli(x, generator=generator)
-        x_in = self.corruption(x, generator) if self.corruption is not None else x
-        if getattr(model, "kind", None) == "vae":
-            mu, log_var = model.encode_distribution(x_in)
-            z = model.reparameterize(mu, log_var, generator)
-            nll = negative_log_likelihood_per_sample(model, model.decoder(z), x)
-            kl = kl_standard_normal_per_sample(mu, log_var)
-            loss = (nll + self.kl_weight(model.training) * kl).mean()
-            return loss, {"reconstruction": nll.mean().detach(), "kl": kl.mean().detach(),
-                          "elbo": -(nll + kl).mean().detach()}
-        z = model.encode(x_in)
-        out = model.decoder(z)
-        if self.reconstruction == "bce":
-            per_sample = bernoulli_cross_entropy_per_sample(out, x)
-        else:
-            per_sample = squared_error_per_sample(torch.sigmoid(out) if model.output == "sigmoid" else out, x)
+        return x, (self.corruption(x, generator) if self.corruption is not None else x)
+
+    def __call__(self, out, x: torch.Tensor, x_in: torch.Tensor | None = None, encoder=None,
+                 generator: torch.Generator | None = None, training: bool = False):
+        """(loss, terms) of the model's Output ``out`` for targets ``x`` (see the class docstring)."""
+        per_sample = reconstruction_per_sample(self.reconstruction, out, x)
+        terms = {"reconstruction": per_sample.mean().detach()}
+        if out.mu is not None:  # a variational model: the ELBO's KL term, weighted by β
+            kl = kl_standard_normal_per_sample(out.mu, out.log_var)
+            terms.update(kl=kl.mean().detach(), elbo=-(per_sample + kl).mean().detach())
+            per_sample = per_sample + self.kl_weight(training) * kl
         loss = per_sample.mean()
-        terms = {"reconstruction": loss.detach()}
         for penalty in self.penalties:
-            value = penalty(model, x_in, z, generator)
+            value = penalty(out, x if x_in is None else x_in, encoder, generator)
             loss = loss + penalty.weight * value
             terms[penalty.kind] = value.detach()
         return loss, terms

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .losses import squared_error_per_sample
 from .pca import PCABaseline
 
 
@@ -32,8 +33,9 @@ def reconstruct(model, x: np.ndarray) -> np.ndarray:
 
 
 def squared_errors(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
-    """‖x − x̂‖² of each row, in float64: (N, D), (N, D) → (N,)."""
-    return ((np.asarray(x, np.float64) - np.asarray(x_hat, np.float64)) ** 2).sum(axis=1)
+    """‖x − x̂‖² of each row, in float64: (N, D), (N, D) → (N,) (:func:`~hourglass.losses.squared_error_per_sample`)."""
+    as64 = lambda a: torch.as_tensor(np.asarray(a, np.float64))  # noqa: E731
+    return squared_error_per_sample(as64(x_hat), as64(x)).numpy()
 
 
 def reconstruction_errors(x: np.ndarray, x_hat: np.ndarray) -> dict[str, float]:
@@ -70,13 +72,8 @@ def compare_with_pca(model, x_train: np.ndarray, x_eval: np.ndarray, k: int | No
 
 def psnr(clean: np.ndarray, other: np.ndarray, data_range: float = 1.0) -> float:
     """Peak signal-to-noise ratio in dB, 10 log₁₀(range² / MSE_i), averaged over samples (MSE_i per feature)."""
-    mse = ((np.asarray(clean, np.float64) - np.asarray(other, np.float64)) ** 2).mean(axis=1)
+    mse = squared_errors(clean, other) / np.shape(clean)[1]
     return float(np.mean(10 * np.log10(data_range ** 2 / np.maximum(mse, 1e-12))))
-
-
-def denoise(model, x_noisy: np.ndarray) -> np.ndarray:
-    """g(f(x̃)): the model's reconstruction of corrupted inputs."""
-    return reconstruct(model, x_noisy)
 
 
 def corrupt(corruption, x: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -96,7 +93,7 @@ def mean_jacobian_norm(model, x: np.ndarray, batch_size: int = 512) -> float:
     from .losses import jacobian_frobenius_sq_exact
 
     model.eval()
-    norms = [jacobian_frobenius_sq_exact(model.encoder, torch.as_tensor(x[i:i + batch_size])).detach().sqrt()
+    norms = [jacobian_frobenius_sq_exact(model.encode, torch.as_tensor(x[i:i + batch_size])).detach().sqrt()
              for i in range(0, len(x), batch_size)]
     return float(torch.cat(norms).mean())
 
@@ -115,28 +112,29 @@ def vae_bounds(model, x: np.ndarray, importance_samples: int = 1, seed: int = 0,
 
     log p(x) ≥ log (1/K) Σ_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x), computed with a stable log-mean-exp; K = 1 gives
     the ELBO's single-sample estimate, and the bound tightens toward log p(x) as K grows. Returns ``elbo`` (the
-    analytic-KL ELBO with one sample), ``log_likelihood`` (the K-sample bound) and ``nll`` (its negative).
+    objective's analytic-KL ELBO with one sample), ``log_likelihood`` (the K-sample bound) and ``nll`` (its
+    negative).
     """
-    from .losses import (kl_standard_normal_per_sample, log_mean_exp, log_normal_per_sample,
-                         negative_log_likelihood_per_sample)
+    from .losses import Objective, log_mean_exp, log_normal_per_sample, reconstruction_per_sample
+    from .models import Output, reparameterize
 
+    likelihood = "bce" if model.likelihood == "bernoulli" else "gaussian"
+    elbo_of = Objective(likelihood)
     model.eval()
     g = torch.Generator().manual_seed(seed)
-    elbos, bounds = [], []
+    elbo_sum, bounds = 0.0, []
     for i in range(0, len(x), batch_size):
         xb = torch.as_tensor(x[i:i + batch_size], dtype=torch.float32)
-        mu, log_var = model.encode_distribution(xb)
-        z = model.reparameterize(mu, log_var, g)
-        elbos.append(-(negative_log_likelihood_per_sample(model, model.decoder(z), xb) +
-                       kl_standard_normal_per_sample(mu, log_var)))
+        out = model(xb, generator=g)
+        elbo_sum += float(elbo_of(out, xb)[1]["elbo"]) * len(xb)
         log_w = []
         for start in range(0, importance_samples, chunk):
             k = min(chunk, importance_samples - start)
-            eps = torch.randn((k,) + mu.shape, generator=g)
-            zk = mu + torch.exp(0.5 * log_var) * eps  # (k, n, latent)
-            flat = zk.reshape(-1, mu.shape[1])
-            log_px_z = -negative_log_likelihood_per_sample(model, model.decoder(flat), xb.repeat(k, 1)).reshape(k, -1)
-            log_w.append(log_px_z + log_normal_per_sample(zk) - log_normal_per_sample(zk, mu, log_var))
+            zk = reparameterize(out.mu, out.log_var, torch.randn((k,) + out.mu.shape, generator=g))  # (k, n, latent)
+            decoded = model.decoder(zk.reshape(-1, out.mu.shape[1]))
+            log_px_z = -reconstruction_per_sample(likelihood, Output(decoded, zk, x_log_var=out.x_log_var),
+                                                  xb.repeat(k, 1)).reshape(k, -1)
+            log_w.append(log_px_z + log_normal_per_sample(zk) - log_normal_per_sample(zk, out.mu, out.log_var))
         bounds.append(log_mean_exp(torch.cat(log_w), dim=0))
-    elbo, bound = torch.cat(elbos).double().mean().item(), torch.cat(bounds).double().mean().item()
-    return {"elbo": elbo, "log_likelihood": bound, "nll": -bound, "importance_samples": importance_samples}
+    bound = torch.cat(bounds).double().mean().item()
+    return {"elbo": elbo_sum / len(x), "log_likelihood": bound, "nll": -bound, "importance_samples": importance_samples}

@@ -1,27 +1,49 @@
 """The two models: the autoencoder x ─f─▶ z ─g─▶ x̂, and the variational autoencoder with a probabilistic encoder.
 
-Models know nothing of files, training or the command line. Denoising, sparse and contractive autoencoders are the
-plain :class:`Autoencoder` trained with another :class:`hourglass.losses.Objective` (a corruption or a penalty);
-top-k and ReLU/sigmoid codes are architecture options. Only the VAE, whose encoder outputs a distribution, is a
-class of its own.
+``model(x)`` is the one call a training step makes: it returns an :class:`Output` holding every tensor a loss
+needs (as the pytorch/examples VAE's ``forward`` returns ``recon_x, mu, logvar``), so DistributedDataParallel and
+``torch.compile`` see the whole computation. Denoising, sparse and contractive autoencoders are the plain
+:class:`Autoencoder` trained with another objective (:mod:`hourglass.losses`); ReLU/sigmoid and top-k codes are
+architecture options. Only the VAE, whose encoder outputs a distribution, is a class of its own.
+
+Models know nothing of files, training or the command line.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from .errors import HourglassError
-from .nets import Architecture, build
+from .nets import Architecture, build, init_seed
 
 OUTPUTS = ("linear", "sigmoid")
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
-def _seeded_build(arch: Architecture, seed: int, code_outputs: int = 1):
-    with torch.random.fork_rng(devices=[]):  # seed the init without touching the caller's global RNG
-        torch.manual_seed(seed)
-        return build(arch, code_outputs)
+class Output(NamedTuple):
+    """What ``model(x)`` returns: the tensors every loss and penalty is a function of.
+
+    decoded: g(z), the decoder's raw output (N, D): Bernoulli logits for a sigmoid output, x̂ itself (the mean of
+        p(x|z)) for a linear one.
+    z: the code (N, k); for a VAE, the draw z = μ + σ ⊙ ε that was decoded.
+    mu, log_var: a VAE's q(z|x) = N(μ, diag exp(log_var)), each (N, k); None for a deterministic encoder.
+    x_log_var: log σ² of a Gaussian p(x|z), (D,); None otherwise.
+    """
+
+    decoded: torch.Tensor
+    z: torch.Tensor
+    mu: torch.Tensor | None = None
+    log_var: torch.Tensor | None = None
+    x_log_var: torch.Tensor | None = None
+
+
+def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """z = μ + σ ⊙ ε with σ = exp(½ log σ²): a draw of N(μ, diag σ²) through which gradients reach μ and σ
+    (Kingma & Welling 2014, §2.4). ``eps`` ~ N(0, I) broadcasts against μ (e.g. (K, N, k) for K draws each)."""
+    return mu + torch.exp(0.5 * log_var) * eps
 
 
 class Autoencoder(nn.Module):
@@ -34,6 +56,7 @@ class Autoencoder(nn.Module):
     """
 
     kind = "autoencoder"
+    variational = False
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, output: str = "linear",
                  architecture: Architecture | None = None):
@@ -47,12 +70,19 @@ class Autoencoder(nn.Module):
     @classmethod
     def from_architecture(cls, arch: Architecture, output: str = "linear", seed: int = 0) -> "Autoencoder":
         """Build and initialise the nets of ``arch``; the same seed gives the same initial weights."""
-        encoder, decoder = _seeded_build(arch, seed)
+        with init_seed(seed):
+            encoder, decoder = build(arch)
         return cls(encoder, decoder, output, arch)
 
     def options(self) -> dict:
         """The constructor options besides the architecture (stored in checkpoints)."""
         return {"output": self.output}
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Output:
+        """z = f(x) and g(z) before the output nonlinearity: (N, D) → :class:`Output`. (``generator`` is for the
+        VAE's draw; a deterministic encoder ignores it.)"""
+        z = self.encoder(x)
+        return Output(self.decoder(z), z)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = f(x): (N, D) → (N, k)."""
@@ -62,10 +92,6 @@ class Autoencoder(nn.Module):
         """x̂ = g(z) in data space: (N, k) → (N, D) (the sigmoid applied for a Bernoulli output)."""
         out = self.decoder(z)
         return torch.sigmoid(out) if self.output == "sigmoid" else out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """g(f(x)) before the output nonlinearity (logits for a sigmoid output): what the losses take."""
-        return self.decoder(self.encoder(x))
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """x̂ = g(f(x)) in data space, (N, D) → (N, D)."""
@@ -97,11 +123,12 @@ class VAE(Autoencoder):
     """The variational autoencoder (Kingma & Welling 2014): q(z|x) = N(μ(x), diag σ²(x)), p(z) = N(0, I),
     p(x|z) Bernoulli (g gives logits) or Gaussian (g gives the mean; log-variance fixed at ``log_var_x`` or learned).
 
-    The encoder outputs 2k numbers per sample: μ, then log σ². ``encode`` gives μ (the code used for
-    reconstruction, visualisation and downstream use); ``encode_distribution`` gives both.
+    The encoder outputs 2k numbers per sample: μ, then log σ². ``forward`` draws z ~ q(z|x) and returns μ, log σ²,
+    z and g(z); ``encode`` gives μ (the code used for reconstruction, visualisation and downstream use).
     """
 
     kind = "vae"
+    variational = True
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, likelihood: str = "bernoulli",
                  learn_variance: bool = False, architecture: Architecture | None = None):
@@ -121,8 +148,9 @@ class VAE(Autoencoder):
     def from_architecture(cls, arch: Architecture, likelihood: str = "bernoulli", learn_variance: bool = False,
                           seed: int = 0) -> "VAE":
         if arch.code_activation != "linear" or arch.topk:
-            raise HourglassError("a VAE's code is Gaussian: it takes no code activation and no top-k")
-        encoder, decoder = _seeded_build(arch, seed, code_outputs=2)
+            raise HourglassError("a VAE's code is Gaussian: it takes no code_activation and no topk")
+        with init_seed(seed):
+            encoder, decoder = build(arch, code_outputs=2)
         return cls(encoder, decoder, likelihood, learn_variance, arch)
 
     def options(self) -> dict:
@@ -137,13 +165,12 @@ class VAE(Autoencoder):
         """μ(x), the mean of q(z|x): (N, D) → (N, k)."""
         return self.encode_distribution(x)[0]
 
-    @staticmethod
-    def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, generator: torch.Generator | None = None):
-        """z = μ + σ ⊙ ε, ε ~ N(0, I): a sample of q(z|x) through which gradients reach μ and σ."""
-        return mu + torch.exp(0.5 * log_var) * torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encode(x))
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Output:
+        """One draw z ~ q(z|x) (with ``generator``) and g(z): (N, D) → :class:`Output` with μ and log σ²."""
+        mu, log_var = self.encode_distribution(x)
+        z = reparameterize(mu, log_var, torch.randn(mu.shape, generator=generator, dtype=mu.dtype))
+        x_log_var = getattr(self, "log_var_x", None)
+        return Output(self.decoder(z), z, mu, log_var, x_log_var)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, **_) -> torch.Tensor:

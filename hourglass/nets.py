@@ -7,6 +7,7 @@ Conv nets fold the rows into (N, C, H, W) internally, so the rest of the library
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass
 
@@ -48,23 +49,26 @@ class Architecture:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise HourglassError(f"unknown architecture {self.kind!r}; expected one of {', '.join(KINDS)}")
+            raise HourglassError(f"unknown arch {self.kind!r}; expected one of {', '.join(KINDS)}",
+                                 params=("arch",))
         object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
         widths = DEFAULT_WIDTHS[self.kind] if self.widths is None else tuple(int(w) for w in self.widths)
         object.__setattr__(self, "widths", () if self.kind == "linear" else widths)
         if not self.input_shape or any(s < 1 for s in self.input_shape):
             raise HourglassError(f"input_shape must be positive sizes, got {self.input_shape}")
         if any(w < 1 for w in self.widths):
-            raise HourglassError(f"widths must be positive integers, got {list(self.widths)}")
+            raise HourglassError(f"widths must be positive integers, got {list(self.widths)}", params=("widths",))
         if int(self.latent_dim) < 1:
-            raise HourglassError(f"latent_dim must be at least 1, got {self.latent_dim}")
+            raise HourglassError(f"latent_dim must be at least 1, got {self.latent_dim}", params=("latent_dim",))
         if self.activation not in ACTIVATIONS:
-            raise HourglassError(f"unknown activation {self.activation!r}; expected one of {', '.join(ACTIVATIONS)}")
+            raise HourglassError(f"unknown activation {self.activation!r}; expected one of {', '.join(ACTIVATIONS)}",
+                                 params=("activation",))
         if self.code_activation not in CODE_ACTIVATIONS:
-            raise HourglassError(f"unknown code activation {self.code_activation!r}; expected one of "
-                                 f"{', '.join(CODE_ACTIVATIONS)}")
+            raise HourglassError(f"unknown code_activation {self.code_activation!r}; expected one of "
+                                 f"{', '.join(CODE_ACTIVATIONS)}", params=("code_activation",))
         if self.topk is not None and not 1 <= int(self.topk) <= int(self.latent_dim):
-            raise HourglassError(f"topk must be between 1 and latent_dim ({self.latent_dim}), got {self.topk}")
+            raise HourglassError(f"topk must be between 1 and latent_dim ({self.latent_dim}), got {self.topk}",
+                                 params=("topk", "latent_dim"))
         if self.kind == "conv" and (len(self.input_shape) != 3 or not self.widths):
             raise HourglassError(f"a conv autoencoder needs image samples (C, H, W) and at least one channel width; "
                                  f"got input shape {self.input_shape}")
@@ -156,8 +160,17 @@ class TopK(nn.Module):
         return torch.zeros_like(z).scatter(1, index, values)
 
 
+@contextlib.contextmanager
+def init_seed(seed: int):
+    """Within the block, torch's global RNG is seeded with ``seed``, so modules built there get the same initial
+    weights every time; the caller's RNG state is restored afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 def build(arch: Architecture, code_outputs: int = 1) -> tuple[nn.Module, nn.Module]:
-    """(encoder f, decoder g) for ``arch``, freshly initialised from torch's global RNG (see models for seeding).
+    """(encoder f, decoder g) for ``arch``, initialised from torch's global RNG (seed it with :func:`init_seed`).
 
     code_outputs: how many numbers f gives per code unit: 1 for z itself; 2 for a VAE's (μ, log σ²), in which case
     the code activation and top-k do not apply.

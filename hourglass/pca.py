@@ -7,7 +7,10 @@ Fitted on the same (scaled) training data and measured in the same unit — squa
 from __future__ import annotations
 
 import numpy as np
+import torch
 from sklearn.decomposition import PCA
+
+from .losses import squared_error_per_sample
 
 
 class PCABaseline:
@@ -40,4 +43,5 @@ class PCABaseline:
     def squared_error_per_sample(self, x: np.ndarray) -> float:
         """Mean over rows of ‖x − x̂‖² (computed in float64)."""
         x64 = np.asarray(x, dtype=np.float64)
-        return float(((x64 - self.pca_.inverse_transform(self.pca_.transform(x64))) ** 2).sum(axis=1).mean())
+        x_hat = self.pca_.inverse_transform(self.pca_.transform(x64))
+        return float(squared_error_per_sample(torch.as_tensor(x_hat), torch.as_tensor(x64)).mean())

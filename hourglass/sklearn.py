@@ -17,17 +17,18 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Outlier
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, validate_data
 
-from .losses import squared_error_per_sample
+from .data import in_unit_range, split_indices
+from .metrics import squared_errors
 from .nets import ACTIVATIONS
 from .train import TrainConfig, fit
-from .workflow import VARIANTS, ModelConfig
+from .workflow import PRESETS, ModelConfig
 
 
 class _AutoencoderBase(BaseEstimator):
     _parameter_constraints: dict = {
         "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_widths": ["array-like"],
-        "model": [StrOptions(set(VARIANTS))],
+        "model": [StrOptions(set(PRESETS))],
         "loss": [StrOptions({"mse", "bce"})],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "noise": [str, None],
@@ -83,18 +84,18 @@ class _AutoencoderBase(BaseEstimator):
             raise ValueError(f"n_samples={n}: an autoencoder needs at least 2 samples to fit")
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         x = X.astype(np.float32)
-        order = np.random.default_rng(seed).permutation(n)
-        n_val = int(round(self.validation_fraction * n))
-        if n_val < 1 or n - n_val < 1:  # too few rows to hold some out: validate on the training rows
+        if not 1 <= round(self.validation_fraction * n) < n:  # too few rows to hold some out: validate on them all
             x_train, x_val = x, x
         else:
-            x_train, x_val = x[order[n_val:]], x[order[:n_val]]
-        if self.loss == "bce" and (x.min() < 0 or x.max() > 1):
+            train_rows, val_rows, _ = split_indices(n, seed, self.validation_fraction, test_fraction=0)
+            x_train, x_val = x[train_rows], x[val_rows]
+        unit = in_unit_range(x)
+        if self.loss == "bce" and not unit:
             raise ValueError("loss='bce' needs X in [0, 1]; scale it (e.g. MinMaxScaler) or use loss='mse'")
         config = ModelConfig(model=self.model, arch="mlp", widths=tuple(int(w) for w in self.hidden_widths),
                              latent_dim=self.latent_dim, activation=self.activation, noise=self.noise, l1=self.l1,
                              contractive=self.contractive, beta=self.beta)
-        objective = config.objective(self.loss, clip_noise=self.loss == "bce")
+        objective = config.objective(self.loss, clip_noise=unit)
         self.autoencoder_ = config.build((X.shape[1],), objective, seed)
         train_config = TrainConfig(epochs=self.epochs, batch_size=min(self.batch_size, len(x_train)),
                                    lr=self.learning_rate, patience=self.patience, seed=seed,
@@ -119,9 +120,7 @@ class _AutoencoderBase(BaseEstimator):
 
     def _reconstruction_error(self, X) -> np.ndarray:
         """Squared error per sample of the rows of X, shape (n_samples,)."""
-        x_hat = self._apply("reconstruct", X)
-        x = torch.tensor(X, dtype=torch.float64)  # a copy: X may be a read-only memmap
-        return squared_error_per_sample(torch.as_tensor(x_hat).double(), x).numpy()
+        return squared_errors(X, self._apply("reconstruct", X))
 
 
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _AutoencoderBase):

@@ -1,44 +1,53 @@
 """The whole journey in one call each — load and scale data, build, train, save; evaluate a checkpoint.
 
-This is what the CLI and the demo run; it only wires the other modules together.
+A model is an architecture and an objective. :class:`ModelConfig` spells both the way the CLI's options do;
+``dae``, ``sae``, ``cae`` and ``vae`` are presets that fill in recommended options, and any options combine (a
+denoising sparse autoencoder is ``ModelConfig(noise="gaussian:0.3", l1=0.05)``).
 """
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import checkpoint as ckpt
-from .data import Dataset, Scaling, binarize, load_dataset
+from .corruptions import parse_noise
+from .data import Dataset, Scaling, binarize, in_unit_range, load_dataset
 from .errors import HourglassError
-from .losses import Objective
+from .losses import ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective
 from .metrics import compare_with_pca, reconstruct, squared_errors
 from .models import VAE, Autoencoder
 from .nets import Architecture
 from .train import History, TrainConfig, fit
 
-
-VARIANTS = ("ae", "dae", "sae", "cae", "vae")
-RECOMMENDED = {"noise": "gaussian:0.5", "l1": 0.1, "contractive": 0.1}
+# What each preset fills in when the option is not given. "vae" also picks the variational model class.
+PRESETS = {"ae": {}, "dae": {"noise": "gaussian:0.5"}, "sae": {"l1": 0.1}, "cae": {"contractive": 0.1},
+           "vae": {}}
+VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False}  # and their neutral values
 
 
 @dataclass
 class ModelConfig:
-    """What to build and which variant of the objective to train it with. The CLI's options mirror these names.
+    """What to build and what to train it for. The CLI's options mirror these names (``latent_dim`` is
+    ``--latent-dim``).
 
-    model: "ae" (plain), "dae" (denoising), "sae" (sparse), "cae" (contractive) or "vae" (variational).
+    model: a preset: "ae" (plain), "dae" (denoising: noise gaussian:0.5), "sae" (sparse: l1 0.1, unless
+        kl_sparsity or topk is given), "cae" (contractive: 0.1) or "vae" (the variational model). A preset only
+        fills in options not given; options combine freely, e.g. noise + l1 is a denoising sparse autoencoder.
     arch: "mlp", "conv" or "linear"; widths: hidden widths (mlp) or channels (conv), None for the defaults;
-    latent_dim: k; activation: the nonlinearity; code_activation: "linear", "relu" or "sigmoid" (None: relu for
-    sae, linear otherwise); topk: k-sparse code (sae).
+        latent_dim: k; activation: the nonlinearity; code_activation: "linear", "relu" or "sigmoid" (None: sigmoid
+        with kl_sparsity, relu with l1 or topk, else linear); topk: keep the k largest code units (a k-sparse code).
     loss: "bce", "mse" or "auto" (bce when the scaled training data lie in [0, 1], else mse; a VAE's likelihood
-    follows it: Bernoulli for bce, Gaussian for mse); scaling: "auto", "none", "divide" or "standardize".
-    noise: corruption for dae, e.g. "gaussian:0.5", "mask:0.5", "salt-and-pepper:0.3" (default gaussian:0.5).
-    l1, kl_sparsity, sparsity_target: sparse penalties (sae; default l1 = 0.1 unless another sparsity is set).
-    contractive, contractive_estimator, probes: the contractive penalty (cae; default 0.1).
-    beta, kl_warmup_epochs, learn_variance, binarize: VAE options (binarize: dynamic binarisation).
+        follows it: Bernoulli for bce, Gaussian for mse); scaling: "auto", "none", "divide" or "standardize".
+    noise: a corruption, e.g. "gaussian:0.5", "mask:0.5", "salt-and-pepper:0.3" (denoising).
+    l1, kl_sparsity, sparsity_target: sparsity penalties on the code.
+    contractive, contractive_estimator, probes: the contractive penalty λ‖J_f(x)‖²_F.
+    beta, kl_warmup_epochs, learn_variance: the VAE's KL weight, its warm-up, a learned Gaussian variance.
+    binarize: dynamic binarisation, x ~ Bernoulli(x) for every batch (data in [0, 1]).
     """
 
     model: str = "ae"
@@ -63,49 +72,71 @@ class ModelConfig:
     binarize: bool = False
 
     def __post_init__(self):
-        if self.model not in VARIANTS:
-            raise HourglassError(f"unknown model {self.model!r}; expected one of {', '.join(VARIANTS)}")
-        belongs = {"noise": "dae", "l1": "sae", "kl_sparsity": "sae", "topk": "sae", "contractive": "cae"}
-        for option, variant in belongs.items():
-            if getattr(self, option) is not None and self.model != variant:
-                raise HourglassError(f"--{option.replace('_', '-')} belongs to --model {variant}, not {self.model}")
-        vae_only = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False, "binarize": False}
-        for option, default in vae_only.items():
-            if getattr(self, option) != default and self.model != "vae":
-                raise HourglassError(f"--{option.replace('_', '-')} belongs to --model vae, not {self.model}")
+        if self.model not in PRESETS:
+            raise HourglassError(f"unknown model {self.model!r}; expected one of {', '.join(PRESETS)}",
+                                 params=("model",))
+        for option, neutral in VAE_OPTIONS.items():
+            if getattr(self, option) != neutral and self.model != "vae":
+                raise HourglassError(f"{option} is an option of the VAE (model vae), not of model {self.model}",
+                                     params=(option, "model"))
+
+    def expanded(self) -> "ModelConfig":
+        """This config with its preset's defaults filled in (explicit options win)."""
+        preset = dict(PRESETS[self.model])
+        if self.kl_sparsity is not None or self.topk is not None:
+            preset.pop("l1", None)  # another sparsity was asked for
+        return replace(self, **{k: v for k, v in preset.items() if getattr(self, k) is None})
+
+    @property
+    def variational(self) -> bool:
+        return self.model == "vae"
 
     def objective(self, loss: str, clip_noise: bool) -> Objective:
-        """The :class:`Objective` of this variant, for the resolved reconstruction ``loss``."""
-        from .corruptions import parse_noise
-        from .losses import ContractivePenalty, KLSparsityPenalty, L1Penalty
-
-        corruption, penalties = None, []
-        if self.model == "dae":
-            corruption = parse_noise(self.noise or RECOMMENDED["noise"], clip=clip_noise)
-        if self.model == "sae":
-            if self.l1 is not None or (self.kl_sparsity is None and self.topk is None):
-                penalties.append(L1Penalty(RECOMMENDED["l1"] if self.l1 is None else self.l1))
-            if self.kl_sparsity is not None:
-                penalties.append(KLSparsityPenalty(self.kl_sparsity, self.sparsity_target))
-        if self.model == "cae":
-            weight = RECOMMENDED["contractive"] if self.contractive is None else self.contractive
-            penalties.append(ContractivePenalty(weight, self.contractive_estimator, self.probes))
-        if self.model == "vae":
+        """The :class:`Objective` these options ask for, for the resolved reconstruction ``loss`` (bce or mse)."""
+        spec = self.expanded()
+        corruption = parse_noise(spec.noise, clip=clip_noise) if spec.noise is not None else None
+        penalties = []
+        if spec.l1 is not None:
+            penalties.append(L1Penalty(spec.l1))
+        if spec.kl_sparsity is not None:
+            penalties.append(KLSparsityPenalty(spec.kl_sparsity, spec.sparsity_target))
+        if spec.contractive is not None:
+            penalties.append(ContractivePenalty(spec.contractive, spec.contractive_estimator, spec.probes))
+        if self.variational:
             loss = "bce" if loss == "bce" else "gaussian"
-        return Objective(loss, corruption, penalties, self.beta, self.kl_warmup_epochs, self.binarize)
+        return Objective(loss, corruption, penalties, spec.beta, spec.kl_warmup_epochs, spec.binarize)
 
     def architecture(self, input_shape) -> Architecture:
-        code_activation = self.code_activation or ("sigmoid" if self.kl_sparsity is not None else
-                                                   "relu" if self.model == "sae" else "linear")
-        return Architecture(self.arch, input_shape, self.widths, self.latent_dim, self.activation, code_activation,
-                            self.topk)
+        spec = self.expanded()
+        code_activation = spec.code_activation or (
+            "linear" if self.variational else  # a Gaussian code (a VAE refuses sparsity penalties, with the reason)
+            "sigmoid" if spec.kl_sparsity is not None else
+            "relu" if spec.l1 is not None or spec.topk is not None else "linear")
+        return Architecture(spec.arch, input_shape, spec.widths, spec.latent_dim, spec.activation, code_activation,
+                            spec.topk)
 
-    def build(self, input_shape, objective: Objective, seed: int):
+    def build(self, input_shape, objective: Objective, seed: int) -> Autoencoder:
+        """The model (an :class:`Autoencoder`, or a :class:`VAE` for model vae), checked against ``objective``."""
         arch = self.architecture(input_shape)
-        if self.model == "vae":
+        if self.variational:
             likelihood = "bernoulli" if objective.reconstruction == "bce" else "gaussian"
-            return VAE.from_architecture(arch, likelihood, self.learn_variance, seed=seed)
-        return Autoencoder.from_architecture(arch, objective.model_output, seed=seed)
+            model = VAE.from_architecture(arch, likelihood, self.learn_variance, seed=seed)
+        else:
+            model = Autoencoder.from_architecture(arch, objective.model_output, seed=seed)
+        objective.check(model)
+        return model
+
+    def to_dict(self) -> dict:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+
+
+def variant_name(model, objective: Objective) -> str:
+    """What the objective's parts make of the model: "ae", or the parts joined, e.g. "dae+sae" or "vae"."""
+    arch = getattr(model, "architecture", None)
+    parts = [("dae", objective.corruption is not None),
+             ("sae", objective.sparse or bool(arch is not None and arch.topk)),
+             ("cae", objective.contractive), ("vae", getattr(model, "variational", False))]
+    return "+".join(name for name, present in parts if present) or "ae"
 
 
 @dataclass
@@ -127,31 +158,59 @@ class TrainedModel:
             self.scaled[split] = self.scaling.transform(self.dataset.split(split)[0])
         return self.scaled[split]
 
+    def validation(self) -> dict:
+        """The validation split's error beside PCA's at the same k (:func:`hourglass.metrics.compare_with_pca`)."""
+        return compare_with_pca(self.model, self.x("train"), self.x("val"))
+
 
 def data_record(dataset: Dataset) -> dict:
     """How a checkpoint remembers its data: where it came from, one sample's shape, column names."""
     return {**dataset.source, "dataset": dataset.name, "shape": list(dataset.shape), "columns": dataset.columns}
 
 
+def run_folder(data: str | Path | Dataset, model_config: ModelConfig) -> Path:
+    """The default checkpoint folder for a run: ``runs/DATA-MODEL-ARCH-kK``."""
+    name = data.name if isinstance(data, Dataset) else Path(str(data)).stem
+    mc = model_config
+    return Path("runs") / re.sub(r"[^\w.-]", "_", f"{name}-{mc.model}-{mc.arch}-k{mc.latent_dim}")
+
+
+def _check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise HourglassError(f"{out}: is a file; a run's output is a folder", params=("out",))
+    holds_run = any((out / name).exists() for name in (ckpt.CONFIG, ckpt.WEIGHTS, ckpt.RESUME_STATE))
+    if holds_run and not resume and not overwrite:
+        raise HourglassError(f"{out}: already holds a run; continue it (resume), replace it (overwrite) or choose "
+                             "another out", params=("resume", "overwrite", "out"))
+
+
 def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
-          train_config: TrainConfig | None = None, out: str | Path | None = None, resume: bool = False) -> TrainedModel:
+          train_config: TrainConfig | None = None, out: str | Path | None = None, resume: bool = False,
+          overwrite: bool = False, table: dict | None = None) -> TrainedModel:
     """Load ``data`` (a dataset name, a file or folder, or a :class:`Dataset`), scale it, build the model, train it.
 
-    With ``out`` the best model is saved there as a checkpoint (and updated during training); ``resume`` continues
-    the run saved in ``out``.
+    With ``out`` the best model is saved there as a checkpoint (and updated during training); a folder that
+    already holds a run is refused unless ``resume`` (continue it) or ``overwrite`` (replace it).
+    ``table``: for .csv/.parquet files, ``columns``, ``drop``, ``one_hot``, ``id_column`` (see
+    :func:`hourglass.data.table_spec`).
     """
     mc, tc = model_config or ModelConfig(), train_config or TrainConfig()
-    dataset = data if isinstance(data, Dataset) else load_dataset(data, seed=tc.seed)
+    out = Path(out) if out is not None else None
+    if out is not None:
+        _check_run_folder(out, resume, overwrite)
+    table = {k: v for k, v in (table or {}).items() if v}
+    dataset = data if isinstance(data, Dataset) else load_dataset(data, seed=tc.seed, **table)
     scaling = Scaling.fit(dataset.x_train, mc.scaling, image=dataset.is_image)
     x_train = scaling.transform(dataset.x_train)
-    in_unit_range = float(x_train.min()) >= 0 and float(x_train.max()) <= 1
-    loss = mc.loss if mc.loss != "auto" else ("bce" if in_unit_range else "mse")
-    if loss == "bce" and not in_unit_range:
-        raise HourglassError(f"the bce loss needs data in [0, 1]; {dataset.name} (scaling {scaling.kind}) spans "
-                             f"[{x_train.min():.3g}, {x_train.max():.3g}]: use --loss mse or --scaling divide")
-    if mc.binarize and not in_unit_range:
-        raise HourglassError("--binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))")
-    objective = mc.objective(loss, clip_noise=in_unit_range)
+    unit = in_unit_range(x_train)
+    loss = mc.loss if mc.loss != "auto" else ("bce" if unit else "mse")
+    if loss == "bce" and not unit:
+        raise HourglassError(f"loss bce needs data in [0, 1]; {dataset.name} (scaling {scaling.kind}) spans "
+                             f"[{x_train.min():.3g}, {x_train.max():.3g}]: use loss mse or scaling divide",
+                             params=("loss", "scaling"))
+    if mc.binarize and not unit:
+        raise HourglassError("binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))", params=("binarize",))
+    objective = mc.objective(loss, clip_noise=unit)
     model = mc.build(dataset.shape, objective, seed=tc.seed)
     if resume and out is not None:
         saved = ckpt.read_config(out)
@@ -159,13 +218,13 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
                 model.options() or saved.get("objective") != objective.to_dict()):
             raise HourglassError(f"{out}: saved with another model or objective ({saved.get('variant')}, "
                                  f"{saved['model']['architecture']}); resume with the same options")
-    metadata = {"scaling": scaling, "data": data_record(dataset), "variant": mc.model,
+    metadata = {"scaling": scaling, "data": data_record(dataset), "variant": variant_name(model, objective),
                 "objective": objective.to_dict(), "training": tc.to_dict()}
     started = time.perf_counter()
     history = fit(model, objective, x_train, scaling.transform(dataset.x_val), tc, checkpoint_dir=out,
                   metadata=metadata, resume=resume)
-    trained = TrainedModel(model, dataset, scaling, objective, history, Path(out) if out else None,
-                           time.perf_counter() - started, {"train": x_train})
+    trained = TrainedModel(model, dataset, scaling, objective, history, out, time.perf_counter() - started,
+                           {"train": x_train})
     if out is not None and history.epochs:
         # The distribution of training errors, so that `hourglass score` can flag rows without the training data.
         errors = squared_errors(x_train, reconstruct(model, x_train))
@@ -181,9 +240,10 @@ def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> D
         data = record.get("name") or record.get("path")
         if data is None:
             raise HourglassError(f"{checkpoint.path}: the checkpoint does not say which data it was trained on; "
-                                 "name it with --data")
+                                 "name the data", params=("data",))
         if record.get("path") and not Path(record["path"]).exists():
-            raise HourglassError(f"{record['path']}: the checkpoint's training data is gone; name it with --data")
+            raise HourglassError(f"{record['path']}: the checkpoint's training data is gone; name the data",
+                                 params=("data",))
     table = record.get("table") if data == record.get("path") else None
     options = {"columns": table["columns"], "one_hot": bool(table["one_hot"]), "id_column": table["id_column"]} \
         if table else {}
@@ -197,10 +257,11 @@ def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> D
 def evaluate(path: str | Path, data: str | Path | None = None, split: str = "test",
              importance_samples: int = 0) -> dict:
     """Reconstruction error of the checkpoint at ``path`` on ``split``, beside PCA fitted on the same training split
-    at the same k (both in the model's scaled space; see :func:`hourglass.metrics.compare_with_pca`), and what
-    defines its variant: PSNR of noisy and denoised inputs (dae), code sparsity (sae), the mean ‖J_f‖_F (cae), the
-    ELBO and, with ``importance_samples`` = K > 0, the K-sample bound on log p(x) (vae; a binarised model is
-    measured on the split binarised once with seed 0)."""
+    at the same k (both in the model's scaled space; see :func:`hourglass.metrics.compare_with_pca`), and each
+    measure the objective's parts imply: PSNR of corrupted and denoised inputs (a corruption), code sparsity (a
+    sparsity penalty or a top-k code), the mean ‖J_f‖_F (a contractive penalty), the ELBO and, with
+    ``importance_samples`` = K > 0, the K-sample bound on log p(x) (a VAE; a binarised model is measured on the
+    split binarised once with seed 0)."""
     from .metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, vae_bounds
 
     checkpoint = ckpt.load(path)
@@ -208,38 +269,20 @@ def evaluate(path: str | Path, data: str | Path | None = None, split: str = "tes
     s, model = checkpoint.scaling, checkpoint.model
     x_train, x_eval = s.transform(dataset.x_train), s.transform(dataset.split(split)[0])
     result = compare_with_pca(model, x_train, x_eval)
-    objective = Objective.from_dict(checkpoint.objective) if checkpoint.objective else None
+    objective = Objective.from_dict(checkpoint.objective) if checkpoint.objective else Objective(
+        "bce" if model.output == "sigmoid" else "mse")
     extra: dict = {}
-    if objective is not None and objective.corruption is not None:
+    if objective.corruption is not None:
         noisy = corrupt(objective.corruption, x_eval, seed=0)
-        extra = {"noise": objective.corruption.to_dict(), "psnr_noisy": psnr(x_eval, noisy),
-                 "psnr_denoised": psnr(x_eval, reconstruct(model, noisy))}
-    if checkpoint.variant == "sae":
-        extra = code_sparsity(encode(model, x_eval))
-    if checkpoint.variant == "cae":
-        extra = {"mean_jacobian_norm": mean_jacobian_norm(model, x_eval)}
-    if model.kind == "vae":
-        x_vae = binarize(x_eval, seed=0) if objective is not None and objective.binarize else x_eval
-        extra = vae_bounds(model, x_vae, importance_samples=max(1, importance_samples))
-    return {"checkpoint": str(checkpoint.path), "data": dataset.name, "split": split, "variant": checkpoint.variant,
-            "scaling": s.kind, "loss": checkpoint.objective.get("reconstruction"), **result, **extra}
-
-
-def anomaly_scores(checkpoint: ckpt.Checkpoint, x: np.ndarray, contamination: float = 0.01) -> dict:
-    """Score rows ``x`` (already in the model's scaled space) by squared reconstruction error.
-
-    Returns ``scores`` (N,), ``training_percentile`` (the share of training rows with a smaller error: 0.5 is
-    typical, 0.999 rarer than 999 in 1,000), ``is_anomaly`` (score above ``threshold``, the training errors'
-    1 − ``contamination`` quantile, stored in the checkpoint when it was trained).
-    """
-    if not 0 < contamination < 1:
-        raise HourglassError(f"contamination must be in (0, 1), got {contamination:g}")
-    quantiles = (checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")
-    if not quantiles:
-        raise HourglassError(f"{checkpoint.path}: has no training-error distribution to set a threshold; retrain it "
-                             "with this version of hourglass")
-    levels = np.linspace(0, 1, len(quantiles))
-    scores = squared_errors(x, reconstruct(checkpoint.model, x))
-    threshold = float(np.interp(1 - contamination, levels, quantiles))
-    return {"scores": scores, "training_percentile": np.interp(scores, quantiles, levels),
-            "is_anomaly": scores > threshold, "threshold": threshold}
+        extra.update(noise=objective.corruption.to_dict(), psnr_noisy=psnr(x_eval, noisy),
+                     psnr_denoised=psnr(x_eval, reconstruct(model, noisy)))
+    if objective.sparse or model.architecture.topk:
+        extra.update(code_sparsity(encode(model, x_eval)))
+    if objective.contractive:
+        extra["mean_jacobian_norm"] = mean_jacobian_norm(model, x_eval)
+    if model.variational:
+        x_vae = binarize(x_eval, seed=0) if objective.binarize else x_eval
+        extra.update(vae_bounds(model, x_vae, importance_samples=max(1, importance_samples)))
+    return {"checkpoint": str(checkpoint.path), "data": dataset.name, "split": split,
+            "variant": variant_name(model, objective), "scaling": s.kind, "loss": objective.reconstruction,
+            **result, **extra}

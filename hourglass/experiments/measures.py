@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import subspace_angles
 
-from ..losses import Objective
-from ..metrics import reconstruct, reconstruction_errors
+from ..data import Dataset
+from ..metrics import reconstruct, squared_errors
 from ..models import Autoencoder
-from ..nets import Architecture
 from ..pca import PCABaseline
-from ..train import TrainConfig, fit
+from ..train import TrainConfig
+from ..workflow import ModelConfig, train
 
 
 def principal_subspace(model: Autoencoder, pca: PCABaseline, x_train: np.ndarray) -> dict:
@@ -49,21 +49,68 @@ def principal_subspace(model: Autoencoder, pca: PCABaseline, x_train: np.ndarray
             "recovered_components": (recovered * signs).T}
 
 
-def linear_autoencoder_vs_pca(x_train: np.ndarray, x_val: np.ndarray, x_test: np.ndarray, k: int,
-                              config: TrainConfig) -> dict:
-    """Train a linear autoencoder with squared error on centred data and compare it with PCA at the same k:
-    test error of both (squared error per sample) and :func:`principal_subspace`. Returns the model too."""
-    mean = x_train.mean(axis=0, dtype=np.float64).astype(np.float32)
-    xs = [x - mean for x in (x_train, x_val, x_test)]
-    model = Autoencoder.from_architecture(Architecture("linear", (x_train.shape[1],), latent_dim=k), "linear",
-                                          seed=config.seed)
-    history = fit(model, Objective("mse"), xs[0], xs[1], config)
-    pca = PCABaseline(k).fit(xs[0])
-    ae = reconstruction_errors(xs[2], reconstruct(model, xs[2]))["squared_error_per_sample"]
-    base = pca.squared_error_per_sample(xs[2])
-    return {"model": model, "epochs": len(history.epochs), "squared_error_per_sample": ae,
-            "pca_squared_error_per_sample": base, "ratio_to_pca": ae / base,
-            **principal_subspace(model, pca, xs[0])}
+LINEAR_PCA_K = 16  # the code size of the PCA-link experiment (claim 1, bench/pca_link.py)
+
+
+def centred(data: Dataset) -> Dataset:
+    """``data`` minus its training split's mean: the PCA link is about centred data (PCA centres; a linear
+    autoencoder's biases could, but then its weights need not span the principal subspace exactly)."""
+    mean = data.x_train.mean(axis=0, dtype=np.float64).astype(np.float32)
+    return Dataset(f"{data.name}-centred", *(x - mean for x in (data.x_train, data.x_val, data.x_test)),
+                   shape=data.shape, source={**data.source, "centred": True})
+
+
+def linear_pca_config(k: int = LINEAR_PCA_K) -> ModelConfig:
+    """The linear autoencoder of the PCA link: one linear map each way, squared error, no scaling."""
+    return ModelConfig(arch="linear", latent_dim=k, loss="mse", scaling="none")
+
+
+def pca_link(model: Autoencoder, data: Dataset) -> dict:
+    """A trained linear autoencoder beside PCA at the same k on centred ``data``: the test errors of both (squared
+    error per sample), their ratio, the fitted ``pca`` and :func:`principal_subspace`."""
+    pca = PCABaseline(model.latent_dim).fit(data.x_train)
+    ae = float(squared_errors(data.x_test, reconstruct(model, data.x_test)).mean())
+    base = pca.squared_error_per_sample(data.x_test)
+    return {"squared_error_per_sample": ae, "pca_squared_error_per_sample": base, "ratio_to_pca": ae / base,
+            "pca": pca, **principal_subspace(model, pca, data.x_train)}
+
+
+def linear_autoencoder_vs_pca(data: Dataset, k: int, config: TrainConfig) -> dict:
+    """Train the linear autoencoder (:func:`linear_pca_config`) on centred ``data`` and measure :func:`pca_link`.
+    Returns the trained ``model`` and its ``epochs`` too."""
+    data = centred(data)
+    trained = train(data, linear_pca_config(k), config)
+    return {"model": trained.model, "epochs": len(trained.history.epochs), **pca_link(trained.model, data)}
+
+
+def _layer_outputs(net, x):
+    """Run ``net`` on ``x`` (one sample) and record the per-sample size of each leaf module's output, in order."""
+    import torch
+
+    sizes = []
+    leaves = [m for m in net.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(lambda _m, _in, out: sizes.append(out[0].numel())) for m in leaves]
+    try:
+        with torch.no_grad():
+            return sizes, net(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+def waist(model) -> dict:
+    """Where the actual network is narrowest, measured on the built modules (not on the config): one input goes
+    through the encoder and one code through the decoder, recording every layer's output size per sample.
+    Returns ``sizes`` (input, encoder layers, the code the decoder takes, decoder layers), ``code`` (the decoder's
+    input size) and ``narrowest``; the model is an hourglass when ``narrowest == code``."""
+    import torch
+
+    n = model.architecture.n_features
+    encoder_sizes, z = _layer_outputs(model.encoder, torch.zeros(1, n))
+    code = model.latent_dim if model.variational else z[0].numel()  # a VAE decodes a k-draw from its 2k outputs
+    decoder_sizes, _ = _layer_outputs(model.decoder, torch.zeros(1, code))
+    sizes = [n, *encoder_sizes, code, *decoder_sizes]
+    return {"sizes": sizes, "code": code, "narrowest": min(sizes)}
 
 
 def prior_coverage(model, x_train: np.ndarray, n_draws: int = 10_000, seed: int = 0, percentile: float = 99.0,
@@ -88,12 +135,10 @@ def prior_coverage(model, x_train: np.ndarray, n_draws: int = 10_000, seed: int 
 
     rng = np.random.default_rng(seed)
     rows = rng.permutation(len(x_train))[:max_reference]
-    if hasattr(model, "encode_distribution"):
+    if model.variational:  # its code of x is a draw z ~ q(z|x), what model(x) decodes
         generator = torch.Generator().manual_seed(seed)
         model.eval()
-        with torch.no_grad():
-            codes = apply_in_batches(lambda x: model.reparameterize(*model.encode_distribution(x), generator),
-                                     x_train[rows]).astype(np.float64)
+        codes = apply_in_batches(lambda x: model(x, generator=generator).z, x_train[rows]).astype(np.float64)
     else:
         codes = encode(model, x_train[rows]).astype(np.float64)
     nn = NearestNeighbors(n_neighbors=2).fit(codes)
@@ -163,8 +208,6 @@ def denoising_score_matching(sigma: float = 0.2, n_train: int = 20_000, n_eval: 
     On a 2-D Gaussian mixture (:func:`gaussian_mixture_2d`), where that score is known in closed form, trains a
     denoising autoencoder (:func:`score_model_config`) and returns :func:`score_accuracy` of it.
     """
-    from ..workflow import train
-
     data = mixture_dataset(n_train, seed)
     trained = train(data, score_model_config(sigma), TrainConfig(epochs=epochs, batch_size=256, seed=seed,
                                                                   progress=False))
@@ -173,8 +216,6 @@ def denoising_score_matching(sigma: float = 0.2, n_train: int = 20_000, n_eval: 
 
 def mixture_dataset(n_train: int, seed: int = 0):
     """Training and validation points of :func:`gaussian_mixture_2d` as a :class:`Dataset` (no test split)."""
-    from ..data import Dataset
-
     x, _, _ = gaussian_mixture_2d(n_train + n_train // 10, seed)
     return Dataset("gaussian-mixture-2d", x[:n_train], x[n_train:], x[:0], source={"name": "gaussian-mixture-2d",
                                                                                   "seed": seed})
@@ -182,8 +223,6 @@ def mixture_dataset(n_train: int, seed: int = 0):
 
 def score_model_config(sigma: float):
     """The denoising autoencoder for 2-D points: 2 → 64 → 64 → 16 and back, squared error, Gaussian noise σ."""
-    from ..workflow import ModelConfig
-
     return ModelConfig(model="dae", widths=(64, 64), latent_dim=16, noise=f"gaussian:{sigma:g}", loss="mse",
                        scaling="none")
 

@@ -1,7 +1,7 @@
 """Pictures of what a model does: image grids, latent scatter plots, and the hourglass diagram of a model."""
 
 from .diagram import hourglass_diagram, layer_sizes
-from .figures import image_grid, latent_scatter, line_plot, point_clouds_3d, score_quiver
+from .figures import image_grid, latent_scatter, line_plot, one_per_class, point_clouds_3d, score_quiver
 
-__all__ = ["hourglass_diagram", "image_grid", "latent_scatter", "layer_sizes", "line_plot", "point_clouds_3d",
-           "score_quiver"]
+__all__ = ["hourglass_diagram", "image_grid", "latent_scatter", "layer_sizes", "line_plot", "one_per_class",
+           "point_clouds_3d", "score_quiver"]

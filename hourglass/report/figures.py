@@ -12,6 +12,11 @@ from ..errors import HourglassError
 from ..files import atomic_path
 
 
+def one_per_class(labels: np.ndarray, per_class: int = 1) -> np.ndarray:
+    """Indices of the first ``per_class`` samples of each class, in class order: the examples a figure shows."""
+    return np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
+
+
 def _save(fig: Figure, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")

@@ -74,8 +74,7 @@ def test_linear_autoencoder_learns_the_principal_subspace(digits):
     """Baldi & Hornik (1989): same subspace as PCA's top k, but not the components themselves."""
     from hourglass.experiments import linear_autoencoder_vs_pca
 
-    result = linear_autoencoder_vs_pca(digits.x_train, digits.x_val, digits.x_test, 8,
-                                       hg.TrainConfig(epochs=200, batch_size=64, lr=1e-2, progress=False))
+    result = linear_autoencoder_vs_pca(digits, 8, hg.TrainConfig(epochs=200, batch_size=64, lr=1e-2, progress=False))
     assert result["mean_angle_deg"] < 2 and result["max_angle_deg"] < 5, result["principal_angles_deg"]
     assert result["ratio_to_pca"] < 1.01
     assert result["orthonormality_error"] > 0.5  # the weights are a mix of the components, not the components

@@ -58,3 +58,24 @@ def test_table_errors_are_one_line(table, tmp_path):
                                     check=False), "missing column 'basket' the model was trained with")
     hourglass("train", tmp_path / "with_text.csv", "--one-hot", "--epochs", "2", "--out", tmp_path / "onehot",
               "--quiet")
+
+
+def test_one_hot_columns_are_the_categories_seen_in_training(table, tmp_path):
+    import hourglass as hg
+
+    root, frame = table
+    frame.to_csv(tmp_path / "with_text.csv", index=False)
+    hourglass("train", tmp_path / "with_text.csv", "--one-hot", "--epochs", "2", "--out", tmp_path / "onehot",
+              "--quiet")
+    data = hg.load(tmp_path / "onehot").data
+    assert data["columns"] == ["spend", "visits", "basket", "region=north", "region=south"]
+    assert data["table"]["one_hot"] == {"region": ["north", "south"]} and data["table"]["id_column"] == "customer_id"
+    hourglass("reconstruct", tmp_path / "onehot", tmp_path / "with_text.csv", "-o", tmp_path / "back.csv")
+    back = pd.read_csv(tmp_path / "back.csv")
+    assert list(back.columns) == ["customer_id", "spend", "visits", "basket", "region=north", "region=south"]
+    # the two indicator columns reconstruct a 0/1 pair, closer to the row's own region than to the other
+    north = (frame["region"] == "north").to_numpy()
+    assert (back["region=north"].to_numpy()[north] > back["region=north"].to_numpy()[~north].mean()).mean() > 0.5
+    frame.assign(region=["east"] + list(frame["region"][1:])).to_csv(tmp_path / "new_region.csv", index=False)
+    assert_one_line_error(hourglass("encode", tmp_path / "onehot", tmp_path / "new_region.csv", "-o",
+                                    tmp_path / "z.csv", check=False), "column 'region' has categories ['east']")

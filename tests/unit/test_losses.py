@@ -31,21 +31,24 @@ def test_bernoulli_cross_entropy_is_stable_for_extreme_logits():
 
 def test_objective_averages_per_sample_loss_over_batch(tiny_model):
     x = torch.rand(5, 64, generator=torch.Generator().manual_seed(1))
-    loss, terms = hg.Objective("bce")(tiny_model, x)
-    per_sample = bernoulli_cross_entropy_per_sample(tiny_model(x), x)
+    loss, terms = hg.Objective("bce")(tiny_model(x), x)
+    per_sample = bernoulli_cross_entropy_per_sample(tiny_model(x).decoded, x)
     assert loss.item() == pytest.approx(per_sample.mean().item())
     assert set(terms) == {"reconstruction"} and not terms["reconstruction"].requires_grad
 
 
-def test_mse_objective_on_sigmoid_model_compares_in_data_space(tiny_model):
+def test_mse_objective_compares_the_reconstruction_in_data_space(tiny_model):
+    model = hg.Autoencoder.from_architecture(hg.Architecture("mlp", (64,), (32,), 3), "linear", seed=0)
     x = torch.rand(4, 64, generator=torch.Generator().manual_seed(2))
-    loss, _ = hg.Objective("mse")(tiny_model, x)
-    assert loss.item() == pytest.approx(squared_error_per_sample(tiny_model.reconstruct(x), x).mean().item())
+    loss, _ = hg.Objective("mse")(model(x), x)
+    assert loss.item() == pytest.approx(squared_error_per_sample(model.reconstruct(x), x).mean().item())
+    with pytest.raises(hg.HourglassError, match="loss mse needs a model with a linear output"):
+        hg.Objective("mse").check(tiny_model)  # its decoder gives logits, not x̂
 
 
 def test_objective_rejects_unknown_loss_and_bce_on_linear_output():
     with pytest.raises(hg.HourglassError, match="unknown loss 'l1'"):
         hg.Objective("l1")
     linear = hg.Autoencoder.from_architecture(hg.Architecture("linear", (5,), latent_dim=2), "linear")
-    with pytest.raises(hg.HourglassError, match="sigmoid output"):
+    with pytest.raises(hg.HourglassError, match="loss bce needs a model with a sigmoid output"):
         hg.Objective("bce").check(linear)

@@ -42,7 +42,9 @@ def test_autoencoder_shapes_and_sigmoid_output(tiny_model):
     assert z.shape == (7, 3)
     x_hat = tiny_model.reconstruct(x)
     assert x_hat.shape == (7, 64) and 0 <= x_hat.min() and x_hat.max() <= 1
-    torch.testing.assert_close(x_hat, torch.sigmoid(tiny_model(x)))
+    out = tiny_model(x)  # the one call a training step makes: everything a loss needs
+    assert isinstance(out, hg.Output) and out.mu is None and torch.equal(out.z, z)
+    torch.testing.assert_close(x_hat, torch.sigmoid(out.decoded))
 
 
 def test_same_seed_same_init_and_global_rng_untouched():
@@ -57,7 +59,7 @@ def test_same_seed_same_init_and_global_rng_untouched():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"kind": "rnn"}, "unknown architecture"),
+    ({"kind": "rnn"}, "unknown arch"),
     ({"latent_dim": 0}, "latent_dim must be at least 1"),
     ({"widths": (16, 0)}, "widths must be positive"),
     ({"activation": "swish2"}, "unknown activation"),

@@ -51,11 +51,11 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     calls = {"n": 0}
 
     class Dying(hg.Objective):  # the process dies during epoch 3, without the trainer's clean-up
-        def __call__(self, model, *a, **k):
-            calls["n"] += model.training  # count training steps only, not validation batches
+        def __call__(self, out, *a, training=False, **k):
+            calls["n"] += training  # count training steps only, not validation batches
             if calls["n"] > 2 * 8 + 3:  # 240 samples / 32 = 8 steps per epoch
                 raise SystemExit
-            return super().__call__(model, *a, **k)
+            return super().__call__(out, *a, training=training, **k)
 
     with pytest.raises(SystemExit):
         hg.fit(model, Dying("bce"), xt, xv, hg.TrainConfig(epochs=4, **cfg), checkpoint_dir=tmp_path / "r")
@@ -77,9 +77,9 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_last_good_weights(tmp_path)
     calls = {"n": 0}
 
     class Exploding(hg.Objective):
-        def __call__(self, model, x, generator=None):
-            calls["n"] += model.training
-            loss, terms = super().__call__(model, x, generator)
+        def __call__(self, out, *a, training=False, **k):
+            calls["n"] += training
+            loss, terms = super().__call__(out, *a, training=training, **k)
             return (loss * float("nan") if calls["n"] == 8 * 2 + 3 else loss), terms
 
     config = hg.TrainConfig(epochs=5, batch_size=32, progress=False)
@@ -109,11 +109,11 @@ def test_ctrl_c_stops_cleanly_with_best_weights(tmp_path):
     calls = {"n": 0}
 
     class Interrupted(hg.Objective):
-        def __call__(self, model, *a, **k):
-            calls["n"] += model.training
+        def __call__(self, out, *a, training=False, **k):
+            calls["n"] += training
             if calls["n"] == 8 * 3 + 2:
                 raise KeyboardInterrupt
-            return super().__call__(model, *a, **k)
+            return super().__call__(out, *a, training=training, **k)
 
     h = hg.fit(model, Interrupted("bce"), xt, xv, hg.TrainConfig(epochs=10, batch_size=32, progress=False),
                checkpoint_dir=tmp_path / "run")

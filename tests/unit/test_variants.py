@@ -57,9 +57,12 @@ def test_bad_noise_specs_are_refused_clearly(spec, message):
 def test_denoising_objective_feeds_the_corrupted_input_and_compares_with_the_clean_one(tiny_model):
     x = torch.rand(6, 64, generator=gen(3))
     noise = C.MaskingNoise(0.5)
-    loss, _ = hg.Objective("bce", corruption=noise)(tiny_model, x, gen(4))
+    objective = hg.Objective("bce", corruption=noise)
+    target, x_in = objective.inputs(x, gen(4))
+    loss, _ = objective(tiny_model(x_in), target, x_in)
     x_tilde = noise(x, gen(4))
-    expected = L.bernoulli_cross_entropy_per_sample(tiny_model(x_tilde), x).mean()
+    assert torch.equal(target, x) and torch.equal(x_in, x_tilde)
+    expected = L.bernoulli_cross_entropy_per_sample(tiny_model(x_tilde).decoded, x).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
@@ -73,7 +76,7 @@ def test_l1_and_kl_sparsity_match_hand_computation(tiny_model):
     expected = sum(rho * math.log(rho / r) + (1 - rho) * math.log((1 - rho) / (1 - r)) for r in (0.2, 0.4))
     assert L.kl_sparsity(codes, rho).item() == pytest.approx(expected, rel=1e-6)
     x = torch.rand(5, 64, generator=gen(0))
-    loss, terms = hg.Objective("bce", penalties=[L.L1Penalty(0.3)])(tiny_model, x)
+    loss, terms = hg.Objective("bce", penalties=[L.L1Penalty(0.3)])(tiny_model(x), x)
     z = tiny_model.encode(x)
     assert terms["l1"].item() == pytest.approx(z.abs().sum(1).mean().item(), rel=1e-6)
     assert loss.item() == pytest.approx(terms["reconstruction"].item() + 0.3 * terms["l1"].item(), rel=1e-6)
@@ -185,7 +188,7 @@ def test_elbo_matches_brute_force_monte_carlo():
     objective = hg.Objective("bce")
     with torch.no_grad():
         # ours: one reparameterised sample + analytic KL per row, averaged over 20,000 copies of each x
-        ours = -objective(model, x.repeat(20_000, 1), gen(0))[0]
+        ours = -objective(model(x.repeat(20_000, 1), generator=gen(0)), x.repeat(20_000, 1))[0]
         # brute force: E_q[log p(x|z) + log p(z) - log q(z|x)] with no analytic parts
         mu, log_var = model.encode_distribution(x)
         z = mu + torch.exp(0.5 * log_var) * torch.randn((200_000,) + mu.shape, generator=gen(1), dtype=mu.dtype)
@@ -236,8 +239,13 @@ def test_vae_shapes_sampling_and_warmup():
     assert objective.kl_weight(training=False) == 2.0  # validation always uses the full β
     objective.start_epoch(5)
     assert objective.kl_weight(training=True) == 2.0
-    with pytest.raises(hg.HourglassError, match="trained with loss 'bce'"):
+    with pytest.raises(hg.HourglassError, match="loss mse needs a model with a linear output"):
         hg.Objective("mse").check(vae)
+    with pytest.raises(hg.HourglassError, match="a VAE's code is a Gaussian draw"):
+        hg.Objective("bce", penalties=[L.L1Penalty(0.1)]).check(vae)
+    out = vae(x, generator=gen(2))  # one call: μ, log σ², the draw z and its decoding
+    assert torch.equal(out.mu, mu) and torch.equal(out.log_var, log_var) and out.z.shape == (5, 3)
+    assert not torch.equal(out.z, mu)
 
 
 def test_plain_autoencoder_samples_from_standard_or_fitted_gaussian(tiny_model):
@@ -260,13 +268,14 @@ def test_plain_autoencoder_samples_from_standard_or_fitted_gaussian(tiny_model):
     ({"model": "dae", "noise": "mask:1.5"}, "probability must be in"),
     ({"model": "dae", "noise": "speckle:0.1"}, "unknown noise 'speckle'"),
     ({"model": "vae", "beta": -1}, "beta must be >= 0"),
-    ({"model": "ae", "l1": 0.1}, "--l1 belongs to --model sae"),
-    ({"model": "dae", "beta": 2.0}, "--beta belongs to --model vae"),
+    ({"model": "dae", "beta": 2.0}, r"beta is an option of the VAE \(model vae\), not of model dae"),
+    ({"model": "vae", "contractive": 0.1}, "the contractive penalty is for a deterministic code"),
     ({"model": "gan"}, "unknown model 'gan'"),
 ])
 def test_bad_variant_options_are_refused(kwargs, message):
     with pytest.raises(hg.HourglassError, match=message):
-        ModelConfig(**kwargs).objective("bce", clip_noise=True)
+        config = ModelConfig(**kwargs)
+        config.build((64,), config.objective("bce", clip_noise=True), seed=0)
 
 
 @pytest.mark.parametrize("variant, extra", [

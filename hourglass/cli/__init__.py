@@ -1,0 +1,47 @@
+"""The ``hourglass`` command: a translation. Each command parses its options, makes one library call and prints
+what came back. Library errors name parameters as the Python API does (``latent_dim``); here they are said as the
+flags that set them (``--latent-dim``), in one line, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+from ..errors import HourglassError
+from .parser import build_parser
+
+EXIT_USAGE = 2
+
+
+def as_flags(error: HourglassError, flags: dict[str, str]) -> str:
+    """The error's message with each parameter it names said as the flag that sets it (latent_dim → --latent-dim)."""
+    message = str(error)
+    for name in error.params:
+        if name in flags:
+            message = re.sub(rf"(?<![\w-]){re.escape(name)}(?!\w)", flags[name], message)
+    return message
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except HourglassError as e:
+        print(f"hourglass: error: {as_flags(e, args.flags)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("hourglass: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the CLI's promise: one line, not a traceback
+        if os.environ.get("HOURGLASS_DEBUG"):
+            raise
+        print(f"hourglass: unexpected error: {type(e).__name__}: {e} (set HOURGLASS_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

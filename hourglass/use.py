@@ -1,0 +1,207 @@
+"""Putting a trained model to work: codes, reconstructions, denoised inputs, anomaly scores, samples, a diagram.
+
+Each function here is one call from a checkpoint (a folder, or a loaded :class:`~hourglass.checkpoint.Checkpoint`)
+and some data to a file, and returns what it did as a dict; the CLI's ``encode``, ``reconstruct``, ``denoise``,
+``score``, ``sample`` and ``diagram`` commands are these calls and nothing more. Inputs are checked against the
+checkpoint (columns, width), scaled into the model's space, and results are written back in the data's own units;
+an output that would replace an input is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint as ckpt
+from .corruptions import corruption_from_dict, parse_noise
+from .data import Samples, in_unit_range, load_samples
+from .errors import HourglassError
+from .files import atomic_path, check_output, write_rows
+from .metrics import corrupt, encode, fit_code_gaussian, psnr, reconstruct, reconstruction_errors, squared_errors
+
+ROWS = (".npy", ".csv")
+
+
+def open_checkpoint(checkpoint: str | Path | ckpt.Checkpoint, images: bool = False) -> ckpt.Checkpoint:
+    """The checkpoint itself, loaded and validated; with ``images``, one whose samples are images (C, H, W)."""
+    loaded = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
+    shape = loaded.model.architecture.input_shape
+    if images and len(shape) != 3:
+        raise HourglassError(f"png draws images, but the model's samples have shape {shape}", params=("png",))
+    return loaded
+
+
+def samples_for(checkpoint: ckpt.Checkpoint, data: str | Path, split: str | None = None) -> tuple[Samples, np.ndarray]:
+    """The samples named by ``data`` (a file read whole, or a split of a named dataset, default test), checked
+    against the checkpoint (table columns, features per sample), and their rows scaled into the model's space."""
+    samples = load_samples(data, split=split, seed=checkpoint.data.get("seed", 0), table=checkpoint.data.get("table"))
+    arch = checkpoint.model.architecture
+    saved_columns = checkpoint.data.get("columns")
+    if saved_columns and samples.columns and list(samples.columns) != list(saved_columns):
+        raise HourglassError(f"{data}: columns {', '.join(samples.columns)} differ from the training columns "
+                             f"{', '.join(saved_columns)}")
+    if samples.x.shape[1] != arch.n_features:
+        raise HourglassError(f"{data}: {samples.x.shape[1]} features per sample, the model expects "
+                             f"{arch.n_features} (input shape {'×'.join(map(str, arch.input_shape))})")
+    return samples, checkpoint.scaling.transform(samples.x)
+
+
+def _id_column(checkpoint: ckpt.Checkpoint) -> str | None:
+    return (checkpoint.data.get("table") or {}).get("id_column")
+
+
+def _data_path(data) -> Path | None:
+    path = Path(str(data))
+    return path if path.is_file() else None
+
+
+def encode_file(checkpoint, data: str | Path, output: str | Path, split: str | None = None) -> dict:
+    """Write the codes z = f(x) of ``data`` to ``output`` (.npy, or .csv with z1..zk and the ID column)."""
+    output = check_output(output, ROWS, inputs=(_data_path(data),))
+    checkpoint = open_checkpoint(checkpoint)
+    samples, x = samples_for(checkpoint, data, split)
+    z = encode(checkpoint.model, x)
+    write_rows(output, z, [f"z{i + 1}" for i in range(z.shape[1])], samples.ids, _id_column(checkpoint))
+    return {"output": output, "n": len(z), "latent_dim": z.shape[1]}
+
+
+def reconstruct_file(checkpoint, data: str | Path, output: str | Path, split: str | None = None,
+                     png: str | Path | None = None, n_images: int = 16) -> dict:
+    """Write x̂ = g(f(x)) of ``data`` in the data's units to ``output``; with ``png``, originals above
+    reconstructions. Returns the squared error per sample (in the model's scaled space)."""
+    output = check_output(output, ROWS, inputs=(_data_path(data),))
+    checkpoint = open_checkpoint(checkpoint, images=png is not None)
+    samples, x = samples_for(checkpoint, data, split)
+    x_hat = reconstruct(checkpoint.model, x)
+    write_rows(output, checkpoint.scaling.inverse_transform(x_hat), samples.columns, samples.ids,
+               _id_column(checkpoint))
+    if png is not None:
+        _grid([("original", x), ("reconstruction", x_hat)], checkpoint, png, n_images)
+    return {"output": output, "n": len(x_hat), "png": png, **reconstruction_errors(x, x_hat)}
+
+
+def corruption_for(checkpoint: ckpt.Checkpoint, noise: str | None, x: np.ndarray):
+    """The corruption to denoise with: ``noise`` (clipped to [0, 1] when the data lie there), else the one the
+    model was trained with."""
+    if noise:
+        return parse_noise(noise, clip=in_unit_range(x))
+    if checkpoint.objective.get("corruption"):
+        return corruption_from_dict(checkpoint.objective["corruption"])
+    raise HourglassError(f"{checkpoint.path} was not trained with noise; say which, e.g. noise gaussian:0.5",
+                         params=("noise",))
+
+
+def denoise_file(checkpoint, data: str | Path, output: str | Path, noise: str | None = None,
+                 split: str | None = None, seed: int = 0, png: str | Path | None = None, n_images: int = 16) -> dict:
+    """Corrupt ``data`` (``noise``, default the model's own), reconstruct it, and write clean, corrupted and
+    denoised (in the data's units) to an .npz ``output``; returns the PSNR of the corrupted and denoised inputs."""
+    output = check_output(output, (".npz",), inputs=(_data_path(data),))
+    checkpoint = open_checkpoint(checkpoint, images=png is not None)
+    _, x = samples_for(checkpoint, data, split)
+    noisy = corrupt(corruption_for(checkpoint, noise, x), x, seed=seed)
+    denoised = reconstruct(checkpoint.model, noisy)
+    inv = checkpoint.scaling.inverse_transform
+    with atomic_path(output) as tmp:
+        np.savez(tmp, clean=inv(x), corrupted=inv(noisy), denoised=inv(denoised))
+    if png is not None:
+        _grid([("clean", x), ("corrupted", noisy), ("denoised", denoised)], checkpoint, png, n_images)
+    return {"output": output, "n": len(x), "png": png, "psnr_noisy": psnr(x, noisy),
+            "psnr_denoised": psnr(x, denoised)}
+
+
+def anomaly_scores(checkpoint: ckpt.Checkpoint, x: np.ndarray, contamination: float = 0.01) -> dict:
+    """Score rows ``x`` (already in the model's scaled space) by squared reconstruction error.
+
+    Returns ``scores`` (N,), ``training_percentile`` (the share of training rows with a smaller error: 0.5 is
+    typical, 0.999 rarer than 999 in 1,000), ``is_anomaly`` (score above ``threshold``, the training errors'
+    1 − ``contamination`` quantile, stored in the checkpoint when it was trained).
+    """
+    if not 0 < contamination < 1:
+        raise HourglassError(f"contamination must be in (0, 1), got {contamination:g}", params=("contamination",))
+    quantiles = (checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")
+    if not quantiles:
+        raise HourglassError(f"{checkpoint.path}: has no training-error distribution to set a threshold; retrain it "
+                             "with this version of hourglass")
+    levels = np.linspace(0, 1, len(quantiles))
+    scores = squared_errors(x, reconstruct(checkpoint.model, x))
+    threshold = float(np.interp(1 - contamination, levels, quantiles))
+    return {"scores": scores, "training_percentile": np.interp(scores, quantiles, levels),
+            "is_anomaly": scores > threshold, "threshold": threshold}
+
+
+def score_file(checkpoint, data: str | Path, output: str | Path, contamination: float = 0.01,
+               split: str | None = None) -> dict:
+    """Write a CSV of ``data``'s rows: ID (or row number), anomaly_score, training_percentile, is_anomaly."""
+    import pandas as pd
+
+    output = check_output(output, (".csv",), inputs=(_data_path(data),))
+    checkpoint = open_checkpoint(checkpoint)
+    samples, x = samples_for(checkpoint, data, split)
+    r = anomaly_scores(checkpoint, x, contamination)
+    n = len(r["scores"])
+    frame = pd.DataFrame({"anomaly_score": r["scores"], "training_percentile": r["training_percentile"],
+                          "is_anomaly": r["is_anomaly"]})
+    frame.insert(0, _id_column(checkpoint) or "row", samples.ids if samples.ids is not None else np.arange(n))
+    with atomic_path(output) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.8g")
+    return {"output": output, "n": n, "flagged": int(r["is_anomaly"].sum()), "threshold": r["threshold"],
+            "contamination": contamination}
+
+
+def draw_samples(checkpoint: ckpt.Checkpoint, n: int, prior: str = "standard", seed: int = 0) -> np.ndarray:
+    """Decode ``n`` codes drawn from N(0, I) (``prior="standard"``; a VAE's prior), or for a plain autoencoder
+    from a Gaussian fitted to its training codes (``prior="fitted"``): (n, D) in the model's space."""
+    from .workflow import dataset_of
+
+    model = checkpoint.model
+    generator = torch.Generator().manual_seed(seed)
+    if prior == "standard":
+        return model.sample(n, generator).numpy()
+    if prior != "fitted":
+        raise HourglassError(f"unknown prior {prior!r}; expected standard or fitted", params=("prior",))
+    if model.variational:
+        raise HourglassError("the fitted prior is for plain autoencoders; a VAE samples its own prior N(0, I)",
+                             params=("prior",))
+    mean, tril = fit_code_gaussian(model, checkpoint.scaling.transform(dataset_of(checkpoint).x_train))
+    return model.sample(n, generator, mean=torch.as_tensor(mean), scale_tril=torch.as_tensor(tril)).numpy()
+
+
+def sample_file(checkpoint, n: int, output: str | Path | None = None, png: str | Path | None = None,
+                prior: str = "standard", seed: int = 0) -> dict:
+    """Draw ``n`` samples (:func:`draw_samples`) and write them in the data's units to ``output`` and/or as an
+    image grid to ``png``."""
+    if output is None and png is None:
+        raise HourglassError("say where the samples go: output (.npy, .csv) and/or png", params=("output", "png"))
+    output = check_output(output, ROWS) if output is not None else None
+    checkpoint = open_checkpoint(checkpoint, images=png is not None)
+    x = draw_samples(checkpoint, n, prior, seed)
+    if output is not None:
+        write_rows(output, checkpoint.scaling.inverse_transform(x), checkpoint.data.get("columns"))
+    if png is not None:
+        from .report import image_grid
+
+        cols = int(np.ceil(np.sqrt(n)))
+        where = "N(0, I)" if prior == "standard" else "a Gaussian fitted to the training codes"
+        image_grid([("", x[i:i + cols]) for i in range(0, n, cols)], checkpoint.model.architecture.input_shape,
+                   png, title=f"{checkpoint.variant}: decoded draws of z from {where}")
+    return {"output": output, "png": png, "n": n}
+
+
+def diagram_file(checkpoint, output: str | Path) -> Path:
+    """Draw the checkpoint's model as an hourglass of layer sizes to ``output`` (.svg, .png or .pdf)."""
+    from .report import hourglass_diagram
+
+    output = check_output(output, (".svg", ".png", ".pdf"))
+    checkpoint = open_checkpoint(checkpoint)
+    name = Path(str(checkpoint.path)).name
+    return hourglass_diagram(checkpoint.model.architecture, output, kind=checkpoint.model.kind,
+                             title=f"{checkpoint.variant}: {name}")
+
+
+def _grid(rows: list[tuple[str, np.ndarray]], checkpoint: ckpt.Checkpoint, png, n_images: int) -> None:
+    from .report import image_grid
+
+    n = min(n_images, len(rows[0][1]))
+    image_grid([(label, x[:n]) for label, x in rows], checkpoint.model.architecture.input_shape, png)
