@@ -4,8 +4,11 @@ Units: every ``*_per_sample`` function sums over features (or code units) and re
 (N,); the objective averages those over the batch. So a loss here is in squared error or nats *per sample* (per
 image), the unit of Hinton & Salakhutdinov (2006); divide by D for a per-feature mean.
 
-A variant is data, not a class: ``Objective(reconstruction, corruption, penalties, beta, ...)``. Denoising adds a
-corruption (:mod:`hourglass.corruptions`), sparse and contractive autoencoders add a penalty, the VAE adds the KL.
+Every loss and penalty is a function of tensors — of the model's :class:`~hourglass.models.Output` and the data —
+never of the model itself (the contractive penalty also takes the encoder f, since ‖J_f(x)‖ is a property of the
+function). A variant is data, not a class: ``Objective(reconstruction, corruption, penalties, beta, ...)``; its
+parts combine. Denoising adds a corruption (:mod:`hourglass.corruptions`), sparse and contractive autoencoders add
+a penalty, and the KL term joins whenever the Output carries a posterior (μ, log σ²), as a VAE's does.
 """
 
 from __future__ import annotations

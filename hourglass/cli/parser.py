@@ -31,11 +31,12 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .._version import __version__
-    from ..nets import ACTIVATIONS, CODE_ACTIVATIONS, KINDS
+    from ..nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS
     from ..train import TrainConfig
     from ..workflow import PRESETS, ModelConfig
 
     mc, tc = ModelConfig(), TrainConfig()
+    widths = lambda kind: ",".join(map(str, DEFAULT_WIDTHS[kind]))  # noqa: E731
     p = argparse.ArgumentParser(prog="hourglass", description="Autoencoders as the textbook tells them: train, "
                                 "evaluate against PCA, encode, reconstruct.")
     p.add_argument("--version", action="version", version=f"hourglass {__version__}")
@@ -75,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "autoencoder (default %(default)s)")
     t.add_argument("--arch", choices=list(KINDS), default=mc.arch, help="network (default %(default)s)")
     t.add_argument("--widths", type=_ints, default=mc.widths, metavar="W1,W2,...",
-                   help="encoder hidden widths (mlp; default 256,64,16) or conv channels (conv; default 32,64); the "
-                        "decoder mirrors them")
+                   help=f"encoder hidden widths (mlp; default: those of {widths('mlp')} wider than the code) or conv "
+                        f"channels (conv; default {widths('conv')}); the decoder mirrors them")
     t.add_argument("--latent-dim", type=_positive_int, default=mc.latent_dim,
                    help="size k of the code z (default %(default)s)")
     t.add_argument("--activation", default=mc.activation, choices=list(ACTIVATIONS),

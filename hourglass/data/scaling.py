@@ -31,10 +31,9 @@ class Scaling:
         """``kind="auto"``: values already in [0, 1] → none; images with values in [0, 255] → divide by 255;
         anything else → standardize."""
         if kind == "auto":
-            lo, hi = float(x.min()), float(x.max())
-            if lo >= 0 and hi <= 1:
+            if in_unit_range(x):
                 kind = "none"
-            elif image and lo >= 0 and hi <= 255:
+            elif image and float(x.min()) >= 0 and float(x.max()) <= 255:
                 kind = "divide"
             else:
                 kind = "standardize"

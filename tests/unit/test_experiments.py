@@ -132,3 +132,26 @@ def test_lab_caches_resumes_and_retrains(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "b" / "models" / "m" / "recipe.json").read_text())["epochs"] == 4
     (tmp_path / "b" / "models" / "m" / "recipe.json").write_text("{not json")  # a torn or foreign file
     assert not Lab(tmp_path / "b", **quiet).model("m", config, 4, data=data).cached
+
+
+def test_claim_10_fails_a_model_whose_hidden_layer_is_narrower_than_its_code(tmp_path):
+    """The verdict reads the built network, so a config whose hidden width is below the code size fails it."""
+    import hourglass as hg
+    from hourglass.data import Scaling
+    from hourglass.experiments import QUICK, Lab, claim_hourglass
+    from hourglass.experiments.lab import LabModel
+
+    lab = Lab(tmp_path, sizes=QUICK, progress=False, log=lambda *a: None)
+    shape = lab.mnist.shape
+    for name, widths, k in (("ae-mlp-k2", (64,), 2), ("pinched", (3,), 8)):
+        model = hg.Autoencoder.from_architecture(hg.Architecture("mlp", shape, widths, k), "sigmoid")
+        hg.save(tmp_path / "models" / name, model)
+        lab._models[name] = LabModel(model, Scaling(), 0.0, tmp_path / "models" / name, cached=True)
+    vae = hg.VAE.from_architecture(hg.Architecture("mlp", shape, (64,), 4))
+    hg.save(tmp_path / "models" / "vae-ref", vae)
+    lab._models["vae-ref"] = LabModel(vae, Scaling(), 0.0, tmp_path / "models" / "vae-ref", cached=True)
+    claim = claim_hourglass(lab)
+    assert claim.verdict == "FAIL" and claim.measurements["models_checked"] == 3
+    assert claim.checks[0].value == pytest.approx(2 / 3)
+    (tmp_path / "models" / "pinched" / "config.json").unlink()  # without it, every model is an hourglass
+    assert claim_hourglass(lab).verdict == "PASS"
