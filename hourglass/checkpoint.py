@@ -1,16 +1,18 @@
-"""Checkpoints: a folder with the weights in safetensors and everything else in JSON — never pickle.
+"""Checkpoints: a run folder of snapshots, each the weights in safetensors and everything else in JSON — never pickle.
 
-    run/
+    run/CURRENT → snapshot-000007/     (see :mod:`hourglass.runfolder`: published whole, or not at all)
       model.safetensors   the weights (the best epoch's), float32
       config.json         format + versions, model kind and architecture, preprocessing, objective, data source,
                           training config, history summary, and the weights file's sha256
       history.jsonl       one JSON object per epoch (written by the trainer)
-      resume.safetensors  last epoch's weights, optimizer moments and RNG state (for --resume)
-      resume.json         the epoch, history and settings that go with them
+      resume.safetensors  last epoch's weights, optimizer moments and RNG state (for resume)
+      resume.json         the epoch, history, loop state and the run's fingerprint (data and settings)
 
-Every file is written atomically, weights before the JSON that vouches for them. :func:`load` checks the JSON,
-the weights' sha256, and every tensor's name, shape and dtype before it builds anything, so a truncated,
-corrupted, foreign or mismatched checkpoint raises :class:`HourglassError` naming the file and the problem.
+:func:`load` verifies before it builds: the JSON, the weights' sha256, then every tensor's name, shape and dtype
+from the safetensors header against the architecture built on PyTorch's "meta" device (no memory allocated), so
+a config cannot make it allocate more than its weights file holds; then it loads the weights and refuses
+non-finite ones. A truncated, corrupted, foreign or mismatched checkpoint raises :class:`HourglassError` naming
+the file and the problem.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +29,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from . import files
+from . import runfolder
 from ._version import __version__
 from .data.scaling import Scaling
 from .errors import HourglassError
@@ -34,7 +37,7 @@ from .models import MODEL_KINDS, build_model
 from .nets import Architecture
 
 FORMAT = "hourglass-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: snapshot folders published through CURRENT; 1 (hourglass 0.1.0): files in the run folder
 WEIGHTS, CONFIG, HISTORY = "model.safetensors", "config.json", "history.jsonl"
 RESUME_WEIGHTS, RESUME_STATE = "resume.safetensors", "resume.json"
 
@@ -70,15 +73,14 @@ def _state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().contiguous() for k, v in module.state_dict().items()}
 
 
-def save(directory: str | Path, model, *, scaling: Scaling | None = None, objective: dict | None = None,
-         data: dict | None = None, training: dict | None = None, history: dict | None = None,
-         variant: str | None = None, anomaly: dict | None = None) -> Path:
-    """Write ``model`` (which must carry its :class:`Architecture`) and its metadata to ``directory``."""
+def checkpoint_files(model, tensors: dict[str, torch.Tensor] | None = None, *, scaling: Scaling | None = None,
+                     objective: dict | None = None, data: dict | None = None, training: dict | None = None,
+                     history: dict | None = None, variant: str | None = None, anomaly: dict | None = None) -> dict:
+    """The weights (``tensors``, default the model's own) and config.json of a checkpoint, as bytes by file name."""
     if getattr(model, "architecture", None) is None:
         raise HourglassError("only models built from an Architecture can be saved (Autoencoder.from_architecture)")
-    directory = Path(directory)
-    blob = st_save(_state_tensors(model), metadata={"format": FORMAT})
-    files.write_bytes(directory / WEIGHTS, blob)
+    tensors = _state_tensors(model) if tensors is None else {k: v.detach().contiguous() for k, v in tensors.items()}
+    blob = st_save(tensors, metadata={"format": FORMAT})
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -95,8 +97,32 @@ def save(directory: str | Path, model, *, scaling: Scaling | None = None, object
         "history": history,
         "anomaly": anomaly,
     }
-    files.write_text(directory / CONFIG, json.dumps(config, indent=2) + "\n")
-    return directory
+    return {WEIGHTS: blob, CONFIG: (json.dumps(config, indent=2) + "\n").encode()}
+
+
+def history_file(epochs: list[dict]) -> dict:
+    """history.jsonl: one JSON object per epoch."""
+    return {HISTORY: "".join(json.dumps(r) + "\n" for r in epochs).encode()}
+
+
+def carried(directory: str | Path, names=(HISTORY, RESUME_WEIGHTS, RESUME_STATE)) -> dict:
+    """The files ``names`` of the run's current snapshot that exist, as bytes (to carry into the next one)."""
+    snapshot = runfolder.current(directory) if Path(directory).is_dir() else None
+    if snapshot is None:
+        return {}
+    return {name: (snapshot / name).read_bytes() for name in names if (snapshot / name).is_file()}
+
+
+def save(directory: str | Path, model, *, keep_training_state: bool = False, **metadata) -> Path:
+    """Publish ``model`` (which must carry its :class:`Architecture`) and its metadata (``scaling``, ``objective``,
+    ``data``, ``training``, ``history``, ``variant``, ``anomaly``) as the run's new checkpoint in ``directory``;
+    with ``keep_training_state`` the current snapshot's history and resume state come along."""
+    contents = checkpoint_files(model, **metadata)
+    with runfolder.writer(directory):
+        if keep_training_state:
+            contents = {**carried(directory), **contents}
+        runfolder.publish(directory, contents)
+    return Path(directory)
 
 
 def _read_json(path: Path) -> dict:
@@ -111,86 +137,132 @@ def _read_json(path: Path) -> dict:
     return obj
 
 
-def _read_tensors(path: Path, sha256: str | None) -> dict[str, torch.Tensor]:
+def _read_blob(path: Path, sha256: str | None) -> bytes:
     if not path.is_file():
         raise HourglassError(f"{path}: missing")
     blob = path.read_bytes()
     if sha256 is not None and _sha256(blob) != sha256:
         raise HourglassError(f"{path}: sha256 does not match its config; the file is truncated, corrupted or "
                              "from another checkpoint")
+    return blob
+
+
+def _header(blob: bytes, path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Each tensor's dtype and shape from a safetensors file's JSON header, without reading any tensor."""
+    try:
+        size = struct.unpack("<Q", blob[:8])[0]
+        if size > len(blob) - 8:
+            raise ValueError(f"header of {size} bytes in a file of {len(blob)}")
+        header = json.loads(blob[8:8 + size])
+        return {k: (v["dtype"], tuple(int(n) for n in v["shape"])) for k, v in header.items() if k != "__metadata__"}
+    except (struct.error, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise HourglassError(f"{path}: not a readable safetensors file ({e})") from None
+
+
+def _tensors(blob: bytes, path: Path) -> dict[str, torch.Tensor]:
     try:
         return st_load(blob)
     except (SafetensorError, ValueError, RuntimeError) as e:
         raise HourglassError(f"{path}: not a readable safetensors file ({e})") from None
 
 
-def _load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], source: Path, prefix: str = "") -> None:
-    """Copy ``tensors`` into ``module`` after checking names, shapes and dtypes match exactly."""
-    expected = module.state_dict()
-    got = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16", torch.bfloat16: "BF16"}
+
+
+def _check_header(header: dict, skeleton: torch.nn.Module, path: Path, prefix: str = "") -> None:
+    """The file's tensors (names, shapes, dtypes) against a model built on the meta device: nothing allocated."""
+    expected = {k: (_DTYPES.get(v.dtype, str(v.dtype)), tuple(v.shape)) for k, v in skeleton.state_dict().items()}
+    got = {k[len(prefix):]: v for k, v in header.items() if k.startswith(prefix)}
     missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
     if missing or extra:
-        raise HourglassError(f"{source}: weights do not fit the architecture (missing {missing[:3]}, "
+        raise HourglassError(f"{path}: weights do not fit the architecture (missing {missing[:3]}, "
                              f"unexpected {extra[:3]})")
-    for name, ref in expected.items():
-        if got[name].shape != ref.shape or got[name].dtype != ref.dtype:
-            raise HourglassError(f"{source}: tensor {name} is {got[name].dtype} {tuple(got[name].shape)}, the "
-                                 f"architecture needs {ref.dtype} {tuple(ref.shape)}")
-    module.load_state_dict(got, strict=True)
+    for name, (dtype, shape) in expected.items():
+        if got[name] != (dtype, shape):
+            raise HourglassError(f"{path}: tensor {name} is {got[name][0]} {got[name][1]}, the architecture "
+                                 f"needs {dtype} {shape}")
+
+
+def _snapshot(directory: str | Path) -> tuple[Path, Path]:
+    """(run folder, folder of its current files) for a checkpoint named by its run folder, a snapshot folder or
+    one of its files; an error naming the path when there is no checkpoint there."""
+    path = Path(directory)
+    if not path.exists():
+        raise HourglassError(f"{path}: no such checkpoint folder")
+    if path.is_file():
+        if path.name not in (WEIGHTS, CONFIG):
+            raise HourglassError(f"{path}: a checkpoint is a folder with {CONFIG} and {WEIGHTS}")
+        path = path.parent
+    if runfolder.SNAPSHOT.fullmatch(path.name) and (path / CONFIG).is_file():
+        return path.parent, path
+    snapshot = runfolder.current(path)
+    if snapshot is None:
+        raise HourglassError(f"{path}: holds no checkpoint (no {runfolder.CURRENT} and no {CONFIG}); has its run "
+                             "saved an epoch yet?")
+    return path, snapshot
 
 
 def read_config(directory: str | Path) -> dict:
-    """The validated ``config.json`` of a checkpoint folder (nothing built, no weights read)."""
-    directory = Path(directory)
-    if not directory.exists():
-        raise HourglassError(f"{directory}: no such checkpoint folder")
-    if directory.is_file():
-        if directory.name in (WEIGHTS, CONFIG):
-            directory = directory.parent
-        else:
-            raise HourglassError(f"{directory}: a checkpoint is a folder with {CONFIG} and {WEIGHTS}")
-    config = _read_json(directory / CONFIG)
+    """The validated ``config.json`` of a checkpoint (nothing built, no weights read)."""
+    _, snapshot = _snapshot(directory)
+    path = snapshot / CONFIG
+    config = _read_json(path)
     if config.get("format") != FORMAT:
-        raise HourglassError(f"{directory / CONFIG}: not an hourglass checkpoint (format is {config.get('format')!r})")
+        raise HourglassError(f"{path}: not an hourglass checkpoint (format is {config.get('format')!r})")
     version = config.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise HourglassError(f"{directory / CONFIG}: checkpoint format version {version!r}; this hourglass "
-                             f"({__version__}) reads up to {FORMAT_VERSION}")
+        raise HourglassError(f"{path}: checkpoint format version {version!r}; this hourglass ({__version__}) reads "
+                             f"up to {FORMAT_VERSION}")
     model = config.get("model")
     if not isinstance(model, dict) or model.get("kind") not in MODEL_KINDS or not isinstance(model.get("options"),
                                                                                                   dict):
-        raise HourglassError(f"{directory / CONFIG}: model must name a kind in {sorted(MODEL_KINDS)} and its "
-                             "options")
+        raise HourglassError(f"{path}: model must name a kind in {sorted(MODEL_KINDS)} and its options")
     if not isinstance(config.get("weights"), dict) or not isinstance(config["weights"].get("sha256"), str):
-        raise HourglassError(f"{directory / CONFIG}: weights.sha256 missing")
+        raise HourglassError(f"{path}: weights.sha256 missing")
     return config
 
 
-def load(directory: str | Path) -> Checkpoint:
-    """Rebuild the model saved in ``directory`` (eval mode), its scaling and its metadata; validate everything."""
-    directory = Path(directory)
-    if directory.is_file() and directory.name in (WEIGHTS, CONFIG):
-        directory = directory.parent
-    config = read_config(directory)
+def _build(config: dict, path: Path, device: str | None = None):
+    """The architecture, scaling and model a config declares (on ``device``: "meta" allocates nothing)."""
     try:
         arch = Architecture.from_dict(config["model"].get("architecture") or {})
         scaling = Scaling.from_dict(config.get("preprocessing") or {"kind": "none"}, arch.n_features)
-        model = build_model(config["model"]["kind"], arch, config["model"]["options"])
+        with torch.device(device or "cpu"):
+            model = build_model(config["model"]["kind"], arch, config["model"]["options"])
     except HourglassError as e:
-        raise HourglassError(f"{directory / CONFIG}: {e}") from None
-    tensors = _read_tensors(directory / WEIGHTS, config["weights"]["sha256"])
-    _load_into(model, tensors, directory / WEIGHTS)
+        raise HourglassError(f"{path}: {e}") from None
+    return arch, scaling, model
+
+
+def load(directory: str | Path) -> Checkpoint:
+    """Rebuild the model saved in ``directory`` (eval mode), its scaling and its metadata, verifying everything
+    before anything is allocated (see the module docstring)."""
+    run, snapshot = _snapshot(directory)
+    config = read_config(snapshot)
+    weights = snapshot / WEIGHTS
+    blob = _read_blob(weights, config["weights"]["sha256"])
+    _, _, skeleton = _build(config, snapshot / CONFIG, device="meta")
+    _check_header(_header(blob, weights), skeleton, weights)
+    _, scaling, model = _build(config, snapshot / CONFIG)
+    tensors = _tensors(blob, weights)
+    _refuse_non_finite(tensors, weights)
+    model.load_state_dict(tensors, strict=True)
     model.eval()
-    return Checkpoint(model, config, scaling, directory)
+    return Checkpoint(model, config, scaling, run)
+
+
+def _refuse_non_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    for name, t in tensors.items():
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise HourglassError(f"{path}: tensor {name} holds NaN or infinite values; the weights are unusable")
 
 
 # --------------------------------------------------------------------------------------------------- resume
 
 
-def save_training_state(directory: str | Path, model, optimizer: torch.optim.Optimizer,
-                        generator: torch.Generator, state: dict) -> None:
-    """Everything needed to continue training exactly where it stopped: weights, optimizer moments, RNG, ``state``."""
-    directory = Path(directory)
+def training_state_files(model, optimizer: torch.optim.Optimizer, generator: torch.Generator, state: dict) -> dict:
+    """Everything needed to continue training exactly where it stopped — weights, optimizer moments, RNG, and
+    ``state`` (history, loop state, fingerprint) — as bytes by file name."""
     tensors = {f"model.{k}": v for k, v in _state_tensors(model).items()}
     opt = optimizer.state_dict()
     for idx, per_param in opt["state"].items():
@@ -198,25 +270,37 @@ def save_training_state(directory: str | Path, model, optimizer: torch.optim.Opt
             tensors[f"optimizer.{idx}.{name}"] = torch.as_tensor(value).detach().clone().contiguous()
     tensors["generator_state"] = generator.get_state()
     blob = st_save(tensors, metadata={"format": FORMAT + "-resume"})
-    files.write_bytes(directory / RESUME_WEIGHTS, blob)
     groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in opt["param_groups"]]
     record = {"format": FORMAT + "-resume", "format_version": FORMAT_VERSION, "sha256": _sha256(blob),
               "param_groups": groups, **state}
-    files.write_text(directory / RESUME_STATE, json.dumps(record) + "\n")
+    return {RESUME_WEIGHTS: blob, RESUME_STATE: (json.dumps(record) + "\n").encode()}
+
+
+def read_training_record(directory: str | Path) -> dict | None:
+    """The resume record (resume.json) of the run in ``directory``, or None when it has none yet."""
+    directory = Path(directory)
+    snapshot = runfolder.current(directory) if directory.is_dir() else None
+    if snapshot is None or not (snapshot / RESUME_STATE).is_file():
+        return None
+    record = _read_json(snapshot / RESUME_STATE)
+    if record.get("format") != FORMAT + "-resume":
+        raise HourglassError(f"{snapshot / RESUME_STATE}: not an hourglass resume file")
+    return record
 
 
 def load_training_state(directory: str | Path, model, optimizer: torch.optim.Optimizer,
                         generator: torch.Generator) -> dict:
-    """Restore what :func:`save_training_state` wrote into ``model``, ``optimizer`` and ``generator``."""
-    directory = Path(directory)
-    if not (directory / RESUME_STATE).exists():
-        raise HourglassError(f"{directory}: nothing to resume ({RESUME_STATE} missing)")
-    record = _read_json(directory / RESUME_STATE)
-    if record.get("format") != FORMAT + "-resume":
-        raise HourglassError(f"{directory / RESUME_STATE}: not an hourglass resume file")
-    tensors = _read_tensors(directory / RESUME_WEIGHTS, record.get("sha256"))
-    _load_into(model, {k: v for k, v in tensors.items() if k.startswith("model.")}, directory / RESUME_WEIGHTS,
-               prefix="model.")
+    """Restore what :func:`training_state_files` wrote into ``model``, ``optimizer`` and ``generator``; return the
+    record (None when the run has no resume state yet, and nothing is changed)."""
+    record = read_training_record(directory)
+    if record is None:
+        return None
+    path = runfolder.current(directory) / RESUME_WEIGHTS
+    blob = _read_blob(path, record.get("sha256"))
+    _check_header(_header(blob, path), model, path, prefix="model.")
+    tensors = _tensors(blob, path)
+    _refuse_non_finite(tensors, path)
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
     per_param: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optimizer."):
@@ -225,9 +309,9 @@ def load_training_state(directory: str | Path, model, optimizer: torch.optim.Opt
     groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in record["param_groups"]]
     try:
         optimizer.load_state_dict({"state": per_param, "param_groups": groups})
-    except (ValueError, KeyError, RuntimeError) as e:
-        raise HourglassError(f"{directory / RESUME_STATE}: optimizer state does not fit this model ({e})") from None
-    generator.set_state(tensors["generator_state"])
+        generator.set_state(tensors["generator_state"])
+    except (ValueError, KeyError, RuntimeError, TypeError) as e:
+        raise HourglassError(f"{path}: optimizer state does not fit this model ({e})") from None
     return record
 
 

@@ -73,3 +73,30 @@ def write_rows(path: str | Path, array, header: list[str] | None = None, ids=Non
         with atomic_path(path) as tmp:
             np.save(tmp, array)
     return path
+
+
+def operation(name: str, path: Path) -> None:
+    """Called before every file operation of a checkpoint's publication (:mod:`hourglass.runfolder`): a no-op, and
+    the seam through which the crash-consistency test stops the process after any single operation."""
+
+
+def write_durable(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to a new file at ``path`` and flush it to disk (fsync) before returning."""
+    operation("write", Path(path))
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Flush a folder's entries (new, renamed or removed files) to disk, where the platform allows."""
+    operation("fsync", Path(path))
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # e.g. Windows, where folders cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

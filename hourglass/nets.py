@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 from dataclasses import asdict, dataclass
 
 import torch
@@ -51,11 +52,14 @@ class Architecture:
         if self.kind not in KINDS:
             raise HourglassError(f"unknown arch {self.kind!r}; expected one of {', '.join(KINDS)}",
                                  params=("arch",))
-        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
+        object.__setattr__(self, "input_shape", _whole(self.input_shape, "input_shape"))
+        object.__setattr__(self, "latent_dim", _whole([self.latent_dim], "latent_dim")[0])
+        if self.topk is not None:
+            object.__setattr__(self, "topk", _whole([self.topk], "topk")[0])
         if self.widths is None:  # the recommended widths; for an MLP, those wider than the code (an hourglass)
-            widths = tuple(w for w in DEFAULT_WIDTHS[self.kind] if self.kind != "mlp" or w > int(self.latent_dim))
+            widths = tuple(w for w in DEFAULT_WIDTHS[self.kind] if self.kind != "mlp" or w > self.latent_dim)
         else:
-            widths = tuple(int(w) for w in self.widths)
+            widths = _whole(self.widths, "widths")
         object.__setattr__(self, "widths", () if self.kind == "linear" else widths)
         if not self.input_shape or any(s < 1 for s in self.input_shape):
             raise HourglassError(f"input_shape must be positive sizes, got {self.input_shape}")
@@ -94,6 +98,18 @@ class Architecture:
             return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
         except TypeError as e:
             raise HourglassError(f"architecture is malformed ({e})") from None
+
+
+def _whole(values, name: str) -> tuple[int, ...]:
+    """``values`` as ints, refusing any that is not a whole number (7.9 is not silently 7)."""
+    try:
+        ints = tuple(int(v) for v in values)
+        exact = all(isinstance(v, numbers.Integral) or float(v) == i for v, i in zip(values, ints))
+    except (TypeError, ValueError, OverflowError):
+        exact = False
+    if not exact or any(isinstance(v, bool) for v in values):
+        raise HourglassError(f"{name} must be whole numbers, got {list(values)}", params=(name,))
+    return ints
 
 
 def mlp_hourglass(widths, latent_dim: int, activation: str = "silu",

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, validate_data
 
 from .data import in_unit_range, split_indices
+from .data.dataset import FLOAT32_MAX
 from .metrics import squared_errors
 from .nets import ACTIVATIONS
 from .train import TrainConfig, fit
@@ -74,6 +75,13 @@ class _AutoencoderBase(BaseEstimator):
     def _validate(self, X, reset: bool) -> np.ndarray:
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], accept_sparse=False,
                           ensure_all_finite=True)
+        huge = np.abs(X) > FLOAT32_MAX  # finite in float64, infinite once the model reads it as float32
+        if huge.any():
+            row, col = np.argwhere(huge)[0]
+            name = getattr(self, "feature_names_in_", None)
+            column = f"column {name[col]!r}" if name is not None and col < len(name) else f"column {col}"
+            raise ValueError(f"X has {int(huge.sum())} values beyond float32's range ±3.4e38 (first: "
+                             f"{X[row, col]:.3g} at row {row}, {column}); rescale them")
         return X
 
     def _fit_autoencoder(self, X):

@@ -13,7 +13,6 @@ No global state: the model, the data and a ``torch.Generator`` are all the loop 
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -23,7 +22,8 @@ from pathlib import Path
 import torch
 
 from . import checkpoint as ckpt
-from . import files
+from . import resume as resume_state
+from . import runfolder
 from .errors import HourglassError, TrainingDiverged
 
 
@@ -58,8 +58,11 @@ class TrainConfig:
                                  params=("epochs", "batch_size"))
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise HourglassError(f"lr must be a positive number, got {self.lr}", params=("lr",))
-        if self.weight_decay < 0:
-            raise HourglassError(f"weight_decay must be >= 0, got {self.weight_decay}", params=("weight_decay",))
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise HourglassError(f"weight_decay must be a finite number >= 0, got {self.weight_decay}",
+                                 params=("weight_decay",))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise HourglassError(f"seed must be a whole number >= 0, got {self.seed!r}", params=("seed",))
         if self.schedule not in ("cosine", "constant"):
             raise HourglassError(f"unknown schedule {self.schedule!r}; expected cosine or constant",
                                  params=("schedule",))
@@ -77,12 +80,14 @@ class TrainConfig:
 class History:
     """What happened: one dict per epoch (``epoch``, ``train_loss``, ``val_loss``, ``train_<term>``, ``lr``,
     ``seconds``), the best epoch and its validation loss, and why training stopped ("completed",
-    "early_stopped", "interrupted" or "diverged")."""
+    "early_stopped", "interrupted" or "diverged"); ``notes``: what a resumed run should know (it started afresh,
+    was already finished, or its schedule grew)."""
 
     epochs: list[dict] = field(default_factory=list)
     best_epoch: int | None = None
     best_val_loss: float | None = None
     stopped: str = "completed"
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -191,126 +196,173 @@ def fit(model: torch.nn.Module, objective, x_train, x_val, config: TrainConfig |
 
     x_train, x_val: float32 (N, D) arrays or tensors, already in the model's space (scaled); or tuples of such
         (e.g. images and labels), whose rows are shuffled and batched together.
-    checkpoint_dir: where to write the best model (``model.safetensors`` + ``config.json``), ``history.jsonl``
-        and the resume state, every ``config.checkpoint_every`` epochs and at the end.
-    metadata: keyword arguments for :func:`hourglass.checkpoint.save` (scaling, data, objective, ...).
-    resume: continue from the resume state in ``checkpoint_dir`` (same model, data and config).
+    checkpoint_dir: the run folder. Every ``config.checkpoint_every`` epochs and at the end, one snapshot — the
+        best model, config, history and the resume state — is published there all at once
+        (:mod:`hourglass.runfolder`); the folder is locked against other writers for the whole run.
+    metadata: keyword arguments for :func:`hourglass.checkpoint.checkpoint_files` (scaling, data, objective, ...).
+    resume: continue the run in ``checkpoint_dir``. Its data and every setting but ``epochs`` must be the same
+        (:mod:`hourglass.resume`; a difference is refused, naming it), and the resumed run ends bitwise-equal to an
+        uninterrupted one. A run with no checkpoint yet starts from the beginning; a finished one is returned as
+        it is (``history.notes`` says so).
 
     On return the model holds the weights of the epoch with the lowest validation loss.
     """
     config = config or TrainConfig()
     module = unwrap(model)  # what is saved and restored; ``model`` (perhaps a wrapper) is what is called
     objective.check(module)
-    train_data, x_val = _as_tensors(x_train), _as_tensors(x_val)
-    if len(train_data[0]) == 0 or len(x_val[0]) == 0:
+    train_data, val_data = _as_tensors(x_train), _as_tensors(x_val)
+    if len(train_data[0]) == 0 or len(val_data[0]) == 0:
         raise HourglassError("training and validation data must each have at least one sample")
-    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    metadata = dict(metadata or {})
-    metadata.setdefault("training", config.to_dict())
-    if hasattr(objective, "to_dict"):
-        metadata.setdefault("objective", objective.to_dict())
+    if checkpoint_dir is None:
+        return _Run(model, objective, train_data, val_data, config, None, {}).train()
+    metadata = {"training": config.to_dict(), **({"objective": objective.to_dict()} if hasattr(objective, "to_dict")
+                                                 else {}), **(metadata or {})}
+    with runfolder.writer(checkpoint_dir):
+        run = _Run(model, objective, train_data, val_data, config, Path(checkpoint_dir), metadata)
+        if resume:
+            run.restore()
+        return run.train()
 
-    optimizer = make_optimizer(model, config)
-    generator = torch.Generator().manual_seed(config.seed)
-    history = History()
-    best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-    start_epoch = 0
-    if resume:
-        if checkpoint_dir is None:
-            raise HourglassError("resume needs the checkpoint folder of the run to continue")
-        state = ckpt.load_training_state(checkpoint_dir, module, optimizer, generator)
-        history = History(**state["history"])
-        start_epoch = len(history.epochs)
-        best = ckpt.load(checkpoint_dir).model.state_dict()
-        best_state = {k: v.detach().clone() for k, v in best.items()}
-        if start_epoch >= config.epochs:
-            raise HourglassError(f"{checkpoint_dir}: already trained {start_epoch} epochs; ask for more epochs",
-                                 params=("epochs",))
 
-    n = len(train_data[0])
-    steps_per_epoch = math.ceil(n / config.batch_size)
-    total_steps = config.epochs * steps_per_epoch
-    progress = _Progress(config.progress, config.epochs, steps_per_epoch, start_epoch)
-    epochs_since_best = 0
+class _Run:
+    """The state of one training run — model, optimizer, generator, history, the best weights, the early-stopping
+    count — and the loop over its epochs. Everything the resume state must hold is an attribute here."""
 
-    def write_checkpoint() -> None:
-        if checkpoint_dir is None:
+    def __init__(self, model, objective, train_data, val_data, config: TrainConfig, folder: Path | None,
+                 metadata: dict):
+        self.model, self.module, self.objective = model, unwrap(model), objective
+        self.train_data, self.val_data, self.config = train_data, val_data, config
+        self.folder, self.metadata = folder, metadata
+        self.optimizer = make_optimizer(model, config)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.history = History()
+        self.best_state = self._weights()
+        self.epochs_since_best = 0
+        self.fingerprint = (resume_state.fingerprint(config, objective, self.module, train_data, val_data, metadata)
+                            if folder is not None else None)
+
+    def _weights(self) -> dict:
+        return {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+
+    def restore(self) -> None:
+        """Continue from the run folder's resume state (if it has one), after checking it is the same run."""
+        record = ckpt.read_training_record(self.folder)
+        if record is None:
+            self.history.notes.append(f"{self.folder} held no checkpoint yet: started from the beginning")
             return
-        current = {k: v.detach().clone() for k, v in module.state_dict().items()}
-        ckpt.save_training_state(checkpoint_dir, module, optimizer, generator, {"history": history.to_dict()})
-        module.load_state_dict(best_state)
-        ckpt.save(checkpoint_dir, module, history=ckpt.history_summary(history), **metadata)
-        module.load_state_dict(current)
-        files.write_text(checkpoint_dir / ckpt.HISTORY, "".join(json.dumps(r) + "\n" for r in history.epochs))
+        resume_state.check_same_run(record.get("fingerprint"), self.fingerprint, self.folder)
+        ckpt.load_training_state(self.folder, self.module, self.optimizer, self.generator)
+        self.history = History(**{**record["history"], "notes": []})
+        self.epochs_since_best = int(record.get("epochs_since_best", 0))
+        self.best_state = {k: v.detach().clone() for k, v in ckpt.load(self.folder).model.state_dict().items()}
+        done, asked = len(self.history.epochs), self.config.epochs
+        saved_epochs = (record.get("training") or {}).get("epochs", done)
+        if asked > saved_epochs and self.config.schedule == "cosine":
+            self.history.notes.append(f"epochs grew from {saved_epochs} to {asked}: the cosine schedule now decays "
+                                      f"over {asked} epochs (the {done} already run followed the {saved_epochs}-epoch "
+                                      "schedule)")
 
-    try:
-        for epoch in range(start_epoch, config.epochs):
-            started = time.perf_counter()
-            if hasattr(objective, "start_epoch"):  # lets an objective schedule its weights (KL warm-up)
-                objective.start_epoch(epoch)
-            model.train()
-            order = torch.randperm(n, generator=generator)
-            sums: dict[str, float] = {}
-            for i in range(steps_per_epoch):
-                step = epoch * steps_per_epoch + i
-                lr = learning_rate(config, step, total_steps)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                rows = order[i * config.batch_size:(i + 1) * config.batch_size]
-                loss, terms = batch_loss(model, objective, _rows(train_data, rows), generator, training=True)
-                loss_value = loss.item()
-                if not math.isfinite(loss_value):
-                    module.load_state_dict(best_state)
-                    history.stopped = "diverged"
-                    write_checkpoint()
-                    where = f" in {checkpoint_dir}" if checkpoint_dir is not None else ""
-                    good = f"epoch {history.best_epoch}" if history.best_epoch else "initialisation"
-                    raise TrainingDiverged(
-                        f"loss became {loss_value} at epoch {epoch + 1}, step {i + 1}; kept the weights of "
-                        f"{good}{where}. Try a lower learning rate (now {config.lr:g}) or check the data's scale",
-                        history)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                w = len(rows)
-                sums["loss"] = sums.get("loss", 0.0) + loss_value * w
-                for name, value in terms.items():
-                    sums[name] = sums.get(name, 0.0) + float(value) * w
-            val = evaluate_loss(model, objective, x_val, seed=config.seed + 1)
-            record = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / n, "val_loss": val["loss"],
-                      **{f"train_{k}": v / n for k, v in sums.items()},
-                      **{f"val_{k}": v for k, v in val.items() if k != "loss"},
-                      "lr": lr, "seconds": time.perf_counter() - started}
-            history.epochs.append(record)
-            if not math.isfinite(record["val_loss"]):
-                module.load_state_dict(best_state)
-                history.stopped = "diverged"
-                write_checkpoint()
-                raise TrainingDiverged(f"validation loss became {record['val_loss']} at epoch {epoch + 1}; kept "
-                                       "the last good weights", history)
-            if history.best_val_loss is None or record["val_loss"] < history.best_val_loss:
-                history.best_epoch, history.best_val_loss = epoch + 1, record["val_loss"]
-                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                epochs_since_best = 0
-            else:
-                epochs_since_best += 1
-            progress.epoch_done(record)
-            last = epoch + 1 == config.epochs
-            stop_early = config.patience is not None and epochs_since_best >= config.patience
-            if stop_early:
-                history.stopped = "early_stopped"
-            if (epoch + 1) % config.checkpoint_every == 0 or last or stop_early:
-                write_checkpoint()
-            if stop_early:
-                break
-    except KeyboardInterrupt:
-        history.stopped = "interrupted"
-        if checkpoint_dir is not None and history.epochs:
-            # The resume state stays at the last completed epoch; the best model and history are refreshed.
-            module.load_state_dict(best_state)
-            ckpt.save(checkpoint_dir, module, history=ckpt.history_summary(history), **metadata)
-    finally:
-        progress.close()
-    module.load_state_dict(best_state)
-    model.eval()
-    return history
+    def _finished(self) -> bool:
+        done = len(self.history.epochs)
+        return done >= self.config.epochs or self.history.stopped == "early_stopped"
+
+    def checkpoint(self, with_training_state: bool = True) -> None:
+        """Publish the best model, the history and (unless interrupted mid-epoch) the resume state, as one snapshot."""
+        if self.folder is None:
+            return
+        contents = ckpt.checkpoint_files(self.module, self.best_state,
+                                         history=ckpt.history_summary(self.history), **self.metadata)
+        contents.update(ckpt.history_file(self.history.epochs))
+        if with_training_state:
+            state = {"history": self.history.to_dict(), "epochs_since_best": self.epochs_since_best,
+                     "fingerprint": self.fingerprint, "training": self.config.to_dict()}
+            contents.update(ckpt.training_state_files(self.module, self.optimizer, self.generator, state))
+        else:  # the resume state stays at the last completed epoch
+            contents.update(ckpt.carried(self.folder, (ckpt.RESUME_WEIGHTS, ckpt.RESUME_STATE)))
+        runfolder.publish(self.folder, contents)
+
+    def train(self) -> History:
+        config, history = self.config, self.history
+        if history.epochs and self._finished():
+            history.notes.append(f"{self.folder} already trained {len(history.epochs)} epochs "
+                                 f"({history.stopped.replace('_', ' ')}); nothing to do")
+            self.module.load_state_dict(self.best_state)
+            self.model.eval()
+            return history
+        history.stopped = "completed"  # until this session says otherwise
+        n = len(self.train_data[0])
+        steps_per_epoch = math.ceil(n / config.batch_size)
+        total_steps = config.epochs * steps_per_epoch
+        progress = _Progress(config.progress, config.epochs, steps_per_epoch, len(history.epochs))
+        try:
+            for epoch in range(len(history.epochs), config.epochs):
+                record = self.epoch(epoch, steps_per_epoch, total_steps)
+                if history.best_val_loss is None or record["val_loss"] < history.best_val_loss:
+                    history.best_epoch, history.best_val_loss = epoch + 1, record["val_loss"]
+                    self.best_state = self._weights()
+                    self.epochs_since_best = 0
+                else:
+                    self.epochs_since_best += 1
+                progress.epoch_done(record)
+                last = epoch + 1 == config.epochs
+                stop_early = config.patience is not None and self.epochs_since_best >= config.patience
+                if stop_early:
+                    history.stopped = "early_stopped"
+                if (epoch + 1) % config.checkpoint_every == 0 or last or stop_early:
+                    self.checkpoint()
+                if stop_early:
+                    break
+        except KeyboardInterrupt:
+            history.stopped = "interrupted"
+            if history.epochs:  # the best model and history are refreshed; the resume state stays
+                self.checkpoint(with_training_state=False)
+        finally:
+            progress.close()
+        self.module.load_state_dict(self.best_state)
+        self.model.eval()
+        return history
+
+    def epoch(self, epoch: int, steps_per_epoch: int, total_steps: int) -> dict:
+        """One pass over the training data, then validation; returns the epoch's record (added to the history)."""
+        config, n = self.config, len(self.train_data[0])
+        started = time.perf_counter()
+        if hasattr(self.objective, "start_epoch"):  # lets an objective schedule its weights (KL warm-up)
+            self.objective.start_epoch(epoch)
+        self.model.train()
+        order = torch.randperm(n, generator=self.generator)
+        sums: dict[str, float] = {}
+        for i in range(steps_per_epoch):
+            lr = learning_rate(config, epoch * steps_per_epoch + i, total_steps)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            rows = order[i * config.batch_size:(i + 1) * config.batch_size]
+            loss, terms = batch_loss(self.model, self.objective, _rows(self.train_data, rows), self.generator,
+                                     training=True)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                self.diverged(f"loss became {loss_value} at epoch {epoch + 1}, step {i + 1}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            sums["loss"] = sums.get("loss", 0.0) + loss_value * len(rows)
+            for name, value in terms.items():
+                sums[name] = sums.get(name, 0.0) + float(value) * len(rows)
+        val = evaluate_loss(self.model, self.objective, self.val_data, seed=config.seed + 1)
+        record = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / n, "val_loss": val["loss"],
+                  **{f"train_{k}": v / n for k, v in sums.items()},
+                  **{f"val_{k}": v for k, v in val.items() if k != "loss"},
+                  "lr": lr, "seconds": time.perf_counter() - started}
+        self.history.epochs.append(record)
+        if not math.isfinite(record["val_loss"]):
+            self.diverged(f"validation loss became {record['val_loss']} at epoch {epoch + 1}")
+        return record
+
+    def diverged(self, what: str) -> None:
+        """Stop with the last good weights in place (and published), saying where."""
+        self.module.load_state_dict(self.best_state)
+        self.history.stopped = "diverged"
+        self.checkpoint()
+        where = f" in {self.folder}" if self.folder is not None else ""
+        good = f"epoch {self.history.best_epoch}" if self.history.best_epoch else "initialisation"
+        raise TrainingDiverged(f"{what}; kept the weights of {good}{where}. Try a lower learning rate (now "
+                               f"{self.config.lr:g}) or check the data's scale", self.history, params=("lr",))

@@ -124,6 +124,15 @@ def anomaly_scores(checkpoint: ckpt.Checkpoint, x: np.ndarray, contamination: fl
     if not quantiles:
         raise HourglassError(f"{checkpoint.path}: has no training-error distribution to set a threshold; retrain it "
                              "with this version of hourglass")
+    try:
+        quantiles = np.asarray(quantiles, dtype=np.float64)
+        valid = quantiles.ndim == 1 and len(quantiles) >= 2 and np.isfinite(quantiles).all() and (
+            np.diff(quantiles) >= 0).all()
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise HourglassError(f"{checkpoint.path}: anomaly.train_error_quantiles in its config must be at least two "
+                             "finite, non-decreasing numbers")
     levels = np.linspace(0, 1, len(quantiles))
     scores = squared_errors(x, reconstruct(checkpoint.model, x))
     threshold = float(np.interp(1 - contamination, levels, quantiles))
@@ -150,43 +159,93 @@ def score_file(checkpoint, data: str | Path, output: str | Path, contamination: 
             "contamination": contamination}
 
 
-def draw_samples(checkpoint: ckpt.Checkpoint, n: int, prior: str = "standard", seed: int = 0) -> np.ndarray:
-    """Decode ``n`` codes drawn from N(0, I) (``prior="standard"``; a VAE's prior), or for a plain autoencoder
-    from a Gaussian fitted to its training codes (``prior="fitted"``): (n, D) in the model's space."""
+SAMPLE_BATCH = 8192  # samples decoded at a time: memory stays bounded however many are asked for
+MAX_GRID = 1024  # images in one --png grid
+
+
+def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard"):
+    """A function ``draw(n, generator) -> (n, D)`` decoding codes drawn from N(0, I) (``prior="standard"``; a VAE's
+    prior), or for a plain autoencoder from a Gaussian fitted to its training codes (``prior="fitted"``), in the
+    model's space."""
     from .workflow import dataset_of
 
     model = checkpoint.model
-    generator = torch.Generator().manual_seed(seed)
     if prior == "standard":
-        return model.sample(n, generator).numpy()
+        return lambda n, generator: model.sample(n, generator).numpy()
     if prior != "fitted":
         raise HourglassError(f"unknown prior {prior!r}; expected standard or fitted", params=("prior",))
     if model.variational:
         raise HourglassError("the fitted prior is for plain autoencoders; a VAE samples its own prior N(0, I)",
                              params=("prior",))
     mean, tril = fit_code_gaussian(model, checkpoint.scaling.transform(dataset_of(checkpoint).x_train))
-    return model.sample(n, generator, mean=torch.as_tensor(mean), scale_tril=torch.as_tensor(tril)).numpy()
+    mean, tril = torch.as_tensor(mean), torch.as_tensor(tril)
+    return lambda n, generator: model.sample(n, generator, mean=mean, scale_tril=tril).numpy()
 
 
 def sample_file(checkpoint, n: int, output: str | Path | None = None, png: str | Path | None = None,
                 prior: str = "standard", seed: int = 0) -> dict:
-    """Draw ``n`` samples (:func:`draw_samples`) and write them in the data's units to ``output`` and/or as an
-    image grid to ``png``."""
+    """Draw ``n`` samples (:func:`sampler`) and write them in the data's units to ``output`` (.npy or .csv,
+    streamed :data:`SAMPLE_BATCH` at a time, after checking the disk has room) and/or the first of them as an image
+    grid to ``png`` (at most :data:`MAX_GRID`)."""
+    import shutil
+
     if output is None and png is None:
         raise HourglassError("say where the samples go: output (.npy, .csv) and/or png", params=("output", "png"))
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise HourglassError(f"n must be a whole number >= 1, got {n!r}", params=("n",))
+    if png is not None and n > MAX_GRID:
+        raise HourglassError(f"png draws at most {MAX_GRID} samples, not {n}; write more to an output file",
+                             params=("png", "n"))
     output = check_output(output, ROWS) if output is not None else None
     checkpoint = open_checkpoint(checkpoint, images=png is not None)
-    x = draw_samples(checkpoint, n, prior, seed)
+    width = checkpoint.model.architecture.n_features
     if output is not None:
-        write_rows(output, checkpoint.scaling.inverse_transform(x), checkpoint.data.get("columns"))
+        need = n * width * (4 if output.suffix.lower() == ".npy" else 16)  # float32, or ~16 characters in a CSV
+        free = shutil.disk_usage(output.resolve().parent if output.parent.exists() else Path.cwd()).free
+        if need > free:
+            raise HourglassError(f"{output}: {n} samples of {width} values need about {need / 1e9:.1f} GB; the disk "
+                                 f"has {free / 1e9:.1f} GB free", params=("n",))
+    draw, generator = sampler(checkpoint, prior), torch.Generator().manual_seed(seed)
+    batches = (draw(min(SAMPLE_BATCH, n - start), generator) for start in range(0, n, SAMPLE_BATCH))
+    shown = []
+    if output is not None:
+        with atomic_path(output) as tmp:
+            rows = _stream_rows(tmp, n, width, batches, checkpoint, shown)
+    else:
+        shown = [next(batches)]
     if png is not None:
         from .report import image_grid
 
-        cols = int(np.ceil(np.sqrt(n)))
+        x, cols = np.concatenate(shown)[:n], int(np.ceil(np.sqrt(n)))
         where = "N(0, I)" if prior == "standard" else "a Gaussian fitted to the training codes"
         image_grid([("", x[i:i + cols]) for i in range(0, n, cols)], checkpoint.model.architecture.input_shape,
                    png, title=f"{checkpoint.variant}: decoded draws of z from {where}")
-    return {"output": output, "png": png, "n": n}
+    return {"output": output, "png": png, "n": rows if output is not None else n}
+
+
+def _stream_rows(path: Path, n: int, width: int, batches, checkpoint: ckpt.Checkpoint, shown: list) -> int:
+    """Write the batches (model space) in the data's units to ``path`` (.npy through a memory map, or CSV in
+    appended chunks); keep the first rows, up to :data:`MAX_GRID`, in ``shown``. Returns the rows written."""
+    columns = checkpoint.data.get("columns") or [f"x{i + 1}" for i in range(width)]
+    done = 0
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, width)) \
+        if path.suffix.lower() == ".npy" else None
+    for batch in batches:
+        if done < MAX_GRID:
+            shown.append(batch[:MAX_GRID - done])
+        values = checkpoint.scaling.inverse_transform(batch)
+        if array is not None:
+            array[done:done + len(batch)] = values
+        else:
+            import pandas as pd
+
+            pd.DataFrame(values, columns=columns).to_csv(path, mode="a" if done else "w", header=not done,
+                                                         index=False, float_format="%.8g")
+        done += len(batch)
+    if array is not None:
+        array.flush()
+        del array
+    return done
 
 
 def diagram_file(checkpoint, output: str | Path) -> Path:

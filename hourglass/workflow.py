@@ -7,6 +7,7 @@ denoising sparse autoencoder is ``ModelConfig(noise="gaussian:0.3", l1=0.05)``).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field, fields, replace
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint as ckpt
+from . import runfolder
 from .corruptions import parse_noise
 from .data import Dataset, Scaling, binarize, in_unit_range, load_dataset
 from .errors import HourglassError
@@ -178,8 +180,7 @@ def run_folder(data: str | Path | Dataset, model_config: ModelConfig) -> Path:
 def _check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise HourglassError(f"{out}: is a file; a run's output is a folder", params=("out",))
-    holds_run = any((out / name).exists() for name in (ckpt.CONFIG, ckpt.WEIGHTS, ckpt.RESUME_STATE))
-    if holds_run and not resume and not overwrite:
+    if runfolder.holds_run(out) and not resume and not overwrite:
         raise HourglassError(f"{out}: already holds a run; continue it (resume), replace it (overwrite) or choose "
                              "another out", params=("resume", "overwrite", "out"))
 
@@ -212,25 +213,20 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
         raise HourglassError("binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))", params=("binarize",))
     objective = mc.objective(loss, clip_noise=unit)
     model = mc.build(dataset.shape, objective, seed=tc.seed)
-    if resume and out is not None:
-        saved = ckpt.read_config(out)
-        if (saved["model"]["architecture"] != model.architecture.to_dict() or saved["model"]["options"] !=
-                model.options() or saved.get("objective") != objective.to_dict()):
-            raise HourglassError(f"{out}: saved with another model or objective ({saved.get('variant')}, "
-                                 f"{saved['model']['architecture']}); resume with the same options")
     metadata = {"scaling": scaling, "data": data_record(dataset), "variant": variant_name(model, objective),
                 "objective": objective.to_dict(), "training": tc.to_dict()}
     started = time.perf_counter()
-    history = fit(model, objective, x_train, scaling.transform(dataset.x_val), tc, checkpoint_dir=out,
-                  metadata=metadata, resume=resume)
-    trained = TrainedModel(model, dataset, scaling, objective, history, out, time.perf_counter() - started,
-                           {"train": x_train})
-    if out is not None and history.epochs:
-        # The distribution of training errors, so that `hourglass score` can flag rows without the training data.
-        errors = squared_errors(x_train, reconstruct(model, x_train))
-        metadata["anomaly"] = {"train_error_quantiles": np.quantile(errors, np.linspace(0, 1, 1001)).tolist()}
-        ckpt.save(out, model, history=ckpt.history_summary(history), **metadata)
-    return trained
+    with runfolder.writer(out) if out is not None else contextlib.nullcontext():
+        history = fit(model, objective, x_train, scaling.transform(dataset.x_val), tc, checkpoint_dir=out,
+                      metadata=metadata, resume=resume)
+        if out is not None and history.epochs:
+            # The distribution of training errors, so that `hourglass score` can flag rows without the training
+            # data; published with the last snapshot's history and resume state.
+            errors = squared_errors(x_train, reconstruct(model, x_train))
+            metadata["anomaly"] = {"train_error_quantiles": np.quantile(errors, np.linspace(0, 1, 1001)).tolist()}
+            ckpt.save(out, model, history=ckpt.history_summary(history), keep_training_state=True, **metadata)
+    return TrainedModel(model, dataset, scaling, objective, history, out, time.perf_counter() - started,
+                        {"train": x_train})
 
 
 def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> Dataset:

@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hourglass: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # a read-only folder, a full disk, a path that cannot be made: the system's own words
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"hourglass: error: {where}{e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as e:  # noqa: BLE001 - the CLI's promise: one line, not a traceback
         if os.environ.get("HOURGLASS_DEBUG"):
             raise

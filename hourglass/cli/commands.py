@@ -65,6 +65,8 @@ def cmd_train(args) -> int:
     table = {"columns": args.columns, "drop": args.drop, "one_hot": args.one_hot, "id_column": args.id_column}
     trained = train(args.data, mc, tc, out=out, resume=args.resume, overwrite=args.overwrite, table=table)
     h, val = trained.history, trained.validation()
+    for note in h.notes:
+        print(note)
     note = {"completed": "", "early_stopped": " (stopped early)", "interrupted": " (interrupted)"}[h.stopped]
     print(f"trained {len(h.epochs)} epochs{note} in {trained.seconds:.1f}s; best epoch {h.best_epoch}, "
           f"val loss {h.best_val_loss:.4g} ({trained.objective.reconstruction})")

@@ -19,6 +19,23 @@ def _ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a seed of at least 0, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and where to read more), not the whole usage text."""
+
+    def error(self, message: str):
+        self.exit(2, f"hourglass: error: {message} (see: {self.prog} --help)\n")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -37,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mc, tc = ModelConfig(), TrainConfig()
     widths = lambda kind: ",".join(map(str, DEFAULT_WIDTHS[kind]))  # noqa: E731
-    p = argparse.ArgumentParser(prog="hourglass", description="Autoencoders as the textbook tells them: train, "
+    p = _Parser(prog="hourglass", description="Autoencoders as the textbook tells them: train, "
                                 "evaluate against PCA, encode, reconstruct.")
     p.add_argument("--version", action="version", version=f"hourglass {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -60,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     i = command(dsub, "info", cmd_data_info, help="describe a dataset or file",
                 description="Show splits, sizes and value ranges.")
     i.add_argument("data", metavar="DATA", help=data_help)
-    i.add_argument("--seed", type=int, default=tc.seed, help="seed of the train/val/test split for files "
+    i.add_argument("--seed", type=_seed, default=tc.seed, help="seed of the train/val/test split for files "
                    "(default %(default)s)")
 
     t = command(sub, "train", cmd_train, help="train an autoencoder",
@@ -130,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--schedule", choices=["cosine", "constant"], default=tc.schedule, help="default %(default)s")
     o.add_argument("--patience", type=_positive_int, default=tc.patience,
                    help="stop after this many epochs without a better validation loss (default: never)")
-    o.add_argument("--seed", type=int, default=tc.seed, help="seeds the split, initialisation and shuffles "
+    o.add_argument("--seed", type=_seed, default=tc.seed, help="seeds the split, initialisation and shuffles "
                    "(default %(default)s)")
     t.add_argument("--out", metavar="DIR", help="checkpoint folder (default runs/DATA-MODEL-ARCH-kK)")
     t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
@@ -176,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--noise", metavar="SPEC", help="gaussian:SIGMA, mask:P, salt-and-pepper:P, or several by commas")
     n.add_argument("--png", metavar="FILE", help="also draw clean, corrupted and denoised rows (images only)")
     n.add_argument("--n-images", type=_positive_int, default=16, help="images in the --png grid (default %(default)s)")
-    n.add_argument("--seed", type=int, default=0, help="seed of the noise (default %(default)s)")
+    n.add_argument("--seed", type=_seed, default=0, help="seed of the noise (default %(default)s)")
 
     s = command(sub, "sample", cmd_sample, help="decode random codes",
                 description="Decode codes drawn from N(0, I) (a VAE's prior), or for a plain autoencoder optionally "
@@ -187,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--png", metavar="FILE", help="draw the samples as a grid (images only)")
     s.add_argument("--prior", choices=["standard", "fitted"], default="standard",
                    help="standard: z ~ N(0, I); fitted: a Gaussian fitted to the training codes (plain AEs)")
-    s.add_argument("--seed", type=int, default=0, help="default %(default)s")
+    s.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
 
     g = command(sub, "diagram", cmd_diagram, help="draw a model as an hourglass of layer sizes",
                 description="Draw a checkpoint's encoder, code and decoder as an hourglass of layer sizes (SVG, PNG "
@@ -200,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "reconstructions.png, latent2d.png, metrics.json and checkpoints.")
     m.add_argument("--out", default="demo-output", metavar="DIR", help="output folder (default %(default)s)")
     m.add_argument("--epochs", type=_positive_int, default=40, help="epochs per model (default %(default)s)")
-    m.add_argument("--seed", type=int, default=0, help="default %(default)s")
+    m.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
     m.add_argument("--quiet", action="store_true", help="no progress output")
 
     cl = command(sub, "claims", cmd_claims, help="test the textbook's claims about autoencoders, with a report",
@@ -212,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="every experiment at reduced size (a few minutes); criteria meant for the full run are "
                          "reported, not judged")
     cl.add_argument("--out", metavar="DIR", help="output folder (default claims-output, or claims-quick with --quick)")
-    cl.add_argument("--seed", type=int, default=0, help="default %(default)s")
+    cl.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
     cl.add_argument("--only", type=_ints, metavar="N,N", help="run only these claims, e.g. 1,3 (models the others "
                     "share are trained as needed)")
     cl.add_argument("--quiet", action="store_true", help="no progress output")

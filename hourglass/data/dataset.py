@@ -55,12 +55,17 @@ class Dataset:
 
 
 
-def check_array(x, source: str, what: str = "data") -> tuple[np.ndarray, tuple[int, ...]]:
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_array(x, source: str, what: str = "data", columns: list[str] | None = None
+                ) -> tuple[np.ndarray, tuple[int, ...]]:
     """Validate samples read from ``source``; return them as float32 (N, D) and one sample's shape.
 
     Accepted: a numeric array of rank 2 (N, D), 3 (N, H, W: one-channel images) or 4 (N, C, H, W).
-    Refused, with a message naming ``source``: non-numeric or object dtype, rank 0/1 or > 4, no samples or no
-    features, NaN or infinite values.
+    Refused, with a message naming ``source`` (and the feature's name in ``columns``, for tables): non-numeric or
+    object dtype, rank 0/1 or > 4, no samples or no features, NaN or infinite values, and values beyond float32's
+    range (±3.4e38), which would silently become infinite.
     """
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
@@ -82,15 +87,29 @@ def check_array(x, source: str, what: str = "data") -> tuple[np.ndarray, tuple[i
             row, col = np.argwhere(bad)[0]
             kind = "NaN" if np.isnan(x[row, col]) else "infinite"
             raise HourglassError(
-                f"{source}: {what} has {int(bad.sum())} NaN or infinite values (first: {kind} at sample {row}, "
-                f"feature {col})"
+                f"{source}: {what} has {int(bad.sum())} NaN or infinite values (first: {kind} at "
+                f"{_where(row, col, columns)})"
             )
+        huge = np.abs(x) > FLOAT32_MAX
+        if huge.any():
+            row, col = np.argwhere(huge)[0]
+            raise HourglassError(f"{source}: {what} has {int(huge.sum())} values beyond float32's range ±3.4e38 "
+                                 f"(first: {x[row, col]:.3g} at {_where(row, col, columns)}); rescale them")
     return np.ascontiguousarray(x, dtype=np.float32), shape
+
+
+def _where(row: int, col: int, columns: list[str] | None) -> str:
+    """A value's place: a table's data row (from 1) and column name, or an array's sample and feature (from 0)."""
+    if columns is not None and col < len(columns):
+        return f"data row {row + 1}, column {columns[col]!r}"
+    return f"sample {row}, feature {col}"
 
 
 def split_indices(n: int, seed: int, val_fraction: float = 0.1, test_fraction: float = 0.1):
     """A seeded shuffle of ``range(n)`` cut into train / val / test index arrays: at least one sample in each
     split whose fraction is above 0 (``test_fraction=0`` gives train and validation only)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise HourglassError(f"seed must be a whole number >= 0, got {seed!r}", params=("seed",))
     wanted = 1 + (val_fraction > 0) + (test_fraction > 0)
     if n < wanted:
         raise HourglassError(f"need at least {wanted} samples to split into train/val{'/test' * (test_fraction > 0)}, "

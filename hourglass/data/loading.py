@@ -50,8 +50,8 @@ def load_samples(name_or_path: str | Path, split: str | None = None, seed: int =
     if table is not None and path.suffix.lower() in TABLE_SUFFIXES and path.is_file():
         spec = TableSpec.from_dict(table)
         raw, ids = table_to_array(read_table(path), spec, key)
-        x, shape = check_array(raw, key)
+        x, shape = check_array(raw, key, columns=spec.feature_names)
         return Samples(x, None, shape, spec.feature_names, ids)
     raw, y, columns = read_array_file(path)
-    x, shape = check_array(raw, key)
+    x, shape = check_array(raw, key, columns=columns)
     return Samples(x, y, shape, columns)

@@ -13,8 +13,35 @@ from .mnist import is_idx_folder, load_mnist_idx
 from .tables import TABLE_SUFFIXES, read_table, table_spec, table_to_array
 
 
+def _png_pixels(im, path: Path) -> np.ndarray:
+    """One PNG's pixels as (H, W) grey or (H, W, 3) RGB on the 0–255 scale: 8-bit values as they are, 16-bit ones
+    divided by 257 (65535 → 255, nothing saturated); a palette becomes its colours. Transparency is refused:
+    what the pixels under it should be is not ours to guess."""
+    mode = im.mode
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        mode = im.mode
+    if mode in ("LA", "RGBA", "PA", "La", "RGBa"):
+        alpha = np.asarray(im.getchannel("A"))
+        if (alpha < 255).any():
+            raise HourglassError(f"{path}: has transparent pixels ({mode}); save it without an alpha channel")
+        im = im.convert("L" if mode.startswith("L") else "RGB")
+        mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        pixels = np.asarray(im).astype(np.float64)
+        if pixels.min() < 0 or pixels.max() > 65535:
+            raise HourglassError(f"{path}: {mode} pixels span [{pixels.min():g}, {pixels.max():g}], beyond 16 bits")
+        return (pixels / 257).astype(np.float32)
+    if mode in ("1", "L"):
+        return np.asarray(im.convert("L"))
+    if mode == "RGB":
+        return np.asarray(im)
+    raise HourglassError(f"{path}: colour mode {mode} is not read; expected grey, RGB, a palette or 16-bit grey")
+
+
 def read_png_folder(folder: Path) -> np.ndarray:
-    """All ``*.png`` in ``folder`` (sorted by name) as uint8 (N, C, H, W); they must share size and colour mode."""
+    """All ``*.png`` in ``folder`` (sorted by name) as (N, C, H, W) on the 0–255 scale (uint8, or float32 when a
+    16-bit image is among them); they must share their size."""
     from PIL import Image, UnidentifiedImageError
 
     folder = Path(folder)
@@ -26,8 +53,7 @@ def read_png_folder(folder: Path) -> np.ndarray:
         try:
             with Image.open(f) as im:
                 im.load()
-                gray = im.mode in ("1", "L", "LA", "I;16", "I", "F")
-                images.append((f, np.asarray(im.convert("L" if gray else "RGB"))))
+                images.append((f, _png_pixels(im, f)))
         except (UnidentifiedImageError, OSError) as e:
             raise HourglassError(f"{f}: not a readable PNG ({e})") from None
     channels = 1 if all(a.ndim == 2 for _, a in images) else 3
@@ -72,14 +98,17 @@ def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
             return loaded, None, None
         with loaded:
             keys = loaded.files
-            if len(keys) == 1:
-                return loaded[keys[0]], None, None
-            xkey = next((k for k in ("x", "X", "data") if k in keys), None)
+            xkey = keys[0] if len(keys) == 1 else next((k for k in ("x", "X", "data") if k in keys), None)
             if xkey is None:
                 raise HourglassError(f"{path}: holds {keys}; expected one array, or 'x' with optional 'y'")
-            ykey = next((k for k in ("y", "labels") if k in keys), None)
-            y = loaded[ykey] if ykey else None
-            return loaded[xkey], y, None
+            ykey = next((k for k in ("y", "labels") if k in keys), None) if len(keys) > 1 else None
+            try:  # each array is read here, lazily: a pickled (object) one is refused now
+                return loaded[xkey], (loaded[ykey] if ykey else None), None
+            except ValueError as e:
+                msg = "holds Python objects, which are never unpickled" if "pickle" in str(e) else str(e)
+                raise HourglassError(f"{path}: cannot read ({msg})") from None
+            except (OSError, EOFError, zipfile.BadZipFile) as e:
+                raise HourglassError(f"{path}: not a readable {suffix} file ({e})") from None
     raise HourglassError(f"{path}: unsupported file type {suffix!r}; expected .npy, .npz, .csv, .parquet or a "
                          "folder of PNGs")
 
@@ -96,7 +125,7 @@ def load_file(path: Path, seed: int = 0, **table_options) -> Dataset:
         frame = read_table(path)
         spec = table_spec(frame, str(path), **table_options)
         raw, ids = table_to_array(frame, spec, str(path))
-        x, shape = check_array(raw, str(path))
+        x, shape = check_array(raw, str(path), columns=spec.feature_names)
         tr, va, te = split_indices(len(x), seed)
         return Dataset(path.stem, x[tr], x[va], x[te], shape=shape, columns=spec.feature_names,
                        source={"path": str(path.resolve()), "seed": seed, "table": spec.to_dict()})
@@ -104,7 +133,7 @@ def load_file(path: Path, seed: int = 0, **table_options) -> Dataset:
         raise HourglassError(f"{path}: columns, drop, one_hot and id_column apply to .csv and .parquet tables",
                              params=("columns", "drop", "one_hot", "id_column"))
     raw, y, columns = read_array_file(path)
-    x, shape = check_array(raw, str(path))
+    x, shape = check_array(raw, str(path), columns=columns)
     if y is not None:
         y = np.asarray(y)
         if y.shape != (len(x),):

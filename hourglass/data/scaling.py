@@ -72,7 +72,10 @@ class Scaling:
 
         if d.get("kind") not in ("none", "divide", "standardize"):
             raise HourglassError(f"preprocessing.kind is {d.get('kind')!r}, expected none, divide or standardize")
-        return cls(d["kind"], parse(d.get("shift", 0.0), "shift"), parse(d.get("scale", 1.0), "scale"))
+        scale = parse(d.get("scale", 1.0), "scale")
+        if np.any(np.asarray(scale) == 0):
+            raise HourglassError("preprocessing.scale has a 0; dividing by it would make every value infinite")
+        return cls(d["kind"], parse(d.get("shift", 0.0), "shift"), scale)
 
 
 def binarize(x: np.ndarray, seed: int = 0) -> np.ndarray:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import checkpoint as ckpt
 from .. import files
+from ..errors import HourglassError
 from ..data import Dataset, Scaling, load_mnist
 from ..train import TrainConfig
 from ..workflow import ModelConfig, train
@@ -166,9 +167,9 @@ def _read_record(path: Path) -> dict:
 def _epochs_done(folder: Path) -> tuple[int, float]:
     """Epochs saved in a model folder's resume state, and the seconds they took (0, 0 when there is none)."""
     try:
-        epochs = json.loads((folder / "resume.json").read_text())["history"]["epochs"]
+        epochs = ckpt.read_training_record(folder)["history"]["epochs"]
         return len(epochs), float(sum(e["seconds"] for e in epochs))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (HourglassError, OSError, KeyError, TypeError):
         return 0, 0.0
 
 

@@ -6,6 +6,7 @@ import torch
 
 import hourglass as hg
 from hourglass import checkpoint as ckpt
+from hourglass import runfolder
 
 
 @pytest.fixture(params=["mlp", "conv", "linear"])
@@ -30,13 +31,14 @@ def test_round_trip_gives_bitwise_equal_outputs(tmp_path, model):
     assert loaded.model.architecture == model.architecture and loaded.model.output == model.output
     np.testing.assert_array_equal(loaded.scaling.shift, scaling.shift)
     np.testing.assert_array_equal(loaded.scaling.scale, scaling.scale)
-    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    cfg = json.loads((runfolder.current(tmp_path / "run") / "config.json").read_text())
     assert cfg["format"] == "hourglass-checkpoint" and cfg["hourglass_version"] == hg.__version__
 
 
 @pytest.fixture
 def saved(tmp_path, tiny_model):
-    return hg.save(tmp_path / "run", tiny_model)
+    """The folder of the saved checkpoint's files (its current snapshot)."""
+    return runfolder.current(hg.save(tmp_path / "run", tiny_model))
 
 
 def test_truncated_weights_are_detected(saved):
@@ -84,7 +86,7 @@ def test_mismatched_architecture_is_refused_before_loading(saved):
     cfg = json.loads((saved / "config.json").read_text())
     cfg["model"]["architecture"]["latent_dim"] = 5
     (saved / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(hg.HourglassError, match="tensor encoder.*needs torch.float32 \\(5, 16\\)"):
+    with pytest.raises(hg.HourglassError, match="tensor encoder.*needs F32 \\(5, 16\\)"):
         hg.load(saved)
 
 

@@ -122,7 +122,9 @@ def test_lab_caches_resumes_and_retrains(tmp_path, monkeypatch):
     for k, v in reference.model.state_dict().items():  # the resumed run ends where the uninterrupted one did
         assert torch.equal(v, resumed.model.state_dict()[k]), k
 
-    weights = tmp_path / "b" / "models" / "m" / "model.safetensors"
+    from hourglass import runfolder
+
+    weights = runfolder.current(tmp_path / "b" / "models" / "m") / "model.safetensors"
     stamp = weights.stat().st_mtime_ns
     again = Lab(tmp_path / "b", **quiet).model("m", config, 3, data=data)
     assert again.cached and weights.stat().st_mtime_ns == stamp
@@ -153,5 +155,5 @@ def test_claim_10_fails_a_model_whose_hidden_layer_is_narrower_than_its_code(tmp
     claim = claim_hourglass(lab)
     assert claim.verdict == "FAIL" and claim.measurements["models_checked"] == 3
     assert claim.checks[0].value == pytest.approx(2 / 3)
-    (tmp_path / "models" / "pinched" / "config.json").unlink()  # without it, every model is an hourglass
+    (tmp_path / "models" / "pinched" / "CURRENT").unlink()  # without it, every model is an hourglass
     assert claim_hourglass(lab).verdict == "PASS"

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import hourglass as hg
+from hourglass import runfolder
 from hourglass.train import learning_rate
 
 
@@ -59,7 +60,7 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
 
     with pytest.raises(SystemExit):
         hg.fit(model, Dying("bce"), xt, xv, hg.TrainConfig(epochs=4, **cfg), checkpoint_dir=tmp_path / "r")
-    history = json.loads((tmp_path / "r" / "resume.json").read_text())["history"]
+    history = json.loads((runfolder.current(tmp_path / "r") / "resume.json").read_text())["history"]
     assert len(history["epochs"]) == 2
     fresh = hg.Autoencoder.from_architecture(arch, "sigmoid", seed=0)
     h = hg.fit(fresh, hg.Objective("bce"), xt, xv, hg.TrainConfig(epochs=4, **cfg), checkpoint_dir=tmp_path / "r",
@@ -67,7 +68,7 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     assert len(h.epochs) == 4
     assert same_weights(fresh, straight)
     assert same_weights(hg.load(tmp_path / "r").model, hg.load(tmp_path / "straight").model)
-    lines = (tmp_path / "r" / "history.jsonl").read_text().splitlines()
+    lines = (runfolder.current(tmp_path / "r") / "history.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4]
 
 

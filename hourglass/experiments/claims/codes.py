@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ... import checkpoint as ckpt
+from ... import runfolder
 from ...metrics import encode, fit_code_gaussian, reconstruct, squared_errors
 from ...pca import PCABaseline
 from ...report import hourglass_diagram, image_grid, latent_scatter, one_per_class
@@ -149,7 +150,7 @@ def claim_hourglass(lab: Lab) -> Claim:
                   "wide, and the penalty makes the bottleneck.) Checked on every MNIST model in the output folder.")
     family_model(lab, 2), reference_model(lab, "vae")  # two of the drawn models, trained here if run alone
     waist_is_code, shapes = [], []
-    for folder in sorted(p for p in (lab.out / "models").iterdir() if (p / "config.json").exists()):
+    for folder in sorted(p for p in (lab.out / "models").iterdir() if runfolder.holds_run(p)):
         model = ckpt.load(folder).model
         arch = model.architecture
         if tuple(arch.input_shape) != tuple(lab.mnist.shape):  # the 2-D and 3-D toy data
