@@ -214,9 +214,10 @@ def read_config(directory: str | Path) -> dict:
         raise HourglassError(f"{path}: checkpoint format version {version!r}; this hourglass ({__version__}) reads "
                              f"up to {FORMAT_VERSION}")
     model = config.get("model")
-    if not isinstance(model, dict) or model.get("kind") not in MODEL_KINDS or not isinstance(model.get("options"),
-                                                                                                  dict):
-        raise HourglassError(f"{path}: model must name a kind in {sorted(MODEL_KINDS)} and its options")
+    if not isinstance(model, dict) or not isinstance(model.get("kind"), str) or model["kind"] not in MODEL_KINDS \
+            or not isinstance(model.get("options"), dict) or not isinstance(model.get("architecture"), dict):
+        raise HourglassError(f"{path}: model must name a kind in {sorted(MODEL_KINDS)}, its architecture and its "
+                             "options")
     if not isinstance(config.get("weights"), dict) or not isinstance(config["weights"].get("sha256"), str):
         raise HourglassError(f"{path}: weights.sha256 missing")
     return config
@@ -231,6 +232,8 @@ def _build(config: dict, path: Path, device: str | None = None):
             model = build_model(config["model"]["kind"], arch, config["model"]["options"])
     except HourglassError as e:
         raise HourglassError(f"{path}: {e}") from None
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as e:  # a field of the wrong type
+        raise HourglassError(f"{path}: malformed ({type(e).__name__}: {e})") from None
     return arch, scaling, model
 
 

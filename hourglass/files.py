@@ -50,6 +50,9 @@ def check_output(path: str | Path, suffixes: tuple[str, ...], inputs: tuple = ()
         raise HourglassError(f"{path}: {what} must end in {choices}")
     if path.is_dir():
         raise HourglassError(f"{path}: is a folder; the {what} is a file")
+    blocking = next((p for p in path.parents if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise HourglassError(f"{path}: {blocking} is a file, not a folder")
     for source in inputs:
         if source is not None and path.exists() and Path(source).exists() and os.path.samefile(path, source):
             raise HourglassError(f"{path}: is an input of this command; write the {what} to another file")

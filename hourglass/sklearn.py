@@ -100,7 +100,7 @@ class _AutoencoderBase(BaseEstimator):
         unit = in_unit_range(x)
         if self.loss == "bce" and not unit:
             raise ValueError("loss='bce' needs X in [0, 1]; scale it (e.g. MinMaxScaler) or use loss='mse'")
-        config = ModelConfig(model=self.model, arch="mlp", widths=tuple(int(w) for w in self.hidden_widths),
+        config = ModelConfig(model=self.model, arch="mlp", widths=tuple(self.hidden_widths),
                              latent_dim=self.latent_dim, activation=self.activation, noise=self.noise, l1=self.l1,
                              contractive=self.contractive, beta=self.beta)
         objective = config.objective(self.loss, clip_noise=unit)
