@@ -59,7 +59,9 @@ def test_every_claim_produces_its_metric_and_verdict(quick_run):
 
 def test_rerun_reuses_the_trained_models(quick_run):
     out, _, _ = quick_run
-    weights = out / "models" / "ae-mlp-k2" / "model.safetensors"
+    from hourglass import runfolder
+
+    weights = runfolder.current(out / "models" / "ae-mlp-k2") / "model.safetensors"
     before = (weights.stat().st_mtime_ns, weights.read_bytes())
     first = json.loads((out / "claims.json").read_text())["claims"]
     started = time.perf_counter()

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hourglass as hg
+
 README = (Path(__file__).parents[2] / "README.md").read_text()
 
 
@@ -20,7 +22,7 @@ def test_python_quickstart_runs(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     result = eval(printed.strip().splitlines()[-1], {"np": __import__("numpy")})
     assert result["k"] == 4 and result["squared_error_per_sample"] < result["pca_squared_error_per_sample"]
-    assert (tmp_path / "runs" / "python-k4" / "model.safetensors").exists()
+    assert hg.load(tmp_path / "runs" / "python-k4").model.latent_dim == 4
 
 
 def test_cli_quickstart_train_then_evaluate_runs(tmp_path):
