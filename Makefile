@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/hourglass demo --out demo-output
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 
 claims: $(STAMP)
 	$(BIN)/hourglass claims --out claims-output

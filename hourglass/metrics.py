@@ -34,7 +34,7 @@ def reconstruct(model, x: np.ndarray) -> np.ndarray:
 
 def squared_errors(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
     """‖x − x̂‖² of each row, in float64: (N, D), (N, D) → (N,) (:func:`~hourglass.losses.squared_error_per_sample`)."""
-    as64 = lambda a: torch.as_tensor(np.asarray(a, np.float64))  # noqa: E731
+    as64 = lambda a: torch.tensor(np.asarray(a, np.float64))  # a copy: the input may be read-only  # noqa: E731
     return squared_error_per_sample(as64(x_hat), as64(x)).numpy()
 
 

@@ -90,7 +90,7 @@ def check_array(x, source: str, what: str = "data", columns: list[str] | None = 
                 f"{source}: {what} has {int(bad.sum())} NaN or infinite values (first: {kind} at "
                 f"{_where(row, col, columns)})"
             )
-        huge = np.abs(x) > FLOAT32_MAX
+        huge = np.abs(x) > FLOAT32_MAX if x.dtype.itemsize > 4 else np.zeros(x.shape, bool)
         if huge.any():
             row, col = np.argwhere(huge)[0]
             raise HourglassError(f"{source}: {what} has {int(huge.sum())} values beyond float32's range ±3.4e38 "

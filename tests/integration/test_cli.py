@@ -111,7 +111,8 @@ def test_resume_from_the_cli_extends_a_run(tmp_path):
     hourglass("train", "digits", "--epochs", "4", "--out", tmp_path / "r", "--resume", "--quiet")
     assert hg.load(tmp_path / "r").config["history"]["epochs_run"] == 4
     assert_one_line_error(hourglass("train", "digits", "--epochs", "4", "--latent-dim", "3", "--out", tmp_path / "r",
-                                    "--resume", check=False), "cannot resume: architecture was", "'latent_dim': 4", "'latent_dim': 3")
+                                    "--resume", check=False),
+                          "cannot resume: architecture was", "'latent_dim': 4", "'latent_dim': 3")
 
 
 def test_user_csv_is_standardized_and_reconstructed_in_its_units(tmp_path):
