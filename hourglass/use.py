@@ -112,11 +112,17 @@ def denoise_file(checkpoint, data: str | Path, output: str | Path, noise: str | 
 
 
 def anomaly_scores(checkpoint: ckpt.Checkpoint, x: np.ndarray, contamination: float = 0.01) -> dict:
-    """Score rows ``x`` (already in the model's scaled space) by squared reconstruction error.
+    """Score rows ``x`` (already in the model's scaled space) by squared reconstruction error, and judge the
+    scores (:func:`judge_scores`)."""
+    return judge_scores(checkpoint, squared_errors(x, reconstruct(checkpoint.model, x)), contamination)
 
-    Returns ``scores`` (N,), ``training_percentile`` (the share of training rows with a smaller error: 0.5 is
-    typical, 0.999 rarer than 999 in 1,000), ``is_anomaly`` (score above ``threshold``, the training errors'
-    1 − ``contamination`` quantile, stored in the checkpoint when it was trained).
+
+def judge_scores(checkpoint: ckpt.Checkpoint, scores: np.ndarray, contamination: float = 0.01) -> dict:
+    """Place squared-error ``scores`` (N,) among the training rows' errors stored in the checkpoint.
+
+    Returns ``scores``, ``training_percentile`` (the share of training rows with a smaller error: 0.5 is typical,
+    0.999 rarer than 999 in 1,000), ``is_anomaly`` (score above ``threshold``, the training errors' 1 −
+    ``contamination`` quantile, stored in the checkpoint when it was trained).
     """
     if not 0 < contamination < 1:
         raise HourglassError(f"contamination must be in (0, 1), got {contamination:g}", params=("contamination",))
@@ -134,7 +140,6 @@ def anomaly_scores(checkpoint: ckpt.Checkpoint, x: np.ndarray, contamination: fl
         raise HourglassError(f"{checkpoint.path}: anomaly.train_error_quantiles in its config must be at least two "
                              "finite, non-decreasing numbers")
     levels = np.linspace(0, 1, len(quantiles))
-    scores = squared_errors(x, reconstruct(checkpoint.model, x))
     threshold = float(np.interp(1 - contamination, levels, quantiles))
     return {"scores": scores, "training_percentile": np.interp(scores, quantiles, levels),
             "is_anomaly": scores > threshold, "threshold": threshold}

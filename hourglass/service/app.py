@@ -1,0 +1,226 @@
+"""The scoring service: a checkpoint behind HTTP, on FastAPI.
+
+    POST /encode       {"rows": [...]}                      → {"codes": [[z1..zk], ...]}
+    POST /reconstruct  {"rows": [...]}                      → {"reconstructions": [[...], ...], "columns": [...]}
+    POST /score        {"rows": [...], "contamination": c}  → {"scores", "training_percentile", "is_anomaly", ...}
+    GET  /health, GET /model, GET /docs (OpenAPI)
+
+The model is loaded and validated once, when the app is made. Requests that arrive while the model is busy are
+run together in one forward pass (no autograd) and their answers split again, so many small requests cost little
+more than one large one. Bad input is answered 4xx with ``{"detail": "<one line>"}`` (:mod:`.rows`), never 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from .. import checkpoint as ckpt
+from .._version import __version__
+from ..errors import HourglassError
+from ..metrics import squared_errors
+from ..use import judge_scores
+from .rows import TooLarge, parse_rows, read_json
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Where the service listens and what one request may hold."""
+
+    host: str = "127.0.0.1"  # loopback: reachable from this machine only; "0.0.0.0" is every interface
+    port: int = 8000
+    workers: int = 1  # processes, each with its own copy of the model
+    max_rows: int = 10_000  # rows in one request
+    max_body_bytes: int = 16 * 2**20  # bytes of one request's body
+
+
+class Batcher:
+    """One forward pass for every request waiting: each request's rows are queued; a single task takes what is
+    queued (until it holds ``max_rows`` rows or more), runs ``run`` on them in a worker thread, and hands each request
+    its share back."""
+
+    def __init__(self, run, max_rows: int):
+        self.run, self.max_rows = run, max_rows
+        self.queue: asyncio.Queue = asyncio.Queue()
+
+    async def __call__(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        done = asyncio.get_running_loop().create_future()
+        await self.queue.put((x, done))
+        return await done
+
+    async def serve_forever(self):
+        while True:
+            waiting = [await self.queue.get()]
+            rows = len(waiting[0][0])
+            while not self.queue.empty() and rows < self.max_rows:
+                waiting.append(self.queue.get_nowait())
+                rows += len(waiting[-1][0])
+            try:
+                out = await asyncio.to_thread(self.run, np.concatenate([x for x, _ in waiting]))
+            except Exception as e:  # noqa: BLE001 - every waiting request learns of it
+                for _, done in waiting:
+                    done.set_exception(e)
+                continue
+            start = 0
+            for x, done in waiting:
+                done.set_result({k: v[start:start + len(x)] for k, v in out.items()})
+                start += len(x)
+
+
+def model_pass(checkpoint: ckpt.Checkpoint):
+    """``run(x)``: rows in the data's units (N, D) → code (N, k), reconstruction (N, D) in the data's units, and
+    score (N,), the squared error in the model's space (as ``hourglass score`` computes it)."""
+    model, scaling = checkpoint.model.eval(), checkpoint.scaling
+
+    def run(x: np.ndarray) -> dict[str, np.ndarray]:
+        x_model = scaling.transform(x)
+        with torch.inference_mode():
+            z = model.encode(torch.from_numpy(x_model))
+            x_hat = model.decode(z).numpy()
+        return {"code": z.numpy(), "reconstruction": scaling.inverse_transform(x_hat),
+                "score": squared_errors(x_model, x_hat)}
+
+    return run
+
+
+def describe(checkpoint: ckpt.Checkpoint, config: ServiceConfig) -> dict:
+    """What ``GET /model`` answers: the model, its objective and training data, and the request limits."""
+    arch = checkpoint.model.architecture
+    summary = checkpoint.config.get("history") or {}
+    return {"hourglass_version": __version__, "trained_with": checkpoint.config.get("hourglass_version"),
+            "variant": checkpoint.variant, "model_kind": checkpoint.model.kind, "architecture": arch.to_dict(),
+            "features": arch.n_features, "latent_dim": arch.latent_dim,
+            "feature_names": checkpoint.data.get("columns"), "objective": checkpoint.objective,
+            "preprocessing": checkpoint.config.get("preprocessing"), "data": checkpoint.data,
+            "training": {**(checkpoint.config.get("training") or {}), "history": summary},
+            "scores": bool((checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")),
+            "limits": {"max_rows": config.max_rows, "max_body_bytes": config.max_body_bytes}}
+
+
+ROWS_SCHEMA = {"type": "object", "required": ["rows"], "properties": {
+    "rows": {"type": "array", "minItems": 1, "items": {"oneOf": [
+        {"type": "array", "items": {"type": "number"}, "description": "the D features, in the model's order"},
+        {"type": "object", "additionalProperties": {}, "description": "a table row keyed by column name"}]}},
+    "contamination": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "default": 0.01,
+                      "description": "/score only: the share of training rows flagged"}},
+    "example": {"rows": [[0.0, 0.5, 1.0]]}}
+
+
+def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig = ServiceConfig()):
+    """The FastAPI app serving ``checkpoint`` (loaded and validated here: a bad one raises before any serving)."""
+    checkpoint = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
+    batcher = Batcher(model_pass(checkpoint), config.max_rows)
+    model_info = describe(checkpoint, config)
+
+    async def lifespan(app):
+        task = asyncio.create_task(batcher.serve_forever())
+        yield
+        task.cancel()
+
+    app = FastAPI(title="hourglass scoring service", version=__version__, lifespan=lifespan,
+                  description=f"{checkpoint.variant} model from {checkpoint.path}: codes, reconstructions and "
+                              "anomaly scores of JSON rows.")
+
+    def problem(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"detail": message}, status_code=status)
+
+    app.add_exception_handler(TooLarge, lambda request, e: problem(413, str(e)))
+    app.add_exception_handler(HourglassError, lambda request, e: problem(422, str(e)))
+    app.add_exception_handler(RequestValidationError, lambda request, e: problem(422, str(e).splitlines()[0]))
+    app.add_exception_handler(HTTPException, lambda request, e: problem(e.status_code, str(e.detail)))
+    app.add_exception_handler(Exception, lambda request, e: problem(500, f"internal error: {type(e).__name__}"))
+
+    async def rows_of(request: Request, allowed=("rows",)):
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > config.max_body_bytes:
+            raise TooLarge(f"the body has {int(declared)} bytes; this service takes at most "
+                           f"{config.max_body_bytes} (max_body_bytes)")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > config.max_body_bytes:
+                raise TooLarge(f"the body is over {config.max_body_bytes} bytes (max_body_bytes)")
+        payload = read_json(bytes(body))
+        x, ids = parse_rows(payload, checkpoint, config.max_rows, allowed)
+        out = await batcher(x)
+        return payload, out, ({"ids": ids} if ids is not None else {})
+
+    body = {"requestBody": {"required": True, "content": {"application/json": {"schema": ROWS_SCHEMA}}}}
+
+    @app.post("/encode", openapi_extra=body, summary="codes z = f(x) of rows (a VAE: the mean of q(z|x))")
+    async def encode(request: Request):
+        _, out, ids = await rows_of(request)
+        return {"codes": out["code"].tolist(), **ids}
+
+    @app.post("/reconstruct", openapi_extra=body, summary="reconstructions g(f(x)) in the data's units")
+    async def reconstruct(request: Request):
+        _, out, ids = await rows_of(request)
+        return {"reconstructions": out["reconstruction"].tolist(), "columns": model_info["feature_names"], **ids}
+
+    @app.post("/score", openapi_extra=body, summary="anomaly scores: squared reconstruction error, its training "
+                                                    "percentile, and a flag")
+    async def score(request: Request):
+        payload, out, ids = await rows_of(request, ("rows", "contamination"))
+        contamination = payload.get("contamination", 0.01)
+        if isinstance(contamination, bool) or not isinstance(contamination, (int, float)):
+            raise HourglassError(f"contamination must be a number in (0, 1), got {contamination!r}")
+        judged = judge_scores(checkpoint, out["score"], contamination)
+        return {"scores": judged["scores"].tolist(), "training_percentile": judged["training_percentile"].tolist(),
+                "is_anomaly": judged["is_anomaly"].tolist(), "threshold": judged["threshold"],
+                "contamination": contamination, **ids}
+
+    @app.get("/health", summary="is the service up")
+    async def health():
+        return {"status": "ok", "model": checkpoint.variant, "pid": os.getpid()}
+
+    @app.get("/model", summary="the model served: architecture, objective, training data, limits")
+    async def model():
+        return model_info
+
+    return app
+
+
+ENVIRONMENT = "HOURGLASS_SERVE"  # the checkpoint and limits, for each worker process that uvicorn starts
+
+
+def from_environment():
+    """The app for a worker process: ``uvicorn`` calls this factory in each of ``workers`` processes."""
+    import json
+
+    settings = json.loads(os.environ[ENVIRONMENT])
+    return create_app(settings.pop("checkpoint"), ServiceConfig(**settings))
+
+
+def serve(checkpoint: str | Path, config: ServiceConfig = ServiceConfig(), log_level: str = "info") -> None:
+    """Serve ``checkpoint`` with uvicorn until interrupted. The checkpoint is validated and the address checked
+    before anything starts, so a corrupt checkpoint or a port in use is one error, not a traceback."""
+    import json
+    import socket
+
+    import uvicorn
+
+    if config.workers < 1 or config.max_rows < 1 or config.max_body_bytes < 1:
+        raise HourglassError("workers, max_rows and max_body_bytes must be at least 1",
+                             params=("workers", "max_rows", "max_body_bytes"))
+    loaded = ckpt.load(checkpoint)
+    try:
+        with socket.create_server((config.host, config.port)):
+            pass
+    except OSError as e:
+        raise HourglassError(f"cannot listen on {config.host}:{config.port} ({e.strerror or e})",
+                             params=("host", "port")) from None
+    if config.workers == 1:
+        uvicorn.run(create_app(loaded, config), host=config.host, port=config.port, log_level=log_level)
+        return
+    os.environ[ENVIRONMENT] = json.dumps({**config.__dict__, "checkpoint": str(checkpoint)})
+    uvicorn.run("hourglass.service.app:from_environment", factory=True, host=config.host, port=config.port,
+                workers=config.workers, log_level=log_level)
