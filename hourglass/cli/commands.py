@@ -164,6 +164,34 @@ def cmd_diagram(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from ..export import export_onnx
+
+    r = export_onnx(args.checkpoint, args.output, part=args.part, opset=args.opset)
+    print(f"wrote {r['output']} ({r['part']}: {', '.join(r['inputs'])} → {', '.join(r['outputs'])}; opset "
+          f"{r['opset']}; onnxruntime matches PyTorch within {r['max_relative_error']:.1e} relative)")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from ..service import ServiceConfig, serve
+
+    serve(args.checkpoint, ServiceConfig(host=args.host, port=args.port, workers=args.workers,
+                                         max_rows=args.max_rows, max_body_bytes=args.max_body_bytes))
+    return 0
+
+
+def cmd_explore(args) -> int:
+    from ..explorer import explore_file
+
+    r = explore_file(args.checkpoint, args.output, data=args.data, split=args.split, max_points=args.max_points,
+                     seed=args.seed)
+    plane = "its first two principal directions" if r["principal_plane"] else "the code itself"
+    print(f"wrote {r['output']}: {r['points']} codes (k = {r['latent_dim']}; the scatter shows {plane}); open it "
+          "in a browser")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from rich.table import Table
 

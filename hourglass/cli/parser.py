@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 
 from .commands import (cmd_claims, cmd_data_fetch, cmd_data_info, cmd_demo, cmd_denoise, cmd_diagram, cmd_encode,
-                       cmd_evaluate, cmd_reconstruct, cmd_sample, cmd_score, cmd_train)
+                       cmd_evaluate, cmd_explore, cmd_export, cmd_reconstruct, cmd_sample, cmd_score, cmd_serve,
+                       cmd_train)
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -44,8 +45,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from .._version import __version__
+    from ..explorer import MAX_POINTS
+    from ..export import PARTS
     from ..nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS
     from ..train import TrainConfig
+    from ..service import ServiceConfig
     from ..workflow import PRESETS, ModelConfig
 
     mc, tc = ModelConfig(), TrainConfig()
@@ -207,6 +211,46 @@ def build_parser() -> argparse.ArgumentParser:
                             "or PDF by the output's suffix).")
     g.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
     g.add_argument("-o", "--output", required=True, metavar="FILE", help="output .svg, .png or .pdf")
+
+    x = command(sub, "export", cmd_export, help="write a checkpoint as an ONNX model",
+                description="Write CKPT as one ONNX file for any ONNX runtime: raw rows in the data's units go in "
+                            "(the training scaling is folded into the graph), the batch axis is dynamic, and the "
+                            "file's metadata holds the version, feature names and the training-error quantiles. "
+                            "onnxruntime checks the graph against PyTorch before the file is written.")
+    x.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    x.add_argument("-o", "--output", required=True, metavar="FILE", help="output .onnx")
+    x.add_argument("--part", choices=list(PARTS), default="all",
+                   help="all: outputs code, reconstruction and score from x; encoder: code; decoder: code → "
+                        "reconstruction; reconstruct; score (default %(default)s)")
+    x.add_argument("--opset", type=_positive_int, metavar="N", help="ONNX opset (default: the exporter's)")
+
+    v = command(sub, "serve", cmd_serve, help="serve a checkpoint over HTTP: encode, reconstruct, score",
+                description="Serve CKPT with FastAPI on uvicorn: POST /encode, /reconstruct, /score with JSON rows "
+                            '({"rows": [[...], ...]}, or objects keyed by column for table models); GET /health, '
+                            "/model; OpenAPI docs at /docs. Bad input is answered 4xx with a one-line message.")
+    v.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    v.add_argument("--host", default=ServiceConfig.host,
+                   help="address to listen on (default %(default)s: this machine only; 0.0.0.0 listens on every "
+                        "interface and lets other machines reach the service — your explicit choice)")
+    v.add_argument("--port", type=_whole_number(0), default=ServiceConfig.port, help="default %(default)s")
+    v.add_argument("--workers", type=_positive_int, default=ServiceConfig.workers,
+                   help="processes, each with its own copy of the model (default %(default)s)")
+    v.add_argument("--max-rows", type=_positive_int, default=ServiceConfig.max_rows,
+                   help="rows one request may hold (default %(default)s)")
+    v.add_argument("--max-body-bytes", type=_positive_int, default=ServiceConfig.max_body_bytes,
+                   help="bytes one request body may hold (default %(default)s)")
+
+    o = command(sub, "explore", cmd_explore, help="write the latent explorer: codes and the decoder in one HTML page",
+                description="Write one self-contained HTML page: the codes of DATA as a scatter (coloured by label; "
+                            "the first two principal directions when k > 2) beside the decoded sample under the "
+                            "pointer, computed in the browser from the decoder's weights in the page. Opens offline.")
+    o.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    o.add_argument("--data", metavar="DATA", help="codes of this data (default: the checkpoint's own dataset)")
+    o.add_argument("--split", choices=["train", "val", "test", "all"], default="test", help="default %(default)s")
+    o.add_argument("-o", "--output", required=True, metavar="FILE", help="output .html")
+    o.add_argument("--max-points", type=_positive_int, default=MAX_POINTS,
+                   help="points in the scatter, a seeded sample beyond that (default %(default)s)")
+    o.add_argument("--seed", type=_seed, default=0, help="seed of that sample (default %(default)s)")
 
     m = command(sub, "demo", cmd_demo, help="the main job: the MNIST hourglass vs PCA, with pictures",
                 description="Train the 784-256-64-16-4 MLP hourglass and a 2-d-code one on MNIST; write "

@@ -59,6 +59,7 @@ class Claim:
     checks: list[Check] = field(default_factory=list)
     measurements: dict = field(default_factory=dict)
     figures: list[Figure] = field(default_factory=list)
+    links: list[Figure] = field(default_factory=list)  # pages beside the report (the latent explorer)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
@@ -87,7 +88,8 @@ class Claim:
                 "metric": main.metric, "value": main.value, "criterion": main.criterion, "verdict": self.verdict,
                 "seconds": round(self.seconds, 1), "checks": [c.to_dict() for c in self.checks],
                 "measurements": _plain(self.measurements), "notes": self.notes, "error": self.error,
-                "figures": [{"file": str(f.path.relative_to(root)), "caption": f.caption} for f in self.figures]}
+                "figures": [{"file": str(f.path.relative_to(root)), "caption": f.caption} for f in self.figures],
+                "links": [{"file": str(f.path.relative_to(root)), "caption": f.caption} for f in self.links]}
 
 
 def _plain(value):

@@ -3,9 +3,10 @@
 The codes z = f(x) of a data split are drawn as a scatter (coloured by label where there are labels); beside it,
 the decoder g runs *in the browser* on the code under the pointer — its weights are embedded in the page and a
 few lines of plain JavaScript (``explorer.js``) apply its layers — so the decoded image (or, for a table, the
-decoded row against the column means) follows the pointer. Two clicks decode the path between two points in 8
-steps; for a VAE, a toggle draws the prior N(0, I). When k > 2 the scatter is the plane of the codes' first two
-principal directions, through their mean, and the pointer decodes the point of that plane (the page says so).
+decoded row against the column means) follows the pointer. Two clicks decode the straight path between two
+points (their places in the plane shown) in 8 steps; for a VAE, a toggle draws the prior N(0, I). When k > 2
+the scatter is the plane of the codes' first two principal directions, through their mean, and the pointer
+decodes the point of that plane (the page says so).
 
 The page fetches nothing (its Content-Security-Policy forbids it), so it opens offline from the file system.
 """
@@ -141,6 +142,12 @@ def explore_file(checkpoint, output: str | Path, data: str | Path | None = None,
     else:
         samples, x = samples_for(checkpoint, data, split)
         labels = samples.y
+    return write_explorer(checkpoint, x, labels, output, max_points, seed)
+
+
+def write_explorer(checkpoint: ckpt.Checkpoint, x: np.ndarray, labels: np.ndarray | None, output: Path,
+                   max_points: int = MAX_POINTS, seed: int = 0) -> dict:
+    """Write the explorer page of rows ``x`` (the model's space) and their ``labels`` to ``output``."""
     page = payload(checkpoint, x, labels, max_points, seed)
     write_text(output, render(page))
     return {"output": output, "points": len(page["points"]), "latent_dim": page["latent_dim"],

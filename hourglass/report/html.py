@@ -92,6 +92,8 @@ def render(summary: dict, root: Path) -> str:
         for figure in c["figures"]:
             parts.append(f"<figure>{_image(root / figure['file'], figure['caption'])}"
                          f"<figcaption>{escape(figure['caption'])}</figcaption></figure>")
+        for link in c.get("links", []):
+            parts.append(f'<p class="link">▶ <a href="{escape(link["file"])}">{escape(link["caption"])}</a></p>')
         if c["measurements"]:
             parts.append("<details><summary>all measurements</summary><pre>"
                          f"{escape(json.dumps(c['measurements'], indent=1, ensure_ascii=False))}</pre></details>")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,18 +28,8 @@ from .._version import __version__
 from ..errors import HourglassError
 from ..metrics import squared_errors
 from ..use import judge_scores
+from .config import ServiceConfig
 from .rows import TooLarge, parse_rows, read_json
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    """Where the service listens and what one request may hold."""
-
-    host: str = "127.0.0.1"  # loopback: reachable from this machine only; "0.0.0.0" is every interface
-    port: int = 8000
-    workers: int = 1  # processes, each with its own copy of the model
-    max_rows: int = 10_000  # rows in one request
-    max_body_bytes: int = 16 * 2**20  # bytes of one request's body
 
 
 class Batcher:
@@ -216,7 +205,8 @@ def serve(checkpoint: str | Path, config: ServiceConfig = ServiceConfig(), log_l
         with socket.create_server((config.host, config.port)):
             pass
     except OSError as e:
-        raise HourglassError(f"cannot listen on {config.host}:{config.port} ({e.strerror or e})",
+        reason = os.strerror(e.errno).lower() if e.errno else str(e)
+        raise HourglassError(f"cannot listen on {config.host}:{config.port} ({reason}); choose another port or host",
                              params=("host", "port")) from None
     if config.workers == 1:
         uvicorn.run(create_app(loaded, config), host=config.host, port=config.port, log_level=log_level)

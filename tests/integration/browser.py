@@ -59,5 +59,8 @@ def requested_urls(driver) -> list[str]:
     return urls
 
 
+LOCAL = ("file:", "data:", "blob:", "about:", "chrome:", "chrome-untrusted:", "devtools:")  # the browser's own
+
+
 def console_errors(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]

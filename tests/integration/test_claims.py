@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 
@@ -14,7 +13,8 @@ import pytest
 
 from hourglass.cli import main
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from .browser import LOCAL, chromium, console_errors, requested_urls
+
 
 
 @pytest.fixture(scope="module")
@@ -100,36 +100,30 @@ def test_report_is_self_contained(quick_run):
 
 
 def test_report_renders_in_headless_chromium(quick_run, tmp_path):
-    if CHROMIUM is None:
-        if os.environ.get("HOURGLASS_REQUIRE_BROWSER"):
-            pytest.fail("Chromium is not installed (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
     from PIL import Image
-    from playwright.sync_api import sync_playwright
+    from selenium.webdriver.common.by import By
 
     out, _, _ = quick_run
-    # An offline, quiet browser: nothing in the report needs the network, and this machine's network is closed.
-    flags = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-    errors = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags, chromium_sandbox=False)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url[:80]}"))
-            page.goto((out / "report.html").resolve().as_uri(), wait_until="load")
-            images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
-            heading = page.inner_text("h1")
-            shot = tmp_path / "report.png"
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+    with chromium(tmp_path / "profile") as driver:
+        requested_urls(driver)  # forget the browser's own start-up
+        driver.get((out / "report.html").resolve().as_uri())
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+        heading = driver.find_element(By.TAG_NAME, "h1").text
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1200, min(height, 8000))
+        shot = tmp_path / "report.png"
+        driver.save_screenshot(str(shot))
+        errors = console_errors(driver)
+        link = driver.find_element(By.CSS_SELECTOR, "p.link a")  # the 2-d model's latent explorer
+        link.click()
+        explorer_points = driver.execute_script("return window.explorer.page.points.length")
+        network = [u for u in requested_urls(driver) if not u.startswith(LOCAL)]
     assert heading == "Autoencoder claims, tested"
     assert len(images) >= 10
     assert all(complete and width > 0 for _, complete, width in images), [i for i in images if not i[2]]
-    assert errors == []
+    assert errors == [] and network == []
+    assert explorer_points > 100
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float64)
     assert pixels.shape[0] > 900  # the full page, longer than one screen
     assert pixels.std() > 10 and (pixels < 128).mean() > 0.01  # not blank: text and figures drawn

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-
-from ...metrics import compare_with_pca, encode, reconstruct
+from ... import checkpoint as ckpt
 from ...data import load_manifold
+from ...explorer import write_explorer
+from ...metrics import compare_with_pca, encode, reconstruct
 from ...pca import PCABaseline
 from ...report import image_grid, latent_scatter, line_plot, one_per_class, point_clouds_3d
 from ...workflow import ModelConfig
@@ -74,6 +75,11 @@ def claim_curved_manifolds(lab: Lab) -> Claim:
         model = family_model(lab, k).model
         errors["ae"].append(error_per_image(model, data.x_test))
         errors["pca"].append(PCABaseline(k).fit(data.x_train).squared_error_per_sample(data.x_test))
+    explorer = family_model(lab, 2)  # the 2-d code of MNIST, to walk through in the browser
+    write_explorer(ckpt.load(explorer.folder), explorer.scaling.transform(data.x_test), data.y_test,
+                   lab.figure("2-explorer.html"))
+    claim.links.append(Figure(lab.figure("2-explorer.html"), "Explore the 2-d code of MNIST: the test digits' codes, "
+                                                              "and the digit the decoder draws under the pointer."))
     ratios = [a / p for a, p in zip(errors["ae"], errors["pca"])]
     claim.checks.append(below("MNIST: largest AE ÷ PCA error over k ∈ {2, 4, 8, 16, 30}", max(ratios), 1.0,
                               not lab.sizes.quick))

@@ -1,0 +1,142 @@
+"""`hourglass serve`: JSON rows in, the numbers hourglass computes out; every bad request a 4xx naming its problem."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from hourglass import checkpoint as ckpt
+from hourglass.metrics import encode
+from hourglass.service import ServiceConfig, create_app
+from hourglass.use import anomaly_scores, samples_for
+
+from .test_cli import assert_one_line_error, hourglass
+
+
+@pytest.fixture(scope="module")
+def digits_service(trained):
+    with TestClient(create_app(trained["mlp"], ServiceConfig(max_rows=50, max_body_bytes=200_000))) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def table_service(trained):
+    with TestClient(create_app(trained["table"])) as client:
+        yield client
+
+
+def test_answers_equal_the_library(trained, digits_service):
+    checkpoint = ckpt.load(trained["mlp"])
+    samples, x_model = samples_for(checkpoint, "digits")
+    rows = samples.x[:40].tolist()
+    codes = digits_service.post("/encode", json={"rows": rows}).json()["codes"]
+    np.testing.assert_allclose(codes, encode(checkpoint.model, x_model[:40]), rtol=1e-6, atol=1e-6)
+    scored = digits_service.post("/score", json={"rows": rows, "contamination": 0.05}).json()
+    want = anomaly_scores(checkpoint, x_model[:40], 0.05)
+    np.testing.assert_allclose(scored["scores"], want["scores"], rtol=1e-6)
+    assert scored["is_anomaly"] == want["is_anomaly"].tolist() and scored["threshold"] == want["threshold"]
+    rebuilt = digits_service.post("/reconstruct", json={"rows": rows[:3]}).json()["reconstructions"]
+    assert np.asarray(rebuilt).shape == (3, 64)
+    model = digits_service.get("/model").json()
+    assert model["latent_dim"] == 2 and model["features"] == 64 and model["limits"]["max_rows"] == 50
+    assert digits_service.get("/health").json()["status"] == "ok"
+    assert "/score" in digits_service.get("/openapi.json").json()["paths"]
+    assert digits_service.get("/docs").status_code == 200
+
+
+ROW = [0.0] * 64
+
+
+@pytest.mark.parametrize("body, status, fragment", [
+    (b"", 422, "body is empty"),
+    (b"{not json", 422, "not JSON"),
+    (b"[1, 2]", 422, "JSON object"),
+    (b'{"rows": []}', 422, "empty"),
+    (b'{"rows": 7}', 422, "list of rows"),
+    (b'{"rows": [[1, 2, 3]]}', 422, "row 1 has 3 values; the model expects 64"),
+    (json.dumps({"rows": [ROW, ROW[:-1] + ["x"]]}).encode(), 422, 'row 2, value 64 is "x", not a number'),
+    (json.dumps({"rows": [ROW[:5] + [True] + ROW[6:]]}).encode(), 422, "row 1, value 6 is true"),
+    (b'{"rows": [[NaN' + b", 0" * 63 + b"]]}", 422, "row 1, value 1 is nan"),
+    (b'{"rows": [[Infinity' + b", 0" * 63 + b"]]}", 422, "finite"),
+    (json.dumps({"rows": [{"a": 1}]}).encode(), 422, "not trained on a table"),
+    (json.dumps({"rows": [ROW], "extra": 1}).encode(), 422, "unknown field 'extra'"),
+    (json.dumps({"rows": [ROW] * 51}).encode(), 413, "51 rows in one request; this service takes at most 50"),
+    (json.dumps({"rows": [ROW] * 49, "pad": "x" * 200_000}).encode(), 413, "200000"),
+    (b"[" * 100_000, 422, "nested too deeply"),
+])
+def test_bad_requests_get_a_4xx_naming_the_problem(digits_service, body, status, fragment):
+    r = digits_service.post("/score", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text
+    detail = r.json()["detail"]
+    assert fragment in detail and "\n" not in detail and "Traceback" not in detail, detail
+
+
+def test_bad_contamination_and_unknown_paths(digits_service):
+    r = digits_service.post("/score", json={"rows": [ROW], "contamination": 1.5})
+    assert r.status_code == 422 and "contamination must be in (0, 1)" in r.json()["detail"]
+    assert digits_service.post("/encode", json={"rows": [ROW], "contamination": 0.1}).status_code == 422
+    assert digits_service.get("/nowhere").status_code == 404
+    assert digits_service.get("/score").status_code == 405
+
+
+def test_table_rows_by_column_name_in_any_order(trained, table_service):
+    frame = pd.read_csv(trained["customers.csv"]).head(5)
+    shuffled = frame[["region", "basket", "customer_id", "visits", "spend"]]
+    answer = table_service.post("/score", json={"rows": shuffled.to_dict("records")}).json()
+    assert answer["ids"] == frame["customer_id"].tolist()
+    checkpoint = ckpt.load(trained["table"])
+    _, x_model = samples_for(checkpoint, trained["customers.csv"])
+    np.testing.assert_allclose(answer["scores"], anomaly_scores(checkpoint, x_model[:5])["scores"], rtol=1e-6)
+    row = frame.drop(columns="customer_id").iloc[0].to_dict()
+    for bad, fragment in [({**row, "colour": 1}, "unknown column 'colour'"),
+                          ({k: v for k, v in row.items() if k != "visits"}, "lacks column 'visits'"),
+                          ({**row, "region": "west"}, "'region' is \"west\"; the categories seen in training are "
+                                                      "north, south"),
+                          ({**row, "spend": "lots"}, "column 'spend' is \"lots\", not a number"),
+                          ({**row, "spend": None}, "column 'spend' is null, not a number")]:
+        r = table_service.post("/score", json={"rows": [row, bad]})
+        assert r.status_code == 422 and "row 2" in r.json()["detail"] and fragment in r.json()["detail"], r.text
+    assert table_service.post("/encode", json={"rows": [list(range(5))]}).status_code == 200  # features in order
+    assert table_service.get("/model").json()["feature_names"][-1] == "region=south"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_real_server_on_loopback(trained, tmp_path):
+    port = free_port()
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    server = subprocess.Popen([sys.executable, "-m", "hourglass", "serve", str(trained["mlp"]), "--port", str(port),
+                               "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        r = httpx.post(f"{url}/score", json={"rows": [ROW, [1.0] * 64]})
+        assert r.status_code == 200 and len(r.json()["scores"]) == 2
+        assert httpx.post(f"{url}/score", json={"rows": [[1]]}).status_code == 422
+        busy = hourglass("serve", trained["mlp"], "--port", port, check=False)  # the port is taken
+        assert_one_line_error(busy, f"cannot listen on 127.0.0.1:{port}", "--port")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{")
+    assert_one_line_error(hourglass("serve", broken, "--port", free_port(), check=False), "config.json")
