@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/score_matching.py
 	$(BIN)/python bench/variants.py
 	$(BIN)/python bench/anomaly.py
+	$(BIN)/python bench/onnx_inference.py
+	$(BIN)/python bench/serve_load.py
 
 clean:
 	rm -rf $(VENV) demo-output claims-output claims-quick bench-output .pytest_cache
