@@ -29,14 +29,18 @@ __all__ = [
     "bernoulli_cross_entropy_per_sample", "code_sparsity", "compare_with_pca", "encode", "fit", "load",
     "load_dataset", "load_digits", "load_mnist", "mean_jacobian_norm", "parse_noise", "psnr", "reconstruct",
     "reconstruction_errors", "reconstruction_per_sample", "run_claims", "save", "squared_error_per_sample",
-    "vae_bounds",
+    "vae_bounds", "export_onnx", "create_app", "serve", "explore_file",
 ]
+
+# Imported on first use, not with every CLI command: the experiments pull in matplotlib, the export the ONNX
+# stack, the service FastAPI.
+_LAZY = {"run_claims": "experiments", "export_onnx": "export", "create_app": "service", "serve": "service",
+         "explore_file": "explorer"}
 
 
 def __getattr__(name):
-    # run_claims pulls in matplotlib and the experiments; import it on first use, not with every CLI command.
-    if name == "run_claims":
-        from .experiments import run_claims
+    if name in _LAZY:
+        import importlib
 
-        return run_claims
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'hourglass' has no attribute {name!r}")
