@@ -57,11 +57,13 @@ class Batcher:
                 out = await asyncio.to_thread(self.run, np.concatenate([x for x, _ in waiting]))
             except Exception as e:  # noqa: BLE001 - every waiting request learns of it
                 for _, done in waiting:
-                    done.set_exception(e)
+                    if not done.done():
+                        done.set_exception(e)
                 continue
             start = 0
             for x, done in waiting:
-                done.set_result({k: v[start:start + len(x)] for k, v in out.items()})
+                if not done.done():  # a request whose client went away was cancelled: nobody to answer
+                    done.set_result({k: v[start:start + len(x)] for k, v in out.items()})
                 start += len(x)
 
 

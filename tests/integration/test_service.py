@@ -140,3 +140,37 @@ def test_the_real_server_on_loopback(trained, tmp_path):
     broken.mkdir()
     (broken / "config.json").write_text("{")
     assert_one_line_error(hourglass("serve", broken, "--port", free_port(), check=False), "config.json")
+
+
+def test_waiting_requests_share_one_pass_and_a_cancelled_one_breaks_nothing():
+    import asyncio
+    import threading
+
+    from hourglass.service.app import Batcher
+
+    passes, release = [], threading.Event()
+
+    def run(x):
+        passes.append(len(x))
+        release.wait(5)  # the first pass holds the model while the others queue
+        return {"rows": x}
+
+    async def scenario():
+        batcher = Batcher(run, max_rows=100)
+        worker = asyncio.create_task(batcher.serve_forever())
+        first = asyncio.create_task(batcher(np.zeros((1, 3))))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.create_task(batcher(np.full((2, 3), i))) for i in range(5)]
+        gone = asyncio.create_task(batcher(np.ones((1, 3))))
+        await asyncio.sleep(0.05)
+        gone.cancel()  # its client went away while it waited
+        release.set()
+        answers = [await first] + [await r for r in rest]
+        after = await batcher(np.ones((4, 3)))
+        worker.cancel()
+        return answers, after
+
+    answers, after = asyncio.run(scenario())
+    assert passes[:2] == [1, 11] and passes[2] == 4  # the five waiting requests (and the cancelled one): one pass
+    assert [a["rows"].shape[0] for a in answers] == [1, 2, 2, 2, 2, 2]
+    assert all((a["rows"] == i).all() for i, a in enumerate(answers[1:])) and after["rows"].shape == (4, 3)
