@@ -70,7 +70,7 @@ def _sha256(data: bytes) -> str:
 
 
 def _state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+    return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}  # device-independent
 
 
 def checkpoint_files(model, tensors: dict[str, torch.Tensor] | None = None, *, scaling: Scaling | None = None,
@@ -79,7 +79,8 @@ def checkpoint_files(model, tensors: dict[str, torch.Tensor] | None = None, *, s
     """The weights (``tensors``, default the model's own) and config.json of a checkpoint, as bytes by file name."""
     if getattr(model, "architecture", None) is None:
         raise HourglassError("only models built from an Architecture can be saved (Autoencoder.from_architecture)")
-    tensors = _state_tensors(model) if tensors is None else {k: v.detach().contiguous() for k, v in tensors.items()}
+    tensors = _state_tensors(model) if tensors is None else {k: v.detach().cpu().contiguous()
+                                                             for k, v in tensors.items()}
     blob = st_save(tensors, metadata={"format": FORMAT})
     config = {
         "format": FORMAT,
@@ -270,7 +271,7 @@ def training_state_files(model, optimizer: torch.optim.Optimizer, generator: tor
     opt = optimizer.state_dict()
     for idx, per_param in opt["state"].items():
         for name, value in per_param.items():
-            tensors[f"optimizer.{idx}.{name}"] = torch.as_tensor(value).detach().clone().contiguous()
+            tensors[f"optimizer.{idx}.{name}"] = torch.as_tensor(value).detach().cpu().clone().contiguous()
     tensors["generator_state"] = generator.get_state()
     blob = st_save(tensors, metadata={"format": FORMAT + "-resume"})
     groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in opt["param_groups"]]

@@ -34,7 +34,7 @@ class GaussianNoise:
             raise HourglassError(f"gaussian noise sigma must be >= 0, got {self.sigma:g}")
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        noisy = x + self.sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        noisy = x + self.sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
         return noisy.clamp(0, 1) if self.clip else noisy
 
     def to_dict(self) -> dict:
@@ -52,7 +52,7 @@ class MaskingNoise:
         self.p = _check_probability(self.p, "masking")
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        keep = torch.rand(x.shape, generator=generator) >= self.p
+        keep = (torch.rand(x.shape, generator=generator) >= self.p).to(x.device)
         return x * keep
 
     def to_dict(self) -> dict:
@@ -72,7 +72,7 @@ class SaltAndPepper:
         self.p = _check_probability(self.p, "salt-and-pepper")
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        u = torch.rand(x.shape, generator=generator)
+        u = torch.rand(x.shape, generator=generator).to(x.device)
         hit = u < self.p
         salt = u < self.p / 2
         value = torch.where(salt, torch.full_like(x, self.high), torch.full_like(x, self.low))

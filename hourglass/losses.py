@@ -119,9 +119,9 @@ def jacobian_frobenius_sq_hutchinson(encoder, x: torch.Tensor, probes: int = 1,
     with torch.enable_grad():  # a Jacobian needs autograd, even in a validation pass under no_grad
         x = x.detach().requires_grad_(True)
         z = encoder(x)
-        total = torch.zeros(len(x), dtype=x.dtype)
+        total = torch.zeros(len(x), dtype=x.dtype, device=x.device)
         for _ in range(probes):
-            v = torch.randint(0, 2, z.shape, generator=generator).to(z.dtype) * 2 - 1
+            v = torch.randint(0, 2, z.shape, generator=generator).to(z) * 2 - 1
             (jtv,) = torch.autograd.grad(z, x, grad_outputs=v, create_graph=True, retain_graph=True)
             total = total + jtv.pow(2).sum(dim=1)
     return total / probes if torch.is_grad_enabled() else (total / probes).detach()
@@ -312,7 +312,7 @@ class Objective:
     def inputs(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """(target, model input) for a batch: x binarised if asked (the target), and x̃ = c(x) the model sees."""
         if self.binarize:
-            x = torch.bernoulli(x, generator=generator)
+            x = torch.bernoulli(x.cpu(), generator=generator).to(x.device)
         return x, (self.corruption(x, generator) if self.corruption is not None else x)
 
     def __call__(self, out, x: torch.Tensor, x_in: torch.Tensor | None = None, encoder=None,

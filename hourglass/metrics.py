@@ -14,22 +14,28 @@ from .pca import PCABaseline
 
 
 @torch.no_grad()
-def apply_in_batches(fn, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    """``fn`` (tensor → tensor) over the rows of ``x`` in batches; the results stacked as a float32 array."""
-    out = [fn(torch.as_tensor(x[i:i + batch_size], dtype=torch.float32)).numpy() for i in range(0, len(x), batch_size)]
+def apply_in_batches(fn, x: np.ndarray, batch_size: int = 4096, device: torch.device | str = "cpu") -> np.ndarray:
+    """``fn`` (tensor → tensor) over the rows of ``x`` in batches on ``device``; the results stacked as a float32
+    array on the host."""
+    out = [fn(torch.as_tensor(x[i:i + batch_size], dtype=torch.float32).to(device)).cpu().numpy()
+           for i in range(0, len(x), batch_size)]
     return np.concatenate(out).astype(np.float32, copy=False)
 
 
+def _device(model) -> torch.device:
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
 def encode(model, x: np.ndarray) -> np.ndarray:
-    """Codes z = f(x): (N, D) → (N, k), model in eval mode."""
+    """Codes z = f(x): (N, D) → (N, k), model in eval mode, on the model's device."""
     model.eval()
-    return apply_in_batches(model.encode, x)
+    return apply_in_batches(model.encode, x, device=_device(model))
 
 
 def reconstruct(model, x: np.ndarray) -> np.ndarray:
-    """x̂ = g(f(x)) in the model's space: (N, D) → (N, D)."""
+    """x̂ = g(f(x)) in the model's space: (N, D) → (N, D), on the model's device."""
     model.eval()
-    return apply_in_batches(model.reconstruct, x)
+    return apply_in_batches(model.reconstruct, x, device=_device(model))
 
 
 def squared_errors(x: np.ndarray, x_hat: np.ndarray, batch_size: int = 4096) -> np.ndarray:

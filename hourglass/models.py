@@ -107,9 +107,10 @@ class Autoencoder(nn.Module):
         fairer try.
         """
         k = self.latent_dim
-        eps = torch.randn(n, k, generator=generator)
-        z = eps if scale_tril is None else eps @ torch.as_tensor(scale_tril, dtype=eps.dtype).T
-        z = z if mean is None else z + torch.as_tensor(mean, dtype=z.dtype)
+        device = next(self.parameters()).device
+        eps = torch.randn(n, k, generator=generator).to(device)  # drawn on the host: the same codes on any device
+        z = eps if scale_tril is None else eps @ torch.as_tensor(scale_tril, dtype=eps.dtype, device=device).T
+        z = z if mean is None else z + torch.as_tensor(mean, dtype=z.dtype, device=device)
         return self.decode(z)
 
     @property
@@ -168,14 +169,14 @@ class VAE(Autoencoder):
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Output:
         """One draw z ~ q(z|x) (with ``generator``) and g(z): (N, D) → :class:`Output` with μ and log σ²."""
         mu, log_var = self.encode_distribution(x)
-        z = reparameterize(mu, log_var, torch.randn(mu.shape, generator=generator, dtype=mu.dtype))
+        z = reparameterize(mu, log_var, torch.randn(mu.shape, generator=generator).to(mu))
         x_log_var = getattr(self, "log_var_x", None)
         return Output(self.decoder(z), z, mu, log_var, x_log_var)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, **_) -> torch.Tensor:
         """Decode z ~ p(z) = N(0, I) to the mean of p(x|z): (n, D)."""
-        return self.decode(torch.randn(n, self.latent_dim, generator=generator))
+        return self.decode(torch.randn(n, self.latent_dim, generator=generator).to(next(self.parameters()).device))
 
 
 MODEL_KINDS = {Autoencoder.kind: Autoencoder, VAE.kind: VAE}

@@ -43,11 +43,12 @@ class _AutoencoderBase(BaseEstimator):
         "patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "device": [str],
     }
 
     def __init__(self, latent_dim=2, hidden_widths=(64,), model="ae", loss="mse", activation="silu", noise=None,
                  l1=None, contractive=None, beta=1.0, epochs=100, batch_size=64, learning_rate=3e-3,
-                 validation_fraction=0.1, patience=None, random_state=None, verbose=False):
+                 validation_fraction=0.1, patience=None, random_state=None, verbose=False, device="auto"):
         self.latent_dim = latent_dim
         self.hidden_widths = hidden_widths
         self.model = model
@@ -64,6 +65,7 @@ class _AutoencoderBase(BaseEstimator):
         self.patience = patience
         self.random_state = random_state
         self.verbose = verbose
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -107,8 +109,9 @@ class _AutoencoderBase(BaseEstimator):
         self.autoencoder_ = config.build((X.shape[1],), objective, seed)
         train_config = TrainConfig(epochs=self.epochs, batch_size=min(self.batch_size, len(x_train)),
                                    lr=self.learning_rate, patience=self.patience, seed=seed,
-                                   progress=bool(self.verbose))
+                                   progress=bool(self.verbose), device=self.device)
         self.history_ = fit(self.autoencoder_, objective, x_train, x_val, train_config)
+        self.autoencoder_.cpu()  # trained on ``device``; kept on the host, so a pickled estimator loads anywhere
         self.n_epochs_ = len(self.history_.epochs)
         return X
 
@@ -138,9 +141,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     Parameters: latent_dim (k), hidden_widths (the encoder's hidden layers, mirrored by the decoder), model
     (ae, dae, sae, cae, vae), loss (mse, or bce for X in [0, 1]), activation, noise (dae, e.g. "gaussian:0.3"),
     l1 (sae), contractive (cae), beta (vae), epochs, batch_size, learning_rate, validation_fraction, patience
-    (early stopping, epochs), random_state, verbose.
+    (early stopping, epochs), random_state, verbose, device (where to train: auto, cpu, cuda, cuda:N, mps).
 
-    Fitted attributes: ``autoencoder_`` (the torch model), ``history_``, ``n_epochs_``, ``n_features_in_``,
+    Fitted attributes: ``autoencoder_`` (the torch model, on the host), ``history_``, ``n_epochs_``, ``n_features_in_``,
     ``feature_names_in_`` (for DataFrames with string column names).
     """
 
@@ -196,9 +199,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
 
     def __init__(self, latent_dim=2, hidden_widths=(64,), model="ae", loss="mse", activation="silu", noise=None,
                  l1=None, contractive=None, beta=1.0, epochs=100, batch_size=64, learning_rate=3e-3,
-                 validation_fraction=0.1, patience=None, random_state=None, verbose=False, contamination=0.1):
+                 validation_fraction=0.1, patience=None, random_state=None, verbose=False, device="auto",
+                 contamination=0.1):
         super().__init__(latent_dim, hidden_widths, model, loss, activation, noise, l1, contractive, beta, epochs,
-                         batch_size, learning_rate, validation_fraction, patience, random_state, verbose)
+                         batch_size, learning_rate, validation_fraction, patience, random_state, verbose, device)
         self.contamination = contamination
 
     def fit(self, X, y=None):

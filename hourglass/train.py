@@ -24,7 +24,12 @@ import torch
 from . import checkpoint as ckpt
 from . import resume as resume_state
 from . import runfolder
+from .devices import PRECISIONS, autocast, check_precision, resolve
 from .errors import HourglassError, TrainingDiverged
+
+# Steps between looks at the losses for NaN/Inf. Looking makes the host wait for the device, so the loop looks
+# every GUARD_EVERY steps and at each epoch's end, not after every step (see _Run.epoch for what is guaranteed).
+GUARD_EVERY = 50
 
 
 @dataclass
@@ -40,6 +45,9 @@ class TrainConfig:
     seed: seeds the per-epoch shuffles and any noise the objective draws.
     checkpoint_every: epochs between checkpoints when a checkpoint folder is given.
     progress: show a progress bar (a TTY) or one line per epoch (otherwise); False prints nothing.
+    device: where to train: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+    precision: "fp32", "bf16" (autocast; CPU and CUDA) or "fp16" (autocast and a gradient scaler; CUDA) — see
+        :mod:`hourglass.devices`.
     """
 
     epochs: int = 50
@@ -51,6 +59,8 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 1
     progress: bool = True
+    device: str = "auto"
+    precision: str = "fp32"
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -71,6 +81,9 @@ class TrainConfig:
         if self.checkpoint_every < 1:
             raise HourglassError(f"checkpoint_every must be at least 1, got {self.checkpoint_every}",
                                  params=("checkpoint_every",))
+        if self.precision not in PRECISIONS:
+            raise HourglassError(f"unknown precision {self.precision!r}; expected {', '.join(PRECISIONS)}",
+                                 params=("precision",))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,11 +130,23 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
-def batch_loss(model, objective, batch, generator: torch.Generator | None = None, training: bool = False):
-    """One forward computation: the objective's inputs for ``batch``, one ``model(...)`` call, the objective's
-    loss and terms. The contractive penalty also gets the encoder f, the one part of a loss that is a function."""
+def _float32(out):
+    """A model's output (a tensor or a tuple of tensors, e.g. :class:`~hourglass.models.Output`) in float32."""
+    if isinstance(out, torch.Tensor):
+        return out.float()
+    return type(out)(*(t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t for t in out))
+
+
+def batch_loss(model, objective, batch, generator: torch.Generator | None = None, training: bool = False,
+               precision: str = "fp32"):
+    """One forward computation: the objective's inputs for ``batch``, one ``model(...)`` call (under autocast
+    for bf16/fp16), the objective's loss and terms — always in float32. The contractive penalty also gets the
+    encoder f, the one part of a loss that is a function."""
     target, model_input = objective.inputs(batch, generator)
-    out = model(model_input, generator=generator)
+    with autocast(precision, model_input.device):
+        out = model(model_input, generator=generator)
+    if precision != "fp32":  # losses, KL and the importance-weighted bound are computed in fp32
+        out = _float32(out)
     return objective(out, target, model_input, getattr(unwrap(model), "encoder", None), generator, training=training)
 
 
@@ -129,6 +154,38 @@ def _rows(data: tuple[torch.Tensor, ...], index) -> torch.Tensor | tuple[torch.T
     """The rows ``index`` of every tensor in ``data`` (one tensor when there is one)."""
     picked = tuple(t[index] for t in data)
     return picked[0] if len(picked) == 1 else picked
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
+def _on(device: torch.device, batch):
+    """A batch (a tensor or a tuple) on ``device``: a no-op where it is already there; from pinned host memory the
+    copy is asynchronous."""
+    if isinstance(batch, tuple):
+        return tuple(t.to(device, non_blocking=True) for t in batch)
+    return batch.to(device, non_blocking=True)
+
+
+def _place(data: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.Tensor, ...]:
+    """The training data where the loop will read it: on the device when it fits in half of the device's free
+    memory (always, for the CPU), else in pinned host memory, from which each batch is copied as it is needed."""
+    if device.type == "cpu":
+        return data
+    size = sum(t.numel() * t.element_size() for t in data)
+    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else float("inf")
+    if size <= free / 2:
+        return tuple(t.to(device) for t in data)
+    return tuple(t.pin_memory() for t in data) if device.type == "cuda" else data
+
+
+def _weighted_sum(values: list, sizes: list[int]) -> float:
+    """Σ value_i · size_i in float64, in step order (one transfer from the device for all the steps)."""
+    total = 0.0
+    for value, size in zip(torch.stack([torch.as_tensor(v) for v in values]).double().tolist(), sizes):
+        total += value * size
+    return total
 
 
 def _as_tensors(data) -> tuple[torch.Tensor, ...]:
@@ -142,19 +199,21 @@ def _as_tensors(data) -> tuple[torch.Tensor, ...]:
 
 
 @torch.no_grad()
-def evaluate_loss(model, objective, x, batch_size: int = 4096, seed: int = 0) -> dict[str, float]:
-    """Mean loss and terms of ``objective`` over all of ``x`` (a tensor, or a tuple of tensors), in eval mode,
-    weighted by batch size."""
+def evaluate_loss(model, objective, x, batch_size: int = 4096, seed: int = 0,
+                  precision: str = "fp32") -> dict[str, float]:
+    """Mean loss and terms of ``objective`` over all of ``x`` (a tensor, or a tuple of tensors, on the model's
+    device or the host), in eval mode, weighted by batch size."""
     was_training = model.training
     model.eval()
     data = _as_tensors(x)
+    device = _device_of(model)
     generator = torch.Generator().manual_seed(seed)
     totals: dict[str, float] = {}
     n = len(data[0])
     for start in range(0, n, batch_size):
-        batch = _rows(data, slice(start, start + batch_size))
+        batch = _on(device, _rows(data, slice(start, start + batch_size)))
         rows = min(batch_size, n - start)
-        loss, terms = batch_loss(model, objective, batch, generator)
+        loss, terms = batch_loss(model, objective, batch, generator, precision=precision)
         for name, value in {"loss": loss, **terms}.items():
             totals[name] = totals.get(name, 0.0) + float(value) * rows
     model.train(was_training)
@@ -231,9 +290,13 @@ class _Run:
     def __init__(self, model, objective, train_data, val_data, config: TrainConfig, folder: Path | None,
                  metadata: dict):
         self.model, self.module, self.objective = model, unwrap(model), objective
-        self.train_data, self.val_data, self.config = train_data, val_data, config
+        self.device = resolve(config.device)
+        check_precision(config.precision, self.device)
+        self.module.to(self.device)
+        self.train_data, self.val_data, self.config = _place(train_data, self.device), val_data, config
         self.folder, self.metadata = folder, metadata
         self.optimizer = make_optimizer(model, config)
+        self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
         self.generator = torch.Generator().manual_seed(config.seed)
         self.history = History()
         self.best_state = self._weights()
@@ -323,31 +386,47 @@ class _Run:
         return history
 
     def epoch(self, epoch: int, steps_per_epoch: int, total_steps: int) -> dict:
-        """One pass over the training data, then validation; returns the epoch's record (added to the history)."""
+        """One pass over the training data, then validation; returns the epoch's record (added to the history).
+
+        The losses stay on the device until the host looks at them, every :data:`GUARD_EVERY` steps and at the
+        epoch's end; no step waits for the device. What is guaranteed: a NaN or infinite loss is found at the
+        latest :data:`GUARD_EVERY` steps after it happened, and training then stops (:meth:`diverged`) with the
+        weights of the best epoch — checked finite by its validation pass — in the model and in the run folder,
+        naming the epoch and step where the loss first went bad; the steps taken after it are discarded.
+        """
         config, n = self.config, len(self.train_data[0])
         started = time.perf_counter()
         if hasattr(self.objective, "start_epoch"):  # lets an objective schedule its weights (KL warm-up)
             self.objective.start_epoch(epoch)
         self.model.train()
-        order = torch.randperm(n, generator=self.generator)
-        sums: dict[str, float] = {}
+        order = torch.randperm(n, generator=self.generator).to(self.train_data[0].device)
+        losses, terms_by_step, sizes, looked = [], [], [], 0
         for i in range(steps_per_epoch):
             lr = learning_rate(config, epoch * steps_per_epoch + i, total_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             rows = order[i * config.batch_size:(i + 1) * config.batch_size]
-            loss, terms = batch_loss(self.model, self.objective, _rows(self.train_data, rows), self.generator,
-                                     training=True)
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                self.diverged(f"loss became {loss_value} at epoch {epoch + 1}, step {i + 1}")
+            loss, terms = batch_loss(self.model, self.objective, _on(self.device, _rows(self.train_data, rows)),
+                                     self.generator, training=True, precision=config.precision)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            sums["loss"] = sums.get("loss", 0.0) + loss_value * len(rows)
-            for name, value in terms.items():
-                sums[name] = sums.get(name, 0.0) + float(value) * len(rows)
-        val = evaluate_loss(self.model, self.objective, self.val_data, seed=config.seed + 1)
+            if self.scaler is not None:  # fp16: scale the loss so small gradients survive, unscale before the step
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                loss.backward()
+                self.optimizer.step()
+            losses.append(loss.detach())
+            terms_by_step.append(terms)
+            sizes.append(len(rows))
+            if (i + 1) % GUARD_EVERY == 0 or i + 1 == steps_per_epoch:
+                self._guard(losses, looked, epoch)
+                looked = i + 1
+        sums = {"loss": _weighted_sum(losses, sizes)}  # float64, summed step by step in order
+        for name in terms_by_step[0]:
+            sums[name] = _weighted_sum([t[name] for t in terms_by_step], sizes)
+        val = evaluate_loss(self.model, self.objective, self.val_data, seed=config.seed + 1,
+                            precision=config.precision)
         record = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / n, "val_loss": val["loss"],
                   **{f"train_{k}": v / n for k, v in sums.items()},
                   **{f"val_{k}": v for k, v in val.items() if k != "loss"},
@@ -357,11 +436,21 @@ class _Run:
             self.diverged(f"validation loss became {record['val_loss']} at epoch {epoch + 1}")
         return record
 
+    def _guard(self, losses: list[torch.Tensor], start: int, epoch: int) -> None:
+        """Look at the losses of steps ``start`` onwards (one wait for the device); stop at the first that is not
+        finite."""
+        window = torch.stack(losses[start:])
+        finite = torch.isfinite(window)
+        if not bool(finite.all()):
+            first = int((~finite).nonzero()[0, 0])
+            self.diverged(f"loss became {float(window[first])} at epoch {epoch + 1}, step {start + first + 1}")
+
     def diverged(self, what: str) -> None:
-        """Stop with the last good weights in place (and published), saying where."""
+        """Stop with the last good weights in place (and published), saying where. The resume state stays at the
+        last completed epoch: the optimizer has taken steps since the loss went bad."""
         self.module.load_state_dict(self.best_state)
         self.history.stopped = "diverged"
-        self.checkpoint()
+        self.checkpoint(with_training_state=False)
         where = f" in {self.folder}" if self.folder is not None else ""
         good = f"epoch {self.history.best_epoch}" if self.history.best_epoch else "initialisation"
         raise TrainingDiverged(f"{what}; kept the weights of {good}{where}. Try a lower learning rate (now "

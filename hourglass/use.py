@@ -16,6 +16,7 @@ import torch
 
 from . import checkpoint as ckpt
 from .corruptions import corruption_from_dict, parse_noise
+from .devices import resolve
 from .data import Samples, in_unit_range, load_samples
 from .errors import HourglassError
 from .files import atomic_path, check_output, write_rows
@@ -24,9 +25,13 @@ from .metrics import corrupt, encode, fit_code_gaussian, psnr, reconstruct, reco
 ROWS = (".npy", ".csv")
 
 
-def open_checkpoint(checkpoint: str | Path | ckpt.Checkpoint, images: bool = False) -> ckpt.Checkpoint:
-    """The checkpoint itself, loaded and validated; with ``images``, one whose samples are images (C, H, W)."""
+def open_checkpoint(checkpoint: str | Path | ckpt.Checkpoint, images: bool = False,
+                    device: str = "auto") -> ckpt.Checkpoint:
+    """The checkpoint itself, loaded and validated, its model on ``device`` (:func:`hourglass.devices.resolve`);
+    with ``images``, one whose samples are images (C, H, W)."""
+    device = resolve(device)
     loaded = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
+    loaded.model.to(device)
     shape = loaded.model.architecture.input_shape
     if images and len(shape) != 3:
         raise HourglassError(f"png draws images, but the model's samples have shape {shape}", params=("png",))
@@ -57,10 +62,11 @@ def _data_path(data) -> Path | None:
     return path if path.is_file() else None
 
 
-def encode_file(checkpoint, data: str | Path, output: str | Path, split: str | None = None) -> dict:
+def encode_file(checkpoint, data: str | Path, output: str | Path, split: str | None = None,
+                device: str = "auto") -> dict:
     """Write the codes z = f(x) of ``data`` to ``output`` (.npy, or .csv with z1..zk and the ID column)."""
     output = check_output(output, ROWS, inputs=(_data_path(data),))
-    checkpoint = open_checkpoint(checkpoint)
+    checkpoint = open_checkpoint(checkpoint, device=device)
     samples, x = samples_for(checkpoint, data, split)
     z = encode(checkpoint.model, x)
     write_rows(output, z, [f"z{i + 1}" for i in range(z.shape[1])], samples.ids, _id_column(checkpoint))
@@ -68,11 +74,11 @@ def encode_file(checkpoint, data: str | Path, output: str | Path, split: str | N
 
 
 def reconstruct_file(checkpoint, data: str | Path, output: str | Path, split: str | None = None,
-                     png: str | Path | None = None, n_images: int = 16) -> dict:
+                     png: str | Path | None = None, n_images: int = 16, device: str = "auto") -> dict:
     """Write x̂ = g(f(x)) of ``data`` in the data's units to ``output``; with ``png``, originals above
     reconstructions. Returns the squared error per sample (in the model's scaled space)."""
     output = check_output(output, ROWS, inputs=(_data_path(data),))
-    checkpoint = open_checkpoint(checkpoint, images=png is not None)
+    checkpoint = open_checkpoint(checkpoint, images=png is not None, device=device)
     samples, x = samples_for(checkpoint, data, split)
     x_hat = reconstruct(checkpoint.model, x)
     write_rows(output, checkpoint.scaling.inverse_transform(x_hat), samples.columns, samples.ids,
@@ -94,11 +100,12 @@ def corruption_for(checkpoint: ckpt.Checkpoint, noise: str | None, x: np.ndarray
 
 
 def denoise_file(checkpoint, data: str | Path, output: str | Path, noise: str | None = None,
-                 split: str | None = None, seed: int = 0, png: str | Path | None = None, n_images: int = 16) -> dict:
+                 split: str | None = None, seed: int = 0, png: str | Path | None = None, n_images: int = 16,
+                 device: str = "auto") -> dict:
     """Corrupt ``data`` (``noise``, default the model's own), reconstruct it, and write clean, corrupted and
     denoised (in the data's units) to an .npz ``output``; returns the PSNR of the corrupted and denoised inputs."""
     output = check_output(output, (".npz",), inputs=(_data_path(data),))
-    checkpoint = open_checkpoint(checkpoint, images=png is not None)
+    checkpoint = open_checkpoint(checkpoint, images=png is not None, device=device)
     _, x = samples_for(checkpoint, data, split)
     noisy = corrupt(corruption_for(checkpoint, noise, x), x, seed=seed)
     denoised = reconstruct(checkpoint.model, noisy)
@@ -146,12 +153,12 @@ def judge_scores(checkpoint: ckpt.Checkpoint, scores: np.ndarray, contamination:
 
 
 def score_file(checkpoint, data: str | Path, output: str | Path, contamination: float = 0.01,
-               split: str | None = None) -> dict:
+               split: str | None = None, device: str = "auto") -> dict:
     """Write a CSV of ``data``'s rows: ID (or row number), anomaly_score, training_percentile, is_anomaly."""
     import pandas as pd
 
     output = check_output(output, (".csv",), inputs=(_data_path(data),))
-    checkpoint = open_checkpoint(checkpoint)
+    checkpoint = open_checkpoint(checkpoint, device=device)
     samples, x = samples_for(checkpoint, data, split)
     r = anomaly_scores(checkpoint, x, contamination)
     n = len(r["scores"])
@@ -176,7 +183,7 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard"):
 
     model = checkpoint.model
     if prior == "standard":
-        return lambda n, generator: model.sample(n, generator).numpy()
+        return lambda n, generator: model.sample(n, generator).cpu().numpy()
     if prior != "fitted":
         raise HourglassError(f"unknown prior {prior!r}; expected standard or fitted", params=("prior",))
     if model.variational:
@@ -184,11 +191,11 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard"):
                              params=("prior",))
     mean, tril = fit_code_gaussian(model, checkpoint.scaling.transform(dataset_of(checkpoint).x_train))
     mean, tril = torch.as_tensor(mean), torch.as_tensor(tril)
-    return lambda n, generator: model.sample(n, generator, mean=mean, scale_tril=tril).numpy()
+    return lambda n, generator: model.sample(n, generator, mean=mean, scale_tril=tril).cpu().numpy()
 
 
 def sample_file(checkpoint, n: int, output: str | Path | None = None, png: str | Path | None = None,
-                prior: str = "standard", seed: int = 0) -> dict:
+                prior: str = "standard", seed: int = 0, device: str = "auto") -> dict:
     """Draw ``n`` samples (:func:`sampler`) and write them in the data's units to ``output`` (.npy or .csv,
     streamed :data:`SAMPLE_BATCH` at a time, after checking the disk has room) and/or the first of them as an image
     grid to ``png`` (at most :data:`MAX_GRID`)."""
@@ -202,7 +209,7 @@ def sample_file(checkpoint, n: int, output: str | Path | None = None, png: str |
         raise HourglassError(f"png draws at most {MAX_GRID} samples, not {n}; write more to an output file",
                              params=("png", "n"))
     output = check_output(output, ROWS) if output is not None else None
-    checkpoint = open_checkpoint(checkpoint, images=png is not None)
+    checkpoint = open_checkpoint(checkpoint, images=png is not None, device=device)
     width = checkpoint.model.architecture.n_features
     if output is not None:
         need = n * width * (4 if output.suffix.lower() == ".npy" else 16)  # float32, or ~16 characters in a CSV

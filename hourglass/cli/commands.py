@@ -113,7 +113,7 @@ def cmd_evaluate(args) -> int:
 def cmd_encode(args) -> int:
     from ..use import encode_file
 
-    r = encode_file(args.checkpoint, args.data, args.output, split=args.split)
+    r = encode_file(args.checkpoint, args.data, args.output, split=args.split, device=args.device)
     print(f"wrote {r['n']} codes of dimension {r['latent_dim']} to {r['output']}")
     return 0
 
@@ -122,7 +122,7 @@ def cmd_reconstruct(args) -> int:
     from ..use import reconstruct_file
 
     r = reconstruct_file(args.checkpoint, args.data, args.output, split=args.split, png=args.png,
-                         n_images=args.n_images)
+                         n_images=args.n_images, device=args.device)
     drew = f"; drew {r['png']}" if r["png"] else ""
     print(f"wrote {r['n']} reconstructions to {r['output']}; squared error per sample "
           f"{r['squared_error_per_sample']:.4g} (in the model's scaled space){drew}")
@@ -132,7 +132,8 @@ def cmd_reconstruct(args) -> int:
 def cmd_score(args) -> int:
     from ..use import score_file
 
-    r = score_file(args.checkpoint, args.data, args.output, contamination=args.contamination, split=args.split)
+    r = score_file(args.checkpoint, args.data, args.output, contamination=args.contamination, split=args.split,
+                   device=args.device)
     print(f"scored {r['n']} rows into {r['output']}: {r['flagged']} flagged as anomalies (squared reconstruction "
           f"error above {r['threshold']:.4g}, the training rows' {100 * (1 - r['contamination']):g}th percentile)")
     return 0
@@ -142,7 +143,7 @@ def cmd_denoise(args) -> int:
     from ..use import denoise_file
 
     r = denoise_file(args.checkpoint, args.data, args.output, noise=args.noise, split=args.split, seed=args.seed,
-                     png=args.png, n_images=args.n_images)
+                     png=args.png, n_images=args.n_images, device=args.device)
     drew = f"; drew {r['png']}" if r["png"] else ""
     print(f"wrote clean, corrupted and denoised ({r['n']} samples) to {r['output']}; PSNR against clean: corrupted "
           f"{r['psnr_noisy']:.2f} dB, denoised {r['psnr_denoised']:.2f} dB{drew}")
@@ -152,7 +153,8 @@ def cmd_denoise(args) -> int:
 def cmd_sample(args) -> int:
     from ..use import sample_file
 
-    r = sample_file(args.checkpoint, args.n, output=args.output, png=args.png, prior=args.prior, seed=args.seed)
+    r = sample_file(args.checkpoint, args.n, output=args.output, png=args.png, prior=args.prior, seed=args.seed,
+                    device=args.device)
     print(f"wrote {r['n']} samples to " + " and ".join(str(p) for p in (r["output"], r["png"]) if p is not None))
     return 0
 
@@ -177,7 +179,8 @@ def cmd_serve(args) -> int:
     from ..service import ServiceConfig, serve
 
     serve(args.checkpoint, ServiceConfig(host=args.host, port=args.port, workers=args.workers,
-                                         max_rows=args.max_rows, max_body_bytes=args.max_body_bytes))
+                                         max_rows=args.max_rows, max_body_bytes=args.max_body_bytes,
+                                         device=args.device))
     return 0
 
 

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .._version import __version__
     from ..explorer import MAX_POINTS
     from ..export import PARTS
+    from ..devices import PRECISIONS
     from ..nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS
     from ..train import TrainConfig
     from ..service import ServiceConfig
@@ -149,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this many epochs without a better validation loss (default: never)")
     o.add_argument("--seed", type=_seed, default=tc.seed, help="seeds the split, initialisation and shuffles "
                    "(default %(default)s)")
+    o.add_argument("--device", default=tc.device, metavar="DEVICE",
+                   help="auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default %(default)s)")
+    o.add_argument("--precision", choices=list(PRECISIONS), default=tc.precision,
+                   help="bf16: the forward pass in bfloat16 under autocast (CPU and CUDA; losses stay fp32); fp16: "
+                        "float16 with a gradient scaler (CUDA) (default %(default)s)")
     t.add_argument("--out", metavar="DIR", help="checkpoint folder (default runs/DATA-MODEL-ARCH-kK)")
     t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     t.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
@@ -165,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--importance-samples", type=int, default=0, metavar="K",
                    help="vae: also bound log p(x) with K importance samples (Burda et al. 2016), e.g. 1000")
 
+    device_help = "where the model runs: auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default " \
+                  "%(default)s)"
+
     def use_command(name, func, what, help_, output_help):
         c = command(sub, name, func, help=help_, description=what)
         c.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
@@ -172,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("-o", "--output", required=True, metavar="FILE", help=output_help)
         c.add_argument("--split", choices=["train", "val", "test", "all"],
                        help="split of a named dataset (default test)")
+        c.add_argument("--device", default="auto", help=device_help)
         return c
 
     use_command("encode", cmd_encode, "Write codes z = f(x) of DATA (a file whole, or a split of a named dataset) "
@@ -205,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prior", choices=["standard", "fitted"], default="standard",
                    help="standard: z ~ N(0, I); fitted: a Gaussian fitted to the training codes (plain AEs)")
     s.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
+    s.add_argument("--device", default="auto", help=device_help)
 
     g = command(sub, "diagram", cmd_diagram, help="draw a model as an hourglass of layer sizes",
                 description="Draw a checkpoint's encoder, code and decoder as an hourglass of layer sizes (SVG, PNG "
@@ -239,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rows one request may hold (default %(default)s)")
     v.add_argument("--max-body-bytes", type=_positive_int, default=ServiceConfig.max_body_bytes,
                    help="bytes one request body may hold (default %(default)s)")
+    v.add_argument("--device", default=ServiceConfig.device, help=device_help)
 
     o = command(sub, "explore", cmd_explore, help="write the latent explorer: codes and the decoder in one HTML page",
                 description="Write one self-contained HTML page: the codes of DATA as a scatter (coloured by label; "

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from .. import checkpoint as ckpt
 from .._version import __version__
+from ..devices import resolve
 from ..errors import HourglassError
 from ..metrics import squared_errors
 from ..use import judge_scores
@@ -67,17 +68,19 @@ class Batcher:
                 start += len(x)
 
 
-def model_pass(checkpoint: ckpt.Checkpoint):
+def model_pass(checkpoint: ckpt.Checkpoint, device: str = "auto"):
     """``run(x)``: rows in the data's units (N, D) → code (N, k), reconstruction (N, D) in the data's units, and
-    score (N,), the squared error in the model's space (as ``hourglass score`` computes it)."""
-    model, scaling = checkpoint.model.eval(), checkpoint.scaling
+    score (N,), the squared error in the model's space (as ``hourglass score`` computes it); the model on
+    ``device``."""
+    device = resolve(device)
+    model, scaling = checkpoint.model.eval().to(device), checkpoint.scaling
 
     def run(x: np.ndarray) -> dict[str, np.ndarray]:
         x_model = scaling.transform(x)
         with torch.inference_mode():
-            z = model.encode(torch.from_numpy(x_model))
-            x_hat = model.decode(z).numpy()
-        return {"code": z.numpy(), "reconstruction": scaling.inverse_transform(x_hat),
+            z = model.encode(torch.from_numpy(x_model).to(device))
+            x_hat = model.decode(z).cpu().numpy()
+        return {"code": z.cpu().numpy(), "reconstruction": scaling.inverse_transform(x_hat),
                 "score": squared_errors(x_model, x_hat)}
 
     return run
@@ -109,7 +112,7 @@ ROWS_SCHEMA = {"type": "object", "required": ["rows"], "properties": {
 def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig = ServiceConfig()):
     """The FastAPI app serving ``checkpoint`` (loaded and validated here: a bad one raises before any serving)."""
     checkpoint = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
-    batcher = Batcher(model_pass(checkpoint), config.max_rows)
+    batcher = Batcher(model_pass(checkpoint, config.device), config.max_rows)
     model_info = describe(checkpoint, config)
 
     async def lifespan(app):
