@@ -13,6 +13,7 @@ No global state: the model, the data and a ``torch.Generator`` are all the loop 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 import torch
 
 from . import checkpoint as ckpt
+from . import distributed
 from . import resume as resume_state
 from . import runfolder
 from .devices import PRECISIONS, autocast, check_precision, resolve
@@ -30,6 +32,7 @@ from .errors import HourglassError, TrainingDiverged
 # Steps between looks at the losses for NaN/Inf. Looking makes the host wait for the device, so the loop looks
 # every GUARD_EVERY steps and at each epoch's end, not after every step (see _Run.epoch for what is guaranteed).
 GUARD_EVERY = 50
+NO_STEP = 2**62  # "no bad step" in the guard's all-reduced minimum
 
 
 @dataclass
@@ -276,7 +279,8 @@ def fit(model: torch.nn.Module, objective, x_train, x_val, config: TrainConfig |
         return _Run(model, objective, train_data, val_data, config, None, {}).train()
     metadata = {"training": config.to_dict(), **({"objective": objective.to_dict()} if hasattr(objective, "to_dict")
                                                  else {}), **(metadata or {})}
-    with runfolder.writer(checkpoint_dir):
+    # Under torchrun, rank 0 alone writes (and locks) the run folder.
+    with runfolder.writer(checkpoint_dir) if distributed.is_main() else contextlib.nullcontext():
         run = _Run(model, objective, train_data, val_data, config, Path(checkpoint_dir), metadata)
         if resume:
             run.restore()
@@ -289,10 +293,15 @@ class _Run:
 
     def __init__(self, model, objective, train_data, val_data, config: TrainConfig, folder: Path | None,
                  metadata: dict):
-        self.model, self.module, self.objective = model, unwrap(model), objective
-        self.device = resolve(config.device)
+        self.module, self.objective = unwrap(model), objective
+        self.device = distributed.join(resolve(config.device))  # under torchrun: this rank's device, group joined
         check_precision(config.precision, self.device)
+        distributed.check_objective(objective)
+        if min(len(train_data[0]), len(val_data[0])) < distributed.world_size():
+            raise HourglassError(f"{distributed.world_size()} processes need at least as many training and "
+                                 "validation samples", params=("nproc",))
         self.module.to(self.device)
+        self.model = distributed.wrap(model, self.device)  # DistributedDataParallel when there are several ranks
         self.train_data, self.val_data, self.config = _place(train_data, self.device), val_data, config
         self.folder, self.metadata = folder, metadata
         self.optimizer = make_optimizer(model, config)
@@ -331,7 +340,7 @@ class _Run:
 
     def checkpoint(self, with_training_state: bool = True) -> None:
         """Publish the best model, the history and (unless interrupted mid-epoch) the resume state, as one snapshot."""
-        if self.folder is None:
+        if self.folder is None or not distributed.is_main():
             return
         contents = ckpt.checkpoint_files(self.module, self.best_state,
                                          history=ckpt.history_summary(self.history), **self.metadata)
@@ -356,7 +365,8 @@ class _Run:
         n = len(self.train_data[0])
         steps_per_epoch = math.ceil(n / config.batch_size)
         total_steps = config.epochs * steps_per_epoch
-        progress = _Progress(config.progress, config.epochs, steps_per_epoch, len(history.epochs))
+        progress = _Progress(config.progress and distributed.is_main(), config.epochs, steps_per_epoch,
+                             len(history.epochs))
         try:
             for epoch in range(len(history.epochs), config.epochs):
                 record = self.epoch(epoch, steps_per_epoch, total_steps)
@@ -400,33 +410,36 @@ class _Run:
             self.objective.start_epoch(epoch)
         self.model.train()
         order = torch.randperm(n, generator=self.generator).to(self.train_data[0].device)
+        # One process draws its noise from the generator that shuffles; several draw from one generator per rank.
+        draws = self.generator if distributed.world_size() == 1 else distributed.noise_generator(config.seed, epoch)
         losses, terms_by_step, sizes, looked = [], [], [], 0
         for i in range(steps_per_epoch):
             lr = learning_rate(config, epoch * steps_per_epoch + i, total_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            rows = order[i * config.batch_size:(i + 1) * config.batch_size]
+            rows, weight = distributed.share(order[i * config.batch_size:(i + 1) * config.batch_size])
             loss, terms = batch_loss(self.model, self.objective, _on(self.device, _rows(self.train_data, rows)),
-                                     self.generator, training=True, precision=config.precision)
+                                     draws, training=True, precision=config.precision)
+            objective_loss = loss if weight == 1.0 else loss * weight  # the global batch's mean, across ranks
             self.optimizer.zero_grad(set_to_none=True)
             if self.scaler is not None:  # fp16: scale the loss so small gradients survive, unscale before the step
-                self.scaler.scale(loss).backward()
+                self.scaler.scale(objective_loss).backward()
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
             else:
-                loss.backward()
+                objective_loss.backward()
                 self.optimizer.step()
             losses.append(loss.detach())
             terms_by_step.append(terms)
-            sizes.append(len(rows))
+            sizes.append(len(rows) if weight else 0)
             if (i + 1) % GUARD_EVERY == 0 or i + 1 == steps_per_epoch:
                 self._guard(losses, looked, epoch)
                 looked = i + 1
         sums = {"loss": _weighted_sum(losses, sizes)}  # float64, summed step by step in order
         for name in terms_by_step[0]:
             sums[name] = _weighted_sum([t[name] for t in terms_by_step], sizes)
-        val = evaluate_loss(self.model, self.objective, self.val_data, seed=config.seed + 1,
-                            precision=config.precision)
+        sums = dict(zip(sums, distributed.all_sum(list(sums.values()), self.device)))  # over the ranks' shares
+        val = self.validate()
         record = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / n, "val_loss": val["loss"],
                   **{f"train_{k}": v / n for k, v in sums.items()},
                   **{f"val_{k}": v for k, v in val.items() if k != "loss"},
@@ -436,14 +449,30 @@ class _Run:
             self.diverged(f"validation loss became {record['val_loss']} at epoch {epoch + 1}")
         return record
 
+    def validate(self) -> dict[str, float]:
+        """The validation loss and terms; with several ranks each takes every W-th row and the sums are
+        all-reduced, so every rank sees the same numbers (and takes the same best-epoch and stopping decisions)."""
+        seed, precision = self.config.seed + 1, self.config.precision
+        size = distributed.world_size()
+        if size == 1:
+            return evaluate_loss(self.model, self.objective, self.val_data, seed=seed, precision=precision)
+        mine = tuple(t[distributed.rank()::size] for t in self.val_data)
+        n_mine, n = len(mine[0]), len(self.val_data[0])
+        means = evaluate_loss(self.model, self.objective, mine, seed=seed, precision=precision)  # n >= W rows
+        names = sorted(means)  # the same objective, so the same names, on every rank
+        totals = distributed.all_sum([means[name] * n_mine for name in names], self.device)
+        return {name: total / n for name, total in zip(names, totals)}
+
     def _guard(self, losses: list[torch.Tensor], start: int, epoch: int) -> None:
-        """Look at the losses of steps ``start`` onwards (one wait for the device); stop at the first that is not
-        finite."""
+        """Look at the losses of steps ``start`` onwards (one wait for the device, and with several ranks one
+        all-reduce); stop at the first step whose loss is not finite on any rank."""
         window = torch.stack(losses[start:])
-        finite = torch.isfinite(window)
-        if not bool(finite.all()):
-            first = int((~finite).nonzero()[0, 0])
-            self.diverged(f"loss became {float(window[first])} at epoch {epoch + 1}, step {start + first + 1}")
+        bad = (~torch.isfinite(window)).nonzero()
+        mine = start + int(bad[0, 0]) if len(bad) else NO_STEP
+        first = distributed.all_min(mine, self.device)
+        if first < NO_STEP:
+            value = float(window[first - start]) if first == mine else "non-finite on another process"
+            self.diverged(f"loss became {value} at epoch {epoch + 1}, step {first + 1}")
 
     def diverged(self, what: str) -> None:
         """Stop with the last good weights in place (and published), saying where. The resume state stays at the

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint as ckpt
+from . import distributed
 from . import runfolder
 from .corruptions import parse_noise
 from .data import Dataset, Scaling, binarize, in_unit_range, load_dataset
@@ -216,10 +217,11 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
     metadata = {"scaling": scaling, "data": data_record(dataset), "variant": variant_name(model, objective),
                 "objective": objective.to_dict(), "training": tc.to_dict()}
     started = time.perf_counter()
-    with runfolder.writer(out) if out is not None else contextlib.nullcontext():
+    writes = out is not None and distributed.is_main()  # under torchrun, rank 0 alone writes
+    with runfolder.writer(out) if writes else contextlib.nullcontext():
         history = fit(model, objective, x_train, scaling.transform(dataset.x_val), tc, checkpoint_dir=out,
                       metadata=metadata, resume=resume)
-        if out is not None and history.epochs:
+        if writes and history.epochs:
             # The distribution of training errors, so that `hourglass score` can flag rows without the training
             # data; published with the last snapshot's history and resume state.
             errors = squared_errors(x_train, reconstruct(model, x_train))

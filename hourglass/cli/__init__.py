@@ -9,6 +9,7 @@ import os
 import re
 import sys
 
+from .. import distributed
 from ..errors import HourglassError
 from .parser import build_parser
 
@@ -27,10 +28,12 @@ def as_flags(error: HourglassError, flags: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed: what --nproc starts in each process
     try:
         return args.func(args)
     except HourglassError as e:
-        print(f"hourglass: error: {as_flags(e, args.flags)}", file=sys.stderr)
+        if distributed.rank() == 0:  # under torchrun every rank meets the same error: rank 0 says it
+            print(f"hourglass: error: {as_flags(e, args.flags)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("hourglass: interrupted", file=sys.stderr)
@@ -42,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - the CLI's promise: one line, not a traceback
         if os.environ.get("HOURGLASS_DEBUG"):
             raise
+        if distributed.launched() and distributed.peer_failure(e):
+            return 1  # another rank died; the launcher names it
         print(f"hourglass: unexpected error: {type(e).__name__}: {e} (set HOURGLASS_DEBUG=1 for a traceback)",
               file=sys.stderr)
         return 1

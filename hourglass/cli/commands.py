@@ -55,15 +55,21 @@ def cmd_data_info(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from .. import distributed
     from ..train import TrainConfig
     from ..workflow import ModelConfig, run_folder, train
 
+    if args.nproc > 1 and not distributed.launched():  # start the same command in nproc processes (torchrun's way)
+        distributed.launch(_without_nproc(args.argv), args.nproc, out=args.out)
+        return 0
     mc = ModelConfig(**{f.name: getattr(args, f.name) for f in fields(ModelConfig)})
     tc = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)},
                      progress=not args.quiet)
     out = Path(args.out) if args.out else run_folder(args.data, mc)
     table = {"columns": args.columns, "drop": args.drop, "one_hot": args.one_hot, "id_column": args.id_column}
     trained = train(args.data, mc, tc, out=out, resume=args.resume, overwrite=args.overwrite, table=table)
+    if not distributed.is_main():  # rank 0 reports for all
+        return 0
     h, val = trained.history, trained.validation()
     for note in h.notes:
         print(note)
@@ -74,6 +80,19 @@ def cmd_train(args) -> int:
           f"PCA (k={val['k']}) {val['pca_squared_error_per_sample']:.4g}")
     print(f"saved to {out}  (next: hourglass evaluate {out})")
     return 130 if h.stopped == "interrupted" else 0
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """The command line as typed, less its --nproc option (what each of the processes runs)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    return kept
 
 
 def cmd_evaluate(args) -> int:

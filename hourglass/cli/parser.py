@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this many epochs without a better validation loss (default: never)")
     o.add_argument("--seed", type=_seed, default=tc.seed, help="seeds the split, initialisation and shuffles "
                    "(default %(default)s)")
+    o.add_argument("--nproc", type=_positive_int, default=1, metavar="N",
+                   help="train in N processes on this machine with DistributedDataParallel (what `torchrun "
+                        "--nproc-per-node N -m hourglass train ...` does; use torchrun itself across machines) "
+                        "(default %(default)s)")
     o.add_argument("--device", default=tc.device, metavar="DEVICE",
                    help="auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default %(default)s)")
     o.add_argument("--precision", choices=list(PRECISIONS), default=tc.precision,
