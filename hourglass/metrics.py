@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .batches import device_of
 from .losses import squared_error_per_sample
 from .pca import PCABaseline
 
@@ -22,20 +23,16 @@ def apply_in_batches(fn, x: np.ndarray, batch_size: int = 4096, device: torch.de
     return np.concatenate(out).astype(np.float32, copy=False)
 
 
-def _device(model) -> torch.device:
-    return next((p.device for p in model.parameters()), torch.device("cpu"))
-
-
 def encode(model, x: np.ndarray) -> np.ndarray:
     """Codes z = f(x): (N, D) → (N, k), model in eval mode, on the model's device."""
     model.eval()
-    return apply_in_batches(model.encode, x, device=_device(model))
+    return apply_in_batches(model.encode, x, device=device_of(model))
 
 
 def reconstruct(model, x: np.ndarray) -> np.ndarray:
     """x̂ = g(f(x)) in the model's space: (N, D) → (N, D), on the model's device."""
     model.eval()
-    return apply_in_batches(model.reconstruct, x, device=_device(model))
+    return apply_in_batches(model.reconstruct, x, device=device_of(model))
 
 
 def squared_errors(x: np.ndarray, x_hat: np.ndarray, batch_size: int = 4096) -> np.ndarray:

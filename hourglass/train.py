@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,9 +24,10 @@ import torch
 from . import checkpoint as ckpt
 from . import distributed
 from . import resume as resume_state
-from . import runfolder
+from . import batches, runfolder, threads
 from .devices import PRECISIONS, autocast, check_precision, resolve
 from .errors import HourglassError, TrainingDiverged
+from .progress import Progress
 
 # Steps between looks at the losses for NaN/Inf. Looking makes the host wait for the device, so the loop looks
 # every GUARD_EVERY steps and at each epoch's end, not after every step (see _Run.epoch for what is guaranteed).
@@ -153,54 +153,6 @@ def batch_loss(model, objective, batch, generator: torch.Generator | None = None
     return objective(out, target, model_input, getattr(unwrap(model), "encoder", None), generator, training=training)
 
 
-def _rows(data: tuple[torch.Tensor, ...], index) -> torch.Tensor | tuple[torch.Tensor, ...]:
-    """The rows ``index`` of every tensor in ``data`` (one tensor when there is one)."""
-    picked = tuple(t[index] for t in data)
-    return picked[0] if len(picked) == 1 else picked
-
-
-def _device_of(model: torch.nn.Module) -> torch.device:
-    return next((p.device for p in model.parameters()), torch.device("cpu"))
-
-
-def _on(device: torch.device, batch):
-    """A batch (a tensor or a tuple) on ``device``: a no-op where it is already there; from pinned host memory the
-    copy is asynchronous."""
-    if isinstance(batch, tuple):
-        return tuple(t.to(device, non_blocking=True) for t in batch)
-    return batch.to(device, non_blocking=True)
-
-
-def _place(data: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.Tensor, ...]:
-    """The training data where the loop will read it: on the device when it fits in half of the device's free
-    memory (always, for the CPU), else in pinned host memory, from which each batch is copied as it is needed."""
-    if device.type == "cpu":
-        return data
-    size = sum(t.numel() * t.element_size() for t in data)
-    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else float("inf")
-    if size <= free / 2:
-        return tuple(t.to(device) for t in data)
-    return tuple(t.pin_memory() for t in data) if device.type == "cuda" else data
-
-
-def _weighted_sum(values: list, sizes: list[int]) -> float:
-    """Σ value_i · size_i in float64, in step order (one transfer from the device for all the steps)."""
-    total = 0.0
-    for value, size in zip(torch.stack([torch.as_tensor(v) for v in values]).double().tolist(), sizes):
-        total += value * size
-    return total
-
-
-def _as_tensors(data) -> tuple[torch.Tensor, ...]:
-    """Samples as a tuple of tensors with the same number of rows: floats as float32, anything else (a
-    classifier's integer labels) as it is."""
-    parts = data if isinstance(data, tuple) else (data,)
-    tensors = tuple(t.float() if t.is_floating_point() else t for t in map(torch.as_tensor, parts))
-    if len({len(t) for t in tensors}) > 1:
-        raise HourglassError(f"the parts of the data have different numbers of rows: {[len(t) for t in tensors]}")
-    return tensors
-
-
 @torch.no_grad()
 def evaluate_loss(model, objective, x, batch_size: int = 4096, seed: int = 0,
                   precision: str = "fp32") -> dict[str, float]:
@@ -208,48 +160,19 @@ def evaluate_loss(model, objective, x, batch_size: int = 4096, seed: int = 0,
     device or the host), in eval mode, weighted by batch size."""
     was_training = model.training
     model.eval()
-    data = _as_tensors(x)
-    device = _device_of(model)
+    data = batches.as_tensors(x)
+    device = batches.device_of(model)
     generator = torch.Generator().manual_seed(seed)
     totals: dict[str, float] = {}
     n = len(data[0])
     for start in range(0, n, batch_size):
-        batch = _on(device, _rows(data, slice(start, start + batch_size)))
+        batch = batches.on_device(device, batches.rows(data, slice(start, start + batch_size)))
         rows = min(batch_size, n - start)
         loss, terms = batch_loss(model, objective, batch, generator, precision=precision)
         for name, value in {"loss": loss, **terms}.items():
             totals[name] = totals.get(name, 0.0) + float(value) * rows
     model.train(was_training)
     return {k: v / n for k, v in totals.items()}
-
-
-class _Progress:
-    """A rich progress bar on a terminal, one plain line per epoch elsewhere, nothing when disabled."""
-
-    def __init__(self, enabled: bool, epochs: int, steps_per_epoch: int, first_epoch: int):
-        self.enabled, self.epochs = enabled, epochs
-        self.bar = None
-        if enabled and sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.bar = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
-                                TimeRemainingColumn(), TextColumn("{task.fields[status]}"), transient=False)
-            self.task = self.bar.add_task("train", total=epochs, completed=first_epoch, status="")
-            self.bar.start()
-
-    def epoch_done(self, record: dict) -> None:
-        if not self.enabled:
-            return
-        status = f"loss {record['train_loss']:.4g}  val {record['val_loss']:.4g}"
-        if self.bar is not None:
-            self.bar.update(self.task, completed=record["epoch"], status=status)
-        else:
-            print(f"epoch {record['epoch']}/{self.epochs}  {status}  ({record['seconds']:.1f}s)",
-                  file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def fit(model: torch.nn.Module, objective, x_train, x_val, config: TrainConfig | None = None, *,
@@ -272,7 +195,7 @@ def fit(model: torch.nn.Module, objective, x_train, x_val, config: TrainConfig |
     config = config or TrainConfig()
     module = unwrap(model)  # what is saved and restored; ``model`` (perhaps a wrapper) is what is called
     objective.check(module)
-    train_data, val_data = _as_tensors(x_train), _as_tensors(x_val)
+    train_data, val_data = batches.as_tensors(x_train), batches.as_tensors(x_val)
     if len(train_data[0]) == 0 or len(val_data[0]) == 0:
         raise HourglassError("training and validation data must each have at least one sample")
     if checkpoint_dir is None:
@@ -302,7 +225,7 @@ class _Run:
                                  "validation samples", params=("nproc",))
         self.module.to(self.device)
         self.model = distributed.wrap(model, self.device)  # DistributedDataParallel when there are several ranks
-        self.train_data, self.val_data, self.config = _place(train_data, self.device), val_data, config
+        self.train_data, self.val_data, self.config = batches.place(train_data, self.device), val_data, config
         self.folder, self.metadata = folder, metadata
         self.optimizer = make_optimizer(model, config)
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
@@ -365,26 +288,14 @@ class _Run:
         n = len(self.train_data[0])
         steps_per_epoch = math.ceil(n / config.batch_size)
         total_steps = config.epochs * steps_per_epoch
-        progress = _Progress(config.progress and distributed.is_main(), config.epochs, steps_per_epoch,
+        progress = Progress(config.progress and distributed.is_main(), config.epochs, steps_per_epoch,
                              len(history.epochs))
         try:
-            for epoch in range(len(history.epochs), config.epochs):
-                record = self.epoch(epoch, steps_per_epoch, total_steps)
-                if history.best_val_loss is None or record["val_loss"] < history.best_val_loss:
-                    history.best_epoch, history.best_val_loss = epoch + 1, record["val_loss"]
-                    self.best_state = self._weights()
-                    self.epochs_since_best = 0
-                else:
-                    self.epochs_since_best += 1
-                progress.epoch_done(record)
-                last = epoch + 1 == config.epochs
-                stop_early = config.patience is not None and self.epochs_since_best >= config.patience
-                if stop_early:
-                    history.stopped = "early_stopped"
-                if (epoch + 1) % config.checkpoint_every == 0 or last or stop_early:
-                    self.checkpoint()
-                if stop_early:
-                    break
+            with threads.CoreShare() as share:  # this training's share of the cores, among those running here
+                for epoch in range(len(history.epochs), config.epochs):
+                    share.adjust()
+                    if self.after_epoch(self.epoch(epoch, steps_per_epoch, total_steps), progress):
+                        break
         except KeyboardInterrupt:
             history.stopped = "interrupted"
             if history.epochs:  # the best model and history are refreshed; the resume state stays
@@ -394,6 +305,23 @@ class _Run:
         self.module.load_state_dict(self.best_state)
         self.model.eval()
         return history
+
+    def after_epoch(self, record: dict, progress: Progress) -> bool:
+        """Keep the best weights, report, checkpoint when due; return whether to stop early."""
+        config, history, epoch = self.config, self.history, record["epoch"]
+        if history.best_val_loss is None or record["val_loss"] < history.best_val_loss:
+            history.best_epoch, history.best_val_loss = epoch, record["val_loss"]
+            self.best_state = self._weights()
+            self.epochs_since_best = 0
+        else:
+            self.epochs_since_best += 1
+        progress.epoch_done(record)
+        stop_early = config.patience is not None and self.epochs_since_best >= config.patience
+        if stop_early:
+            history.stopped = "early_stopped"
+        if epoch % config.checkpoint_every == 0 or epoch == config.epochs or stop_early:
+            self.checkpoint()
+        return stop_early
 
     def epoch(self, epoch: int, steps_per_epoch: int, total_steps: int) -> dict:
         """One pass over the training data, then validation; returns the epoch's record (added to the history).
@@ -418,8 +346,9 @@ class _Run:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             rows, weight = distributed.share(order[i * config.batch_size:(i + 1) * config.batch_size])
-            loss, terms = batch_loss(self.model, self.objective, _on(self.device, _rows(self.train_data, rows)),
-                                     draws, training=True, precision=config.precision)
+            batch = batches.on_device(self.device, batches.rows(self.train_data, rows))
+            loss, terms = batch_loss(self.model, self.objective, batch, draws, training=True,
+                                     precision=config.precision)
             objective_loss = loss if weight == 1.0 else loss * weight  # the global batch's mean, across ranks
             self.optimizer.zero_grad(set_to_none=True)
             if self.scaler is not None:  # fp16: scale the loss so small gradients survive, unscale before the step
@@ -435,9 +364,9 @@ class _Run:
             if (i + 1) % GUARD_EVERY == 0 or i + 1 == steps_per_epoch:
                 self._guard(losses, looked, epoch)
                 looked = i + 1
-        sums = {"loss": _weighted_sum(losses, sizes)}  # float64, summed step by step in order
+        sums = {"loss": batches.weighted_sum(losses, sizes)}  # float64, summed step by step in order
         for name in terms_by_step[0]:
-            sums[name] = _weighted_sum([t[name] for t in terms_by_step], sizes)
+            sums[name] = batches.weighted_sum([t[name] for t in terms_by_step], sizes)
         sums = dict(zip(sums, distributed.all_sum(list(sums.values()), self.device)))  # over the ranks' shares
         val = self.validate()
         record = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / n, "val_loss": val["loss"],

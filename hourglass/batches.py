@@ -1,0 +1,59 @@
+"""The training data as the loop reads it: tensors of rows, picked by index, placed on the training's device.
+
+``data`` below is a tuple of tensors with the same number of rows (samples, or samples and labels).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import HourglassError
+
+
+def rows(data: tuple[torch.Tensor, ...], index) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """The rows ``index`` of every tensor in ``data`` (one tensor when there is one)."""
+    picked = tuple(t[index] for t in data)
+    return picked[0] if len(picked) == 1 else picked
+
+
+def device_of(model: torch.nn.Module) -> torch.device:
+    """Where the model's parameters are (the CPU for a model without any)."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
+def on_device(device: torch.device, batch):
+    """A batch (a tensor or a tuple) on ``device``: a no-op where it is already there; from pinned host memory the
+    copy is asynchronous."""
+    if isinstance(batch, tuple):
+        return tuple(t.to(device, non_blocking=True) for t in batch)
+    return batch.to(device, non_blocking=True)
+
+
+def place(data: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.Tensor, ...]:
+    """The training data where the loop will read it: on the device when it fits in half of the device's free
+    memory (always, for the CPU), else in pinned host memory, from which each batch is copied as it is needed."""
+    if device.type == "cpu":
+        return data
+    size = sum(t.numel() * t.element_size() for t in data)
+    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else float("inf")
+    if size <= free / 2:
+        return tuple(t.to(device) for t in data)
+    return tuple(t.pin_memory() for t in data) if device.type == "cuda" else data
+
+
+def weighted_sum(values: list, sizes: list[int]) -> float:
+    """Σ value_i · size_i in float64, in step order (one transfer from the device for all the steps)."""
+    total = 0.0
+    for value, size in zip(torch.stack([torch.as_tensor(v) for v in values]).double().tolist(), sizes):
+        total += value * size
+    return total
+
+
+def as_tensors(data) -> tuple[torch.Tensor, ...]:
+    """Samples as a tuple of tensors with the same number of rows: floats as float32, anything else (a
+    classifier's integer labels) as it is."""
+    parts = data if isinstance(data, tuple) else (data,)
+    tensors = tuple(t.float() if t.is_floating_point() else t for t in map(torch.as_tensor, parts))
+    if len({len(t) for t in tensors}) > 1:
+        raise HourglassError(f"the parts of the data have different numbers of rows: {[len(t) for t in tensors]}")
+    return tensors
