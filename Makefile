@@ -31,6 +31,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/anomaly.py
 	$(BIN)/python bench/onnx_inference.py
 	$(BIN)/python bench/serve_load.py
+	$(BIN)/python bench/inference.py
+	$(BIN)/python bench/precision.py
+	$(BIN)/python bench/ddp.py
+	$(BIN)/python bench/contention.py
 
 clean:
 	rm -rf $(VENV) demo-output claims-output claims-quick bench-output .pytest_cache

@@ -60,8 +60,8 @@ def main() -> None:
     print(f"validation loss: 1 process {val[0]:.6g}, 2 processes {val[1]:.6g} (relative difference "
           f"{abs(val[1] - val[0]) / val[0]:.1e})")
     print(json.dumps({"epochs": args.epochs, "one_process": round(one_rate), "two_processes": round(two_rate),
-                      "val_loss_one": val[0], "val_loss_two": val[1], "ratio": round(two_rate / one_rate, 3), "max_relative_weight_difference": equivalence,
-                      "one_vs_one_thread": reference}))
+                      "ratio": round(two_rate / one_rate, 3), "val_loss_one": val[0], "val_loss_two": val[1],
+                      "max_relative_weight_difference": equivalence, "one_vs_one_thread": reference}))
 
 
 if __name__ == "__main__":
