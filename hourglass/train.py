@@ -387,7 +387,9 @@ class _Run:
             return evaluate_loss(self.model, self.objective, self.val_data, seed=seed, precision=precision)
         mine = tuple(t[distributed.rank()::size] for t in self.val_data)
         n_mine, n = len(mine[0]), len(self.val_data[0])
-        means = evaluate_loss(self.model, self.objective, mine, seed=seed, precision=precision)  # n >= W rows
+        # The bare module: DDP's forward may broadcast buffers, a collective the ranks' unequal batch counts here
+        # would leave unmatched.
+        means = evaluate_loss(self.module, self.objective, mine, seed=seed, precision=precision)  # n >= W rows
         names = sorted(means)  # the same objective, so the same names, on every rank
         totals = distributed.all_sum([means[name] * n_mine for name in names], self.device)
         return {name: total / n for name, total in zip(names, totals)}
