@@ -78,4 +78,5 @@ class CoreShare:
     def __exit__(self, *exc) -> None:
         if not self.fixed:
             self.entry.unlink(missing_ok=True)
-            torch.set_num_threads(self.original)
+            if torch.get_num_threads() != self.original:
+                torch.set_num_threads(self.original)

@@ -223,7 +223,8 @@ class _Run:
         if min(len(train_data[0]), len(val_data[0])) < distributed.world_size():
             raise HourglassError(f"{distributed.world_size()} processes need at least as many training and "
                                  "validation samples", params=("nproc",))
-        self.module.to(self.device)
+        if batches.device_of(self.module) != self.device:
+            self.module.to(self.device)
         self.model = distributed.wrap(model, self.device)  # DistributedDataParallel when there are several ranks
         self.train_data, self.val_data, self.config = batches.place(train_data, self.device), val_data, config
         self.folder, self.metadata = folder, metadata
