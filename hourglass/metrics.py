@@ -102,7 +102,8 @@ def mean_jacobian_norm(model, x: np.ndarray, batch_size: int = 512) -> float:
     from .losses import jacobian_frobenius_sq_exact
 
     model.eval()
-    norms = [jacobian_frobenius_sq_exact(model.encode, torch.as_tensor(x[i:i + batch_size])).detach().sqrt()
+    device = device_of(model)
+    norms = [jacobian_frobenius_sq_exact(model.encode, torch.as_tensor(x[i:i + batch_size]).to(device)).detach().sqrt()
              for i in range(0, len(x), batch_size)]
     return float(torch.cat(norms).mean())
 
@@ -130,16 +131,18 @@ def vae_bounds(model, x: np.ndarray, importance_samples: int = 1, seed: int = 0,
     likelihood = "bce" if model.likelihood == "bernoulli" else "gaussian"
     elbo_of = Objective(likelihood)
     model.eval()
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)  # draws on the host: the same bound on any device
+    device = device_of(model)
     elbo_sum, bounds = 0.0, []
     for i in range(0, len(x), batch_size):
-        xb = torch.as_tensor(x[i:i + batch_size], dtype=torch.float32)
+        xb = torch.as_tensor(x[i:i + batch_size], dtype=torch.float32).to(device)
         out = model(xb, generator=g)
         elbo_sum += float(elbo_of(out, xb)[1]["elbo"]) * len(xb)
         log_w = []
         for start in range(0, importance_samples, chunk):
             k = min(chunk, importance_samples - start)
-            zk = reparameterize(out.mu, out.log_var, torch.randn((k,) + out.mu.shape, generator=g))  # (k, n, latent)
+            eps = torch.randn((k,) + out.mu.shape, generator=g).to(device)
+            zk = reparameterize(out.mu, out.log_var, eps)  # (k, n, latent)
             decoded = model.decoder(zk.reshape(-1, out.mu.shape[1]))
             log_px_z = -reconstruction_per_sample(likelihood, Output(decoded, zk, x_log_var=out.x_log_var),
                                                   xb.repeat(k, 1)).reshape(k, -1)

@@ -253,16 +253,19 @@ def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> D
 
 
 def evaluate(path: str | Path, data: str | Path | None = None, split: str = "test",
-             importance_samples: int = 0) -> dict:
+             importance_samples: int = 0, device: str = "auto") -> dict:
     """Reconstruction error of the checkpoint at ``path`` on ``split``, beside PCA fitted on the same training split
     at the same k (both in the model's scaled space; see :func:`hourglass.metrics.compare_with_pca`), and each
     measure the objective's parts imply: PSNR of corrupted and denoised inputs (a corruption), code sparsity (a
     sparsity penalty or a top-k code), the mean ‖J_f‖_F (a contractive penalty), the ELBO and, with
     ``importance_samples`` = K > 0, the K-sample bound on log p(x) (a VAE; a binarised model is measured on the
-    split binarised once with seed 0)."""
+    split binarised once with seed 0). The model runs on ``device``."""
+    from .devices import resolve
     from .metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, vae_bounds
 
+    device = resolve(device)
     checkpoint = ckpt.load(path)
+    checkpoint.model.to(device)
     dataset = dataset_of(checkpoint, data)
     s, model = checkpoint.scaling, checkpoint.model
     x_train, x_eval = s.transform(dataset.x_train), s.transform(dataset.split(split)[0])

@@ -98,7 +98,8 @@ def _without_nproc(argv: list[str]) -> list[str]:
 def cmd_evaluate(args) -> int:
     from ..workflow import evaluate
 
-    result = evaluate(args.checkpoint, data=args.data, split=args.split, importance_samples=args.importance_samples)
+    result = evaluate(args.checkpoint, data=args.data, split=args.split, importance_samples=args.importance_samples,
+                      device=args.device)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -207,7 +208,7 @@ def cmd_explore(args) -> int:
     from ..explorer import explore_file
 
     r = explore_file(args.checkpoint, args.output, data=args.data, split=args.split, max_points=args.max_points,
-                     seed=args.seed)
+                     seed=args.seed, device=args.device)
     plane = "its first two principal directions" if r["principal_plane"] else "the code itself"
     print(f"wrote {r['output']}: {r['points']} codes (k = {r['latent_dim']}; the scatter shows {plane}); open it "
           "in a browser")
@@ -219,7 +220,8 @@ def cmd_demo(args) -> int:
 
     from ..demo import run_demo
 
-    metrics = run_demo(args.out, seed=args.seed, epochs=args.epochs, progress=not args.quiet)
+    metrics = run_demo(args.out, seed=args.seed, epochs=args.epochs, progress=not args.quiet, device=args.device,
+                       precision=args.precision)
     table = Table(title="MNIST test set, squared error per image")
     for col in ("k", "autoencoder", "PCA", "AE / PCA", "train time"):
         table.add_column(col, justify="right")

@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     t.add_argument("--quiet", action="store_true", help="no progress output")
 
+    device_help = "where the model runs: auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default " \
+                  "%(default)s)"
+
     e = command(sub, "evaluate", cmd_evaluate, help="test error beside PCA at the same k",
                 description="Reconstruction error of a checkpoint on its dataset's test split, beside PCA fitted on "
                             "the same training split with the same k, and what its objective implies: PSNR "
@@ -174,9 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     e.add_argument("--importance-samples", type=int, default=0, metavar="K",
                    help="vae: also bound log p(x) with K importance samples (Burda et al. 2016), e.g. 1000")
-
-    device_help = "where the model runs: auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default " \
-                  "%(default)s)"
+    e.add_argument("--device", default="auto", help=device_help)
 
     def use_command(name, func, what, help_, output_help):
         c = command(sub, name, func, help=help_, description=what)
@@ -267,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--max-points", type=_positive_int, default=MAX_POINTS,
                    help="points in the scatter, a seeded sample beyond that (default %(default)s)")
     o.add_argument("--seed", type=_seed, default=0, help="seed of that sample (default %(default)s)")
+    o.add_argument("--device", default="auto", help=device_help)
 
     m = command(sub, "demo", cmd_demo, help="the main job: the MNIST hourglass vs PCA, with pictures",
                 description="Train the 784-256-64-16-4 MLP hourglass and a 2-d-code one on MNIST; write "
@@ -274,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", default="demo-output", metavar="DIR", help="output folder (default %(default)s)")
     m.add_argument("--epochs", type=_positive_int, default=40, help="epochs per model (default %(default)s)")
     m.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
+    m.add_argument("--device", default=tc.device, help=device_help)
+    m.add_argument("--precision", choices=list(PRECISIONS), default=tc.precision, help="default %(default)s")
     m.add_argument("--quiet", action="store_true", help="no progress output")
 
     cl = command(sub, "claims", cmd_claims, help="test the textbook's claims about autoencoders, with a report",

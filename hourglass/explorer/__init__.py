@@ -32,7 +32,7 @@ MAX_POINTS = 5000  # points drawn in the scatter (a seeded sample when the split
 
 def _floats(tensor) -> str:
     """A tensor's values as base64 of little-endian float32, row-major (the page reads them as a Float32Array)."""
-    return base64.b64encode(np.ascontiguousarray(tensor.detach().numpy(), dtype="<f4").tobytes()).decode("ascii")
+    return base64.b64encode(np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype="<f4").tobytes()).decode("ascii")
 
 
 def decoder_layers(model) -> list[dict]:
@@ -126,16 +126,16 @@ def render(page: dict) -> str:
 
 
 def explore_file(checkpoint, output: str | Path, data: str | Path | None = None, split: str = "test",
-                 max_points: int = MAX_POINTS, seed: int = 0) -> dict:
+                 max_points: int = MAX_POINTS, seed: int = 0, device: str = "auto") -> dict:
     """Write the explorer of ``checkpoint`` to ``output`` (.html): the codes of ``data`` (a file whole, or a split
     of a named dataset; default the checkpoint's own dataset's ``split``), at most ``max_points`` of them."""
-    from ..use import samples_for
+    from ..use import open_checkpoint, samples_for
     from ..workflow import dataset_of
 
     output = check_output(output, (".html", ".htm"), inputs=(Path(str(data)),) if data else ())
     if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points < 1:
         raise HourglassError(f"max_points must be a whole number >= 1, got {max_points!r}", params=("max_points",))
-    checkpoint = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
+    checkpoint = open_checkpoint(checkpoint, device=device)  # the codes are computed on ``device``
     if data is None:
         x, labels = dataset_of(checkpoint).split(split)
         x = checkpoint.scaling.transform(x)
