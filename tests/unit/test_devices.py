@@ -8,7 +8,7 @@ import hourglass as hg
 from hourglass import devices, train
 from hourglass.errors import HourglassError
 
-from .test_train import small_problem
+from .test_train import exploding, small_problem
 
 
 def test_auto_picks_cuda_then_mps_then_cpu():
@@ -63,17 +63,9 @@ def test_a_nan_late_in_a_guard_window_is_still_placed_exactly(tmp_path):
     xt, xv, arch = small_problem()
     x = np.tile(xt, (10, 1))
     model = hg.Autoencoder.from_architecture(arch, "sigmoid", seed=0)
-    calls = {"n": 0}
-
-    class Exploding(hg.Objective):
-        def __call__(self, out, *a, training=False, **k):
-            calls["n"] += training
-            loss, terms = super().__call__(out, *a, training=training, **k)
-            return (loss * float("inf") if calls["n"] == 150 + 47 else loss), terms
-
     config = hg.TrainConfig(epochs=3, batch_size=16, progress=False)
     with pytest.raises(hg.TrainingDiverged, match="loss became inf at epoch 2, step 47; kept the weights of epoch 1"):
-        hg.fit(model, Exploding("bce"), x, xv, config, checkpoint_dir=tmp_path / "run")
+        hg.fit(model, exploding(150 + 47, float("inf")), x, xv, config, checkpoint_dir=tmp_path / "run")
     assert all(torch.isfinite(p).all() for p in model.parameters())  # the steps after the bad one are discarded
     saved = hg.load(tmp_path / "run")
     assert all(torch.equal(saved.model.state_dict()[k], model.state_dict()[k]) for k in model.state_dict())

@@ -72,20 +72,25 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4]
 
 
-def test_nan_loss_stops_with_a_clear_error_and_keeps_last_good_weights(tmp_path):
-    xt, xv, arch = small_problem()
-    model = hg.Autoencoder.from_architecture(arch, "sigmoid", seed=0)
+def exploding(step: int, factor: float) -> hg.Objective:
+    """A BCE objective whose loss is multiplied by ``factor`` (nan, inf) at training step ``step`` (from 1)."""
     calls = {"n": 0}
 
     class Exploding(hg.Objective):
         def __call__(self, out, *a, training=False, **k):
             calls["n"] += training
             loss, terms = super().__call__(out, *a, training=training, **k)
-            return (loss * float("nan") if calls["n"] == 8 * 2 + 3 else loss), terms
+            return (loss * factor if calls["n"] == step else loss), terms
 
+    return Exploding("bce")
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_last_good_weights(tmp_path):
+    xt, xv, arch = small_problem()
+    model = hg.Autoencoder.from_architecture(arch, "sigmoid", seed=0)
     config = hg.TrainConfig(epochs=5, batch_size=32, progress=False)
     with pytest.raises(hg.TrainingDiverged, match="loss became nan at epoch 3, step 3; kept the weights of epoch 2"):
-        hg.fit(model, Exploding("bce"), xt, xv, config, checkpoint_dir=tmp_path / "run")
+        hg.fit(model, exploding(8 * 2 + 3, float("nan")), xt, xv, config, checkpoint_dir=tmp_path / "run")
     assert all(torch.isfinite(p).all() for p in model.parameters())
     saved = hg.load(tmp_path / "run")
     assert saved.config["history"]["stopped"] == "diverged" and saved.config["history"]["best_epoch"] == 2
