@@ -1,0 +1,59 @@
+"""One training step's computation, and the same over a whole split: the objective's inputs, one ``model(...)``
+call, the objective's loss and named terms — nothing else, so DistributedDataParallel and ``torch.compile`` see it
+all."""
+
+from __future__ import annotations
+
+import torch
+
+from . import batches
+from .devices import autocast
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside a DistributedDataParallel (``.module``) or ``torch.compile`` (``._orig_mod``) wrapper."""
+    while hasattr(model, "module") or hasattr(model, "_orig_mod"):
+        model = getattr(model, "module", None) or model._orig_mod
+    return model
+
+
+def _float32(out):
+    """A model's output (a tensor or a tuple of tensors, e.g. :class:`~hourglass.models.Output`) in float32."""
+    if isinstance(out, torch.Tensor):
+        return out.float()
+    return type(out)(*(t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t for t in out))
+
+
+def batch_loss(model, objective, batch, generator: torch.Generator | None = None, training: bool = False,
+               precision: str = "fp32"):
+    """One forward computation: the objective's inputs for ``batch``, one ``model(...)`` call (under autocast
+    for bf16/fp16), the objective's loss and terms — always in float32. The contractive penalty also gets the
+    encoder f, the one part of a loss that is a function."""
+    target, model_input = objective.inputs(batch, generator)
+    with autocast(precision, model_input.device):
+        out = model(model_input, generator=generator)
+    if precision != "fp32":  # losses, KL and the importance-weighted bound are computed in fp32
+        out = _float32(out)
+    return objective(out, target, model_input, getattr(unwrap(model), "encoder", None), generator, training=training)
+
+
+@torch.no_grad()
+def evaluate_loss(model, objective, x, batch_size: int = 4096, seed: int = 0,
+                  precision: str = "fp32") -> dict[str, float]:
+    """Mean loss and terms of ``objective`` over all of ``x`` (a tensor, or a tuple of tensors, on the model's
+    device or the host), in eval mode, weighted by batch size."""
+    was_training = model.training
+    model.eval()
+    data = batches.as_tensors(x)
+    device = batches.device_of(model)
+    generator = torch.Generator().manual_seed(seed)
+    totals: dict[str, float] = {}
+    n = len(data[0])
+    for start in range(0, n, batch_size):
+        batch = batches.on_device(device, batches.rows(data, slice(start, start + batch_size)))
+        rows = min(batch_size, n - start)
+        loss, terms = batch_loss(model, objective, batch, generator, precision=precision)
+        for name, value in {"loss": loss, **terms}.items():
+            totals[name] = totals.get(name, 0.0) + float(value) * rows
+    model.train(was_training)
+    return {k: v / n for k, v in totals.items()}
