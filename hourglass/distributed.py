@@ -135,8 +135,9 @@ def launch(argv: list[str], nproc: int, out: str | None = None) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cores // nproc)))  # no more threads than cores in all
+    from .threads import cores
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cores() // nproc)))  # no more threads than cores in all
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id="hourglass", rdzv_backend="static",
                           rdzv_endpoint=f"127.0.0.1:{port}", rdzv_configs={"rank": 0}, max_restarts=0,
                           monitor_interval=0.2, local_addr="127.0.0.1")
