@@ -1,6 +1,10 @@
 """The training data as the loop reads it: tensors of rows, picked by index, placed on the training's device.
 
-``data`` below is a tuple of tensors with the same number of rows (samples, or samples and labels).
+``data`` below is a tuple of tensors with the same number of rows (samples, or samples and labels). The loop reads
+a split through a *feed*: ``len(feed)`` rows, ``feed.epoch(generator, batch_size)`` (one epoch's shuffled
+batches), ``feed.chunks(batch_size)`` (the rows in order) and ``feed.sharded(rank, size)`` (every size-th row).
+:class:`InMemory` is the feed of tensors; :class:`hourglass.data.streaming.StreamedSplit` that of a file read
+block by block.
 """
 
 from __future__ import annotations
@@ -39,6 +43,48 @@ def place(data: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.T
     if size <= free / 2:
         return tuple(t.to(device) for t in data)
     return tuple(t.pin_memory() for t in data) if device.type == "cuda" else data
+
+
+class InMemory:
+    """A feed of rows held as a tuple of tensors (on the host or the device)."""
+
+    def __init__(self, data: tuple[torch.Tensor, ...]):
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data[0])
+
+    def epoch(self, generator: torch.Generator, batch_size: int):
+        """Batches of a fresh permutation drawn from ``generator``: ⌈len / batch_size⌉ of them, the last smaller."""
+        order = torch.randperm(len(self), generator=generator).to(self.data[0].device)
+        for start in range(0, len(self), batch_size):
+            yield rows(self.data, order[start:start + batch_size])
+
+    def chunks(self, batch_size: int):
+        for start in range(0, len(self), batch_size):
+            yield rows(self.data, slice(start, start + batch_size))
+
+    def sharded(self, rank: int, size: int) -> "InMemory":
+        return InMemory(tuple(t[rank::size] for t in self.data))
+
+    def placed(self, device: torch.device) -> "InMemory":
+        return InMemory(place(self.data, device))
+
+    def fingerprint(self) -> dict:
+        from .resume import data_fingerprint
+
+        return data_fingerprint(self.data)
+
+
+def as_feed(data):
+    """A feed (see the module's docstring): a feed as it is, else arrays or tensors (or a tuple of them) held
+    in memory."""
+    return data if hasattr(data, "epoch") else InMemory(as_tensors(data))
+
+
+def count(batch) -> int:
+    """The rows in a batch (a tensor or a tuple of tensors)."""
+    return len(batch[0] if isinstance(batch, tuple) else batch)
 
 
 def weighted_sum(values: list, sizes: list[int]) -> float:

@@ -77,6 +77,20 @@ def share(rows: torch.Tensor) -> tuple[torch.Tensor, float]:
     return mine, len(mine) * size / len(rows)
 
 
+def share_batch(batch):
+    """This rank's rows of a global batch (a tensor or a tuple of tensors) and their weight (:func:`share`)."""
+    if world_size() == 1:
+        return batch, 1.0
+    from .batches import count, rows
+
+    index, weight = share(torch.arange(count(batch)))
+    return rows(batch if isinstance(batch, tuple) else (batch,), index.to(_device_of(batch))), weight
+
+
+def _device_of(batch) -> torch.device:
+    return (batch[0] if isinstance(batch, tuple) else batch).device
+
+
 def noise_generator(seed: int, epoch: int) -> torch.Generator:
     """The generator of this rank's random draws in ``epoch``: a pure function of (seed, epoch, rank), so a resumed
     run draws what an uninterrupted one would, in any world size of the same value."""

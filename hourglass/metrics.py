@@ -58,14 +58,20 @@ def compare_with_pca(model, x_train: np.ndarray, x_eval: np.ndarray, k: int | No
                      pca: PCABaseline | None = None) -> dict:
     """The autoencoder's error on ``x_eval`` beside PCA's (fitted on ``x_train``) at the same k.
 
+    ``x_train`` and ``x_eval`` are arrays, or both splits streamed from disk (:mod:`hourglass.data.streaming`;
+    PCA is then fitted incrementally, :meth:`PCABaseline.fit_stream`).
     Returns ``k``, ``squared_error_per_sample``, ``mse_per_feature``, ``pca_squared_error_per_sample``,
     ``pca_mse_per_feature``, ``ratio_to_pca`` (AE ÷ PCA; None if PCA's error is 0) and ``n_samples``.
     """
     k = k if k is not None else model.latent_dim
-    pca = pca or PCABaseline(k).fit(x_train)
-    ae = reconstruction_errors(x_eval, reconstruct(model, x_eval))
-    base = reconstruction_errors(x_eval, pca.reconstruct(x_eval))
-    scale = float((np.asarray(x_eval, np.float64) ** 2).sum(axis=1).mean())
+    if hasattr(x_eval, "chunks"):  # splits streamed from disk: IncrementalPCA, errors summed chunk by chunk
+        pca = pca or PCABaseline(k).fit_stream(x_train)
+        ae, base, scale = _streamed_errors(model, pca, x_eval)
+    else:
+        pca = pca or PCABaseline(k).fit(x_train)
+        ae = reconstruction_errors(x_eval, reconstruct(model, x_eval))
+        base = reconstruction_errors(x_eval, pca.reconstruct(x_eval))
+        scale = float((np.asarray(x_eval, np.float64) ** 2).sum(axis=1).mean())
     if base["squared_error_per_sample"] <= 1e-12 * scale:  # k spans the data: PCA is exact, up to rounding
         base = {"squared_error_per_sample": 0.0, "mse_per_feature": 0.0}
     return {"k": k, **ae, "pca_squared_error_per_sample": base["squared_error_per_sample"],
@@ -74,6 +80,27 @@ def compare_with_pca(model, x_train: np.ndarray, x_eval: np.ndarray, k: int | No
             "ratio_to_pca": (ae["squared_error_per_sample"] / base["squared_error_per_sample"]
                              if base["squared_error_per_sample"] > 0 else None),
             "n_samples": int(len(x_eval))}
+
+
+def _streamed_errors(model, pca: PCABaseline, feed, batch_rows: int = 8192):
+    """The model's and PCA's errors (as :func:`reconstruction_errors`) and the mean ‖x‖² over a feed."""
+    total_ae = total_pca = total_norm = 0.0
+    for chunk in feed.chunks(batch_rows):
+        x = chunk.numpy()
+        total_ae += squared_errors(x, reconstruct(model, x)).sum()
+        total_pca += squared_errors(x, pca.reconstruct(x)).sum()
+        total_norm += float((x.astype(np.float64) ** 2).sum())
+    n, d = len(feed), feed.n_features
+    ae, base = total_ae / n, total_pca / n
+    return ({"squared_error_per_sample": ae, "mse_per_feature": ae / d},
+            {"squared_error_per_sample": base, "mse_per_feature": base / d}, total_norm / n)
+
+
+def errors_of(model, x) -> np.ndarray:
+    """‖x − x̂‖² of each row of ``x`` (an array, or a feed streamed from disk, in file order): (N,) float64."""
+    if not hasattr(x, "chunks"):
+        return squared_errors(x, reconstruct(model, x))
+    return np.concatenate([squared_errors(c.numpy(), reconstruct(model, c.numpy())) for c in x.chunks(8192)])
 
 
 # --------------------------------------------------------------------------------------------------- the variants

@@ -31,6 +31,25 @@ class PCABaseline:
         self.pca_ = PCA(n_components=k, svd_solver=solver).fit(np.asarray(x_train, dtype=np.float64))
         return self
 
+    def fit_stream(self, feed, batch_rows: int = 8192) -> "PCABaseline":
+        """Fit on a feed too large for memory (:mod:`hourglass.batches`) with scikit-learn's IncrementalPCA (Ross
+        et al. 2008), ``batch_rows`` rows at a time: the same components as an exact PCA up to the rounding of
+        its incremental SVD updates."""
+        from sklearn.decomposition import IncrementalPCA
+
+        k = min(self.k, feed.n_features, len(feed))
+        self.pca_ = IncrementalPCA(n_components=k)
+        pending = None
+        for chunk in feed.chunks(batch_rows):  # a last chunk with fewer than k rows joins the one before it
+            chunk = chunk.numpy().astype(np.float64)
+            if pending is not None and len(chunk) >= k:
+                self.pca_.partial_fit(pending)
+                pending = chunk
+            else:
+                pending = chunk if pending is None else np.concatenate([pending, chunk])
+        self.pca_.partial_fit(pending)
+        return self
+
     def encode(self, x: np.ndarray) -> np.ndarray:
         """The k principal coordinates of each row: (N, D) → (N, k)."""
         return self.pca_.transform(np.asarray(x, dtype=np.float64)).astype(np.float32)

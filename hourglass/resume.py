@@ -26,7 +26,8 @@ def data_fingerprint(parts: tuple[torch.Tensor, ...]) -> dict:
 
 
 def fingerprint(config, objective, model, train_data, val_data, metadata: dict) -> dict:
-    """Everything a resumed run must share with the run it continues, as plain JSON data."""
+    """Everything a resumed run must share with the run it continues, as plain JSON data (``train_data`` and
+    ``val_data`` are feeds: :mod:`hourglass.batches`)."""
     architecture = getattr(model, "architecture", None)
     scaling = metadata.get("scaling")
     return {
@@ -35,8 +36,8 @@ def fingerprint(config, objective, model, train_data, val_data, metadata: dict) 
         "architecture": architecture.to_dict() if architecture is not None else type(model).__name__,
         "model_options": model.options() if hasattr(model, "options") else None,
         "preprocessing": scaling.to_dict() if hasattr(scaling, "to_dict") else scaling,
-        "training_data": data_fingerprint(train_data),
-        "validation_data": data_fingerprint(val_data),
+        "training_data": train_data.fingerprint(),
+        "validation_data": val_data.fingerprint(),
     }
 
 
@@ -58,4 +59,6 @@ def check_same_run(saved: dict | None, now: dict, where) -> None:
 def _describe(data: dict | None) -> str:
     if not isinstance(data, dict):
         return str(data)
+    if "streamed" in data:
+        return f"{data['rows']} {data['split']} rows of {data['streamed']} (sha256 {data['sha256'][:12]}…)"
     return f"{' + '.join('×'.join(map(str, s)) for s in data.get('shapes', []))} rows (sha256 {data['sha256'][:12]}…)"

@@ -41,19 +41,17 @@ def batch_loss(model, objective, batch, generator: torch.Generator | None = None
 def evaluate_loss(model, objective, x, batch_size: int = 4096, seed: int = 0,
                   precision: str = "fp32") -> dict[str, float]:
     """Mean loss and terms of ``objective`` over all of ``x`` (a tensor, or a tuple of tensors, on the model's
-    device or the host), in eval mode, weighted by batch size."""
+    device or the host, or a feed: :mod:`hourglass.batches`), in eval mode, weighted by batch size."""
     was_training = model.training
     model.eval()
-    data = batches.as_tensors(x)
+    feed = batches.as_feed(x)
     device = batches.device_of(model)
     generator = torch.Generator().manual_seed(seed)
     totals: dict[str, float] = {}
-    n = len(data[0])
-    for start in range(0, n, batch_size):
-        batch = batches.on_device(device, batches.rows(data, slice(start, start + batch_size)))
-        rows = min(batch_size, n - start)
-        loss, terms = batch_loss(model, objective, batch, generator, precision=precision)
+    for batch in feed.chunks(batch_size):
+        rows = batches.count(batch)
+        loss, terms = batch_loss(model, objective, batches.on_device(device, batch), generator, precision=precision)
         for name, value in {"loss": loss, **terms}.items():
             totals[name] = totals.get(name, 0.0) + float(value) * rows
     model.train(was_training)
-    return {k: v / n for k, v in totals.items()}
+    return {k: v / len(feed) for k, v in totals.items()}

@@ -133,7 +133,8 @@ def fit(model: torch.nn.Module, objective, x_train, x_val, config: TrainConfig |
     """Train ``model`` in place to minimise ``objective`` on ``x_train``; return the :class:`History`.
 
     x_train, x_val: float32 (N, D) arrays or tensors, already in the model's space (scaled); or tuples of such
-        (e.g. images and labels), whose rows are shuffled and batched together.
+        (e.g. images and labels), whose rows are shuffled and batched together; or feeds (:mod:`hourglass.batches`),
+        e.g. the splits of a file streamed from disk (:mod:`hourglass.data.streaming`).
     checkpoint_dir: the run folder. Every ``config.checkpoint_every`` epochs and at the end, one snapshot — the
         best model, config, history and the resume state — is published there all at once
         (:mod:`hourglass.runfolder`); the folder is locked against other writers for the whole run.
@@ -148,8 +149,8 @@ def fit(model: torch.nn.Module, objective, x_train, x_val, config: TrainConfig |
     config = config or TrainConfig()
     module = unwrap(model)  # what is saved and restored; ``model`` (perhaps a wrapper) is what is called
     objective.check(module)
-    train_data, val_data = batches.as_tensors(x_train), batches.as_tensors(x_val)
-    if len(train_data[0]) == 0 or len(val_data[0]) == 0:
+    train_data, val_data = batches.as_feed(x_train), batches.as_feed(x_val)
+    if len(train_data) == 0 or len(val_data) == 0:
         raise HourglassError("training and validation data must each have at least one sample")
     if checkpoint_dir is None:
         return _Run(model, objective, train_data, val_data, config, None, {}).train()
@@ -173,13 +174,13 @@ class _Run:
         self.device = distributed.join(resolve(config.device))  # under torchrun: this rank's device, group joined
         check_precision(config.precision, self.device)
         distributed.check_objective(objective)
-        if min(len(train_data[0]), len(val_data[0])) < distributed.world_size():
+        if min(len(train_data), len(val_data)) < distributed.world_size():
             raise HourglassError(f"{distributed.world_size()} processes need at least as many training and "
                                  "validation samples", params=("nproc",))
         if batches.device_of(self.module) != self.device:
             self.module.to(self.device)
         self.model = distributed.wrap(model, self.device)  # DistributedDataParallel when there are several ranks
-        self.train_data, self.val_data, self.config = batches.place(train_data, self.device), val_data, config
+        self.train_data, self.val_data, self.config = train_data.placed(self.device), val_data, config
         self.folder, self.metadata = folder, metadata
         self.optimizer = make_optimizer(model, config)
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
@@ -239,7 +240,7 @@ class _Run:
             self.model.eval()
             return history
         history.stopped = "completed"  # until this session says otherwise
-        n = len(self.train_data[0])
+        n = len(self.train_data)
         steps_per_epoch = math.ceil(n / config.batch_size)
         total_steps = config.epochs * steps_per_epoch
         progress = Progress(config.progress and distributed.is_main(), config.epochs, steps_per_epoch,
@@ -286,21 +287,20 @@ class _Run:
         weights of the best epoch — checked finite by its validation pass — in the model and in the run folder,
         naming the epoch and step where the loss first went bad; the steps taken after it are discarded.
         """
-        config, n = self.config, len(self.train_data[0])
+        config, n = self.config, len(self.train_data)
         started = time.perf_counter()
         if hasattr(self.objective, "start_epoch"):  # lets an objective schedule its weights (KL warm-up)
             self.objective.start_epoch(epoch)
         self.model.train()
-        order = torch.randperm(n, generator=self.generator).to(self.train_data[0].device)
         # One process draws its noise from the generator that shuffles; several draw from one generator per rank.
         draws = self.generator if distributed.world_size() == 1 else distributed.noise_generator(config.seed, epoch)
         losses, terms_by_step, sizes, looked = [], [], [], 0
-        for i in range(steps_per_epoch):
+        for i, global_batch in enumerate(self.train_data.epoch(self.generator, config.batch_size)):
             lr = learning_rate(config, epoch * steps_per_epoch + i, total_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            rows, weight = distributed.share(order[i * config.batch_size:(i + 1) * config.batch_size])
-            batch = batches.on_device(self.device, batches.rows(self.train_data, rows))
+            batch, weight = distributed.share_batch(global_batch)
+            batch = batches.on_device(self.device, batch)
             loss, terms = batch_loss(self.model, self.objective, batch, draws, training=True,
                                      precision=config.precision)
             objective_loss = loss if weight == 1.0 else loss * weight  # the global batch's mean, across ranks
@@ -314,7 +314,7 @@ class _Run:
                 self.optimizer.step()
             losses.append(loss.detach())
             terms_by_step.append(terms)
-            sizes.append(len(rows) if weight else 0)
+            sizes.append(batches.count(batch) if weight else 0)
             if (i + 1) % GUARD_EVERY == 0 or i + 1 == steps_per_epoch:
                 self._guard(losses, looked, epoch)
                 looked = i + 1
@@ -339,8 +339,8 @@ class _Run:
         size = distributed.world_size()
         if size == 1:
             return evaluate_loss(self.model, self.objective, self.val_data, seed=seed, precision=precision)
-        mine = tuple(t[distributed.rank()::size] for t in self.val_data)
-        n_mine, n = len(mine[0]), len(self.val_data[0])
+        mine = self.val_data.sharded(distributed.rank(), size)
+        n_mine, n = len(mine), len(self.val_data)
         # The bare module: DDP's forward may broadcast buffers, a collective the ranks' unequal batch counts here
         # would leave unmatched.
         means = evaluate_loss(self.module, self.objective, mine, seed=seed, precision=precision)  # n >= W rows

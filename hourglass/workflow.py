@@ -19,10 +19,10 @@ from . import checkpoint as ckpt
 from . import distributed
 from . import runfolder
 from .corruptions import parse_noise
-from .data import Dataset, Scaling, binarize, in_unit_range, load_dataset
+from .data import Dataset, Scaling, StreamedDataset, binarize, load_dataset
 from .errors import HourglassError
 from .losses import ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective
-from .metrics import compare_with_pca, reconstruct, squared_errors
+from .metrics import compare_with_pca, errors_of, reconstruct
 from .models import VAE, Autoencoder
 from .nets import Architecture
 from .train import History, TrainConfig, fit
@@ -30,6 +30,7 @@ from .train import History, TrainConfig, fit
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
 PRESETS = {"ae": {}, "dae": {"noise": "gaussian:0.5"}, "sae": {"l1": 0.1}, "cae": {"contractive": 0.1},
            "vae": {}}
+MEASURED_ROWS = 10_000  # rows of a streamed split that evaluate's other measures (PSNR, sparsity, ...) look at
 VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False}  # and their neutral values
 
 
@@ -156,9 +157,9 @@ class TrainedModel:
     scaled: dict = field(default_factory=dict)
 
     def x(self, split: str) -> np.ndarray:
-        """A split in the model's (scaled) space."""
+        """A split in the model's (scaled) space (for streamed data, a feed that reads it from disk)."""
         if split not in self.scaled:
-            self.scaled[split] = self.scaling.transform(self.dataset.split(split)[0])
+            self.scaled[split] = self.dataset.scaled(split, self.scaling)
         return self.scaled[split]
 
     def validation(self) -> dict:
@@ -173,7 +174,7 @@ def data_record(dataset: Dataset) -> dict:
 
 def run_folder(data: str | Path | Dataset, model_config: ModelConfig) -> Path:
     """The default checkpoint folder for a run: ``runs/DATA-MODEL-ARCH-kK``."""
-    name = data.name if isinstance(data, Dataset) else Path(str(data)).stem
+    name = data.name if isinstance(data, (Dataset, StreamedDataset)) else Path(str(data)).stem
     mc = model_config
     return Path("runs") / re.sub(r"[^\w.-]", "_", f"{name}-{mc.model}-{mc.arch}-k{mc.latent_dim}")
 
@@ -188,27 +189,30 @@ def _check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
 
 def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
           train_config: TrainConfig | None = None, out: str | Path | None = None, resume: bool = False,
-          overwrite: bool = False, table: dict | None = None) -> TrainedModel:
+          overwrite: bool = False, table: dict | None = None, stream: bool | None = None) -> TrainedModel:
     """Load ``data`` (a dataset name, a file or folder, or a :class:`Dataset`), scale it, build the model, train it.
 
     With ``out`` the best model is saved there as a checkpoint (and updated during training); a folder that
     already holds a run is refused unless ``resume`` (continue it) or ``overwrite`` (replace it).
     ``table``: for .csv/.parquet files, ``columns``, ``drop``, ``one_hot``, ``id_column`` (see
-    :func:`hourglass.data.table_spec`).
+    :func:`hourglass.data.table_spec`). ``stream``: read the file from disk block by block instead of into memory
+    (None: when it is larger than a quarter of the available memory; :func:`hourglass.data.load_dataset`).
     """
     mc, tc = model_config or ModelConfig(), train_config or TrainConfig()
     out = Path(out) if out is not None else None
     if out is not None:
         _check_run_folder(out, resume, overwrite)
     table = {k: v for k, v in (table or {}).items() if v}
-    dataset = data if isinstance(data, Dataset) else load_dataset(data, seed=tc.seed, **table)
-    scaling = Scaling.fit(dataset.x_train, mc.scaling, image=dataset.is_image)
-    x_train = scaling.transform(dataset.x_train)
-    unit = in_unit_range(x_train)
+    loaded = isinstance(data, (Dataset, StreamedDataset))
+    dataset = data if loaded else load_dataset(data, seed=tc.seed, stream=stream, **table)
+    scaling = dataset.fit_scaling(mc.scaling)
+    x_train = dataset.scaled("train", scaling)
+    low, high = dataset.scaled_range(scaling)
+    unit = low >= 0 and high <= 1
     loss = mc.loss if mc.loss != "auto" else ("bce" if unit else "mse")
     if loss == "bce" and not unit:
         raise HourglassError(f"loss bce needs data in [0, 1]; {dataset.name} (scaling {scaling.kind}) spans "
-                             f"[{x_train.min():.3g}, {x_train.max():.3g}]: use loss mse or scaling divide",
+                             f"[{low:.3g}, {high:.3g}]: use loss mse or scaling divide",
                              params=("loss", "scaling"))
     if mc.binarize and not unit:
         raise HourglassError("binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))", params=("binarize",))
@@ -219,12 +223,12 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
     started = time.perf_counter()
     writes = out is not None and distributed.is_main()  # under torchrun, rank 0 alone writes
     with runfolder.writer(out) if writes else contextlib.nullcontext():
-        history = fit(model, objective, x_train, scaling.transform(dataset.x_val), tc, checkpoint_dir=out,
+        history = fit(model, objective, x_train, dataset.scaled("val", scaling), tc, checkpoint_dir=out,
                       metadata=metadata, resume=resume)
         if writes and history.epochs:
             # The distribution of training errors, so that `hourglass score` can flag rows without the training
             # data; published with the last snapshot's history and resume state.
-            errors = squared_errors(x_train, reconstruct(model, x_train))
+            errors = errors_of(model, x_train)
             metadata["anomaly"] = {"train_error_quantiles": np.quantile(errors, np.linspace(0, 1, 1001)).tolist()}
             ckpt.save(out, model, history=ckpt.history_summary(history), keep_training_state=True, **metadata)
     return TrainedModel(model, dataset, scaling, objective, history, out, time.perf_counter() - started,
@@ -245,7 +249,8 @@ def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> D
     table = record.get("table") if data == record.get("path") else None
     options = {"columns": table["columns"], "one_hot": bool(table["one_hot"]), "id_column": table["id_column"]} \
         if table else {}
-    dataset = load_dataset(data, seed=record.get("seed", 0), **options)
+    stream = True if record.get("streamed") and data == record.get("path") else None
+    dataset = load_dataset(data, seed=record.get("seed", 0), stream=stream, **options)
     expected = checkpoint.model.architecture.n_features
     if dataset.n_features != expected:
         raise HourglassError(f"{data}: {dataset.n_features} features per sample, the model expects {expected}")
@@ -259,7 +264,9 @@ def evaluate(path: str | Path, data: str | Path | None = None, split: str = "tes
     measure the objective's parts imply: PSNR of corrupted and denoised inputs (a corruption), code sparsity (a
     sparsity penalty or a top-k code), the mean ‖J_f‖_F (a contractive penalty), the ELBO and, with
     ``importance_samples`` = K > 0, the K-sample bound on log p(x) (a VAE; a binarised model is measured on the
-    split binarised once with seed 0). The model runs on ``device``."""
+    split binarised once with seed 0). The model runs on ``device``. For data streamed from disk the errors are
+    over the whole split and PCA is fitted incrementally; the other measures take the split's first
+    :data:`MEASURED_ROWS` rows (``measured_on`` says how many)."""
     from .devices import resolve
     from .metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, vae_bounds
 
@@ -268,8 +275,11 @@ def evaluate(path: str | Path, data: str | Path | None = None, split: str = "tes
     checkpoint.model.to(device)
     dataset = dataset_of(checkpoint, data)
     s, model = checkpoint.scaling, checkpoint.model
-    x_train, x_eval = s.transform(dataset.x_train), s.transform(dataset.split(split)[0])
+    x_train, x_eval = dataset.scaled("train", s), dataset.scaled(split, s)
     result = compare_with_pca(model, x_train, x_eval)
+    if isinstance(dataset, StreamedDataset):
+        x_eval = next(x_eval.chunks(MEASURED_ROWS)).numpy()
+        result["measured_on"] = len(x_eval)
     objective = Objective.from_dict(checkpoint.objective) if checkpoint.objective else Objective(
         "bce" if model.output == "sigmoid" else "mse")
     extra: dict = {}

@@ -67,7 +67,8 @@ def cmd_train(args) -> int:
                      progress=not args.quiet)
     out = Path(args.out) if args.out else run_folder(args.data, mc)
     table = {"columns": args.columns, "drop": args.drop, "one_hot": args.one_hot, "id_column": args.id_column}
-    trained = train(args.data, mc, tc, out=out, resume=args.resume, overwrite=args.overwrite, table=table)
+    trained = train(args.data, mc, tc, out=out, resume=args.resume, overwrite=args.overwrite, table=table,
+                    stream=args.stream)
     if not distributed.is_main():  # rank 0 reports for all
         return 0
     h, val = trained.history, trained.validation()

@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scaling", choices=["auto", "none", "divide", "standardize"], default=mc.scaling,
                    help="preprocessing learned on the training split: auto keeps data in [0,1], divides 0-255 "
                         "images by 255, standardizes anything else (default %(default)s)")
+    t.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                   help="read DATA from disk a block at a time instead of into memory (.npy, uncompressed .npz, "
+                        ".parquet, PNG folders; shuffled by blocks and a shuffle buffer); default: stream a file "
+                        "larger than a quarter of the available memory")
     tab = t.add_argument_group("tables (.csv, .parquet)")
     tab.add_argument("--columns", metavar="A,B,...", help="train on these columns only")
     tab.add_argument("--drop", metavar="A,B,...", help="leave these columns out")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import HourglassError
+from .scaling import Scaling
 
 SPLITS = ("train", "val", "test")
 
@@ -53,19 +54,32 @@ class Dataset:
             raise HourglassError(f"unknown split {name!r}; expected one of train, val, test, all")
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
 
+    def fit_scaling(self, kind: str = "auto") -> Scaling:
+        """The scaling into the model's space, learned on the training split."""
+        return Scaling.fit(self.x_train, kind, image=self.is_image)
+
+    def scaled(self, name: str, scaling: Scaling) -> np.ndarray:
+        """Split ``name`` in the model's space."""
+        return scaling.transform(self.split(name)[0])
+
+    def scaled_range(self, scaling: Scaling) -> tuple[float, float]:
+        """The smallest and largest value of the scaled training split."""
+        return scaling.scaled_range(self.x_train.min(axis=0), self.x_train.max(axis=0))
+
 
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def check_array(x, source: str, what: str = "data", columns: list[str] | None = None
+def check_array(x, source: str, what: str = "data", columns: list[str] | None = None, first_row: int = 0
                 ) -> tuple[np.ndarray, tuple[int, ...]]:
     """Validate samples read from ``source``; return them as float32 (N, D) and one sample's shape.
 
     Accepted: a numeric array of rank 2 (N, D), 3 (N, H, W: one-channel images) or 4 (N, C, H, W).
     Refused, with a message naming ``source`` (and the feature's name in ``columns``, for tables): non-numeric or
     object dtype, rank 0/1 or > 4, no samples or no features, NaN or infinite values, and values beyond float32's
-    range (±3.4e38), which would silently become infinite.
+    range (±3.4e38), which would silently become infinite. ``first_row``: the file's row number of ``x[0]`` (a
+    block of a streamed file), so that the message names the row in the file.
     """
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
@@ -88,13 +102,13 @@ def check_array(x, source: str, what: str = "data", columns: list[str] | None = 
             kind = "NaN" if np.isnan(x[row, col]) else "infinite"
             raise HourglassError(
                 f"{source}: {what} has {int(bad.sum())} NaN or infinite values (first: {kind} at "
-                f"{_where(row, col, columns)})"
+                f"{_where(first_row + row, col, columns)})"
             )
         huge = np.abs(x) > FLOAT32_MAX if x.dtype.itemsize > 4 else np.zeros(x.shape, bool)
         if huge.any():
             row, col = np.argwhere(huge)[0]
             raise HourglassError(f"{source}: {what} has {int(huge.sum())} values beyond float32's range ±3.4e38 "
-                                 f"(first: {x[row, col]:.3g} at {_where(row, col, columns)}); rescale them")
+                                 f"(first: {x[row, col]:.3g} at {_where(first_row + row, col, columns)}); rescale them")
     return np.ascontiguousarray(x, dtype=np.float32), shape
 
 

@@ -3,6 +3,7 @@ trained model on (:func:`load_samples`)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import HourglassError
@@ -10,15 +11,29 @@ from .bundled import load_digits, load_manifold
 from .dataset import Dataset, Samples, check_array
 from .mnist import is_idx_folder, load_mnist
 from .readers import load_file, read_array_file
+from .streaming import StreamedDataset, open_stream
 from .tables import TABLE_SUFFIXES, TableSpec, read_table, table_to_array
 
 NAMED_DATASETS = ("mnist", "digits", "swiss-roll", "s-curve")
 
 
-def load_dataset(name_or_path: str | Path, seed: int = 0, **table_options) -> Dataset:
+def load_dataset(name_or_path: str | Path, seed: int = 0, stream: bool | None = None, **table_options
+                 ) -> Dataset | StreamedDataset:
     """A named dataset (``mnist``, ``digits``, ``swiss-roll``, ``s-curve``) or the user's file/folder, split.
-    ``table_options`` apply to tables (see :func:`load_file`)."""
+    ``table_options`` apply to tables (see :func:`load_file`).
+
+    stream: read the file block by block instead of into memory (:mod:`hourglass.data.streaming`; .npy,
+        uncompressed .npz, .parquet, PNG folders). None (the default) streams an array or Parquet file larger than
+        a quarter of the memory available now, and loads anything else.
+    """
     key = str(name_or_path)
+    if stream is None:
+        stream = _too_big(Path(key))
+    if stream:
+        if key in NAMED_DATASETS or not Path(key).exists():
+            raise HourglassError(f"{key}: only files and folders are streamed; {key} is loaded in memory"
+                                 if key in NAMED_DATASETS else f"{key}: no such file or folder", params=("stream",))
+        return open_stream(key, seed, **table_options)
     if key == "mnist":
         return load_mnist()
     if key == "digits":
@@ -30,6 +45,26 @@ def load_dataset(name_or_path: str | Path, seed: int = 0, **table_options) -> Da
         raise HourglassError(f"{key}: no such file or folder, and not a dataset name ({', '.join(NAMED_DATASETS)})")
     return load_file(path, seed, **table_options)
 
+
+
+def _too_big(path: Path) -> bool:
+    """Whether ``path`` is an array or Parquet file larger than a quarter of the memory available now."""
+    if path.suffix.lower() not in (".npy", ".npz", ".parquet", ".pq") or not path.is_file():
+        return False
+    return path.stat().st_size > available_memory() / 4
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation without swapping (Linux's MemAvailable; elsewhere the
+    free pages)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def load_samples(name_or_path: str | Path, split: str | None = None, seed: int = 0,

@@ -30,28 +30,44 @@ class Scaling:
     def fit(cls, x: np.ndarray, kind: str = "auto", image: bool = False) -> "Scaling":
         """``kind="auto"``: values already in [0, 1] → none; images with values in [0, 255] → divide by 255;
         anything else → standardize."""
-        if kind == "auto":
-            if in_unit_range(x):
-                kind = "none"
-            elif image and float(x.min()) >= 0 and float(x.max()) <= 255:
-                kind = "divide"
-            else:
-                kind = "standardize"
+        kind = _choose(kind, float(np.min(x)), float(np.max(x)), image)
+        if kind == "standardize":
+            x64 = x.astype(np.float64)
+            return cls._standardize(x64.mean(axis=0), x64.std(axis=0))
+        return cls._fixed(kind)
+
+    @classmethod
+    def from_stats(cls, stats: "ColumnStats", kind: str = "auto", image: bool = False) -> "Scaling":
+        """The same choice as :meth:`fit`, from statistics gathered in one streaming pass."""
+        kind = _choose(kind, float(stats.min.min()), float(stats.max.max()), image)
+        if kind == "standardize":
+            return cls._standardize(stats.mean, np.sqrt(stats.m2 / stats.count))
+        return cls._fixed(kind)
+
+    @classmethod
+    def _standardize(cls, mean: np.ndarray, std: np.ndarray) -> "Scaling":
+        std = std.copy()
+        std[std == 0] = 1.0  # a constant feature stays constant (zero) instead of dividing by zero
+        return cls("standardize", mean, std)
+
+    @classmethod
+    def _fixed(cls, kind: str) -> "Scaling":
         if kind == "none":
             return cls("none")
         if kind == "divide":
             return cls("divide", 0.0, 255.0)
-        if kind == "standardize":
-            x64 = x.astype(np.float64)
-            std = x64.std(axis=0)
-            std[std == 0] = 1.0  # a constant feature stays constant (zero) instead of dividing by zero
-            return cls("standardize", x64.mean(axis=0), std)
         raise HourglassError(f"unknown scaling {kind!r}; expected auto, none, divide or standardize")
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         if self.kind == "none":
             return np.asarray(x, dtype=np.float32)
         return ((np.asarray(x, dtype=np.float64) - self.shift) / self.scale).astype(np.float32)
+
+    def scaled_range(self, low: np.ndarray, high: np.ndarray) -> tuple[float, float]:
+        """The smallest and largest scaled value of data whose columns span [low, high] (each (D,)): the map is
+        increasing in each column, so the columns' extremes go to the scaled columns' extremes."""
+        ends = self.transform(np.stack([low, high]))
+        return float(ends[0].min()), float(ends[1].max())
 
     def inverse_transform(self, x: np.ndarray) -> np.ndarray:
         if self.kind == "none":
@@ -76,6 +92,49 @@ class Scaling:
         if np.any(np.asarray(scale) == 0):
             raise HourglassError("preprocessing.scale has a 0; dividing by it would make every value infinite")
         return cls(d["kind"], parse(d.get("shift", 0.0), "shift"), scale)
+
+
+def _choose(kind: str, low: float, high: float, image: bool) -> str:
+    """The scaling "auto" stands for, given the data's smallest and largest values."""
+    if kind != "auto":
+        return kind
+    if low >= 0 and high <= 1:
+        return "none"
+    return "divide" if image and low >= 0 and high <= 255 else "standardize"
+
+
+class ColumnStats:
+    """Count, mean, sum of squared deviations (M2), minimum and maximum of each column, gathered block by block.
+
+    Two blocks' statistics merge exactly (Chan, Golub & LeVeque 1979, "Updating formulae and a pairwise algorithm
+    for computing sample variances"): with δ = mean_b − mean_a and n = n_a + n_b, mean = mean_a + δ·n_b/n and
+    M2 = M2_a + M2_b + δ²·n_a·n_b/n. Each block's own mean and M2 are two-pass sums in float64, so no step
+    subtracts two large, nearly equal numbers (the naive Σx² − n·mean² loses every digit for data far from 0).
+    """
+
+    def __init__(self, n_features: int):
+        self.count = 0
+        self.mean = np.zeros(n_features)
+        self.m2 = np.zeros(n_features)
+        self.min = np.full(n_features, np.inf)
+        self.max = np.full(n_features, -np.inf)
+
+    def add(self, block: np.ndarray) -> "ColumnStats":
+        """Fold in the rows of ``block`` (n, D); returns self."""
+        n_b = len(block)
+        if n_b == 0:
+            return self
+        x = np.asarray(block, dtype=np.float64)
+        mean_b = x.mean(axis=0)
+        m2_b = ((x - mean_b) ** 2).sum(axis=0)
+        n = self.count + n_b
+        delta = mean_b - self.mean
+        self.mean = self.mean + delta * (n_b / n)
+        self.m2 = self.m2 + m2_b + delta ** 2 * (self.count * n_b / n)
+        self.count = n
+        self.min = np.minimum(self.min, x.min(axis=0))
+        self.max = np.maximum(self.max, x.max(axis=0))
+        return self
 
 
 def binarize(x: np.ndarray, seed: int = 0) -> np.ndarray:

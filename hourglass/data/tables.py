@@ -95,10 +95,11 @@ def table_spec(frame, source: str, columns=None, drop=None, one_hot: bool = Fals
     return TableSpec(chosen, categories, id_column)
 
 
-def table_to_array(frame, spec: TableSpec, source: str) -> tuple[np.ndarray, np.ndarray | None]:
+def table_to_array(frame, spec: TableSpec, source: str, first_row: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
     """The model's numbers (float64 (N, D)) and the ID column (or None) of ``frame`` under ``spec``.
 
-    A missing column, a missing value or a category never seen in training is an error naming the column and row."""
+    A missing column, a missing value or a category never seen in training is an error naming the column and row
+    (``first_row``: the file's data row index of ``frame``'s first row, for a block of a streamed file)."""
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
         plural = "s" if len(missing) > 1 else ""
@@ -109,7 +110,7 @@ def table_to_array(frame, spec: TableSpec, source: str) -> tuple[np.ndarray, np.
         col = frame[c]
         if col.isna().any():
             row = int(np.flatnonzero(col.isna().to_numpy())[0])
-            raise HourglassError(f"{source}: column {c!r} has a missing value on data row {row + 1}")
+            raise HourglassError(f"{source}: column {c!r} has a missing value on data row {first_row + row + 1}")
         if c in spec.one_hot:
             values = col.astype(str).to_numpy()
             unknown = sorted(set(values) - set(spec.one_hot[c]))
