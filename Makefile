@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/precision.py
 	$(BIN)/python bench/ddp.py
 	$(BIN)/python bench/contention.py
+	$(BIN)/python bench/out_of_core.py --remove
 
 clean:
 	rm -rf $(VENV) demo-output claims-output claims-quick bench-output .pytest_cache

@@ -87,10 +87,13 @@ def count(batch) -> int:
     return len(batch[0] if isinstance(batch, tuple) else batch)
 
 
-def weighted_sum(values: list, sizes: list[int]) -> float:
-    """Σ value_i · size_i in float64, in step order (one transfer from the device for all the steps)."""
+def weighted_sum(values, sizes: list[int]) -> float:
+    """Σ value_i · size_i in float64, in step order (one transfer from the device for all the steps); ``values``
+    is a 1-d tensor or a list of scalars, and only its first ``len(sizes)`` entries count."""
     total = 0.0
-    for value, size in zip(torch.stack([torch.as_tensor(v) for v in values]).double().tolist(), sizes):
+    if not isinstance(values, torch.Tensor):
+        values = torch.stack([torch.as_tensor(v) for v in values])
+    for value, size in zip(values.double().tolist(), sizes):
         total += value * size
     return total
 

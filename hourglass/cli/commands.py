@@ -243,7 +243,7 @@ def cmd_claims(args) -> int:
 
     out = Path(args.out or ("claims-quick" if args.quick else "claims-output"))
     claims = run_claims(out, quick=args.quick, seed=args.seed, only=args.only, progress=not args.quiet,
-                        log=(lambda *a: None) if args.quiet else print)
+                        log=(lambda *a: None) if args.quiet else print, device=args.device)
     table = Table(title=f"claims ({'quick' if args.quick else 'full'} run, seed {args.seed})")
     for col in ("#", "claim", "verdict", "value", "criterion", "seconds"):
         table.add_column(col, justify="right" if col in ("#", "value", "seconds") else "left")

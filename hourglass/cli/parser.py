@@ -294,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "reported, not judged")
     cl.add_argument("--out", metavar="DIR", help="output folder (default claims-output, or claims-quick with --quick)")
     cl.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
+    cl.add_argument("--device", default="auto", help=device_help)
     cl.add_argument("--only", type=_ints, metavar="N,N", help="run only these claims, e.g. 1,3 (models the others "
                     "share are trained as needed)")
     cl.add_argument("--quiet", action="store_true", help="no progress output")

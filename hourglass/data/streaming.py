@@ -141,17 +141,18 @@ class StreamedSplit:
         blocks = self._nonempty()
         if len(blocks) > 1:
             blocks = [blocks[j] for j in torch.randperm(len(blocks), generator=generator).tolist()]
-        buffer = np.empty((0, self.n_features), np.float32)
+        parts, held = [], 0  # the buffer, as the blocks' rows (joined once per shuffle, not once per block)
         for j, i in enumerate(blocks):
-            buffer = np.concatenate([buffer, self.block(i)])
+            parts.append(self.block(i))
+            held += len(parts[-1])
             last = j == len(blocks) - 1
-            if len(buffer) < self.buffer_rows and not last:
+            if held < self.buffer_rows and not last:
                 continue
-            buffer = buffer[torch.randperm(len(buffer), generator=generator).numpy()]
-            taken = len(buffer) if last else (len(buffer) - self.buffer_rows // 2) // batch_size * batch_size
+            buffer = np.concatenate(parts)[torch.randperm(held, generator=generator).numpy()]
+            taken = held if last else (held - self.buffer_rows // 2) // batch_size * batch_size
             for start in range(0, taken, batch_size):
                 yield torch.from_numpy(buffer[start:min(start + batch_size, taken)])
-            buffer = buffer[taken:]
+            parts, held = [buffer[taken:]], held - taken
 
 
 @dataclass

@@ -80,18 +80,19 @@ class ShiftedCrossEntropy:
 
 def train_classifier(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray | None = None,
                      y_val: np.ndarray | None = None, epochs: int = 4, seed: int = 0, batch_size: int = 128,
-                     lr: float = 2e-3, max_shift: int = 2, progress: bool = False) -> DigitClassifier:
+                     lr: float = 2e-3, max_shift: int = 2, progress: bool = False, device: str = "auto"
+                     ) -> DigitClassifier:
     """Train :class:`DigitClassifier` with hourglass's one trainer (:func:`hourglass.train.fit`: Adam, a cosine
     learning rate, the weights of the best validation epoch) on the :class:`ShiftedCrossEntropy` objective.
-    Without a validation split the training rows stand in for it."""
+    Without a validation split the training rows stand in for it. Trained on ``device``, returned on the CPU."""
     with init_seed(seed):
         model = DigitClassifier()
     x_val, y_val = (x_train, y_train) if x_val is None else (x_val, y_val)
     train = (np.asarray(x_train, np.float32), np.asarray(y_train, np.int64))
     val = (np.asarray(x_val, np.float32), np.asarray(y_val, np.int64))
     fit(model, ShiftedCrossEntropy(max_shift), train, val,
-        TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress))
-    return model.eval()
+        TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress, device=device))
+    return model.cpu().eval()
 
 
 def predict_proba(model: DigitClassifier, x: np.ndarray) -> np.ndarray:

@@ -73,13 +73,15 @@ class LabModel:
 
 @dataclass
 class Lab:
-    """The shared state of one claims run: output folder, seed, sizes, data and the models trained so far."""
+    """The shared state of one claims run: output folder, seed, sizes, data, the device models train on
+    (:func:`hourglass.devices.resolve`; they are measured on the CPU) and the models trained so far."""
 
     out: Path
     seed: int = 0
     sizes: Sizes = FULL
     progress: bool = True
     log: object = print
+    device: str = "auto"
     _models: dict = field(default_factory=dict)
     _mnist: Dataset | None = None
 
@@ -115,8 +117,10 @@ class Lab:
             return self._models[name]
         data = data or self.mnist
         train_options.setdefault("batch_size", self.sizes.batch_size)
-        tc = TrainConfig(epochs=epochs, lr=lr, seed=self.seed, progress=self.progress, **train_options)
-        recipe = {"model": _jsonable(asdict(config)), "training": replace(tc, progress=False).to_dict(),
+        tc = TrainConfig(epochs=epochs, lr=lr, seed=self.seed, progress=self.progress, device=self.device,
+                         **train_options)
+        # The device is not part of the recipe: a model trained on a GPU is the same model for the claims.
+        recipe = {"model": _jsonable(asdict(config)), "training": replace(tc, progress=False, device="auto").to_dict(),
                   "data": {"name": data.name, **data.source}, "sizes": self.sizes.name}
         folder = self.out / "models" / name
         record_path = folder / "recipe.json"
@@ -143,7 +147,7 @@ class Lab:
             # Training time is the sum of the epochs' times, so a resumed run counts the earlier session's epochs too.
             seconds = sum(e["seconds"] for e in result.history.epochs)
             self._finished(record_path, recipe, seconds, len(result.history.epochs))
-            trained = LabModel(result.model, result.scaling, seconds, folder, cached=False)
+            trained = LabModel(result.model.cpu(), result.scaling, seconds, folder, cached=False)
         trained.model.eval()
         self._models[name] = trained
         return trained

@@ -211,7 +211,7 @@ def denoising_score_matching(sigma: float = 0.2, n_train: int = 20_000, n_eval: 
     data = mixture_dataset(n_train, seed)
     trained = train(data, score_model_config(sigma), TrainConfig(epochs=epochs, batch_size=256, seed=seed,
                                                                   progress=False))
-    return score_accuracy(trained.model, sigma, n_eval, seed)
+    return score_accuracy(trained.model.cpu(), sigma, n_eval, seed)
 
 
 def mixture_dataset(n_train: int, seed: int = 0):

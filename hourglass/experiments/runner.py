@@ -12,6 +12,7 @@ import torch
 
 from .. import files
 from .._version import __version__
+from ..devices import resolve
 from ..errors import HourglassError
 from .claims import CLAIMS
 from .lab import FULL, QUICK, Lab
@@ -19,11 +20,11 @@ from .record import Claim
 
 
 def run_claims(out: str | Path = "claims-output", quick: bool = False, seed: int = 0, only: list[int] | None = None,
-               progress: bool = True, log=print) -> list[Claim]:
+               progress: bool = True, log=print, device: str = "auto") -> list[Claim]:
     """Run the claims (all, or the numbers in ``only``) and return them, writing ``out/claims.json`` and
     ``out/report.html`` after each one. With ``only``, the results of the other claims from an earlier run of the
     same size and seed in ``out`` stay in both files. A claim whose experiment raises is recorded as ERROR with the
-    message, and the others still run."""
+    message, and the others still run. Models train on ``device`` (see :class:`~hourglass.experiments.lab.Lab`)."""
     from ..report.html import write_report
 
     unknown = sorted(set(only or ()) - set(range(1, len(CLAIMS) + 1)))
@@ -32,7 +33,8 @@ def run_claims(out: str | Path = "claims-output", quick: bool = False, seed: int
                              params=("only",))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    lab = Lab(out, seed, QUICK if quick else FULL, progress, log)
+    resolve(device)  # a device that is not there is refused now, not in each claim
+    lab = Lab(out, seed, QUICK if quick else FULL, progress, log, device)
     records = _earlier_records(out, lab) if only else {}
     results = []
     chosen = [c for i, c in enumerate(CLAIMS, 1) if not only or i in only]

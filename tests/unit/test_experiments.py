@@ -157,3 +157,18 @@ def test_claim_10_fails_a_model_whose_hidden_layer_is_narrower_than_its_code(tmp
     assert claim.checks[0].value == pytest.approx(2 / 3)
     (tmp_path / "models" / "pinched" / "CURRENT").unlink()  # without it, every model is an hourglass
     assert claim_hourglass(lab).verdict == "PASS"
+
+
+def test_the_claims_train_on_the_device_asked_for_and_reuse_models_across_devices(tmp_path):
+    from hourglass.data import load_digits
+    from hourglass.experiments import QUICK, Lab, run_claims
+    from hourglass.workflow import ModelConfig
+
+    with pytest.raises(HourglassError, match="device cuda: no CUDA GPU"):  # refused before any claim runs
+        run_claims(tmp_path / "c", quick=True, only=[10], progress=False, log=lambda *a: None, device="cuda")
+    assert not (tmp_path / "c" / "claims.json").exists()
+    data, config = load_digits(seed=0), ModelConfig(widths=(32,), latent_dim=4)
+    quiet = dict(sizes=QUICK, progress=False, log=lambda *a: None)
+    trained = Lab(tmp_path / "d", device="cpu", **quiet).model("m", config, 2, data=data)
+    assert not trained.cached and next(trained.model.parameters()).device.type == "cpu"
+    assert Lab(tmp_path / "d", device="auto", **quiet).model("m", config, 2, data=data).cached

@@ -31,7 +31,7 @@ def digit_classifier(lab: Lab):
     lab.log(f"  digit classifier: training a small CNN for {recipe['epochs']} epochs")
     started = time.perf_counter()
     model = clf.train_classifier(data.x_train, data.y_train, data.x_val, data.y_val, epochs=recipe["epochs"],
-                                 seed=lab.seed, progress=lab.progress)
+                                 seed=lab.seed, progress=lab.progress, device=lab.device)
     accuracy = float((clf.predict_proba(model, data.x_test).argmax(axis=1) == data.y_test).mean())
     record = {"recipe": recipe, "test_accuracy": accuracy, "train_seconds": time.perf_counter() - started}
     clf.save_classifier(model, path, record)

@@ -1,0 +1,132 @@
+"""Training on a file larger than memory: one epoch over ≥ 8 GB of float32 rows streamed from disk, its peak
+resident memory, and its samples/s against the in-memory trainer on a slice that fits.
+
+The data: MNIST's 70,000 images (in [0, 1]) tiled to --rows rows (default 2,560,000: 8.03 GB) with Gaussian noise
+(σ = 0.05, clipped to [0, 1]), written once to bench-output/out_of_core.npy (kept for later runs; --remove deletes
+it at the end). The model and settings are the demo's MLP (784-256-64-16-4), batch 256, seed 0, one epoch.
+
+Three runs, interleaved, each in a fresh process that reports its own peak resident set (VmHWM):
+  in memory  the first --slice rows (default 250,000: 784 MB) loaded into RAM and split 80/10/10; `fit` on arrays
+  streamed   the whole file through `hourglass.data.open_stream` (one validating pass, then the epoch: block
+             shuffle + shuffle buffer; validation streamed too) and `fit` on the streamed splits
+  in memory  again
+samples/s = training rows ÷ the epoch's seconds (the training pass and its validation pass, as the history
+records them; the streamed run's first pass over the file is reported apart). Nothing else should run meanwhile.
+The last line is one JSON object.
+
+    .venv/bin/python bench/out_of_core.py [--rows 2560000] [--slice 250000] [--remove]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+FILE = Path("bench-output/out_of_core.npy")
+ROW = 784
+
+
+def generate(path: Path, rows: int, seed: int = 0) -> None:
+    """MNIST tiled with noise, written chunk by chunk (never whole in memory)."""
+    from hourglass.data import load_mnist
+
+    mnist = load_mnist()
+    images = np.concatenate([mnist.x_train, mnist.x_val, mnist.x_test]) / np.float32(255)
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with open(partial, "wb") as f:
+        np.lib.format.write_array_header_2_0(f, {"descr": "<f4", "fortran_order": False, "shape": (rows, ROW)})
+        for start in range(0, rows, len(images)):
+            chunk = images[: min(len(images), rows - start)]
+            noise = rng.standard_normal(chunk.shape, dtype=np.float32) * np.float32(0.05)
+            np.clip(chunk + noise, 0, 1).astype(np.float32).tofile(f)
+    partial.replace(path)
+
+
+def peak_rss() -> int:
+    """This process's peak resident set in bytes (VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def child(mode: str, path: Path, slice_rows: int) -> None:
+    """One run in this process; prints one JSON line."""
+    import torch  # noqa: F401 - imported before the clock starts, as in both runs
+
+    from hourglass.data import Dataset, open_stream, split_indices
+    from hourglass.train import TrainConfig, fit
+    from hourglass.workflow import ModelConfig
+
+    started = time.perf_counter()
+    if mode == "streamed":
+        data = open_stream(path, seed=0)
+    else:
+        x = np.array(np.load(path, mmap_mode="r")[:slice_rows])  # a copy in RAM; the map is dropped
+        tr, va, te = split_indices(len(x), 0)
+        data = Dataset("slice", x[tr], x[va], x[te], shape=(1, 28, 28))
+        del x
+    opened = time.perf_counter() - started
+    scaling = data.fit_scaling()
+    x_train, x_val = data.scaled("train", scaling), data.scaled("val", scaling)
+    mc = ModelConfig()
+    objective = mc.objective("bce", clip_noise=True)
+    model = mc.build((1, 28, 28), objective, seed=0)
+    history = fit(model, objective, x_train, x_val, TrainConfig(epochs=1, batch_size=256, progress=False, seed=0))
+    record = history.epochs[0]
+    print(json.dumps({"mode": mode, "train_rows": len(x_train), "epoch_seconds": record["seconds"],
+                      "samples_per_s": len(x_train) / record["seconds"], "open_seconds": opened,
+                      "val_loss": record["val_loss"], "peak_rss_bytes": peak_rss()}))
+
+
+def run(mode: str, path: Path, slice_rows: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--slice", str(slice_rows), "--file", str(path)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_560_000)
+    parser.add_argument("--slice", type=int, default=250_000)
+    parser.add_argument("--file", type=Path, default=FILE)
+    parser.add_argument("--remove", action="store_true", help="delete the generated file at the end")
+    parser.add_argument("--child", choices=["memory", "streamed"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.file, args.slice)
+    expected = args.rows * ROW * 4
+    if not args.file.exists() or args.file.stat().st_size < expected:
+        started = time.perf_counter()
+        generate(args.file, args.rows)
+        print(f"wrote {args.file} ({args.file.stat().st_size / 1e9:.2f} GB) in {time.perf_counter() - started:.0f} s")
+    size = args.file.stat().st_size
+    runs = [run("memory", args.file, args.slice), run("streamed", args.file, args.slice),
+            run("memory", args.file, args.slice)]
+    streamed = runs[1]
+    memory = sum(r["samples_per_s"] for r in (runs[0], runs[2])) / 2
+    for r in runs:
+        print(f"{r['mode']:>9}: {r['train_rows']:>9,} training rows, {r['samples_per_s']:>8,.0f} samples/s, "
+              f"peak RSS {r['peak_rss_bytes'] / 2**30:.2f} GiB (opened in {r['open_seconds']:.1f} s)")
+    ratio = streamed["samples_per_s"] / memory
+    print(f"streamed {size / 1e9:.2f} GB: {ratio:.2f}× the in-memory samples/s, peak RSS "
+          f"{streamed['peak_rss_bytes'] / 2**30:.2f} GiB ({streamed['peak_rss_bytes'] / size:.1%} of the file)")
+    if args.remove:
+        args.file.unlink()
+    print(json.dumps({"file_bytes": size, "streamed_samples_per_s": streamed["samples_per_s"],
+                      "memory_samples_per_s": memory, "ratio_vs_memory": ratio,
+                      "streamed_peak_rss_bytes": streamed["peak_rss_bytes"],
+                      "memory_peak_rss_bytes": max(runs[0]["peak_rss_bytes"], runs[2]["peak_rss_bytes"]),
+                      "open_seconds": streamed["open_seconds"], "runs": runs}))
+
+
+if __name__ == "__main__":
+    main()
