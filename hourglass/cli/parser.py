@@ -45,6 +45,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from .._version import __version__
+    from ..demo import DEMO_EPOCHS
     from ..explorer import MAX_POINTS
     from ..export import PARTS
     from ..devices import PRECISIONS
@@ -278,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                 description="Train the 784-256-64-16-4 MLP hourglass and a 2-d-code one on MNIST; write "
                             "reconstructions.png, latent2d.png, metrics.json and checkpoints.")
     m.add_argument("--out", default="demo-output", metavar="DIR", help="output folder (default %(default)s)")
-    m.add_argument("--epochs", type=_positive_int, default=40, help="epochs per model (default %(default)s)")
+    m.add_argument("--epochs", type=_positive_int, default=DEMO_EPOCHS, help="epochs per model (default %(default)s)")
     m.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
     m.add_argument("--device", default=tc.device, help=device_help)
     m.add_argument("--precision", choices=list(PRECISIONS), default=tc.precision, help="default %(default)s")
