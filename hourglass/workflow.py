@@ -30,8 +30,8 @@ from .train import History, TrainConfig, fit
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
 PRESETS = {"ae": {}, "dae": {"noise": "gaussian:0.5"}, "sae": {"l1": 0.1}, "cae": {"contractive": 0.1},
            "vae": {}}
-MEASURED_ROWS = 10_000  # rows of a streamed split that evaluate's other measures (PSNR, sparsity, ...) look at
 VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False}  # and their neutral values
+MEASURED_ROWS = 10_000  # rows of a streamed split that evaluate's other measures (PSNR, sparsity, ...) look at
 
 
 @dataclass
