@@ -51,12 +51,13 @@ def hourglass_epoch(model, x, x_val, batch_size, seed):
     return time.perf_counter() - started
 
 
-def plain_epoch(model, opt, batches, x_val):
-    """What a hand-written PyTorch loop does: one step per batch, then a validation pass."""
+def plain_epoch(model, opt, batches, x_val, loss_of=None):
+    """What a hand-written PyTorch loop does: one step per batch, then a validation pass. ``loss_of`` (batch → the
+    mean loss) defaults to the model's cross-entropy, computed eagerly."""
     started = time.perf_counter()
     model.train()
     for batch in batches:
-        loss = bernoulli_cross_entropy_per_sample(model(batch).decoded, batch).mean()
+        loss = (loss_of or (lambda b: bernoulli_cross_entropy_per_sample(model(b).decoded, b).mean()))(batch)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -106,20 +107,16 @@ def compiled_runner(x, x_val, batch_size, generator):
         loss_of(x[:rows]).backward()
     opt.zero_grad()
     compile_seconds = time.perf_counter() - started
+    return (lambda r: plain_epoch(model, opt, lean_batches(x, batch_size, generator), x_val, loss_of)), compile_seconds
 
-    def epoch(_round):
-        started = time.perf_counter()
-        model.train()
-        for batch in lean_batches(x, batch_size, generator):
-            loss = loss_of(batch)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        with torch.no_grad():
-            model.eval()
-            bernoulli_cross_entropy_per_sample(model(x_val).decoded, x_val).mean().item()
-        return time.perf_counter() - started
-    return epoch, compile_seconds
+
+def quiet_seconds(*calls) -> float:
+    """Seconds the calls take, with what they print (progress bars, log lines) formatted but not shown."""
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        for call in calls:
+            call()
+    return time.perf_counter() - started
 
 
 def pythae_runner(x, x_val, batch_size, out: str):
@@ -157,14 +154,7 @@ def pythae_runner(x, x_val, batch_size, out: str):
         trainer = BaseTrainer(model, BaseDataset(x, torch.zeros(len(x))), BaseDataset(x_val, torch.zeros(len(x_val))),
                               training_config=config)
         trainer.prepare_training()
-
-    def epoch(r):
-        started = time.perf_counter()
-        with contextlib.redirect_stderr(io.StringIO()):  # its tqdm bars: drawn, not shown
-            trainer.train_step(r)
-            trainer.eval_step(r)
-        return time.perf_counter() - started
-    return epoch
+    return lambda r: quiet_seconds(lambda: trainer.train_step(r), lambda: trainer.eval_step(r))
 
 
 def autoencoders_runner(x, x_val, batch_size, out: str):
@@ -182,14 +172,7 @@ def autoencoders_runner(x, x_val, batch_size, out: str):
                                                   device="cpu", seed=0))
     train_loader = DataLoader(x, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
     val_loader = DataLoader(x_val, batch_size=batch_size)
-
-    def epoch(_round):
-        started = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):  # its progress lines: formatted, not shown
-            trainer.train_epoch(train_loader)
-            trainer.evaluate(val_loader)
-        return time.perf_counter() - started
-    return epoch
+    return lambda r: quiet_seconds(lambda: trainer.train_epoch(train_loader), lambda: trainer.evaluate(val_loader))
 
 
 def profile(batch_size: int, seed: int) -> None:

@@ -80,7 +80,8 @@ def linear_autoencoder_vs_pca(data: Dataset, k: int, config: TrainConfig) -> dic
     Returns the trained ``model`` and its ``epochs`` too."""
     data = centred(data)
     trained = train(data, linear_pca_config(k), config)
-    return {"model": trained.model, "epochs": len(trained.history.epochs), **pca_link(trained.model, data)}
+    model = trained.model.cpu()  # measured on the host, wherever it trained
+    return {"model": model, "epochs": len(trained.history.epochs), **pca_link(model, data)}
 
 
 def _layer_outputs(net, x):
