@@ -205,3 +205,14 @@ def test_files_larger_than_a_quarter_of_memory_stream_by_default(digits_npy, mon
     assert not isinstance(load_dataset(digits_npy, stream=False), StreamedDataset)
     with pytest.raises(HourglassError, match="only files and folders are streamed"):
         load_dataset("digits", stream=True)
+
+
+def test_the_cli_streams_on_request_and_says_what_cannot_be_streamed(tmp_path, digits_npy, capsys):
+    from hourglass.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", str(digits_npy), "--stream", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    assert ckpt.load(out).data["streamed"] is True
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n3,4\n")
+    assert main(["train", str(tmp_path / "t.csv"), "--stream", "--out", str(tmp_path / "csv"), "--quiet"]) == 2
+    assert "t.csv: .csv files cannot be streamed" in capsys.readouterr().err
