@@ -177,9 +177,9 @@ MAX_GRID = 1024  # images in one --png grid
 
 def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard"):
     """A function ``draw(n, generator) -> (n, D)`` decoding codes drawn from N(0, I) (``prior="standard"``; a VAE's
-    prior), or for a plain autoencoder from a Gaussian fitted to its training codes (``prior="fitted"``), in the
-    model's space."""
-    from .workflow import dataset_of
+    prior), or for a plain autoencoder from a Gaussian fitted to its training codes (``prior="fitted"``; of data
+    streamed from disk, its first training rows: :func:`hourglass.workflow.rows_in_memory`), in the model's space."""
+    from .workflow import dataset_of, rows_in_memory
 
     model = checkpoint.model
     if prior == "standard":
@@ -189,7 +189,8 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard"):
     if model.variational:
         raise HourglassError("the fitted prior is for plain autoencoders; a VAE samples its own prior N(0, I)",
                              params=("prior",))
-    mean, tril = fit_code_gaussian(model, checkpoint.scaling.transform(dataset_of(checkpoint).x_train))
+    x_train = rows_in_memory(dataset_of(checkpoint), "train")[0]
+    mean, tril = fit_code_gaussian(model, checkpoint.scaling.transform(x_train))
     mean, tril = torch.as_tensor(mean), torch.as_tensor(tril)
     return lambda n, generator: model.sample(n, generator, mean=mean, scale_tril=tril).cpu().numpy()
 

@@ -235,7 +235,16 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
                         {"train": x_train})
 
 
-def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> Dataset:
+def rows_in_memory(dataset: Dataset | StreamedDataset, split: str, limit: int = MEASURED_ROWS
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """A split's rows (in the data's units) and labels, in memory: all of an in-memory dataset's, the first
+    ``limit`` rows (no labels) of a dataset streamed from disk — for the measures and pictures that need arrays."""
+    if isinstance(dataset, StreamedDataset):
+        return next(dataset.split(split).chunks(limit)).numpy(), None
+    return dataset.split(split)
+
+
+def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> Dataset | StreamedDataset:
     """The dataset a checkpoint was trained on (same splits), or ``data`` instead."""
     record = checkpoint.data
     if data is None:
@@ -277,8 +286,8 @@ def evaluate(path: str | Path, data: str | Path | None = None, split: str = "tes
     s, model = checkpoint.scaling, checkpoint.model
     x_train, x_eval = dataset.scaled("train", s), dataset.scaled(split, s)
     result = compare_with_pca(model, x_train, x_eval)
-    if isinstance(dataset, StreamedDataset):
-        x_eval = next(x_eval.chunks(MEASURED_ROWS)).numpy()
+    if isinstance(dataset, StreamedDataset):  # the other measures need arrays: the split's first rows
+        x_eval = s.transform(rows_in_memory(dataset, split)[0])
         result["measured_on"] = len(x_eval)
     objective = Objective.from_dict(checkpoint.objective) if checkpoint.objective else Objective(
         "bce" if model.output == "sigmoid" else "mse")

@@ -130,14 +130,14 @@ def explore_file(checkpoint, output: str | Path, data: str | Path | None = None,
     """Write the explorer of ``checkpoint`` to ``output`` (.html): the codes of ``data`` (a file whole, or a split
     of a named dataset; default the checkpoint's own dataset's ``split``), at most ``max_points`` of them."""
     from ..use import open_checkpoint, samples_for
-    from ..workflow import dataset_of
+    from ..workflow import dataset_of, rows_in_memory
 
     output = check_output(output, (".html", ".htm"), inputs=(Path(str(data)),) if data else ())
     if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points < 1:
         raise HourglassError(f"max_points must be a whole number >= 1, got {max_points!r}", params=("max_points",))
     checkpoint = open_checkpoint(checkpoint, device=device)  # the codes are computed on ``device``
     if data is None:
-        x, labels = dataset_of(checkpoint).split(split)
+        x, labels = rows_in_memory(dataset_of(checkpoint), split)
         x = checkpoint.scaling.transform(x)
     else:
         samples, x = samples_for(checkpoint, data, split)

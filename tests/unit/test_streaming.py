@@ -174,6 +174,11 @@ def test_a_streamed_run_resumes_evaluates_and_refuses_other_data(tmp_path, digit
     train(digits_npy, ModelConfig(), TrainConfig(epochs=3, batch_size=64, progress=False), out=out, resume=True,
           stream=True)
     assert ckpt.load(out).config["history"]["epochs_run"] == 3
+    from hourglass.explorer import explore_file
+    from hourglass.use import sampler
+
+    assert explore_file(out, tmp_path / "codes.html")["points"] > 0  # the split's first rows, in memory
+    assert sampler(ckpt.load(out), "fitted")(5, torch.Generator().manual_seed(0)).shape == (5, 64)
     x = np.load(digits_npy)
     np.save(tmp_path / "other.npy", x[::-1])
     with pytest.raises(HourglassError, match="cannot resume: training_data was"):
