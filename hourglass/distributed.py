@@ -19,6 +19,7 @@ import os
 import torch
 import torch.distributed as dist
 
+from . import batches
 from .errors import HourglassError
 
 
@@ -81,14 +82,9 @@ def share_batch(batch):
     """This rank's rows of a global batch (a tensor or a tuple of tensors) and their weight (:func:`share`)."""
     if world_size() == 1:
         return batch, 1.0
-    from .batches import count, rows
-
-    index, weight = share(torch.arange(count(batch)))
-    return rows(batch if isinstance(batch, tuple) else (batch,), index.to(_device_of(batch))), weight
-
-
-def _device_of(batch) -> torch.device:
-    return (batch[0] if isinstance(batch, tuple) else batch).device
+    parts = batch if isinstance(batch, tuple) else (batch,)
+    index, weight = share(torch.arange(len(parts[0]), device=parts[0].device))
+    return batches.rows(parts, index), weight
 
 
 def noise_generator(seed: int, epoch: int) -> torch.Generator:
