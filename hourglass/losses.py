@@ -77,6 +77,26 @@ def log_mean_exp(a: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.logsumexp(a, dim=dim) - math.log(a.shape[dim])
 
 
+def log_likelihood_of_draws(kind: str, out, x: torch.Tensor) -> torch.Tensor:
+    """log p(x|z_k) for each of a VAE's K draws in ``out`` (z (K, N, k), g(z) (K, N, D); one draw (N, k) counts
+    as K = 1): (K, N), in nats."""
+    decoded = out.decoded if out.decoded.dim() == 3 else out.decoded.unsqueeze(0)
+    k, n, d = decoded.shape
+    flat = out._replace(decoded=decoded.reshape(k * n, d))
+    return -reconstruction_per_sample(kind, flat, x.expand(k, n, d).reshape(k * n, d)).reshape(k, n)
+
+
+def log_importance_weights(out, log_px_z: torch.Tensor) -> torch.Tensor:
+    """log w_k = log p(x|z_k) + log p(z_k) − log q(z_k|x), p(z) = N(0, I), for the draws z_k ~ q(z|x) in
+    ``out`` and their ``log_px_z`` (K, N) (:func:`log_likelihood_of_draws`): (K, N), in nats.
+
+    log_mean_exp over K is the importance-weighted bound on log p(x) (Burda et al. 2016, eq. 8): the ELBO for
+    K = 1, tighter as K grows; training on it is the IWAE.
+    """
+    z = out.z if out.z.dim() == 3 else out.z.unsqueeze(0)
+    return log_px_z + log_normal_per_sample(z) - log_normal_per_sample(z, out.mu, out.log_var)
+
+
 # --------------------------------------------------------------------------------------------------- penalties
 
 
@@ -241,12 +261,15 @@ class Objective:
     beta: the KL weight of a VAE (β-VAE; 1 is the ELBO); kl_warmup_epochs: β ramps up linearly over these
         training epochs (validation always uses the full β, so the best epoch is chosen on the real objective).
     binarize: draw x ~ Bernoulli(x) afresh for every batch (dynamic binarisation of MNIST).
+    iw_samples: K > 1 trains a VAE on the importance-weighted bound with K draws per sample instead of the ELBO
+        (the IWAE, Burda et al. 2016); the model is then called with ``samples=K`` (:attr:`model_options`).
 
-    A training step is ``x, x_in = objective.inputs(batch, g)``, ``out = model(x_in, generator=g)``,
-    ``loss, terms = objective(out, x, x_in, encoder, g)``: one model call, the rest tensor arithmetic.
+    A training step is ``x, x_in = objective.inputs(batch, g)``,
+    ``out = model(x_in, generator=g, **objective.model_options)``, ``loss, terms = objective(out, x, x_in, encoder,
+    g)``: one model call, the rest tensor arithmetic.
     ``loss`` is a scalar tensor (mean over the batch, differentiable). ``terms`` maps each named part to a
     detached scalar: "reconstruction", each penalty's unweighted value by its kind, and for a VAE "kl" and "elbo"
-    (nats per sample; the ELBO with β = 1).
+    (nats per sample; the ELBO with β = 1), and with ``iw_samples`` the bound itself, "iw_bound".
     """
 
     reconstruction: str = "mse"
@@ -255,6 +278,7 @@ class Objective:
     beta: float = 1.0
     kl_warmup_epochs: int = 0
     binarize: bool = False
+    iw_samples: int = 1
 
     def __post_init__(self):
         if self.reconstruction not in RECONSTRUCTIONS:
@@ -268,7 +292,18 @@ class Objective:
         if self.kl_warmup_epochs < 0:
             raise HourglassError(f"kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}",
                                  params=("kl_warmup_epochs",))
+        if isinstance(self.iw_samples, bool) or not isinstance(self.iw_samples, int) or self.iw_samples < 1:
+            raise HourglassError(f"iw_samples must be a whole number >= 1, got {self.iw_samples!r}",
+                                 params=("iw_samples",))
+        if self.iw_samples > 1 and (self.beta != 1 or self.kl_warmup_epochs):
+            raise HourglassError("the importance-weighted bound (iw_samples > 1) has no KL weight: it takes beta 1 "
+                                 "and no kl_warmup_epochs", params=("iw_samples", "beta", "kl_warmup_epochs"))
         self._epoch = None
+
+    @property
+    def model_options(self) -> dict:
+        """Keyword arguments of the one ``model(...)`` call of a step: ``samples`` K for the IWAE, else none."""
+        return {"samples": self.iw_samples} if self.iw_samples > 1 else {}
 
     @property
     def model_output(self) -> str:
@@ -299,6 +334,9 @@ class Objective:
                                  params=("loss",))
         for p in self.penalties if variational else ():
             raise HourglassError(p.variational, params=(p.kind,))
+        if self.iw_samples > 1 and not variational:
+            raise HourglassError("iw_samples is the VAE's importance-weighted bound (model vae)",
+                                 params=("iw_samples", "model"))
 
     def start_epoch(self, epoch: int) -> None:
         """Called by the trainer before each training epoch (0-based): schedules the KL warm-up."""
@@ -318,6 +356,8 @@ class Objective:
     def __call__(self, out, x: torch.Tensor, x_in: torch.Tensor | None = None, encoder=None,
                  generator: torch.Generator | None = None, training: bool = False):
         """(loss, terms) of the model's Output ``out`` for targets ``x`` (see the class docstring)."""
+        if self.iw_samples > 1:
+            return self._importance_weighted(out, x)
         per_sample = reconstruction_per_sample(self.reconstruction, out, x)
         terms = {"reconstruction": per_sample.mean().detach()}
         if out.mu is not None:  # a variational model: the ELBO's KL term, weighted by β
@@ -331,11 +371,20 @@ class Objective:
             terms[penalty.kind] = value.detach()
         return loss, terms
 
+    def _importance_weighted(self, out, x: torch.Tensor):
+        """The IWAE's loss, −(1/N) Σ_n log (1/K) Σ_k w_nk, and the VAE's terms averaged over the K draws."""
+        log_px_z = log_likelihood_of_draws(self.reconstruction, out, x)  # (K, N)
+        bound = log_mean_exp(log_importance_weights(out, log_px_z), dim=0)
+        reconstruction, kl = -log_px_z.mean(), kl_standard_normal_per_sample(out.mu, out.log_var).mean()
+        terms = {"reconstruction": reconstruction.detach(), "kl": kl.detach(),
+                 "elbo": -(reconstruction + kl).detach(), "iw_bound": bound.mean().detach()}
+        return -bound.mean(), terms
+
     def to_dict(self) -> dict:
         return {"reconstruction": self.reconstruction,
                 "corruption": None if self.corruption is None else self.corruption.to_dict(),
                 "penalties": [p.to_dict() for p in self.penalties], "beta": self.beta,
-                "kl_warmup_epochs": self.kl_warmup_epochs, "binarize": self.binarize}
+                "kl_warmup_epochs": self.kl_warmup_epochs, "binarize": self.binarize, "iw_samples": self.iw_samples}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Objective":

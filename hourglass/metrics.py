@@ -152,8 +152,7 @@ def vae_bounds(model, x: np.ndarray, importance_samples: int = 1, seed: int = 0,
     objective's analytic-KL ELBO with one sample), ``log_likelihood`` (the K-sample bound) and ``nll`` (its
     negative).
     """
-    from .losses import Objective, log_mean_exp, log_normal_per_sample, reconstruction_per_sample
-    from .models import Output, reparameterize
+    from .losses import Objective, log_importance_weights, log_likelihood_of_draws, log_mean_exp
 
     likelihood = "bce" if model.likelihood == "bernoulli" else "gaussian"
     elbo_of = Objective(likelihood)
@@ -167,13 +166,8 @@ def vae_bounds(model, x: np.ndarray, importance_samples: int = 1, seed: int = 0,
         elbo_sum += float(elbo_of(out, xb)[1]["elbo"]) * len(xb)
         log_w = []
         for start in range(0, importance_samples, chunk):
-            k = min(chunk, importance_samples - start)
-            eps = torch.randn((k,) + out.mu.shape, generator=g).to(device)
-            zk = reparameterize(out.mu, out.log_var, eps)  # (k, n, latent)
-            decoded = model.decoder(zk.reshape(-1, out.mu.shape[1]))
-            log_px_z = -reconstruction_per_sample(likelihood, Output(decoded, zk, x_log_var=out.x_log_var),
-                                                  xb.repeat(k, 1)).reshape(k, -1)
-            log_w.append(log_px_z + log_normal_per_sample(zk) - log_normal_per_sample(zk, out.mu, out.log_var))
+            draws = model(xb, generator=g, samples=min(chunk, importance_samples - start))
+            log_w.append(log_importance_weights(draws, log_likelihood_of_draws(likelihood, draws, xb)))
         bounds.append(log_mean_exp(torch.cat(log_w), dim=0))
     bound = torch.cat(bounds).double().mean().item()
     return {"elbo": elbo_sum / len(x), "log_likelihood": bound, "nll": -bound, "importance_samples": importance_samples}

@@ -27,8 +27,8 @@ class Output(NamedTuple):
     """What ``model(x)`` returns: the tensors every loss and penalty is a function of.
 
     decoded: g(z), the decoder's raw output (N, D): Bernoulli logits for a sigmoid output, x̂ itself (the mean of
-        p(x|z)) for a linear one.
-    z: the code (N, k); for a VAE, the draw z = μ + σ ⊙ ε that was decoded.
+        p(x|z)) for a linear one; (K, N, D) when a VAE drew K codes per sample.
+    z: the code (N, k); for a VAE, the draw z = μ + σ ⊙ ε that was decoded ((K, N, k) for K draws).
     mu, log_var: a VAE's q(z|x) = N(μ, diag exp(log_var)), each (N, k); None for a deterministic encoder.
     x_log_var: log σ² of a Gaussian p(x|z), (D,); None otherwise.
     """
@@ -166,12 +166,16 @@ class VAE(Autoencoder):
         """μ(x), the mean of q(z|x): (N, D) → (N, k)."""
         return self.encode_distribution(x)[0]
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Output:
-        """One draw z ~ q(z|x) (with ``generator``) and g(z): (N, D) → :class:`Output` with μ and log σ²."""
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, samples: int = 1) -> Output:
+        """One draw z ~ q(z|x) (with ``generator``) and g(z): (N, D) → :class:`Output` with μ and log σ². With
+        ``samples`` = K > 1, K draws per sample decoded in one batch: z (K, N, k) and g(z) (K, N, D), what the
+        importance-weighted bound needs (Burda et al. 2016)."""
         mu, log_var = self.encode_distribution(x)
-        z = reparameterize(mu, log_var, torch.randn(mu.shape, generator=generator).to(mu))
+        draws = mu.shape if samples == 1 else (samples, *mu.shape)
+        z = reparameterize(mu, log_var, torch.randn(draws, generator=generator).to(mu))
+        decoded = self.decoder(z.reshape(-1, mu.shape[1]))
         x_log_var = getattr(self, "log_var_x", None)
-        return Output(self.decoder(z), z, mu, log_var, x_log_var)
+        return Output(decoded.reshape(*draws[:-1], -1), z, mu, log_var, x_log_var)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, **_) -> torch.Tensor:

@@ -30,8 +30,9 @@ def batch_loss(model, objective, batch, generator: torch.Generator | None = None
     for bf16/fp16), the objective's loss and terms — always in float32. The contractive penalty also gets the
     encoder f, the one part of a loss that is a function."""
     target, model_input = objective.inputs(batch, generator)
+    options = getattr(objective, "model_options", {})  # what the model call needs besides x (the IWAE's K)
     with autocast(precision, model_input.device):
-        out = model(model_input, generator=generator)
+        out = model(model_input, generator=generator, **options)
     if precision != "fp32":  # losses, KL and the importance-weighted bound are computed in fp32
         out = _float32(out)
     return objective(out, target, model_input, getattr(unwrap(model), "encoder", None), generator, training=training)

@@ -30,7 +30,7 @@ from .train import History, TrainConfig, fit
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
 PRESETS = {"ae": {}, "dae": {"noise": "gaussian:0.5"}, "sae": {"l1": 0.1}, "cae": {"contractive": 0.1},
            "vae": {}}
-VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False}  # and their neutral values
+VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False, "iw_samples": 1}  # and neutral values
 MEASURED_ROWS = 10_000  # rows of a streamed split that evaluate's other measures (PSNR, sparsity, ...) look at
 
 
@@ -50,7 +50,8 @@ class ModelConfig:
     noise: a corruption, e.g. "gaussian:0.5", "mask:0.5", "salt-and-pepper:0.3" (denoising).
     l1, kl_sparsity, sparsity_target: sparsity penalties on the code.
     contractive, contractive_estimator, probes: the contractive penalty λ‖J_f(x)‖²_F.
-    beta, kl_warmup_epochs, learn_variance: the VAE's KL weight, its warm-up, a learned Gaussian variance.
+    beta, kl_warmup_epochs, learn_variance: the VAE's KL weight, its warm-up, a learned Gaussian variance;
+        iw_samples: K > 1 trains the VAE on the importance-weighted bound with K draws (the IWAE).
     binarize: dynamic binarisation, x ~ Bernoulli(x) for every batch (data in [0, 1]).
     """
 
@@ -73,6 +74,7 @@ class ModelConfig:
     beta: float = 1.0
     kl_warmup_epochs: int = 0
     learn_variance: bool = False
+    iw_samples: int = 1
     binarize: bool = False
 
     def __post_init__(self):
@@ -108,7 +110,8 @@ class ModelConfig:
             penalties.append(ContractivePenalty(spec.contractive, spec.contractive_estimator, spec.probes))
         if self.variational:
             loss = "bce" if loss == "bce" else "gaussian"
-        return Objective(loss, corruption, penalties, spec.beta, spec.kl_warmup_epochs, spec.binarize)
+        return Objective(loss, corruption, penalties, spec.beta, spec.kl_warmup_epochs, spec.binarize,
+                         spec.iw_samples)
 
     def architecture(self, input_shape) -> Architecture:
         spec = self.expanded()

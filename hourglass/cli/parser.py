@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--beta", type=float, default=mc.beta, help="vae: KL weight (default %(default)s: the ELBO)")
     v.add_argument("--kl-warmup-epochs", type=int, default=mc.kl_warmup_epochs,
                    help="vae: ramp the KL weight up over this many epochs (default %(default)s)")
+    v.add_argument("--iw-samples", type=_positive_int, default=mc.iw_samples, metavar="K",
+                   help="vae: train on the importance-weighted bound with K draws per sample (IWAE; default "
+                        "%(default)s: the ELBO)")
     v.add_argument("--learn-variance", action="store_true", help="vae with a Gaussian likelihood: learn σ² per feature")
     v.add_argument("--binarize", action="store_true", help="dynamic binarisation, x ~ Bernoulli(x) each batch")
     o = t.add_argument_group("training")

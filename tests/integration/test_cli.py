@@ -147,5 +147,7 @@ def test_bad_inputs_give_one_clear_line(tmp_path):
     assert_one_line_error(hourglass("evaluate", tmp_path / "nowhere", check=False), "no such checkpoint folder")
     assert_one_line_error(hourglass("train", "digits", "--loss", "bce", "--scaling", "standardize", check=False),
                           "--loss bce needs data in [0, 1]", "--scaling standardize")
+    assert_one_line_error(hourglass("train", "digits", "--iw-samples", "5", check=False),
+                          "--iw-samples is an option of the VAE (--model vae)")
     usage = hourglass("train", "digits", "--widths", "64,x", check=False)
     assert usage.returncode == 2 and "comma-separated integers" in usage.stderr and "Traceback" not in usage.stderr

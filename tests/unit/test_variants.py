@@ -218,6 +218,44 @@ def test_importance_weighted_bound_approaches_log_likelihood_by_quadrature():
     assert elbo <= bounds["log_likelihood"] + 1e-6
 
 
+def test_iwae_objective_is_the_importance_weighted_bound_of_one_model_call():
+    model, k = tiny_vae(latent=2), 7
+    x = torch.bernoulli(torch.full((5, 6), 0.4, dtype=torch.float64), generator=gen(0))
+    objective = hg.Objective("bce", iw_samples=k)
+    out = model(x, generator=gen(1), **objective.model_options)  # K draws per sample, decoded in one batch
+    assert out.z.shape == (k, 5, 2) and out.decoded.shape == (k, 5, 6) and out.mu.shape == (5, 2)
+    loss, terms = objective(out, x)
+    # by hand with torch.distributions: log w = log p(x|z) + log p(z) − log q(z|x), then log (1/K) Σ_k w_k
+    log_px_z = torch.distributions.Bernoulli(logits=out.decoded).log_prob(x).sum(-1)
+    log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(out.z).sum(-1)
+    log_qz = torch.distributions.Normal(out.mu, torch.exp(0.5 * out.log_var)).log_prob(out.z).sum(-1)
+    bound = torch.logsumexp(log_px_z + log_pz - log_qz, 0) - math.log(k)
+    torch.testing.assert_close(loss, -bound.mean())
+    torch.testing.assert_close(terms["iw_bound"], bound.mean().detach())
+    torch.testing.assert_close(terms["reconstruction"], -log_px_z.mean().detach())
+    assert terms["iw_bound"] >= (log_px_z + log_pz - log_qz).mean()  # Jensen: the bound is above the mean log w
+    loss.backward()  # gradients reach both halves through the reparameterised draws
+    for net in (model.encoder, model.decoder):
+        grads = [p.grad for p in net.parameters()]
+        assert all(g is not None and torch.isfinite(g).all() for g in grads) and sum(g.abs().sum() for g in grads) > 0
+
+
+def test_iwae_bound_rises_with_k_toward_log_likelihood():
+    model = tiny_vae(latent=1, seed=3)
+    x = torch.bernoulli(torch.full((4, 6), 0.5, dtype=torch.float64), generator=gen(2))
+    with torch.no_grad():
+        grid = torch.linspace(-8, 8, 20001, dtype=torch.float64)[:, None]
+        log_px_z = -torch.nn.functional.binary_cross_entropy_with_logits(
+            model.decoder(grid)[:, None, :].expand(-1, 4, -1), x.expand(len(grid), -1, -1), reduction="none").sum(-1)
+        log_px = (torch.logsumexp(log_px_z + torch.distributions.Normal(0.0, 1.0).log_prob(grid), 0)
+                  + math.log(grid[1, 0] - grid[0, 0])).mean().item()
+        many = x.repeat(2000, 1)  # the expected bound, averaged over 2,000 independent estimates per sample
+        expected = [-hg.Objective("bce", iw_samples=k)(model(many, gen(k), samples=k), many)[0].item()
+                    for k in (2, 5, 50)]
+    assert expected[0] < expected[1] < expected[2] < log_px  # Burda et al. 2016, theorem 1
+    assert log_px - expected[2] < 0.5 * (log_px - expected[0])
+
+
 def test_log_mean_exp_is_stable():
     a = torch.tensor([[1000.0, 1000.0], [-1000.0, -1000.0 + math.log(3)]], dtype=torch.float64)
     out = L.log_mean_exp(a, dim=1)
@@ -271,6 +309,9 @@ def test_plain_autoencoder_samples_from_standard_or_fitted_gaussian(tiny_model):
     ({"model": "dae", "beta": 2.0}, r"beta is an option of the VAE \(model vae\), not of model dae"),
     ({"model": "vae", "contractive": 0.1}, "the contractive penalty is for a deterministic code"),
     ({"model": "gan"}, "unknown model 'gan'"),
+    ({"model": "ae", "iw_samples": 5}, r"iw_samples is an option of the VAE"),
+    ({"model": "vae", "iw_samples": 0}, "iw_samples must be a whole number >= 1"),
+    ({"model": "vae", "iw_samples": 5, "beta": 0.5}, "importance-weighted bound .* takes beta 1"),
 ])
 def test_bad_variant_options_are_refused(kwargs, message):
     with pytest.raises(hg.HourglassError, match=message):
@@ -281,7 +322,7 @@ def test_bad_variant_options_are_refused(kwargs, message):
 @pytest.mark.parametrize("variant, extra", [
     ("dae", {"noise": "salt-and-pepper:0.2"}), ("sae", {"latent_dim": 100, "topk": 10}), ("cae", {}),
     ("cae", {"contractive_estimator": "hutchinson", "probes": 2}),
-    ("vae", {}), ("sae", {"latent_dim": 30, "kl_sparsity": 0.1}),
+    ("vae", {}), ("vae", {"iw_samples": 3}), ("sae", {"latent_dim": 30, "kl_sparsity": 0.1}),
 ])
 def test_every_variant_round_trips_bitwise(tmp_path, digits, variant, extra):
     from hourglass.workflow import train
