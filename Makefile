@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ddp.py
 	$(BIN)/python bench/contention.py
 	$(BIN)/python bench/out_of_core.py --remove
+	for recipe in conv30 hinton vae iwae; do $(BIN)/python bench/time_to_quality.py $$recipe || exit 1; done
 
 clean:
 	rm -rf $(VENV) demo-output claims-output claims-quick bench-output .pytest_cache
