@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ... import checkpoint as ckpt
-from ...data import load_manifold
+from ...data import load_manifold, load_mnist
 from ...explorer import write_explorer
 from ...metrics import compare_with_pca, encode, reconstruct
 from ...pca import PCABaseline
@@ -115,16 +115,18 @@ def claim_deep_beats_pca(lab: Lab) -> Claim:
     claim = Claim("Deep autoencoders crush PCA (Hinton & Salakhutdinov 2006)",
                   f"With a 30-d code PCA leaves a test error near {HINTON_PCA_30} per image; Hinton & Salakhutdinov's "
                   f"RBM-pretrained 784-1000-500-250-30 network reached {HINTON_DEEP_30}. The same MLP trained here "
-                  "with Adam and a cosine schedule reaches ≤ 4.5, and hourglass's conv pair beats the published "
-                  f"{HINTON_DEEP_30}, each in ≤ 15 minutes on a laptop-class CPU.")
+                  "from scratch — Adam, a cosine schedule, bf16 — matches the published figure, and hourglass's conv "
+                  "pair beats it, each in ≤ 15 minutes on a laptop-class CPU.")
     data, full = lab.mnist, not lab.sizes.quick
+    # Like Hinton & Salakhutdinov, the MLP learns from (nearly) all 60,000 training images: 1,000 pick its best epoch.
     mlp = lab.model("deep-mlp-k30", ModelConfig(widths=(1000, 500, 250), latent_dim=30, loss="mse"),
-                    lab.sizes.deep_epochs, lr=1e-3)
+                    lab.sizes.deep_epochs, lr=1e-3, data=load_mnist(validation_rows=1000) if full else data,
+                    precision="bf16")
     conv = lab.model("conv-k30", ModelConfig(arch="conv", widths=(32, 64), latent_dim=30), lab.sizes.conv_epochs)
     pca = PCABaseline(30).fit(data.x_train)
     errors = {"pca": pca.squared_error_per_sample(data.x_test), "mlp": error_per_image(mlp.model, data.x_test),
               "conv": error_per_image(conv.model, data.x_test)}
-    claim.checks = [at_most("784-1000-500-250-30 MLP: test error", errors["mlp"], 4.5, full),
+    claim.checks = [at_most("784-1000-500-250-30 MLP: test error", errors["mlp"], HINTON_DEEP_30, full),
                     at_most("MLP: training time (s)", mlp.train_seconds, TIME_LIMIT_S, full),
                     at_most("conv pair, 30-d code: test error", errors["conv"], HINTON_DEEP_30, full),
                     at_most("conv pair: training time (s)", conv.train_seconds, TIME_LIMIT_S, full)]
