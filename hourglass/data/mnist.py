@@ -7,6 +7,7 @@ import codecs
 import gzip
 import hashlib
 import io
+import numbers
 import os
 import pickle
 import struct
@@ -166,10 +167,11 @@ def load_mnist(home: Path | None = None, validation_rows: int = 10_000) -> Datas
     source = {"name": "mnist"}
     if validation_rows != len(arrays["x_val"]):
         x, y = (np.concatenate([arrays[f"{a}_train"], arrays[f"{a}_val"]]) for a in "xy")
-        if isinstance(validation_rows, bool) or not isinstance(validation_rows, int) \
+        if isinstance(validation_rows, bool) or not isinstance(validation_rows, numbers.Integral) \
                 or not 1 <= validation_rows < len(x):
             raise HourglassError(f"validation_rows must be a whole number from 1 to {len(x) - 1}, got "
                                  f"{validation_rows!r}", params=("validation_rows",))
+        validation_rows = int(validation_rows)
         cut = len(x) - validation_rows
         arrays.update(x_train=x[:cut], y_train=y[:cut], x_val=x[cut:], y_val=y[cut:])
         source["validation_rows"] = validation_rows

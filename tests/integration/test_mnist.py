@@ -42,6 +42,7 @@ def test_mnist_training_images_can_be_split_another_way(mnist, tmp_path):
     np.testing.assert_array_equal(resplit.y_val, mnist.y_val[9_000:])
     np.testing.assert_array_equal(resplit.x_test, mnist.x_test)
     assert hg.load_mnist(validation_rows=10_000).source == {"name": "mnist"}
+    assert len(hg.load_mnist(validation_rows=np.int64(5)).x_val) == 5
     for bad in (0, 60_000, 2.5, True):
         with pytest.raises(hg.HourglassError, match="validation_rows must be a whole number from 1 to 59999"):
             hg.load_mnist(validation_rows=bad)
