@@ -40,7 +40,7 @@ from hourglass.workflow import ModelConfig, train
 MNIST_30D = "test squared error per image"
 RECIPES = {
     "conv30": (ModelConfig(arch="conv", widths=(32, 64), latent_dim=30),
-               TrainConfig(epochs=76, lr=6e-3), 900, 2.50, MNIST_30D, 1000),
+               TrainConfig(epochs=70, lr=4e-3, batch_size=128), 900, 2.50, MNIST_30D, 1000),
     "hinton": (ModelConfig(widths=(1000, 500, 250), latent_dim=30, loss="mse"),
                TrainConfig(epochs=180, lr=1e-3, precision="bf16"), 900, 3.00, MNIST_30D, 1000),
     "vae": (ModelConfig(model="vae", widths=(512, 512), latent_dim=32, binarize=True),
