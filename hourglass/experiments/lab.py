@@ -51,7 +51,7 @@ class Sizes:
         return self.name == "quick"
 
 
-FULL = Sizes("full", None, None, None, batch_size=256, epochs=30, linear_epochs=30, deep_epochs=180, conv_epochs=40,
+FULL = Sizes("full", None, None, None, batch_size=256, epochs=30, linear_epochs=30, deep_epochs=180, conv_epochs=25,
              classifier_epochs=4, manifold_samples=10_000, manifold_epochs=100, score_train=20_000, score_epochs=30,
              draws=10_000)
 QUICK = Sizes("quick", 6_000, 1_000, 1_000, batch_size=64, epochs=6, linear_epochs=6, deep_epochs=2, conv_epochs=1,

@@ -10,8 +10,8 @@ from ...metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr,
 from ...pca import PCABaseline
 from ...report import image_grid, line_plot, one_per_class, score_quiver
 from ...workflow import PRESETS, ModelConfig
-from ..ingredients import (CAE_LAMBDAS, FAMILY_WIDTHS, NOISES, SAE_CODE, SAE_LAMBDAS, SAE_WIDTHS, as_images,
-                           error_per_image, family_model, reference_model, signed_images)
+from ..ingredients import (CAE_LAMBDAS, FAMILY_WIDTHS, NOISES, SAE_CODE, SAE_LAMBDAS, SAE_WIDTHS, WIDE_PRECISION,
+                           as_images, error_per_image, family_model, reference_model, signed_images)
 from ..lab import Lab
 from ..measures import mixture_dataset, perturbation_ratio, score_accuracy, score_model_config
 from ..record import Claim, Figure, above, at_least, at_most
@@ -64,7 +64,7 @@ def claim_sparse_codes(lab: Lab) -> Claim:
     stats, models = [], {}
     for lam in SAE_LAMBDAS:
         config = ModelConfig(model="sae", widths=SAE_WIDTHS, latent_dim=SAE_CODE, l1=lam)
-        models[lam] = model = lab.model(f"sae-l1-{lam:g}", config, lab.sizes.epochs).model
+        models[lam] = model = lab.model(f"sae-l1-{lam:g}", config, lab.sizes.epochs, precision=WIDE_PRECISION).model
         z = encode(model, data.x_test)
         stats.append({"lambda": lam, **code_sparsity(z), "error": error_per_image(model, data.x_test)})
     zeros = [s["zero_fraction"] for s in stats]
