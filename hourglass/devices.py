@@ -54,6 +54,25 @@ def check_precision(precision: str, device: torch.device) -> None:
                              f"{device.type} use bf16", params=("precision", "device"))
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` multiplies bf16 matrices in hardware: a CPU with AVX-512 BF16 or AMX, or a CUDA GPU of
+    compute capability 8.0 (Ampere) or later. Elsewhere bf16 autocast is emulated, and slower than fp32."""
+    if device.type == "cpu":  # PyTorch's own CPU feature probes (private, hence looked up with a default)
+        probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+    if device.type == "cuda":
+        return torch.cuda.get_device_capability(device)[0] >= 8
+    return False
+
+
+def fastest_precision(precision: str, device: torch.device) -> str:
+    """``precision`` with "auto" resolved: bf16 where ``device`` computes it natively (:func:`native_bf16`), else
+    fp32. Any other value is returned as it is."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"
+
+
 def autocast(precision: str, device: torch.device):
     """The context a forward pass runs in: autocast to ``precision``'s dtype, or nothing for fp32."""
     if PRECISIONS[precision] is None:

@@ -45,7 +45,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from .._version import __version__
-    from ..demo import DEMO_EPOCHS
+    from ..demo import DEMO_EPOCHS, DEMO_PRECISION
     from ..explorer import MAX_POINTS
     from ..export import PARTS
     from ..devices import PRECISIONS
@@ -285,7 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--epochs", type=_positive_int, default=DEMO_EPOCHS, help="epochs per model (default %(default)s)")
     m.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
     m.add_argument("--device", default=tc.device, help=device_help)
-    m.add_argument("--precision", choices=list(PRECISIONS), default=tc.precision, help="default %(default)s")
+    m.add_argument("--precision", choices=["auto", *PRECISIONS], default=DEMO_PRECISION,
+                   help="auto: bf16 where the hardware computes it natively (a CPU with AVX-512 BF16 or AMX, a CUDA "
+                        "GPU of compute capability 8+), else fp32 (default %(default)s)")
     m.add_argument("--quiet", action="store_true", help="no progress output")
 
     cl = command(sub, "claims", cmd_claims, help="test the textbook's claims about autoencoders, with a report",

@@ -9,6 +9,7 @@ from PIL import Image
 import hourglass as hg
 from hourglass.demo import run_demo
 from hourglass import checkpoint as ckpt
+from hourglass import devices
 from hourglass.workflow import ModelConfig, dataset_of, evaluate, train
 
 
@@ -86,6 +87,9 @@ def test_demo_writes_its_figures_metrics_and_checkpoints(tmp_path):
             assert np.asarray(im.convert("L")).std() > 10  # not blank
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(metrics))
+    # "auto" precision: bf16 on a CPU that computes it natively, fp32 elsewhere; the checkpoints say which
+    assert saved["precision"] == devices.fastest_precision("auto", devices.resolve("auto"))
+    assert hg.load(tmp_path / "ae-k4").config["training"]["precision"] == saved["precision"]
     for k in (4, 2):
         r = saved["results"][f"k={k}"]
         again = evaluate(tmp_path / f"ae-k{k}")  # the checkpoint reproduces the number the demo reported

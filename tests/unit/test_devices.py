@@ -25,6 +25,17 @@ def test_unknown_devices_are_refused_by_name(name, message):
         devices.resolve(name)
 
 
+@pytest.mark.parametrize("avx512_bf16, amx, want", [(True, False, "bf16"), (False, True, "bf16"),
+                                                      (False, False, "fp32")])
+def test_auto_precision_is_bf16_only_where_the_cpu_computes_it(monkeypatch, avx512_bf16, amx, want):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    cpu = torch.device("cpu")
+    assert devices.fastest_precision("auto", cpu) == want
+    for chosen in devices.PRECISIONS:  # a precision the user named is kept as it is
+        assert devices.fastest_precision(chosen, cpu) == chosen
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
 def test_cuda_where_there_is_none_says_so():
     with pytest.raises(HourglassError, match="no CUDA GPU is visible"):
