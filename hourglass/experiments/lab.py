@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import checkpoint as ckpt
 from .. import files
+from ..devices import fastest_precision, resolve
 from ..errors import HourglassError
 from ..data import Dataset, Scaling, load_mnist
 from ..train import TrainConfig
@@ -112,11 +113,15 @@ class Lab:
     def model(self, name: str, config: ModelConfig, epochs: int, lr: float = 3e-3, data: Dataset | None = None,
               **train_options) -> LabModel:
         """The model ``name`` trained with ``config`` for ``epochs`` on ``data`` (default MNIST): from memory, from
-        ``OUT/models/NAME`` when its recipe matches, or trained now (resuming a stopped run of the same recipe)."""
+        ``OUT/models/NAME`` when its recipe matches, or trained now (resuming a stopped run of the same recipe).
+        ``train_options`` are :class:`TrainConfig` fields; precision "auto" is resolved for the lab's device
+        (:func:`hourglass.devices.fastest_precision`) before it becomes part of the recipe."""
         if name in self._models:
             return self._models[name]
         data = data or self.mnist
         train_options.setdefault("batch_size", self.sizes.batch_size)
+        if "precision" in train_options:  # "auto": bf16 where the device computes it natively, else fp32
+            train_options["precision"] = fastest_precision(train_options["precision"], resolve(self.device))
         tc = TrainConfig(epochs=epochs, lr=lr, seed=self.seed, progress=self.progress, device=self.device,
                          **train_options)
         # The device is not part of the recipe: a model trained on a GPU is the same model for the claims.
