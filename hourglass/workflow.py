@@ -19,7 +19,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from . import runfolder
 from .corruptions import parse_noise
-from .data import Dataset, Scaling, StreamedDataset, binarize, load_dataset, load_mnist
+from .data import Dataset, Scaling, StreamedDataset, binarize, load_dataset
 from .errors import HourglassError
 from .losses import ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective
 from .metrics import compare_with_pca, errors_of, reconstruct
@@ -262,10 +262,9 @@ def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> D
     options = {"columns": table["columns"], "one_hot": bool(table["one_hot"]), "id_column": table["id_column"]} \
         if table else {}
     stream = True if record.get("streamed") and data == record.get("path") else None
-    if data == "mnist" and record.get("validation_rows"):  # MNIST's training images split another way
-        dataset = load_mnist(validation_rows=record["validation_rows"])
-    else:
-        dataset = load_dataset(data, seed=record.get("seed", 0), stream=stream, **options)
+    if data == record.get("name") and record.get("validation_rows"):  # MNIST's training images split another way
+        options["validation_rows"] = record["validation_rows"]
+    dataset = load_dataset(data, seed=record.get("seed", 0), stream=stream, **options)
     expected = checkpoint.model.architecture.n_features
     if dataset.n_features != expected:
         raise HourglassError(f"{data}: {dataset.n_features} features per sample, the model expects {expected}")

@@ -17,10 +17,11 @@ from .tables import TABLE_SUFFIXES, TableSpec, read_table, table_to_array
 NAMED_DATASETS = ("mnist", "digits", "swiss-roll", "s-curve")
 
 
-def load_dataset(name_or_path: str | Path, seed: int = 0, stream: bool | None = None, **table_options
-                 ) -> Dataset | StreamedDataset:
+def load_dataset(name_or_path: str | Path, seed: int = 0, stream: bool | None = None,
+                 validation_rows: int | None = None, **table_options) -> Dataset | StreamedDataset:
     """A named dataset (``mnist``, ``digits``, ``swiss-roll``, ``s-curve``) or the user's file/folder, split.
-    ``table_options`` apply to tables (see :func:`load_file`).
+    ``table_options`` apply to tables (see :func:`load_file`); ``validation_rows`` to MNIST (:func:`load_mnist`:
+    how many of its 60,000 training images validate; None: the usual 10,000).
 
     stream: read the file block by block instead of into memory (:mod:`hourglass.data.streaming`; .npy,
         uncompressed .npz, .parquet, PNG folders). None (the default) streams an array or Parquet file larger than
@@ -34,8 +35,10 @@ def load_dataset(name_or_path: str | Path, seed: int = 0, stream: bool | None = 
             raise HourglassError(f"{key}: only files and folders are streamed; {key} is loaded in memory"
                                  if key in NAMED_DATASETS else f"{key}: no such file or folder", params=("stream",))
         return open_stream(key, seed, **table_options)
+    if validation_rows is not None and key != "mnist":
+        raise HourglassError(f"{key}: validation_rows applies to mnist only", params=("validation_rows",))
     if key == "mnist":
-        return load_mnist()
+        return load_mnist() if validation_rows is None else load_mnist(validation_rows=validation_rows)
     if key == "digits":
         return load_digits(seed)
     if key in ("swiss-roll", "s-curve"):

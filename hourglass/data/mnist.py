@@ -165,14 +165,15 @@ def load_mnist(home: Path | None = None, validation_rows: int = 10_000) -> Datas
         raise HourglassError(f"{path}: cached MNIST is unreadable ({e}); delete it to fetch again") from None
     _check_mnist_arrays(arrays, str(path))
     source = {"name": "mnist"}
+    n = len(arrays["x_train"]) + len(arrays["x_val"])  # the 60,000 training images
+    if isinstance(validation_rows, bool) or not isinstance(validation_rows, numbers.Integral) \
+            or not 1 <= validation_rows < n:
+        raise HourglassError(f"validation_rows must be a whole number from 1 to {n - 1}, got {validation_rows!r}",
+                             params=("validation_rows",))
     if validation_rows != len(arrays["x_val"]):
         x, y = (np.concatenate([arrays[f"{a}_train"], arrays[f"{a}_val"]]) for a in "xy")
-        if isinstance(validation_rows, bool) or not isinstance(validation_rows, numbers.Integral) \
-                or not 1 <= validation_rows < len(x):
-            raise HourglassError(f"validation_rows must be a whole number from 1 to {len(x) - 1}, got "
-                                 f"{validation_rows!r}", params=("validation_rows",))
         validation_rows = int(validation_rows)
-        cut = len(x) - validation_rows
+        cut = n - validation_rows
         arrays.update(x_train=x[:cut], y_train=y[:cut], x_val=x[cut:], y_val=y[cut:])
         source["validation_rows"] = validation_rows
     return Dataset("mnist", shape=(1, 28, 28), source=source,

@@ -47,6 +47,8 @@ def test_mnist_training_images_can_be_split_another_way(mnist, tmp_path):
     for bad in (0, 60_000, 2.5, True):
         with pytest.raises(hg.HourglassError, match="validation_rows must be a whole number from 1 to 59999"):
             hg.load_mnist(validation_rows=bad)
+    with pytest.raises(hg.HourglassError, match="digits: validation_rows applies to mnist only"):
+        hg.load_dataset("digits", validation_rows=5)
     # A checkpoint remembers the split: its data is loaded again the same way.
     small = hg.Dataset("mnist", resplit.x_train[:500], resplit.x_val[:100], resplit.x_test[:100],
                        shape=resplit.shape, source=resplit.source)
