@@ -25,6 +25,7 @@ claims: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/train_throughput.py
+	$(BIN)/python bench/step_parts.py
 	$(BIN)/python bench/pca_link.py
 	$(BIN)/python bench/score_matching.py
 	$(BIN)/python bench/variants.py

@@ -29,8 +29,8 @@ DEMO_LATENT_DIMS = (4, 2)
 # under a minute on two cores.
 DEMO_EPOCHS, DEMO_LR = 15, 1e-2
 # bf16 where the hardware computes it natively (:func:`hourglass.devices.native_bf16`): on this project's AVX-512-BF16
-# CPU the demo's epochs take ~1.2-1.4x less time at the same quality (0.537 and 0.644 of PCA's error against 0.535
-# and 0.649 in fp32); elsewhere fp32.
+# CPU the demo model trains 1.25x faster (bench/precision.py) at the same quality (0.537 and 0.644 of PCA's error
+# against 0.535 and 0.649 in fp32); elsewhere fp32.
 DEMO_PRECISION = "auto"
 
 

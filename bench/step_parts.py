@@ -1,0 +1,82 @@
+"""What one training step of the throughput benchmark's model is made of, part by part, in microseconds — the figures
+behind "where the rest of the step goes" in the README (``bench/train_throughput.py`` compares whole epochs).
+
+  gather        256 MNIST rows picked by a permutation: advanced indexing x[idx] against x.index_select(0, idx)
+                (hourglass's batches use the latter)
+  cross-entropy the Bernoulli cross-entropy of (256, 784) logits, forward and backward: eager against
+                torch.compile; and log-sigmoid's forward alone (its transcendental part)
+  step          a bare step (forward, loss, backward, fused Adam) against the GEMMs alone of that step (the
+                throughput benchmark's roofline): the fraction of the roofline a trainer with no overhead reaches
+
+Medians of 7 repeats of 200 calls each (the step and its GEMMs alternate, and the fraction is the median of the
+rounds' ratios), fp32, the machine's default threads. The last line is one JSON object.
+
+    .venv/bin/python bench/step_parts.py
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+import hourglass as hg
+from hourglass.losses import bernoulli_cross_entropy_per_sample
+from train_throughput import build, gemm_seconds
+
+BATCH = 256
+
+
+def microseconds(call, calls: int = 200, repeats: int = 7) -> float:
+    for _ in range(10):
+        call()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(calls):
+            call()
+        times.append((time.perf_counter() - started) / calls * 1e6)
+    return statistics.median(times)
+
+
+def main() -> None:
+    x = torch.as_tensor(hg.load_mnist().x_train)
+    rows = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:BATCH]
+    batch = x.index_select(0, rows)
+    logits = torch.randn(BATCH, x.shape[1], generator=torch.Generator().manual_seed(0), requires_grad=True)
+
+    def cross_entropy(a, target):
+        return bernoulli_cross_entropy_per_sample(a, target).mean()
+
+    compiled = torch.compile(cross_entropy)
+    model = build(0)
+    opt = torch.optim.Adam(model.parameters(), 3e-3, fused=True)
+
+    def step():
+        loss = cross_entropy(model(batch).decoded, batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    with torch.no_grad():
+        parts = {"gather_indexing_us": microseconds(lambda: x[rows]),
+                 "gather_index_select_us": microseconds(lambda: x.index_select(0, rows)),
+                 "log_sigmoid_forward_us": microseconds(lambda: F.logsigmoid(logits))}
+    parts["cross_entropy_eager_us"] = microseconds(lambda: cross_entropy(logits, batch).backward())
+    parts["cross_entropy_compiled_us"] = microseconds(lambda: compiled(logits, batch).backward())
+    # The step and its GEMMs take turns, so that the machine's drift cancels in each round's ratio.
+    rounds = [(microseconds(step, repeats=1), gemm_seconds(BATCH) * 1e6) for _ in range(7)]
+    parts["bare_step_us"] = statistics.median(s for s, _ in rounds)
+    parts["step_gemms_us"] = statistics.median(g for _, g in rounds)
+    parts["bare_step_fraction_of_roofline"] = statistics.median(g / s for s, g in rounds)
+    for name, value in parts.items():
+        print(f"{name:>32} {value:>10.3f}" if "fraction" in name else f"{name:>32} {value:>10,.0f}")
+    print(json.dumps({"benchmark": "step_parts", "batch_size": BATCH, "threads": torch.get_num_threads(),
+                      **{k: round(v, 3) for k, v in parts.items()}}))
+
+
+if __name__ == "__main__":
+    main()
