@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.decomposition import PCA
 
 from .losses import squared_error_per_sample
 
@@ -26,6 +25,8 @@ class PCABaseline:
 
     def fit(self, x_train: np.ndarray) -> "PCABaseline":
         # covariance_eigh is exact and fast when N >> D (MNIST: one 784×784 eigenproblem).
+        from sklearn.decomposition import PCA  # here, not at import: a CLI command that fits no PCA starts ~1 s sooner
+
         solver = "covariance_eigh" if x_train.shape[0] >= x_train.shape[1] else "full"
         k = min(self.k, *x_train.shape)
         self.pca_ = PCA(n_components=k, svd_solver=solver).fit(np.asarray(x_train, dtype=np.float64))

@@ -86,6 +86,15 @@ class ModelConfig:
                 raise HourglassError(f"{option} is an option of the VAE (model vae), not of model {self.model}",
                                      params=(option, "model"))
 
+    def check(self) -> None:
+        """Refuse now what would be refused whatever the data (a penalty's weight, the noise, what a VAE cannot
+        take, topk against latent_dim): :func:`train` calls it before any data is read, so a bad option costs a
+        second, not the loading of a large file first."""
+        objective = self.objective("bce", clip_noise=True)  # the noise's and the penalties' own checks
+        for p in objective.penalties if self.variational else ():
+            raise HourglassError(p.variational, params=(p.kind,))
+        self.architecture((1, 8, 8) if self.arch == "conv" else (8,))  # a stand-in sample shape: the data's comes later
+
     def expanded(self) -> "ModelConfig":
         """This config with its preset's defaults filled in (explicit options win)."""
         preset = dict(PRESETS[self.model])
@@ -202,6 +211,7 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
     (None: when it is larger than a quarter of the available memory; :func:`hourglass.data.load_dataset`).
     """
     mc, tc = model_config or ModelConfig(), train_config or TrainConfig()
+    mc.check()
     out = Path(out) if out is not None else None
     if out is not None:
         _check_run_folder(out, resume, overwrite)

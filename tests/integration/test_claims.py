@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -20,13 +19,12 @@ from .browser import LOCAL, chromium, console_errors, requested_urls
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("claims") / "quick"
-    started = time.perf_counter()
     status = main(["claims", "--quick", "--out", str(out), "--seed", "0", "--quiet"])
-    return out, status, time.perf_counter() - started
+    return out, status
 
 
 def test_every_claim_produces_its_metric_and_verdict(quick_run):
-    out, status, _ = quick_run
+    out, status = quick_run
     summary = json.loads((out / "claims.json").read_text())
     assert summary["mode"] == "quick" and summary["seed"] == 0
     claims = summary["claims"]
@@ -58,24 +56,22 @@ def test_every_claim_produces_its_metric_and_verdict(quick_run):
 
 
 def test_rerun_reuses_the_trained_models(quick_run):
-    out, _, _ = quick_run
+    out, _ = quick_run
     from hourglass import runfolder
 
     weights = runfolder.current(out / "models" / "ae-mlp-k2") / "model.safetensors"
     before = (weights.stat().st_mtime_ns, weights.read_bytes())
     first = json.loads((out / "claims.json").read_text())["claims"]
-    started = time.perf_counter()
     assert main(["claims", "--quick", "--out", str(out), "--only", "9", "--quiet"]) == 0
     again = json.loads((out / "claims.json").read_text())["claims"]
     assert [c["claim"] for c in again] == list(range(1, 11))  # the others' results are kept
     assert again[8]["measurements"] == first[8]["measurements"]  # same models, same numbers
     assert [c for i, c in enumerate(again) if i != 8] == [c for i, c in enumerate(first) if i != 8]
     assert (weights.stat().st_mtime_ns, weights.read_bytes()) == before  # loaded, not retrained
-    assert time.perf_counter() - started < 60
 
 
 def test_a_stopped_model_is_retrained_not_trusted(quick_run, tmp_path):
-    out, _, _ = quick_run
+    out, _ = quick_run
     copy = tmp_path / "copy"
     shutil.copytree(out / "models", copy / "models")
     recipe = copy / "models" / "ae-mlp-k2" / "recipe.json"
@@ -92,7 +88,7 @@ def test_claims_rejects_unknown_claim_numbers(capsys):
 
 
 def test_report_is_self_contained(quick_run):
-    out, _, _ = quick_run
+    out, _ = quick_run
     html = (out / "report.html").read_text()
     assert "http://" not in html and "https://" not in html and "<script" not in html
     assert html.count("data:image/") == sum(len(c["figures"]) for c in
@@ -103,7 +99,7 @@ def test_report_renders_in_headless_chromium(quick_run, tmp_path):
     from PIL import Image
     from selenium.webdriver.common.by import By
 
-    out, _, _ = quick_run
+    out, _ = quick_run
     with chromium(tmp_path / "profile") as driver:
         requested_urls(driver)  # forget the browser's own start-up
         driver.get((out / "report.html").resolve().as_uri())

@@ -9,7 +9,7 @@ from hourglass import corruptions as C
 from hourglass import losses as L
 from hourglass.metrics import code_sparsity, vae_bounds
 from hourglass.models import VAE
-from hourglass.workflow import ModelConfig
+from hourglass.workflow import ModelConfig, train
 
 
 def gen(seed=0):
@@ -312,11 +312,15 @@ def test_plain_autoencoder_samples_from_standard_or_fitted_gaussian(tiny_model):
     ({"model": "ae", "iw_samples": 5}, r"iw_samples is an option of the VAE"),
     ({"model": "vae", "iw_samples": 0}, "iw_samples must be a whole number >= 1"),
     ({"model": "vae", "iw_samples": 5, "beta": 0.5}, "importance-weighted bound .* takes beta 1"),
+    ({"model": "sae", "latent_dim": 4, "topk": 9}, "topk must be between 1 and latent_dim"),
 ])
-def test_bad_variant_options_are_refused(kwargs, message):
+def test_bad_variant_options_are_refused_before_any_data_is_read(tmp_path, kwargs, message):
     with pytest.raises(hg.HourglassError, match=message):
         config = ModelConfig(**kwargs)
         config.build((64,), config.objective("bce", clip_noise=True), seed=0)
+    # The data named here does not exist: the option's error, not the missing file's, shows it is checked first.
+    with pytest.raises(hg.HourglassError, match=message):
+        train(tmp_path / "absent.csv", ModelConfig(**kwargs))
 
 
 @pytest.mark.parametrize("variant, extra", [
@@ -325,7 +329,6 @@ def test_bad_variant_options_are_refused(kwargs, message):
     ("vae", {}), ("vae", {"iw_samples": 3}), ("sae", {"latent_dim": 30, "kl_sparsity": 0.1}),
 ])
 def test_every_variant_round_trips_bitwise(tmp_path, digits, variant, extra):
-    from hourglass.workflow import train
 
     trained = train(digits, ModelConfig(model=variant, widths=(32,), **{"latent_dim": 4, **extra}),
                     hg.TrainConfig(epochs=2, progress=False), out=tmp_path / variant)
