@@ -154,6 +154,21 @@ def test_digits_and_manifolds():
     assert roll.n_features == 3 and roll.y_train.dtype == np.float32
 
 
+def test_digits_read_from_scikit_learns_file_equal_its_loader(monkeypatch):
+    from sklearn.datasets import load_digits
+
+    from hourglass.data import bundled
+
+    pixels, labels = bundled.digits_arrays()
+    bunch = load_digits()
+    np.testing.assert_array_equal(pixels, bunch.data)
+    np.testing.assert_array_equal(labels, bunch.target)
+    monkeypatch.setattr(bundled.importlib.util, "find_spec", lambda name: None)  # no file found: the loader
+    again = bundled.digits_arrays()
+    np.testing.assert_array_equal(again[0], bunch.data)
+    np.testing.assert_array_equal(again[1], bunch.target)
+
+
 # ------------------------------------------------------------------ IDX files
 
 def idx_bytes(array: np.ndarray) -> bytes:
