@@ -5,6 +5,9 @@ behind "where the rest of the step goes" in the README (``bench/train_throughput
                 (hourglass's batches use the latter)
   cross-entropy the Bernoulli cross-entropy of (256, 784) logits, forward and backward: eager against
                 torch.compile; and log-sigmoid's forward alone (its transcendental part)
+  optimizer     one Adam step on the model's 437,812 parameters: PyTorch's fused kernel (as hourglass uses)
+                against the for-each step under torch.compile (PyTorch's recipe for fusing an optimizer; its compile
+                time apart, in seconds)
   step          a bare step (forward, loss, backward, fused Adam) against the GEMMs alone of that step (the
                 throughput benchmark's roofline): the fraction of the roofline a trainer with no overhead reaches
 
@@ -67,13 +70,22 @@ def main() -> None:
                  "log_sigmoid_forward_us": microseconds(lambda: F.logsigmoid(logits))}
     parts["cross_entropy_eager_us"] = microseconds(lambda: cross_entropy(logits, batch).backward())
     parts["cross_entropy_compiled_us"] = microseconds(lambda: compiled(logits, batch).backward())
+    cross_entropy(model(batch).decoded, batch).backward()  # gradients for the optimizers to step on
+    parts["adam_fused_step_us"] = microseconds(opt.step)
+    foreach = torch.optim.Adam(model.parameters(), 3e-3, foreach=True)
+    compiled_step = torch.compile(foreach.step)
+    started = time.perf_counter()
+    compiled_step()
+    parts["adam_compile_s"] = time.perf_counter() - started
+    parts["adam_compiled_step_us"] = microseconds(compiled_step)
     # The step and its GEMMs take turns, so that the machine's drift cancels in each round's ratio.
     rounds = [(microseconds(step, repeats=1), gemm_seconds(BATCH) * 1e6) for _ in range(7)]
     parts["bare_step_us"] = statistics.median(s for s, _ in rounds)
     parts["step_gemms_us"] = statistics.median(g for _, g in rounds)
     parts["bare_step_fraction_of_roofline"] = statistics.median(g / s for s, g in rounds)
     for name, value in parts.items():
-        print(f"{name:>32} {value:>10.3f}" if "fraction" in name else f"{name:>32} {value:>10,.0f}")
+        fractional = "fraction" in name or name.endswith("_s")
+        print(f"{name:>32} {value:>10.3f}" if fractional else f"{name:>32} {value:>10,.0f}")
     print(json.dumps({"benchmark": "step_parts", "batch_size": BATCH, "threads": torch.get_num_threads(),
                       **{k: round(v, 3) for k, v in parts.items()}}))
 
