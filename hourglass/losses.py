@@ -325,7 +325,10 @@ class Objective:
             raise HourglassError(f"loss {self.reconstruction} needs a model with a {self.model_output} output "
                                  f"(its decoder gives {'logits' if self.model_output == 'sigmoid' else 'x̂'})",
                                  params=("loss",))
-        variational = getattr(model, "variational", False)
+        self.check_kind(getattr(model, "variational", False))
+
+    def check_kind(self, variational: bool) -> None:
+        """Raise if a model of this kind (a VAE or a deterministic autoencoder) cannot take this objective."""
         if variational and self.reconstruction == "mse":
             raise HourglassError("a VAE is trained with its likelihood: loss bce (Bernoulli) or gaussian",
                                  params=("loss",))

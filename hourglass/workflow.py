@@ -90,9 +90,8 @@ class ModelConfig:
         """Refuse now what would be refused whatever the data (a penalty's weight, the noise, what a VAE cannot
         take, topk against latent_dim): :func:`train` calls it before any data is read, so a bad option costs a
         second, not the loading of a large file first."""
-        objective = self.objective("bce", clip_noise=True)  # the noise's and the penalties' own checks
-        for p in objective.penalties if self.variational else ():
-            raise HourglassError(p.variational, params=(p.kind,))
+        objective = self.objective("bce", clip_noise=True)  # building it runs the noise's and penalties' own checks
+        objective.check_kind(self.variational)
         self.architecture((1, 8, 8) if self.arch == "conv" else (8,))  # a stand-in sample shape: the data's comes later
 
     def expanded(self) -> "ModelConfig":
