@@ -9,9 +9,11 @@ behind "where the rest of the step goes" in the README (``bench/train_throughput
                 against the for-each step under torch.compile (PyTorch's recipe for fusing an optimizer; its compile
                 time apart, in seconds)
   step          a bare step (forward, loss, backward, fused Adam) against the GEMMs alone of that step (the
-                throughput benchmark's roofline): the fraction of the roofline a trainer with no overhead reaches
+                throughput benchmark's roofline): the fraction of the roofline a trainer with no overhead reaches;
+                and the same step with model and loss under torch.compile (inductor fuses every elementwise op of
+                forward and backward into C++ loops; only the GEMMs and Adam stay outside): what fusion leaves
 
-Medians of 7 repeats of 200 calls each (the step and its GEMMs alternate, and the fraction is the median of the
+Medians of 7 repeats of 200 calls each (the steps and their GEMMs alternate, and a fraction is the median of the
 rounds' ratios), fp32, the machine's default threads. The last line is one JSON object.
 
     .venv/bin/python bench/step_parts.py
@@ -58,11 +60,13 @@ def main() -> None:
     model = build(0)
     opt = torch.optim.Adam(model.parameters(), 3e-3, fused=True)
 
-    def step():
-        loss = cross_entropy(model(batch).decoded, batch)
+    def step(loss_of=lambda b: cross_entropy(model(b).decoded, b)):
+        loss = loss_of(batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+
+    compiled_loss = torch.compile(lambda b: cross_entropy(model(b).decoded, b))
 
     with torch.no_grad():
         parts = {"gather_indexing_us": microseconds(lambda: x[rows]),
@@ -78,14 +82,20 @@ def main() -> None:
     compiled_step()
     parts["adam_compile_s"] = time.perf_counter() - started
     parts["adam_compiled_step_us"] = microseconds(compiled_step)
-    # The step and its GEMMs take turns, so that the machine's drift cancels in each round's ratio.
-    rounds = [(microseconds(step, repeats=1), gemm_seconds(BATCH) * 1e6) for _ in range(7)]
-    parts["bare_step_us"] = statistics.median(s for s, _ in rounds)
-    parts["step_gemms_us"] = statistics.median(g for _, g in rounds)
-    parts["bare_step_fraction_of_roofline"] = statistics.median(g / s for s, g in rounds)
+    started = time.perf_counter()
+    step(compiled_loss)
+    parts["step_compile_s"] = time.perf_counter() - started
+    # The steps and their GEMMs take turns, so that the machine's drift cancels in each round's ratio.
+    rounds = [(microseconds(step, repeats=1), microseconds(lambda: step(compiled_loss), repeats=1),
+               gemm_seconds(BATCH) * 1e6) for _ in range(7)]
+    parts["bare_step_us"] = statistics.median(s for s, _, _ in rounds)
+    parts["compiled_step_us"] = statistics.median(c for _, c, _ in rounds)
+    parts["step_gemms_us"] = statistics.median(g for _, _, g in rounds)
+    parts["bare_step_fraction_of_roofline"] = statistics.median(g / s for s, _, g in rounds)
+    parts["compiled_step_fraction_of_roofline"] = statistics.median(g / c for _, c, g in rounds)
     for name, value in parts.items():
         fractional = "fraction" in name or name.endswith("_s")
-        print(f"{name:>32} {value:>10.3f}" if fractional else f"{name:>32} {value:>10,.0f}")
+        print(f"{name:>34} {value:>10.3f}" if fractional else f"{name:>34} {value:>10,.0f}")
     print(json.dumps({"benchmark": "step_parts", "batch_size": BATCH, "threads": torch.get_num_threads(),
                       **{k: round(v, 3) for k, v in parts.items()}}))
 
