@@ -60,13 +60,16 @@ def main() -> None:
     model = build(0)
     opt = torch.optim.Adam(model.parameters(), 3e-3, fused=True)
 
-    def step(loss_of=lambda b: cross_entropy(model(b).decoded, b)):
+    def model_loss(b):
+        return cross_entropy(model(b).decoded, b)
+
+    def step(loss_of=model_loss):
         loss = loss_of(batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
-    compiled_loss = torch.compile(lambda b: cross_entropy(model(b).decoded, b))
+    compiled_loss = torch.compile(model_loss)
 
     with torch.no_grad():
         parts = {"gather_indexing_us": microseconds(lambda: x[rows]),
@@ -74,7 +77,7 @@ def main() -> None:
                  "log_sigmoid_forward_us": microseconds(lambda: F.logsigmoid(logits))}
     parts["cross_entropy_eager_us"] = microseconds(lambda: cross_entropy(logits, batch).backward())
     parts["cross_entropy_compiled_us"] = microseconds(lambda: compiled(logits, batch).backward())
-    cross_entropy(model(batch).decoded, batch).backward()  # gradients for the optimizers to step on
+    model_loss(batch).backward()  # gradients for the optimizers to step on
     parts["adam_fused_step_us"] = microseconds(opt.step)
     foreach = torch.optim.Adam(model.parameters(), 3e-3, foreach=True)
     compiled_step = torch.compile(foreach.step)
