@@ -329,7 +329,6 @@ def test_bad_variant_options_are_refused_before_any_data_is_read(tmp_path, kwarg
     ("vae", {}), ("vae", {"iw_samples": 3}), ("sae", {"latent_dim": 30, "kl_sparsity": 0.1}),
 ])
 def test_every_variant_round_trips_bitwise(tmp_path, digits, variant, extra):
-
     trained = train(digits, ModelConfig(model=variant, widths=(32,), **{"latent_dim": 4, **extra}),
                     hg.TrainConfig(epochs=2, progress=False), out=tmp_path / variant)
     loaded = hg.load(tmp_path / variant)
