@@ -1,8 +1,17 @@
+import os
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
 
 import hourglass as hg
+
+# Property tests run derandomized by default, so a CI run never fails on an example nobody wrote; a longer randomized
+# search is one variable away: HYPOTHESIS_PROFILE=long make test.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("long", derandomize=False, max_examples=2_000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

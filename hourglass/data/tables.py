@@ -55,7 +55,14 @@ def read_table(path: Path):
         raise HourglassError(f"{path}: cannot read as a table ({first})") from None
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise HourglassError(f"{path}: expected a header row and at least one data row")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    names = [str(c).strip() for c in frame.columns]
+    if "" in names:
+        raise HourglassError(f"{path}: column {names.index('') + 1} of the header has no name")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise HourglassError(f"{path}: the header names {', '.join(map(repr, repeated))} more than once (surrounding "
+                             "spaces aside); give every column its own name")
+    frame.columns = names
     return frame
 
 

@@ -260,3 +260,12 @@ def test_mnist_pickle_with_wrong_content_is_rejected():
         mnist._mnist_arrays_from_pickle(gzip.compress(b"\x80\x02cos\nsystem\n."), "x.pkl.gz")
     with pytest.raises(hg.HourglassError, match="not a readable MNIST pickle"):
         mnist._mnist_arrays_from_pickle(b"not gzip", "x.pkl.gz")
+
+
+@pytest.mark.parametrize("header, expected", [("x ,x", "'x' more than once"), ("a,b,a ", "'a' more than once"),
+                                              ("a,\x1f", "column 2 of the header has no name")])
+def test_table_header_names_must_differ_once_stripped(tmp_path, header, expected):
+    path = tmp_path / "t.csv"
+    path.write_text(f"{header}\n1,2{',3' * (header.count(',') - 1)}\n3,4{',5' * (header.count(',') - 1)}\n")
+    with pytest.raises(hg.HourglassError, match=expected):
+        hg.load_dataset(path)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
@@ -28,6 +28,8 @@ def finite_result(dataset):
 
 
 @FUZZ
+@example(names=["\x1f", "\x85"], rows=[[1, 2]], one_hot=False, encoding="utf-8")  # both strip to ''
+@example(names=["x ", "x"], rows=[[1, 2]], one_hot=False, encoding="utf-8")  # equal once stripped
 @given(names=st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=4),
        rows=st.lists(st.lists(cells, min_size=1, max_size=5), max_size=12), one_hot=st.booleans(),
        encoding=st.sampled_from(["utf-8", "latin-1", "utf-16"]))
