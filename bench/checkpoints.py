@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hourglass import runfolder
-from hourglass.train import TrainConfig
+from hourglass.store import runfolder
+from hourglass.training.loop import TrainConfig
 from hourglass.workflow import ModelConfig, train
 
 FOLDER = Path("bench-output/mnist-k4")

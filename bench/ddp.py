@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 import hourglass as hg
-from hourglass import runfolder
+from hourglass.store import runfolder
 
 
 def train(out: Path, epochs: int, nproc: int, env: dict | None = None):

@@ -17,7 +17,7 @@ for precision in fp32 bf16; do
     $PY - "$out/$precision" "$precision" <<'PY'
 import json, sys
 import hourglass as hg
-from hourglass import runfolder
+from hourglass.store import runfolder
 from hourglass.metrics import reconstruct, reconstruction_errors
 folder, precision = sys.argv[1], sys.argv[2]
 saved = hg.load(folder)

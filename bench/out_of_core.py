@@ -63,7 +63,7 @@ def child(mode: str, path: Path, slice_rows: int) -> None:
     import torch  # noqa: F401 - imported before the clock starts, as in both runs
 
     from hourglass.data import Dataset, open_stream, split_indices
-    from hourglass.train import TrainConfig, fit
+    from hourglass.training.loop import TrainConfig, fit
     from hourglass.workflow import ModelConfig
 
     started = time.perf_counter()

@@ -22,7 +22,7 @@ import numpy as np
 
 from hourglass.data.scaling import binarize
 from hourglass.metrics import reconstruct, reconstruction_errors, vae_bounds
-from hourglass.train import TrainConfig
+from hourglass.training.loop import TrainConfig
 from hourglass.workflow import ModelConfig, train
 
 

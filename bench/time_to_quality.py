@@ -31,7 +31,7 @@ from pathlib import Path
 from hourglass.data import load_mnist
 from hourglass.data.scaling import binarize
 from hourglass.metrics import compare_with_pca, vae_bounds
-from hourglass.train import TrainConfig
+from hourglass.training.loop import TrainConfig
 from hourglass.workflow import ModelConfig, train
 
 # name: (model, training, training budget in seconds, target, what the target bounds, validation rows); all seeded

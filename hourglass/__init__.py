@@ -8,7 +8,7 @@ experiments → cli.
 """
 
 from ._version import __version__
-from .checkpoint import Checkpoint, load, save
+from .store.checkpoint import Checkpoint, load, save
 from .corruptions import Compose, GaussianNoise, MaskingNoise, SaltAndPepper, parse_noise
 from .data import Dataset, Scaling, load_dataset, load_digits, load_mnist
 from .errors import HourglassError, TrainingDiverged
@@ -19,7 +19,7 @@ from .metrics import (code_sparsity, compare_with_pca, encode, mean_jacobian_nor
 from .models import VAE, Autoencoder, Output
 from .nets import Architecture
 from .pca import PCABaseline
-from .train import History, TrainConfig, fit
+from .training.loop import History, TrainConfig, fit
 from .workflow import ModelConfig
 
 __all__ = [

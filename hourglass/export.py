@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import checkpoint as ckpt
+from .store import checkpoint as ckpt
 from ._version import __version__
 from .errors import HourglassError
-from .files import check_output, write_bytes
+from .store.files import check_output, write_bytes
 from .losses import squared_error_per_sample
 
 PARTS = {  # part → (input names, output names)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .batches import device_of
+from .training.feeds import device_of
 from .losses import squared_error_per_sample
 from .pca import PCABaseline
 

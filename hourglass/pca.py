@@ -33,7 +33,7 @@ class PCABaseline:
         return self
 
     def fit_stream(self, feed, batch_rows: int = 8192) -> "PCABaseline":
-        """Fit on a feed too large for memory (:mod:`hourglass.batches`) with scikit-learn's IncrementalPCA (Ross
+        """Fit on a feed too large for memory (:mod:`hourglass.training.feeds`) with scikit-learn's IncrementalPCA (Ross
         et al. 2008), ``batch_rows`` rows at a time: the same components as an exact PCA up to the rounding of
         its incremental SVD updates."""
         from sklearn.decomposition import IncrementalPCA

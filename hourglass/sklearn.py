@@ -2,7 +2,7 @@
 
 Both follow scikit-learn's conventions: ``__init__`` stores its parameters verbatim, ``fit`` validates them and the
 data, fitted attributes end in ``_``. They do not scale the data themselves; put a ``StandardScaler`` in front, as
-for any neural network in scikit-learn. The training is hourglass's own (:func:`hourglass.train.fit`), on a
+for any neural network in scikit-learn. The training is hourglass's own (:func:`hourglass.training.loop.fit`), on a
 validation split of ``validation_fraction`` of the rows for early stopping and best-weights restore.
 """
 
@@ -21,7 +21,7 @@ from .data import in_unit_range, split_indices
 from .data.dataset import FLOAT32_MAX
 from .metrics import squared_errors
 from .nets import ACTIVATIONS
-from .train import TrainConfig, fit
+from .training.loop import TrainConfig, fit
 from .workflow import PRESETS, ModelConfig
 
 

@@ -1,6 +1,6 @@
 """Putting a trained model to work: codes, reconstructions, denoised inputs, anomaly scores, samples, a diagram.
 
-Each function here is one call from a checkpoint (a folder, or a loaded :class:`~hourglass.checkpoint.Checkpoint`)
+Each function here is one call from a checkpoint (a folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`)
 and some data to a file, and returns what it did as a dict; the CLI's ``encode``, ``reconstruct``, ``denoise``,
 ``score``, ``sample`` and ``diagram`` commands are these calls and nothing more. Inputs are checked against the
 checkpoint (columns, width), scaled into the model's space, and results are written back in the data's own units;
@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import checkpoint as ckpt
+from .store import checkpoint as ckpt
 from .corruptions import corruption_from_dict, parse_noise
-from .devices import resolve
+from .training.devices import resolve
 from .data import Samples, in_unit_range, load_samples
 from .errors import HourglassError
-from .files import atomic_path, check_output, write_rows
+from .store.files import atomic_path, check_output, write_rows
 from .metrics import corrupt, encode, fit_code_gaussian, psnr, reconstruct, reconstruction_errors, squared_errors
 
 ROWS = (".npy", ".csv")
@@ -27,7 +27,7 @@ ROWS = (".npy", ".csv")
 
 def open_checkpoint(checkpoint: str | Path | ckpt.Checkpoint, images: bool = False,
                     device: str = "auto") -> ckpt.Checkpoint:
-    """The checkpoint itself, loaded and validated, its model on ``device`` (:func:`hourglass.devices.resolve`);
+    """The checkpoint itself, loaded and validated, its model on ``device`` (:func:`hourglass.training.devices.resolve`);
     with ``images``, one whose samples are images (C, H, W)."""
     device = resolve(device)
     loaded = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)

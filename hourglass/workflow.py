@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint as ckpt
-from . import distributed
-from . import runfolder
+from .store import checkpoint as ckpt
+from .training import distributed
+from .store import runfolder
 from .corruptions import parse_noise
 from .data import Dataset, Scaling, StreamedDataset, binarize, load_dataset
 from .errors import HourglassError
@@ -25,7 +25,7 @@ from .losses import ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective
 from .metrics import compare_with_pca, errors_of, reconstruct
 from .models import VAE, Autoencoder
 from .nets import Architecture
-from .train import History, TrainConfig, fit
+from .training.loop import History, TrainConfig, fit
 
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
 PRESETS = {"ae": {}, "dae": {"noise": "gaussian:0.5"}, "sae": {"l1": 0.1}, "cae": {"contractive": 0.1},
@@ -290,7 +290,7 @@ def evaluate(path: str | Path, data: str | Path | None = None, split: str = "tes
     split binarised once with seed 0). The model runs on ``device``. For data streamed from disk the errors are
     over the whole split and PCA is fitted incrementally; the other measures take the split's first
     :data:`MEASURED_ROWS` rows (``measured_on`` says how many)."""
-    from .devices import resolve
+    from .training.devices import resolve
     from .metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, vae_bounds
 
     device = resolve(device)

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 
-from .. import distributed
+from ..training import distributed
 from ..errors import HourglassError
 from .parser import build_parser
 

@@ -55,8 +55,8 @@ def cmd_data_info(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .. import distributed
-    from ..train import TrainConfig
+    from ..training import distributed
+    from ..training.loop import TrainConfig
     from ..workflow import ModelConfig, run_folder, train
 
     if args.nproc > 1 and not distributed.launched():  # start the same command in nproc processes (torchrun's way)

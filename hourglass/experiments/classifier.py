@@ -22,10 +22,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import HourglassError
-from ..files import atomic_path
+from ..store.files import atomic_path
 from ..metrics import apply_in_batches
 from ..nets import init_seed
-from ..train import TrainConfig, fit
+from ..training.loop import TrainConfig, fit
 
 FORMAT = "hourglass-digit-classifier"
 
@@ -82,7 +82,7 @@ def train_classifier(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray
                      y_val: np.ndarray | None = None, epochs: int = 4, seed: int = 0, batch_size: int = 128,
                      lr: float = 2e-3, max_shift: int = 2, progress: bool = False, device: str = "auto"
                      ) -> DigitClassifier:
-    """Train :class:`DigitClassifier` with hourglass's one trainer (:func:`hourglass.train.fit`: Adam, a cosine
+    """Train :class:`DigitClassifier` with hourglass's one trainer (:func:`hourglass.training.loop.fit`: Adam, a cosine
     learning rate, the weights of the best validation epoch) on the :class:`ShiftedCrossEntropy` objective.
     Without a validation split the training rows stand in for it. Trained on ``device``, returned on the CPU."""
     with init_seed(seed):

@@ -15,7 +15,7 @@ from ..data import Dataset
 from ..metrics import reconstruct, squared_errors
 from ..models import Autoencoder
 from ..pca import PCABaseline
-from ..train import TrainConfig
+from ..training.loop import TrainConfig
 from ..workflow import ModelConfig, train
 
 

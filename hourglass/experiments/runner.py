@@ -10,9 +10,9 @@ from pathlib import Path
 
 import torch
 
-from .. import files
+from ..store import files
 from .._version import __version__
-from ..devices import resolve
+from ..training.devices import resolve
 from ..errors import HourglassError
 from .claims import CLAIMS
 from .lab import FULL, QUICK, Lab

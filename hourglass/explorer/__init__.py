@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from .. import checkpoint as ckpt
+from ..store import checkpoint as ckpt
 from ..errors import HourglassError
-from ..files import check_output, write_text
+from ..store.files import check_output, write_text
 from ..metrics import encode
 from ..nets import ACTIVATIONS
 

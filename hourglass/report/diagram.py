@@ -9,7 +9,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
-from ..files import atomic_path
+from ..store.files import atomic_path
 from ..nets import Architecture, _conv_out
 
 

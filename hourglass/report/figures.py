@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from ..errors import HourglassError
-from ..files import atomic_path
+from ..store.files import atomic_path
 
 
 def one_per_class(labels: np.ndarray, per_class: int = 1) -> np.ndarray:

@@ -11,7 +11,7 @@ import json
 from html import escape
 from pathlib import Path
 
-from ..files import write_text
+from ..store.files import write_text
 
 MIME = {".png": "image/png", ".svg": "image/svg+xml"}
 VERDICT_CLASS = {"PASS": "pass", "FAIL": "fail", "ERROR": "fail", "NOT JUDGED": "skip"}

@@ -23,9 +23,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from .. import checkpoint as ckpt
+from ..store import checkpoint as ckpt
 from .._version import __version__
-from ..devices import resolve
+from ..training.devices import resolve
 from ..errors import HourglassError
 from ..metrics import squared_errors
 from ..use import judge_scores

@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from ..checkpoint import Checkpoint
+from ..store.checkpoint import Checkpoint
 from ..data.tables import TableSpec, table_to_array
 from ..errors import HourglassError
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hourglass.train import TrainConfig
+from hourglass.training.loop import TrainConfig
 from hourglass.workflow import ModelConfig, train
 
 

@@ -57,7 +57,7 @@ def test_every_claim_produces_its_metric_and_verdict(quick_run):
 
 def test_rerun_reuses_the_trained_models(quick_run):
     out, _ = quick_run
-    from hourglass import runfolder
+    from hourglass.store import runfolder
 
     weights = runfolder.current(out / "models" / "ae-mlp-k2") / "model.safetensors"
     before = (weights.stat().st_mtime_ns, weights.read_bytes())

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import hourglass as hg
-from hourglass import runfolder
+from hourglass.store import runfolder
 
 def hourglass(*args, cwd=None, check=True):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 import hourglass as hg
-from hourglass import runfolder
+from hourglass.store import runfolder
 
 from .test_cli import assert_one_line_error, hourglass
 

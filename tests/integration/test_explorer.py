@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from hourglass import checkpoint as ckpt
+from hourglass.store import checkpoint as ckpt
 from hourglass.errors import HourglassError
 from hourglass.explorer import explore_file
 

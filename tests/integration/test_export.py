@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from hourglass import checkpoint as ckpt
+from hourglass.store import checkpoint as ckpt
 from hourglass.errors import HourglassError
 from hourglass.export import export_onnx
 from hourglass.metrics import encode, reconstruct

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 import hourglass as hg
-from hourglass import runfolder
+from hourglass.store import runfolder
 
 from .test_cli import assert_one_line_error, hourglass
 
@@ -67,7 +67,7 @@ def test_a_second_writer_is_refused_with_the_holders_pid_and_a_dead_holder_does_
     with runfolder.writer(out):
         assert_one_line_error(hourglass(*RUN, "--out", out, check=False),
                               f"another process (PID {os.getpid()}) is writing this run")
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from hourglass import runfolder\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from hourglass.store import runfolder\n"
                                f"with runfolder.writer({str(out)!r}):\n    print('held', flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

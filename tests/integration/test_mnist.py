@@ -8,8 +8,8 @@ from PIL import Image
 
 import hourglass as hg
 from hourglass.demo import run_demo
-from hourglass import checkpoint as ckpt
-from hourglass import devices
+from hourglass.store import checkpoint as ckpt
+from hourglass.training import devices
 from hourglass.workflow import ModelConfig, dataset_of, evaluate, train
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from hourglass import checkpoint as ckpt
+from hourglass.store import checkpoint as ckpt
 from hourglass.metrics import encode
 from hourglass.service import ServiceConfig, create_app
 from hourglass.use import anomaly_scores, samples_for

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import hourglass as hg
-from hourglass import checkpoint as ckpt
-from hourglass import runfolder
+from hourglass.store import checkpoint as ckpt
+from hourglass.store import runfolder
 
 
 @pytest.fixture(params=["mlp", "conv", "linear"])

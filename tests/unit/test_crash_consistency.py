@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import hourglass as hg
-from hourglass import files, runfolder
+from hourglass.store import files, runfolder
 from hourglass.workflow import ModelConfig, evaluate, train
 
 

@@ -92,7 +92,7 @@ def test_report_is_one_offline_file_with_escaped_text(tmp_path):
 
 
 def test_lab_caches_resumes_and_retrains(tmp_path, monkeypatch):
-    import hourglass.train as train_module
+    import hourglass.training.loop as train_module
     from hourglass.data import load_digits
     from hourglass.experiments import QUICK, Lab
     from hourglass.workflow import ModelConfig
@@ -122,7 +122,7 @@ def test_lab_caches_resumes_and_retrains(tmp_path, monkeypatch):
     for k, v in reference.model.state_dict().items():  # the resumed run ends where the uninterrupted one did
         assert torch.equal(v, resumed.model.state_dict()[k]), k
 
-    from hourglass import runfolder
+    from hourglass.store import runfolder
 
     weights = runfolder.current(tmp_path / "b" / "models" / "m") / "model.safetensors"
     stamp = weights.stat().st_mtime_ns

@@ -9,13 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from hourglass import checkpoint as ckpt
+from hourglass.store import checkpoint as ckpt
 from hourglass.data import ColumnStats, Scaling, StreamedDataset, load_digits, load_dataset, open_stream
 from hourglass.data import loading, sources
 from hourglass.data.streaming import split_mask
 from hourglass.errors import HourglassError
 from hourglass.metrics import compare_with_pca
-from hourglass.train import TrainConfig, fit
+from hourglass.training.loop import TrainConfig, fit
 from hourglass.workflow import ModelConfig, evaluate, train
 
 

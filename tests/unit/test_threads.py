@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from hourglass import threads
+from hourglass.training import threads
 
 
 def test_each_running_training_gets_its_share_of_the_cores(tmp_path, monkeypatch):

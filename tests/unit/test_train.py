@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import hourglass as hg
-from hourglass import runfolder
-from hourglass.train import learning_rate
+from hourglass.store import runfolder
+from hourglass.training.loop import learning_rate
 
 
 def small_problem(seed=0):
@@ -105,7 +105,7 @@ def test_early_stopping_restores_the_best_weights():
     h = hg.fit(model, hg.Objective("bce"), xt, xv, config)
     assert h.stopped == "early_stopped" and len(h.epochs) < 200
     assert len(h.epochs) == h.best_epoch + 1
-    val = hg.train.evaluate_loss(model, hg.Objective("bce"), torch.as_tensor(xv))["loss"]
+    val = hg.training.step.evaluate_loss(model, hg.Objective("bce"), torch.as_tensor(xv))["loss"]
     assert val == pytest.approx(h.best_val_loss, rel=1e-6)
 
 

@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 import hourglass as hg
-from hourglass import data, runfolder
+from hourglass import data
+from hourglass.store import runfolder
 from hourglass.use import anomaly_scores, sample_file
 
 
@@ -118,7 +119,7 @@ def test_samples_stream_to_disk_and_unbounded_requests_are_refused(tmp_path, tin
 
 
 def test_an_output_that_is_an_input_is_refused(tmp_path):
-    from hourglass.files import check_output
+    from hourglass.store.files import check_output
 
     (tmp_path / "in.csv").write_text("a\n1\n")
     (tmp_path / "link.csv").symlink_to(tmp_path / "in.csv")  # another name for the same file

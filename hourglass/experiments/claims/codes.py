@@ -7,8 +7,8 @@ import time
 import numpy as np
 import torch
 
-from ... import checkpoint as ckpt
-from ... import runfolder
+from ...store import checkpoint as ckpt
+from ...store import runfolder
 from ...metrics import encode, fit_code_gaussian, reconstruct, squared_errors
 from ...pca import PCABaseline
 from ...report import hourglass_diagram, image_grid, latent_scatter, one_per_class

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ... import checkpoint as ckpt
+from ...store import checkpoint as ckpt
 from ...data import load_manifold, load_mnist
 from ...explorer import write_explorer
 from ...metrics import compare_with_pca, encode, reconstruct

@@ -12,7 +12,7 @@ renamed into place, and only then published by replacing ``CURRENT``. A process 
 published yet). Older snapshots are removed after the new one is durable. A folder written by hourglass 0.1.0
 (the files directly in ``run/``) is read as it is and converted on its next checkpoint.
 
-Each file operation goes through :func:`hourglass.files.operation`, so a test can stop the process after any one.
+Each file operation goes through :func:`hourglass.store.files.operation`, so a test can stop the process after any one.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 
 from . import files
-from .errors import HourglassError
+from ..errors import HourglassError
 
 CURRENT, LOCK = "CURRENT", ".lock"
 SNAPSHOT = re.compile(r"snapshot-(\d{6})")

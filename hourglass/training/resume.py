@@ -12,7 +12,7 @@ import hashlib
 
 import torch
 
-from .errors import HourglassError
+from ..errors import HourglassError
 
 TRAJECTORY = ("seed", "lr", "batch_size", "weight_decay", "schedule", "patience")  # the TrainConfig fields that count
 
@@ -27,7 +27,7 @@ def data_fingerprint(parts: tuple[torch.Tensor, ...]) -> dict:
 
 def fingerprint(config, objective, model, train_data, val_data, metadata: dict) -> dict:
     """Everything a resumed run must share with the run it continues, as plain JSON data (``train_data`` and
-    ``val_data`` are feeds: :mod:`hourglass.batches`)."""
+    ``val_data`` are feeds: :mod:`hourglass.training.feeds`)."""
     architecture = getattr(model, "architecture", None)
     scaling = metadata.get("scaling")
     return {

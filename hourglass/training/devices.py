@@ -14,7 +14,7 @@ import re
 
 import torch
 
-from .errors import HourglassError
+from ..errors import HourglassError
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -20,8 +20,8 @@ import os
 import torch
 import torch.distributed as dist
 
-from . import batches
-from .errors import HourglassError
+from . import feeds
+from ..errors import HourglassError
 
 
 def launched() -> bool:
@@ -95,7 +95,7 @@ def share_batch(batch):
         return batch, 1.0
     parts = batch if isinstance(batch, tuple) else (batch,)
     index, weight = share(torch.arange(len(parts[0]), device=parts[0].device))
-    return batches.rows(parts, index), weight
+    return feeds.rows(parts, index), weight
 
 
 def noise_generator(seed: int, epoch: int) -> torch.Generator:

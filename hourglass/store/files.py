@@ -42,7 +42,7 @@ def write_text(path: str | Path, text: str) -> None:
 def check_output(path: str | Path, suffixes: tuple[str, ...], inputs: tuple = (), what: str = "output") -> Path:
     """``path`` as an output file: it must end in one of ``suffixes``, must not be a folder, and must not be one
     of ``inputs`` (no output ever replaces an input). Raises :class:`HourglassError` naming the problem."""
-    from .errors import HourglassError
+    from ..errors import HourglassError
 
     path = Path(path)
     if path.suffix.lower() not in suffixes:
@@ -79,7 +79,7 @@ def write_rows(path: str | Path, array, header: list[str] | None = None, ids=Non
 
 
 def operation(name: str, path: Path) -> None:
-    """Called before every file operation of a checkpoint's publication (:mod:`hourglass.runfolder`): a no-op, and
+    """Called before every file operation of a checkpoint's publication (:mod:`hourglass.store.runfolder`): a no-op, and
     the seam through which the crash-consistency test stops the process after any single operation."""
 
 

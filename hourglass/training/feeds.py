@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import HourglassError
+from ..errors import HourglassError
 
 
 def rows(data: tuple[torch.Tensor, ...], index) -> torch.Tensor | tuple[torch.Tensor, ...]:

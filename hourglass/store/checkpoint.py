@@ -1,6 +1,6 @@
 """Checkpoints: a run folder of snapshots, each the weights in safetensors and everything else in JSON — never pickle.
 
-    run/CURRENT → snapshot-000007/     (see :mod:`hourglass.runfolder`: published whole, or not at all)
+    run/CURRENT → snapshot-000007/     (see :mod:`hourglass.store.runfolder`: published whole, or not at all)
       model.safetensors   the weights (the best epoch's), float32
       config.json         format + versions, model kind and architecture, preprocessing, objective, data source,
                           training config, history summary, and the weights file's sha256
@@ -30,11 +30,11 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from . import runfolder
-from ._version import __version__
-from .data.scaling import Scaling
-from .errors import HourglassError
-from .models import MODEL_KINDS, build_model
-from .nets import Architecture
+from .._version import __version__
+from ..data.scaling import Scaling
+from ..errors import HourglassError
+from ..models import MODEL_KINDS, build_model
+from ..nets import Architecture
 
 FORMAT = "hourglass-checkpoint"
 FORMAT_VERSION = 2  # 2: snapshot folders published through CURRENT; 1 (hourglass 0.1.0): files in the run folder

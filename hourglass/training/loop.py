@@ -1,5 +1,5 @@
 """The one training loop. Each step is one ``model(...)`` call between the objective's tensor arithmetic
-(:func:`hourglass.step.batch_loss`), so DistributedDataParallel and ``torch.compile`` see the whole forward
+(:func:`hourglass.training.step.batch_loss`), so DistributedDataParallel and ``torch.compile`` see the whole forward
 computation.
 
 Data stays as one tensor and is sliced by a fresh seeded permutation each epoch (no per-sample DataLoader work);
@@ -22,12 +22,13 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoint as ckpt
+from ..store import checkpoint as ckpt
 from . import distributed
 from . import resume as resume_state
-from . import batches, runfolder, threads
+from . import feeds, threads
+from ..store import runfolder
 from .devices import PRECISIONS, check_precision, resolve
-from .errors import HourglassError, TrainingDiverged
+from ..errors import HourglassError, TrainingDiverged
 from .progress import Progress
 from .step import batch_loss, evaluate_loss, unwrap  # noqa: F401 - part of this module's API
 
@@ -52,7 +53,7 @@ class TrainConfig:
     progress: show a progress bar (a TTY) or one line per epoch (otherwise); False prints nothing.
     device: where to train: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
     precision: "fp32", "bf16" (autocast; CPU and CUDA) or "fp16" (autocast and a gradient scaler; CUDA) — see
-        :mod:`hourglass.devices`.
+        :mod:`hourglass.training.devices`.
     """
 
     epochs: int = 50
@@ -133,14 +134,14 @@ def fit(model: torch.nn.Module, objective, x_train, x_val, config: TrainConfig |
     """Train ``model`` in place to minimise ``objective`` on ``x_train``; return the :class:`History`.
 
     x_train, x_val: float32 (N, D) arrays or tensors, already in the model's space (scaled); or tuples of such
-        (e.g. images and labels), whose rows are shuffled and batched together; or feeds (:mod:`hourglass.batches`),
+        (e.g. images and labels), whose rows are shuffled and batched together; or feeds (:mod:`hourglass.training.feeds`),
         e.g. the splits of a file streamed from disk (:mod:`hourglass.data.streaming`).
     checkpoint_dir: the run folder. Every ``config.checkpoint_every`` epochs and at the end, one snapshot — the
         best model, config, history and the resume state — is published there all at once
-        (:mod:`hourglass.runfolder`); the folder is locked against other writers for the whole run.
-    metadata: keyword arguments for :func:`hourglass.checkpoint.checkpoint_files` (scaling, data, objective, ...).
+        (:mod:`hourglass.store.runfolder`); the folder is locked against other writers for the whole run.
+    metadata: keyword arguments for :func:`hourglass.store.checkpoint.checkpoint_files` (scaling, data, objective, ...).
     resume: continue the run in ``checkpoint_dir``. Its data and every setting but ``epochs`` must be the same
-        (:mod:`hourglass.resume`; a difference is refused, naming it), and the resumed run ends bitwise-equal to an
+        (:mod:`hourglass.training.resume`; a difference is refused, naming it), and the resumed run ends bitwise-equal to an
         uninterrupted one. A run with no checkpoint yet starts from the beginning; a finished one is returned as
         it is (``history.notes`` says so).
 
@@ -149,7 +150,7 @@ def fit(model: torch.nn.Module, objective, x_train, x_val, config: TrainConfig |
     config = config or TrainConfig()
     module = unwrap(model)  # what is saved and restored; ``model`` (perhaps a wrapper) is what is called
     objective.check(module)
-    train_data, val_data = batches.as_feed(x_train), batches.as_feed(x_val)
+    train_data, val_data = feeds.as_feed(x_train), feeds.as_feed(x_val)
     if len(train_data) == 0 or len(val_data) == 0:
         raise HourglassError("training and validation data must each have at least one sample")
     if checkpoint_dir is None:
@@ -177,7 +178,7 @@ class _Run:
         if min(len(train_data), len(val_data)) < distributed.world_size():
             raise HourglassError(f"{distributed.world_size()} processes need at least as many training and "
                                  "validation samples", params=("nproc",))
-        if batches.device_of(self.module) != self.device:
+        if feeds.device_of(self.module) != self.device:
             self.module.to(self.device)
         self.model = distributed.wrap(model, self.device)  # DistributedDataParallel when there are several ranks
         self.train_data, self.val_data, self.config = train_data.placed(self.device), val_data, config
@@ -304,7 +305,7 @@ class _Run:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             batch, weight = distributed.share_batch(global_batch)
-            batch = batches.on_device(self.device, batch)
+            batch = feeds.on_device(self.device, batch)
             loss, terms = batch_loss(self.model, self.objective, batch, draws, training=True,
                                      precision=config.precision)
             objective_loss = loss if weight == 1.0 else loss * weight  # the global batch's mean, across ranks
@@ -322,13 +323,13 @@ class _Run:
                 terms_table = torch.empty(steps_per_epoch, len(terms), dtype=dtype, device=self.device)
             if terms:
                 torch.stack(list(terms.values()), out=terms_table[i])
-            sizes.append(batches.count(batch) if weight else 0)
+            sizes.append(feeds.count(batch) if weight else 0)
             if (i + 1) % GUARD_EVERY == 0 or i + 1 == steps_per_epoch:
                 self._guard(losses, looked, i + 1, epoch)
                 looked = i + 1
-        sums = {"loss": batches.weighted_sum(losses, sizes)}  # float64, summed step by step in order
+        sums = {"loss": feeds.weighted_sum(losses, sizes)}  # float64, summed step by step in order
         for j, name in enumerate(terms):
-            sums[name] = batches.weighted_sum(terms_table[:, j], sizes)
+            sums[name] = feeds.weighted_sum(terms_table[:, j], sizes)
         sums = dict(zip(sums, distributed.all_sum(list(sums.values()), self.device)))  # over the ranks' shares
         val = self.validate()
         record = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / n, "val_loss": val["loss"],

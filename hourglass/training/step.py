@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from . import batches
+from . import feeds
 from .devices import autocast
 
 
@@ -42,16 +42,16 @@ def batch_loss(model, objective, batch, generator: torch.Generator | None = None
 def evaluate_loss(model, objective, x, batch_size: int = 4096, seed: int = 0,
                   precision: str = "fp32") -> dict[str, float]:
     """Mean loss and terms of ``objective`` over all of ``x`` (a tensor, or a tuple of tensors, on the model's
-    device or the host, or a feed: :mod:`hourglass.batches`), in eval mode, weighted by batch size."""
+    device or the host, or a feed: :mod:`hourglass.training.feeds`), in eval mode, weighted by batch size."""
     was_training = model.training
     model.eval()
-    feed = batches.as_feed(x)
-    device = batches.device_of(model)
+    feed = feeds.as_feed(x)
+    device = feeds.device_of(model)
     generator = torch.Generator().manual_seed(seed)
     totals: dict[str, float] = {}
     for batch in feed.chunks(batch_size):
-        rows = batches.count(batch)
-        loss, terms = batch_loss(model, objective, batches.on_device(device, batch), generator, precision=precision)
+        rows = feeds.count(batch)
+        loss, terms = batch_loss(model, objective, feeds.on_device(device, batch), generator, precision=precision)
         for name, value in {"loss": loss, **terms}.items():
             totals[name] = totals.get(name, 0.0) + float(value) * rows
     model.train(was_training)
