@@ -19,13 +19,14 @@ from .metrics import (code_sparsity, compare_with_pca, encode, mean_jacobian_nor
 from .models import VAE, Autoencoder, Output
 from .nets import Architecture
 from .pca import PCABaseline
-from .training.loop import History, TrainConfig, fit
+from .training.callbacks import Callback
+from .training.loop import History, TrainConfig, Trainer, fit
 from .workflow import ModelConfig
 
 __all__ = [
-    "__version__", "Architecture", "Autoencoder", "Checkpoint", "Compose", "ContractivePenalty", "Dataset",
+    "__version__", "Architecture", "Autoencoder", "Callback", "Checkpoint", "Compose", "ContractivePenalty", "Dataset",
     "GaussianNoise", "History", "HourglassError", "KLSparsityPenalty", "L1Penalty", "MaskingNoise", "ModelConfig",
-    "Objective", "Output", "PCABaseline", "SaltAndPepper", "Scaling", "TrainConfig", "TrainingDiverged", "VAE",
+    "Objective", "Output", "PCABaseline", "SaltAndPepper", "Scaling", "TrainConfig", "Trainer", "TrainingDiverged", "VAE",
     "bernoulli_cross_entropy_per_sample", "code_sparsity", "compare_with_pca", "encode", "fit", "load",
     "load_dataset", "load_digits", "load_mnist", "mean_jacobian_norm", "parse_noise", "psnr", "reconstruct",
     "reconstruction_errors", "reconstruction_per_sample", "run_claims", "save", "squared_error_per_sample",

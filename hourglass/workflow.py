@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .losses import ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective
 from .metrics import compare_with_pca, errors_of, reconstruct
 from .models import VAE, Autoencoder
 from .nets import Architecture
+from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, fit
 
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
@@ -104,6 +106,13 @@ class ModelConfig:
     @property
     def variational(self) -> bool:
         return self.model == "vae"
+
+    @property
+    def overcomplete(self) -> bool:
+        """Whether the objective keeps a code at least as wide as the input from copying it (noise, a sparsity
+        penalty or top-k, the contractive penalty) — the variants the textbook allows an overcomplete code."""
+        spec = self.expanded()
+        return any(v is not None for v in (spec.noise, spec.l1, spec.kl_sparsity, spec.topk, spec.contractive))
 
     def objective(self, loss: str, clip_noise: bool) -> Objective:
         """The :class:`Objective` these options ask for, for the resolved reconstruction ``loss`` (bce or mse)."""
@@ -200,7 +209,8 @@ def _check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
 
 def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
           train_config: TrainConfig | None = None, out: str | Path | None = None, resume: bool = False,
-          overwrite: bool = False, table: dict | None = None, stream: bool | None = None) -> TrainedModel:
+          overwrite: bool = False, table: dict | None = None, stream: bool | None = None,
+          callbacks: Sequence[Callback] = (), record: dict | None = None) -> TrainedModel:
     """Load ``data`` (a dataset name, a file or folder, or a :class:`Dataset`), scale it, build the model, train it.
 
     With ``out`` the best model is saved there as a checkpoint (and updated during training); a folder that
@@ -208,6 +218,8 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
     ``table``: for .csv/.parquet files, ``columns``, ``drop``, ``one_hot``, ``id_column`` (see
     :func:`hourglass.data.table_spec`). ``stream``: read the file from disk block by block instead of into memory
     (None: when it is larger than a quarter of the available memory; :func:`hourglass.data.load_dataset`).
+    ``callbacks``: passed to :func:`~hourglass.training.loop.fit` (loggers, the share of cores, the user's own).
+    ``record``: how the run was asked for (:mod:`hourglass.runconfig`), kept in the checkpoint for replays.
     """
     mc, tc = model_config or ModelConfig(), train_config or TrainConfig()
     mc.check()
@@ -229,15 +241,21 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
     if mc.binarize and not unit:
         raise HourglassError("binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))", params=("binarize",))
     objective = mc.objective(loss, clip_noise=unit)
+    if mc.latent_dim >= dataset.n_features and not mc.overcomplete:
+        raise HourglassError(f"latent_dim {mc.latent_dim} is not smaller than the {dataset.n_features} features of "
+                             f"{dataset.name}: the code would be no bottleneck, and the model could learn the "
+                             "identity; choose latent_dim below the features (or a sparse, denoising or contractive "
+                             "model, whose penalty or noise keeps an overcomplete code from copying)",
+                             params=("latent_dim",))
     model = mc.build(dataset.shape, objective, seed=tc.seed)
     metadata = {"scaling": scaling, "data": data_record(dataset), "variant": variant_name(model, objective),
-                "objective": objective.to_dict(), "training": tc.to_dict()}
+                "objective": objective.to_dict(), "training": tc.to_dict(), "run": record}
     started = time.perf_counter()
     writes = out is not None and distributed.is_main()  # under torchrun, rank 0 alone writes
     with runfolder.writer(out) if writes else contextlib.nullcontext():
         history = fit(model, objective, x_train, dataset.scaled("val", scaling), tc, checkpoint_dir=out,
-                      metadata=metadata, resume=resume)
-        if writes and history.epochs:
+                      metadata=metadata, resume=resume, callbacks=callbacks)
+        if writes and history.epochs and history.stopped != "interrupted":  # Ctrl-C: stop now, as asked
             # The distribution of training errors, so that `hourglass score` can flag rows without the training
             # data; published with the last snapshot's history and resume state.
             errors = errors_of(model, x_train)

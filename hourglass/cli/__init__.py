@@ -27,9 +27,12 @@ def as_flags(error: HourglassError, flags: dict[str, str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed: what --nproc starts in each process
+    args.argv = argv  # as typed: what --nproc starts in each process
     try:
+        if getattr(args, "config", None) or getattr(args, "like", None):
+            args = _with_run_file(parser, args, argv)
         return args.func(args)
     except HourglassError as e:
         if distributed.rank() == 0:  # under torchrun every rank meets the same error: rank 0 says it
@@ -50,6 +53,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hourglass: unexpected error: {type(e).__name__}: {e} (set HOURGLASS_DEBUG=1 for a traceback)",
               file=sys.stderr)
         return 1
+
+
+def _with_run_file(parser, args, argv: list[str]):
+    """The arguments again, with the run file's (and the recorded run's) values as the defaults: a flag typed on
+    the command line still wins."""
+    from ..runconfig import base
+
+    run = base(args.config, args.like)
+    defaults = {**run.get("model", {}), **run.get("training", {}), **run.get("table", {}),
+                **{k: run[k] for k in ("data", "stream", "log") if k in run}}
+    if "out" in run and not args.like:  # a replay writes elsewhere
+        defaults["out"] = run["out"]
+    defaults.pop("progress", None)  # --quiet says it
+    if isinstance(defaults.get("widths"), list):
+        defaults["widths"] = tuple(defaults["widths"])
+    args.subparser.set_defaults(**defaults)
+    again = parser.parse_args(argv)
+    again.argv = argv
+    return again
 
 
 if __name__ == "__main__":

@@ -55,10 +55,17 @@ def cmd_data_info(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from ..runconfig import to_toml
     from ..training import distributed
+    from ..training.loggers import loggers_for
     from ..training.loop import TrainConfig
+    from ..training.threads import ShareCores
     from ..workflow import ModelConfig, run_folder, train
 
+    if args.data is None:
+        parser_error = "the following arguments are required: DATA (or data in the --config file)"
+        print(f"hourglass: error: {parser_error} (see: hourglass train --help)", file=sys.stderr)
+        return 2
     if args.nproc > 1 and not distributed.launched():  # start the same command in nproc processes (torchrun's way)
         distributed.launch(_without_nproc(args.argv), args.nproc, out=args.out)
         return 0
@@ -67,11 +74,19 @@ def cmd_train(args) -> int:
                      progress=not args.quiet)
     out = Path(args.out) if args.out else run_folder(args.data, mc)
     table = {"columns": args.columns, "drop": args.drop, "one_hot": args.one_hot, "id_column": args.id_column}
+    run = {"data": str(args.data), "stream": args.stream, "log": args.log or [], "model": mc.to_dict(),
+           "training": {k: v for k, v in tc.to_dict().items() if k != "progress"}, "table": table}
+    if args.print_config:
+        print(to_toml({**run, "out": str(out)}), end="")
+        return 0
+    loggers = loggers_for(args.log or [], out)
     trained = train(args.data, mc, tc, out=out, resume=args.resume, overwrite=args.overwrite, table=table,
-                    stream=args.stream)
+                    stream=args.stream, callbacks=[ShareCores(), *loggers], record=run)
     if not distributed.is_main():  # rank 0 reports for all
         return 0
     h, val = trained.history, trained.validation()
+    for logger in loggers:
+        logger.log_evaluation(val)
     for note in h.notes:
         print(note)
     note = {"completed": "", "early_stopped": " (stopped early)", "interrupted": " (interrupted)"}[h.stopped]

@@ -50,8 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ..export import PARTS
     from ..training.devices import PRECISIONS
     from ..nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS
-    from ..training.loop import TrainConfig
+    from ..runconfig import LOGS
     from ..service import ServiceConfig
+    from ..training.config import TRAIN_OPTIONS, TrainConfig
     from ..workflow import PRESETS, ModelConfig
 
     mc, tc = ModelConfig(), TrainConfig()
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(parent, name, func, **kwargs):
         c = parent.add_parser(name, **kwargs)
-        c.set_defaults(func=func)
+        c.set_defaults(func=func, subparser=c)
         commands.append(c)
         return c
 
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "validation loss). A variant is its options: --noise (denoising), --l1/--kl-sparsity/"
                             "--topk (sparse), --contractive, --model vae; they combine, e.g. --noise gaussian:0.3 "
                             "--l1 0.05 is a denoising sparse autoencoder.")
-    t.add_argument("data", metavar="DATA", help=data_help)
+    t.add_argument("data", metavar="DATA", nargs="?", help=f"{data_help} (or the config file's data)")
     presets = ", ".join(f"{name} ({', '.join(f'{k} {v}' for k, v in fill.items()) or 'plain'})"
                         for name, fill in PRESETS.items() if name != "vae")
     t.add_argument("--model", choices=list(PRESETS), default=mc.model,
@@ -153,7 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--lr", type=float, default=tc.lr, help="peak learning rate (default %(default)s)")
     o.add_argument("--weight-decay", type=float, default=tc.weight_decay, help="AdamW weight decay (default "
                    "%(default)s)")
-    o.add_argument("--schedule", choices=["cosine", "constant"], default=tc.schedule, help="default %(default)s")
+    o.add_argument("--schedule", choices=TRAIN_OPTIONS["schedule"].choices, default=tc.schedule,
+                   help="default %(default)s")
+    o.add_argument("--warmup-steps", type=_whole_number(0), default=tc.warmup_steps, metavar="N",
+                   help="raise the learning rate linearly from 0 over the first N steps (default %(default)s)")
+    o.add_argument("--clip-grad-norm", type=float, default=tc.clip_grad_norm, metavar="MAX",
+                   help="rescale each step's gradients to an L2 norm of at most MAX (default: no clipping)")
+    o.add_argument("--compile", action=argparse.BooleanOptionalAction, default=tc.compile,
+                   help="run the model under torch.compile (pays on long runs; see the docs' benchmarks)")
     o.add_argument("--patience", type=_positive_int, default=tc.patience,
                    help="stop after this many epochs without a better validation loss (default: never)")
     o.add_argument("--seed", type=_seed, default=tc.seed, help="seeds the split, initialisation and shuffles "
@@ -164,13 +172,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default %(default)s)")
     o.add_argument("--device", default=tc.device, metavar="DEVICE",
                    help="auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default %(default)s)")
-    o.add_argument("--precision", choices=list(PRECISIONS), default=tc.precision,
+    o.add_argument("--precision", choices=TRAIN_OPTIONS["precision"].choices, default=tc.precision,
                    help="bf16: the forward pass in bfloat16 under autocast (CPU and CUDA; losses stay fp32); fp16: "
                         "float16 with a gradient scaler (CUDA) (default %(default)s)")
     t.add_argument("--out", metavar="DIR", help="checkpoint folder (default runs/DATA-MODEL-ARCH-kK)")
     t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     t.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.add_argument("--log", action="append", choices=LOGS, metavar="TOOL",
+                   help=f"log the run to {', '.join(LOGS)} (repeat for several): csv writes OUT/metrics.csv, "
+                        "tensorboard OUT/tensorboard, mlflow a run in MLFLOW_TRACKING_URI (default ./mlruns)")
+    r = t.add_argument_group("run files")
+    r.add_argument("--config", metavar="FILE.toml", help="read the run from a TOML file; flags override it")
+    r.add_argument("--like", metavar="RUN", help="replay the run recorded in the run folder RUN (with a new --out)")
+    r.add_argument("--print-config", action="store_true", help="print the resolved run as TOML and exit")
 
     device_help = "where the model runs: auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default " \
                   "%(default)s)"

@@ -39,6 +39,7 @@ from ..nets import Architecture
 FORMAT = "hourglass-checkpoint"
 FORMAT_VERSION = 2  # 2: snapshot folders published through CURRENT; 1 (hourglass 0.1.0): files in the run folder
 WEIGHTS, CONFIG, HISTORY = "model.safetensors", "config.json", "history.jsonl"
+CUSTOM = "custom"  # config.json's model kind for a module not built from an Architecture
 RESUME_WEIGHTS, RESUME_STATE = "resume.safetensors", "resume.json"
 
 
@@ -75,10 +76,12 @@ def _state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def checkpoint_files(model, tensors: dict[str, torch.Tensor] | None = None, *, scaling: Scaling | None = None,
                      objective: dict | None = None, data: dict | None = None, training: dict | None = None,
-                     history: dict | None = None, variant: str | None = None, anomaly: dict | None = None) -> dict:
-    """The weights (``tensors``, default the model's own) and config.json of a checkpoint, as bytes by file name."""
-    if getattr(model, "architecture", None) is None:
-        raise HourglassError("only models built from an Architecture can be saved (Autoencoder.from_architecture)")
+                     history: dict | None = None, variant: str | None = None, anomaly: dict | None = None,
+                     run: dict | None = None) -> dict:
+    """The weights (``tensors``, default the model's own) and config.json of a checkpoint, as bytes by file name.
+    A model built from an :class:`Architecture` is recorded so that :func:`load` rebuilds it; any other module
+    (a network the user wrote) as a record of what it was — its class's name and its tensors' shapes — and
+    :func:`load` puts its weights into a module the user builds (nothing named in a file is ever imported)."""
     tensors = _state_tensors(model) if tensors is None else {k: v.detach().cpu().contiguous()
                                                              for k, v in tensors.items()}
     blob = st_save(tensors, metadata={"format": FORMAT})
@@ -88,8 +91,8 @@ def checkpoint_files(model, tensors: dict[str, torch.Tensor] | None = None, *, s
         "hourglass_version": __version__,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
-        "variant": variant or ("vae" if model.variational else "ae"),
-        "model": {"kind": model.kind, "architecture": model.architecture.to_dict(), "options": model.options()},
+        "variant": variant or ("vae" if getattr(model, "variational", False) else "ae"),
+        "model": _model_record(model, tensors),
         "weights": {"file": WEIGHTS, "sha256": _sha256(blob)},
         "preprocessing": (scaling or Scaling()).to_dict(),
         "objective": objective,
@@ -97,8 +100,16 @@ def checkpoint_files(model, tensors: dict[str, torch.Tensor] | None = None, *, s
         "training": training,
         "history": history,
         "anomaly": anomaly,
+        "run": run,
     }
     return {WEIGHTS: blob, CONFIG: (json.dumps(config, indent=2) + "\n").encode()}
+
+
+def _model_record(model, tensors: dict[str, torch.Tensor]) -> dict:
+    if getattr(model, "architecture", None) is not None and getattr(model, "kind", None) in MODEL_KINDS:
+        return {"kind": model.kind, "architecture": model.architecture.to_dict(), "options": model.options()}
+    return {"kind": CUSTOM, "class": f"{type(model).__module__}.{type(model).__qualname__}",
+            "tensors": {name: list(t.shape) for name, t in tensors.items()}}
 
 
 def history_file(epochs: list[dict]) -> dict:
@@ -215,7 +226,9 @@ def read_config(directory: str | Path) -> dict:
         raise HourglassError(f"{path}: checkpoint format version {version!r}; this hourglass ({__version__}) reads "
                              f"up to {FORMAT_VERSION}")
     model = config.get("model")
-    if not isinstance(model, dict) or not isinstance(model.get("kind"), str) or model["kind"] not in MODEL_KINDS \
+    if isinstance(model, dict) and model.get("kind") == CUSTOM and isinstance(model.get("class"), str):
+        pass  # a user's module: load() needs the module itself
+    elif not isinstance(model, dict) or not isinstance(model.get("kind"), str) or model["kind"] not in MODEL_KINDS \
             or not isinstance(model.get("options"), dict) or not isinstance(model.get("architecture"), dict):
         raise HourglassError(f"{path}: model must name a kind in {sorted(MODEL_KINDS)}, its architecture and its "
                              "options")
@@ -238,13 +251,20 @@ def _build(config: dict, path: Path, device: str | None = None):
     return arch, scaling, model
 
 
-def load(directory: str | Path) -> Checkpoint:
+def load(directory: str | Path, model: torch.nn.Module | None = None) -> Checkpoint:
     """Rebuild the model saved in ``directory`` (eval mode), its scaling and its metadata, verifying everything
-    before anything is allocated (see the module docstring)."""
+    before anything is allocated (see the module docstring).
+
+    model: a module you built (a custom network, or any model whose layout you know): the saved weights go into
+        it after every tensor's name, shape and dtype is checked against it. A checkpoint of a custom module
+        needs it; nothing named in the file is imported or run.
+    """
     run, snapshot = _snapshot(directory)
     config = read_config(snapshot)
     weights = snapshot / WEIGHTS
     blob = _read_blob(weights, config["weights"]["sha256"])
+    if model is not None or config["model"]["kind"] == CUSTOM:
+        return _load_into(model, config, blob, snapshot, run)
     _, _, skeleton = _build(config, snapshot / CONFIG, device="meta")
     _check_header(_header(blob, weights), skeleton, weights)
     _, scaling, model = _build(config, snapshot / CONFIG)
@@ -252,6 +272,25 @@ def load(directory: str | Path) -> Checkpoint:
     _refuse_non_finite(tensors, weights)
     model.load_state_dict(tensors, strict=True)
     model.eval()
+    return Checkpoint(model, config, scaling, run)
+
+
+def _load_into(model: torch.nn.Module | None, config: dict, blob: bytes, snapshot: Path, run: Path) -> Checkpoint:
+    weights = snapshot / WEIGHTS
+    if model is None:
+        raise HourglassError(f"{snapshot / CONFIG}: holds the weights of a custom module ({config['model']['class']}); "
+                             "build that module and pass it: load(path, model=module)", params=("model",))
+    _check_header(_header(blob, weights), model, weights)
+    tensors = _tensors(blob, weights)
+    _refuse_non_finite(tensors, weights)
+    model.load_state_dict(tensors, strict=True)
+    model.eval()
+    pre = config.get("preprocessing") or {"kind": "none"}
+    sizes = [len(v) for v in (pre.get("shift"), pre.get("scale")) if isinstance(v, list)]
+    try:
+        scaling = Scaling.from_dict(pre, sizes[0] if sizes else 1)
+    except HourglassError as e:
+        raise HourglassError(f"{snapshot / CONFIG}: {e}") from None
     return Checkpoint(model, config, scaling, run)
 
 
@@ -320,7 +359,9 @@ def load_training_state(directory: str | Path, model, optimizer: torch.optim.Opt
 
 
 def history_summary(history) -> dict:
-    """The part of a training history stored in config.json."""
-    last = history.epochs[-1] if history.epochs else {}
+    """The part of a training history stored in config.json: what the run computed, not how long it took (the
+    timings are in history.jsonl), so the same run replayed writes the same file."""
+    last = {k: v for k, v in (history.epochs[-1] if history.epochs else {}).items()
+            if k not in ("seconds", "samples_per_s")}
     return {"epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
             "best_val_loss": history.best_val_loss, "stopped": history.stopped, "last": last}

@@ -9,6 +9,9 @@ block by block.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
 import torch
 
 from ..errors import HourglassError
@@ -79,10 +82,27 @@ class InMemory:
         return data_fingerprint(self.data)
 
 
-def as_feed(data):
+@runtime_checkable
+class Feed(Protocol):
+    """What the loop reads a split through (see the module's docstring)."""
+
+    def __len__(self) -> int: ...
+
+    def epoch(self, generator: torch.Generator, batch_size: int) -> Iterator: ...
+
+    def chunks(self, batch_size: int) -> Iterator: ...
+
+    def sharded(self, rank: int, size: int) -> Feed: ...
+
+    def placed(self, device: torch.device) -> Feed: ...
+
+    def fingerprint(self) -> dict: ...
+
+
+def as_feed(data) -> Feed:
     """A feed (see the module's docstring): a feed as it is, else arrays or tensors (or a tuple of them) held
     in memory."""
-    return data if hasattr(data, "epoch") else InMemory(as_tensors(data))
+    return data if isinstance(data, Feed) else InMemory(as_tensors(data))
 
 
 def count(batch) -> int:

@@ -2,8 +2,8 @@
 trajectory, stored with the resume state and compared before anything is restored.
 
 Only ``epochs`` may change between the runs (it may grow: the cosine schedule then decays over the new length,
-while the epochs already run kept the old one). ``checkpoint_every`` and ``progress`` change nothing the run
-computes, and are not part of it.
+while the epochs already run kept the old one). ``checkpoint_every``, ``progress`` and ``device`` change nothing
+the run computes (or only its rounding), and are not part of it; ``precision`` and ``compile`` are.
 """
 
 from __future__ import annotations
@@ -13,19 +13,23 @@ import hashlib
 import torch
 
 from ..errors import HourglassError
+from .config import factory_name
 
-TRAJECTORY = ("seed", "lr", "batch_size", "weight_decay", "schedule", "patience")  # the TrainConfig fields that count
+TRAJECTORY = ("seed", "lr", "batch_size", "weight_decay", "schedule", "warmup_steps", "clip_grad_norm", "patience",
+              "precision", "compile")  # the TrainConfig fields that count
 
 
 def data_fingerprint(parts: tuple[torch.Tensor, ...]) -> dict:
-    """Shape and sha256 of the tensors' bytes: the same data, in the same order, or not."""
+    """Shape and sha256 of the tensors' bytes, on any device and of any dtype: the same data, in the same order, or
+    not."""
     digest = hashlib.sha256()
     for t in parts:
-        digest.update(t.contiguous().numpy().tobytes())
+        # The raw bytes (a view as uint8 exists for every dtype, bfloat16 too, which NumPy has no type for).
+        digest.update(t.detach().reshape(-1).contiguous().cpu().view(torch.uint8).numpy().tobytes())
     return {"shapes": [list(t.shape) for t in parts], "sha256": digest.hexdigest()}
 
 
-def fingerprint(config, objective, model, train_data, val_data, metadata: dict) -> dict:
+def fingerprint(config, objective, model, train_data, val_data, metadata: dict, optimizer=None, schedule=None) -> dict:
     """Everything a resumed run must share with the run it continues, as plain JSON data (``train_data`` and
     ``val_data`` are feeds: :mod:`hourglass.training.feeds`)."""
     architecture = getattr(model, "architecture", None)
@@ -36,15 +40,30 @@ def fingerprint(config, objective, model, train_data, val_data, metadata: dict) 
         "architecture": architecture.to_dict() if architecture is not None else type(model).__name__,
         "model_options": model.options() if hasattr(model, "options") else None,
         "preprocessing": scaling.to_dict() if hasattr(scaling, "to_dict") else scaling,
+        "optimizer": factory_name(optimizer) if optimizer is not None else None,
+        "schedule_function": factory_name(schedule) if schedule is not None else None,
         "training_data": train_data.fingerprint(),
         "validation_data": val_data.fingerprint(),
     }
 
 
+def completed(saved: dict | None, training: dict | None) -> dict | None:
+    """A saved fingerprint with the entries that runs written before they existed lack: what those runs used (the
+    precision their training config recorded, no warm-up or clipping, the default optimizer and schedule)."""
+    if saved is None:
+        return None
+    from .config import adam, warmup_then_decay
+
+    earlier = {"warmup_steps": 0, "clip_grad_norm": None, "compile": False,
+               "precision": (training or {}).get("precision", "fp32"), "optimizer": factory_name(adam),
+               "schedule_function": factory_name(warmup_then_decay)}
+    return {**earlier, **saved}
+
+
 def check_same_run(saved: dict | None, now: dict, where) -> None:
     """Refuse to resume when the fingerprints differ, naming the first setting that changed and both values."""
     if saved is None:
-        raise HourglassError(f"{where}: its resume state has no fingerprint (written by hourglass 0.1.0); it cannot "
+        raise HourglassError(f"{where}: its resume state has no fingerprint (an old run folder); it cannot "
                              "be checked, so it is not resumed: train it again with overwrite")
     for name, value in now.items():
         if saved.get(name) != value:

@@ -4,6 +4,9 @@ all."""
 
 from __future__ import annotations
 
+import sys
+from typing import Protocol, runtime_checkable
+
 import torch
 
 from . import feeds
@@ -11,10 +14,30 @@ from .devices import autocast
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    """The model inside a DistributedDataParallel (``.module``) or ``torch.compile`` (``._orig_mod``) wrapper."""
-    while hasattr(model, "module") or hasattr(model, "_orig_mod"):
-        model = getattr(model, "module", None) or model._orig_mod
-    return model
+    """The model inside the wrappers the trainer uses: DistributedDataParallel or DataParallel (``.module``) and
+    ``torch.compile`` (``._orig_mod``). Any other module is returned as it is, whatever attributes it has."""
+    eval_frame = sys.modules.get("torch._dynamo.eval_frame")  # loaded by torch.compile: no model is compiled without
+    compiled = eval_frame.OptimizedModule if eval_frame is not None else ()
+    while True:
+        if isinstance(model, (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)):
+            model = model.module
+        elif isinstance(model, compiled):
+            model = model._orig_mod
+        else:
+            return model
+
+
+@runtime_checkable
+class Objective(Protocol):
+    """What the loop needs of an objective (:class:`hourglass.Objective` is one): the (target, model input) of a
+    batch, a check of the model it will train, and (loss, named terms) of a model's output — loss a scalar tensor,
+    terms a dict of scalar tensors."""
+
+    def inputs(self, batch, generator: torch.Generator | None = None): ...
+
+    def check(self, model: torch.nn.Module) -> None: ...
+
+    def __call__(self, out, target, model_input=None, encoder=None, generator=None, training: bool = False): ...
 
 
 def _float32(out):

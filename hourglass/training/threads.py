@@ -2,10 +2,12 @@
 
 Alone, a training uses every core it may run on. Two trainings that each use every core make their thread pools
 spin against each other: on this project's 2-core machine each epoch took up to 70 times as long. So each training
-registers itself (a file named by its process id in a folder of the temporary directory) for as long as it runs,
-and at the start of every epoch sets ``torch.set_num_threads(max(1, cores // trainings))`` — two trainings on two
-cores get one thread each, and the one left alone gets both back at its next epoch. A thread count the user chose
-(``OMP_NUM_THREADS`` in the environment, as torchrun and ``--nproc`` set it) is left as it is.
+that asks for it (the :class:`ShareCores` callback; the ``hourglass`` command always does, a library user chooses)
+registers itself — a file named by its process id, holding the process's start time, in a folder of the temporary
+directory — for as long as it runs, and at the start of every epoch sets ``torch.set_num_threads(max(1, cores //
+trainings))``: two trainings on two cores get one thread each, and the one left alone gets both back at its next
+epoch. A process id reused by a later process does not count (its start time differs). A thread count the user
+chose (``OMP_NUM_THREADS`` in the environment, as torchrun and ``--nproc`` set it) is left as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import tempfile
 from pathlib import Path
 
 import torch
+
+from .callbacks import Callback
 
 
 def registry() -> Path:
@@ -28,21 +32,33 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _alive(pid: int) -> bool:
+def started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc; "" where there is no /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after the command name
+
+
+def _alive(pid: int, start: str = "") -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process: alive
-        return True
-    return True
+        pass
+    return not start or started(pid) in ("", start)  # the same process, not a later one given its id
 
 
 def trainings(folder: Path | None = None) -> int:
     """How many registered trainings are running (forgetting those whose process has ended)."""
     count = 0
     for entry in (folder or registry()).glob("*"):
-        if entry.name.isdigit() and _alive(int(entry.name)):
+        start = ""
+        with contextlib.suppress(OSError):
+            start = entry.read_text().strip()
+        if entry.name.isdigit() and _alive(int(entry.name), start):
             count += 1
         else:
             entry.unlink(missing_ok=True)
@@ -62,7 +78,7 @@ class CoreShare:
         if not self.fixed:
             with contextlib.suppress(OSError):  # a read-only temporary folder: train as before, unshared
                 self.entry.parent.mkdir(exist_ok=True)
-                self.entry.touch()
+                self.entry.write_text(started(os.getpid()))
             self.adjust()
         return self
 
@@ -80,3 +96,22 @@ class CoreShare:
             self.entry.unlink(missing_ok=True)
             if torch.get_num_threads() != self.original:
                 torch.set_num_threads(self.original)
+
+
+class ShareCores(Callback):
+    """A training that shares the machine's cores with the other hourglass trainings running on it (see the
+    module's docstring); the threads are the process's own again when it ends."""
+
+    rank_zero_only = False
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder
+
+    def on_fit_start(self, trainer) -> None:
+        self.share = CoreShare(self.folder).__enter__()
+
+    def on_epoch_start(self, trainer, epoch: int) -> None:
+        self.share.adjust()
+
+    def on_fit_end(self, trainer) -> None:
+        self.share.__exit__(None, None, None)

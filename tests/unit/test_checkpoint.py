@@ -8,6 +8,8 @@ import hourglass as hg
 from hourglass.store import checkpoint as ckpt
 from hourglass.store import runfolder
 
+from .test_train import same_weights
+
 
 @pytest.fixture(params=["mlp", "conv", "linear"])
 def model(request):
@@ -98,8 +100,22 @@ def test_newer_format_version_is_refused(saved):
         hg.load(saved)
 
 
-def test_models_without_architecture_cannot_be_saved(tmp_path):
-    custom = hg.Autoencoder(torch.nn.Linear(4, 2), torch.nn.Linear(2, 4))
-    with pytest.raises(hg.HourglassError, match="only models built from an Architecture"):
-        hg.save(tmp_path / "x", custom)
-    assert not (tmp_path / "x").exists()
+def test_a_custom_module_is_saved_and_loaded_into_a_module_the_user_builds(tmp_path):
+    def build():
+        return hg.Autoencoder(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)),
+                              torch.nn.Linear(2, 4))
+    custom = build()
+    hg.save(tmp_path / "x", custom)
+    config = ckpt.read_config(tmp_path / "x")
+    assert config["model"]["kind"] == "custom" and config["model"]["class"].endswith("Autoencoder")
+    assert config["model"]["tensors"]["encoder.0.weight"] == [3, 4]
+    with pytest.raises(hg.HourglassError, match="custom module .*pass it: load"):
+        hg.load(tmp_path / "x")  # nothing named in the file is imported: the user builds the module
+    mine = build()
+    assert not same_weights(mine, custom)
+    assert same_weights(hg.load(tmp_path / "x", model=mine).model, custom)
+    wrong = hg.Autoencoder(torch.nn.Linear(4, 2), torch.nn.Linear(2, 4))
+    before = {k: v.clone() for k, v in wrong.state_dict().items()}
+    with pytest.raises(hg.HourglassError, match="do not fit"):
+        hg.load(tmp_path / "x", model=wrong)  # names and shapes are checked before any weight is copied
+    assert all(torch.equal(before[k], v) for k, v in wrong.state_dict().items())

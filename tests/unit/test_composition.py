@@ -17,12 +17,13 @@ from hourglass.workflow import ModelConfig, variant_name
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "v1"
 
 
-class CountingWrapper(nn.Module):
-    """Stands where DistributedDataParallel or torch.compile would: counts every call of the model."""
+class CountingWrapper(nn.DataParallel):
+    """Stands where DistributedDataParallel would (DataParallel without GPUs calls its module as it is): counts
+    every call of the model."""
 
     def __init__(self, module):
-        super().__init__()
-        self.module, self.calls = module, 0
+        super().__init__(module)
+        self.calls = 0
 
     def forward(self, x, generator=None):
         self.calls += 1

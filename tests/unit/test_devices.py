@@ -42,7 +42,7 @@ def test_cuda_where_there_is_none_says_so():
         devices.resolve("cuda:0")
     with pytest.raises(HourglassError, match="fp16 needs device cuda"):
         devices.check_precision("fp16", torch.device("cpu"))
-    with pytest.raises(HourglassError, match="unknown precision 'fp8'"):
+    with pytest.raises(HourglassError, match="precision must be one of fp32, bf16, fp16, got 'fp8'"):
         hg.TrainConfig(precision="fp8")
 
 

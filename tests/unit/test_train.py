@@ -6,7 +6,7 @@ import torch
 
 import hourglass as hg
 from hourglass.store import runfolder
-from hourglass.training.loop import learning_rate
+from hourglass.training.config import warmup_then_decay
 
 
 def small_problem(seed=0):
@@ -129,10 +129,15 @@ def test_ctrl_c_stops_cleanly_with_best_weights(tmp_path):
 
 def test_cosine_schedule_and_config_validation():
     c = hg.TrainConfig(lr=0.01)
-    assert learning_rate(c, 0, 100) == pytest.approx(0.01)
-    assert learning_rate(c, 50, 100) == pytest.approx(0.005)
-    assert learning_rate(c, 100, 100) == pytest.approx(0.0)
-    for bad, msg in [({"lr": -1}, "lr must be a positive"), ({"epochs": 0}, "at least 1"),
-                     ({"schedule": "step"}, "unknown schedule"), ({"patience": 0}, "patience")]:
+    assert warmup_then_decay(0, 100, c) == pytest.approx(0.01)
+    assert warmup_then_decay(50, 100, c) == pytest.approx(0.005)
+    assert warmup_then_decay(100, 100, c) == pytest.approx(0.0)
+    w = hg.TrainConfig(lr=0.01, warmup_steps=10)  # linear from 0, then the cosine over the remaining 90 steps
+    assert [warmup_then_decay(s, 100, w) for s in (0, 4, 9)] == pytest.approx([0.001, 0.005, 0.01])
+    assert warmup_then_decay(55, 100, w) == pytest.approx(0.005)
+    for bad, msg in [({"lr": -1}, "lr must be more than 0"), ({"epochs": 0}, "epochs must be at least 1"),
+                     ({"schedule": "step"}, "schedule must be one of cosine, constant"),
+                     ({"patience": 0}, "patience must be at least 1"), ({"seed": True}, "seed must be a whole"),
+                     ({"clip_grad_norm": 0}, "clip_grad_norm must be more than 0")]:
         with pytest.raises(hg.HourglassError, match=msg):
             hg.TrainConfig(**bad)

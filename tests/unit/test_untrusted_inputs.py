@@ -56,7 +56,7 @@ def test_fractional_widths_are_refused_not_truncated(widths):
 @pytest.mark.parametrize("kwargs, message", [
     ({"weight_decay": float("nan")}, "weight_decay must be a finite number"),
     ({"weight_decay": float("inf")}, "weight_decay must be a finite number"),
-    ({"seed": -1}, "seed must be a whole number >= 0"), ({"seed": 1.5}, "seed must be a whole number"),
+    ({"seed": -1}, "seed must be at least 0"), ({"seed": 1.5}, "seed must be a whole number"),
 ])
 def test_training_settings_are_checked_by_name(kwargs, message):
     with pytest.raises(hg.HourglassError, match=message) as e:

@@ -1,0 +1,49 @@
+"""What each option may be, stated once: the config dataclasses check their fields with it, the config files check
+their keys and types with it, and the CLI takes its ``choices`` from it — so a new option touches one place."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import HourglassError
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The values an option may take: one of ``choices``; or a number (a whole number if ``whole``) of at least
+    ``minimum`` / more than ``above``; ``None`` too if ``optional``."""
+
+    choices: tuple | None = None
+    whole: bool = False
+    minimum: float | None = None
+    above: float | None = None
+    optional: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` (None: nothing)."""
+        if value is None:
+            return None if self.optional else "must be given"
+        if self.choices is not None:
+            return None if value in self.choices else f"must be one of {', '.join(map(str, self.choices))}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a {'whole ' if self.whole else ''}number"
+        if self.whole and not isinstance(value, int):
+            return "must be a whole number"
+        if not math.isfinite(value):
+            return "must be a finite number"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be at least {self.minimum:g}"
+        if self.above is not None and value <= self.above:
+            return f"must be more than {self.above:g}"
+        return None
+
+
+def check(config, allowed: dict[str, Allowed]) -> None:
+    """Refuse the first field of the dataclass ``config`` that ``allowed`` does not allow, naming it and its value."""
+    for f in fields(config):
+        rule = allowed.get(f.name)
+        value = getattr(config, f.name)
+        if rule is not None and (problem := rule.problem(value)) is not None:
+            raise HourglassError(f"{f.name} {problem}, got {value!r}", params=(f.name,))
