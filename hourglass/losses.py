@@ -353,7 +353,9 @@ class Objective:
     def inputs(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """(target, model input) for a batch: x binarised if asked (the target), and x̃ = c(x) the model sees."""
         if self.binarize:
-            x = torch.bernoulli(x.cpu(), generator=generator).to(x.device)
+            # Uniforms drawn on the host (the same draws on any device, as every corruption's) and sent over: no
+            # copy of the batch comes back from the device.
+            x = (torch.rand(x.shape, generator=generator).to(x.device) < x).to(x.dtype)
         return x, (self.corruption(x, generator) if self.corruption is not None else x)
 
     def __call__(self, out, x: torch.Tensor, x_in: torch.Tensor | None = None, encoder=None,

@@ -102,8 +102,7 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, trainer: Trainer, record: dict) -> None:
         if trainer.epochs_since_best >= self.patience:
-            trainer.should_stop = True
-            trainer.history.stopped = "early_stopped"
+            trainer.should_stop = True  # history.stopped: "early_stopped"
 
 
 class ModelCheckpoint(Callback):
@@ -124,7 +123,7 @@ class ModelCheckpoint(Callback):
             trainer.checkpoint(with_training_state=False)
 
 
-def built_in(config, folder, progress_factory) -> list[Callback]:
+def built_in(config, folder, progress_factory) -> tuple[list[Callback], list[Callback]]:
     """The callbacks every training has, from its config: the objective's schedule, early stopping, checkpoints
     (with a run folder) and progress; the user's callbacks run between the first two and the checkpoint, so a stop
     they ask for is in the snapshot."""

@@ -118,13 +118,24 @@ class Trainer:
         self.history = History()
         self.best_state = self._weights()
         self.epochs_since_best = 0
-        self.should_stop = False
+        self._stop = False
         self.steps_per_epoch = max(1, math.ceil(len(self.train_data) / config.batch_size))
         first, last = built_in(config, folder, ProgressBar)
         self.callbacks = CallbackList([*first, *callbacks, *last], distributed.is_main())
         self.fingerprint = (resume_state.fingerprint(config, objective, self.module, train_data, val_data, metadata,
                                                      optimizer, schedule)
                             if folder is not None else None)
+
+    @property
+    def should_stop(self) -> bool:
+        """Set by a callback to end training after this epoch (``history.stopped`` becomes "early_stopped")."""
+        return self._stop
+
+    @should_stop.setter
+    def should_stop(self, stop: bool) -> None:
+        self._stop = bool(stop)
+        if stop and self.history.stopped == "completed":
+            self.history.stopped = "early_stopped"
 
     def _weights(self) -> dict:
         return {k: v.detach().clone() for k, v in self.module.state_dict().items()}

@@ -25,12 +25,11 @@ class ProgressBar(Callback):
         self.epoch = self.first_epoch
         if self.stream.isatty():
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self.bar = Progress(TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
-                                MofNCompleteColumn(), TextColumn("steps"), TextColumn("{task.fields[rate]}"),
-                                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            self.bar = Progress(TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+                                BarColumn(bar_width=24), MofNCompleteColumn(), TextColumn("steps"),
+                                TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn(),
                                 TextColumn("{task.fields[status]}"), console=Console(file=self.stream),
                                 transient=False)
             self.task = self.bar.add_task("train", total=self.epochs * self.steps,
