@@ -5,11 +5,15 @@ The data: MNIST's 70,000 images (in [0, 1]) tiled to --rows rows (default 2,560,
 (σ = 0.05, clipped to [0, 1]), written once to bench-output/out_of_core.npy (kept for later runs; --remove deletes
 it at the end). The model and settings are the demo's MLP (784-256-64-16-4), batch 256, seed 0, one epoch.
 
-Three runs, interleaved, each in a fresh process that reports its own peak resident set (VmHWM):
+Four runs, each in a fresh process that reports its own peak resident set (VmHWM):
   in memory  the first --slice rows (default 250,000: 784 MB) loaded into RAM and split 80/10/10; `fit` on arrays
-  streamed   the whole file through `hourglass.data.open_stream` (one validating pass, then the epoch: block
-             shuffle + shuffle buffer; validation streamed too) and `fit` on the streamed splits
+  streamed   the whole file through `hourglass.data.open_stream` (one validating pass that also gathers the
+             co-moments for PCA, then the epoch: block shuffle + shuffle buffer; validation streamed too), `fit` on
+             the streamed splits, then the PCA baseline beside it (`compare_with_pca` on the validation split: the
+             exact PCA from the first pass's co-moments plus one pass over the validation rows) — its seconds
+             against the epoch's; the model is saved for the next run
   in memory  again
+  encode     `hourglass.use.encode_file` of the whole file with that model, streamed: its peak RSS and seconds
 samples/s = training rows ÷ the epoch's seconds (the training pass and its validation pass, as the history
 records them; the streamed run's first pass over the file is reported apart). Nothing else should run meanwhile.
 The last line is one JSON object.
@@ -29,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 FILE = Path("bench-output/out_of_core.npy")
+MODEL, CODES = Path("bench-output/out_of_core-model"), Path("bench-output/out_of_core-codes.npy")
 ROW = 784
 
 
@@ -82,9 +87,30 @@ def child(mode: str, path: Path, slice_rows: int) -> None:
     model = mc.build((1, 28, 28), objective, seed=0)
     history = fit(model, objective, x_train, x_val, TrainConfig(epochs=1, batch_size=256, progress=False, seed=0))
     record = history.epochs[0]
+    pca = {}
+    if mode == "streamed":
+        import hourglass as hg
+        from hourglass.metrics import compare_with_pca
+
+        started = time.perf_counter()
+        compared = compare_with_pca(model, x_train, x_val)
+        pca = {"pca_seconds": time.perf_counter() - started, "pca_share_of_epoch": (time.perf_counter() - started)
+               / record["seconds"], "pca_squared_error_per_sample": compared["pca_squared_error_per_sample"]}
+        hg.save(MODEL, model, scaling=scaling, data={"shape": [1, 28, 28]})
     print(json.dumps({"mode": mode, "train_rows": len(x_train), "epoch_seconds": record["seconds"],
                       "samples_per_s": len(x_train) / record["seconds"], "open_seconds": opened,
-                      "val_loss": record["val_loss"], "peak_rss_bytes": peak_rss()}))
+                      "val_loss": record["val_loss"], "peak_rss_bytes": peak_rss(), **pca}))
+
+
+def encode_child(path: Path) -> None:
+    """Encode the whole file, streamed, with the model the streamed run saved; prints one JSON line."""
+    from hourglass.use import encode_file
+
+    started = time.perf_counter()
+    r = encode_file(MODEL, path, CODES, stream=True, device="cpu")
+    print(json.dumps({"mode": "encode", "rows": r["n"], "seconds": time.perf_counter() - started,
+                      "peak_rss_bytes": peak_rss()}))
+    CODES.unlink()
 
 
 def run(mode: str, path: Path, slice_rows: int) -> dict:
@@ -99,8 +125,10 @@ def main() -> None:
     parser.add_argument("--slice", type=int, default=250_000)
     parser.add_argument("--file", type=Path, default=FILE)
     parser.add_argument("--remove", action="store_true", help="delete the generated file at the end")
-    parser.add_argument("--child", choices=["memory", "streamed"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["memory", "streamed", "encode"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == "encode":
+        return encode_child(args.file)
     if args.child:
         return child(args.child, args.file, args.slice)
     expected = args.rows * ROW * 4
@@ -111,6 +139,7 @@ def main() -> None:
     size = args.file.stat().st_size
     runs = [run("memory", args.file, args.slice), run("streamed", args.file, args.slice),
             run("memory", args.file, args.slice)]
+    encoded = run("encode", args.file, args.slice)
     streamed = runs[1]
     memory = sum(r["samples_per_s"] for r in (runs[0], runs[2])) / 2
     for r in runs:
@@ -119,13 +148,20 @@ def main() -> None:
     ratio = streamed["samples_per_s"] / memory
     print(f"streamed {size / 1e9:.2f} GB: {ratio:.2f}× the in-memory samples/s, peak RSS "
           f"{streamed['peak_rss_bytes'] / 2**30:.2f} GiB ({streamed['peak_rss_bytes'] / size:.1%} of the file)")
+    print(f"PCA baseline on the streamed splits: {streamed['pca_seconds']:.1f} s, "
+          f"{streamed['pca_share_of_epoch']:.1%} of the epoch's {streamed['epoch_seconds']:.0f} s")
+    print(f"encode of the whole file, streamed: {encoded['rows']:,} rows in {encoded['seconds']:.0f} s, peak RSS "
+          f"{encoded['peak_rss_bytes'] / 2**30:.2f} GiB")
     if args.remove:
         args.file.unlink()
     print(json.dumps({"file_bytes": size, "streamed_samples_per_s": streamed["samples_per_s"],
                       "memory_samples_per_s": memory, "ratio_vs_memory": ratio,
                       "streamed_peak_rss_bytes": streamed["peak_rss_bytes"],
                       "memory_peak_rss_bytes": max(runs[0]["peak_rss_bytes"], runs[2]["peak_rss_bytes"]),
-                      "open_seconds": streamed["open_seconds"], "runs": runs}))
+                      "open_seconds": streamed["open_seconds"], "pca_seconds": streamed["pca_seconds"],
+                      "pca_share_of_epoch": streamed["pca_share_of_epoch"],
+                      "encode_peak_rss_bytes": encoded["peak_rss_bytes"], "encode_seconds": encoded["seconds"],
+                      "runs": [*runs, encoded]}))
 
 
 if __name__ == "__main__":

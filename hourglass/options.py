@@ -19,6 +19,7 @@ class Allowed:
     whole: bool = False
     minimum: float | None = None
     above: float | None = None
+    below: float | None = None
     optional: bool = False
 
     def problem(self, value: Any) -> str | None:
@@ -37,7 +38,24 @@ class Allowed:
             return f"must be at least {self.minimum:g}"
         if self.above is not None and value <= self.above:
             return f"must be more than {self.above:g}"
+        if self.below is not None and value >= self.below:
+            return f"must be less than {self.below:g}"
         return None
+
+    def sklearn(self) -> list:
+        """The same rule as scikit-learn's parameter constraints (``_parameter_constraints``)."""
+        import numbers
+
+        from sklearn.utils._param_validation import Interval, StrOptions
+
+        if self.choices is not None:
+            rules: list = [StrOptions(set(self.choices))]
+        else:
+            kind = numbers.Integral if self.whole else numbers.Real
+            low = self.minimum if self.minimum is not None else self.above
+            closed = "left" if self.minimum is not None else "neither"  # `below` and `above` are strict
+            rules = [Interval(kind, low, self.below, closed=closed)]
+        return rules + ([None] if self.optional else [])
 
 
 def check(config, allowed: dict[str, Allowed]) -> None:

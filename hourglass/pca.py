@@ -32,11 +32,35 @@ class PCABaseline:
         self.pca_ = PCA(n_components=k, svd_solver=solver).fit(np.asarray(x_train, dtype=np.float64))
         return self
 
+    def from_moments(self, mean: np.ndarray, covariance: np.ndarray, n: int) -> "PCABaseline":
+        """The exact PCA of data with this ``mean`` (D,) and ``covariance`` (D, D) of ``n`` rows: the top-k
+        eigenvectors of the covariance (one symmetric eigendecomposition, ``numpy.linalg.eigh``), as scikit-learn's
+        ``covariance_eigh`` solver computes them — no pass over the data."""
+        from sklearn.decomposition import PCA
+
+        k = min(self.k, len(mean), n)
+        values, vectors = np.linalg.eigh(covariance)
+        order = np.argsort(values)[::-1][:k]
+        pca = PCA(n_components=k)
+        pca.mean_, pca.components_ = np.asarray(mean, np.float64), vectors[:, order].T.copy()
+        pca.explained_variance_ = values[order] * n / max(n - 1, 1)
+        pca.n_components_, pca.n_features_in_, pca.whiten = k, len(mean), False
+        self.pca_ = pca
+        return self
+
     def fit_stream(self, feed, batch_rows: int = 8192) -> "PCABaseline":
-        """Fit on a feed too large for memory (:mod:`hourglass.training.feeds`) with scikit-learn's IncrementalPCA (Ross
-        et al. 2008), ``batch_rows`` rows at a time: the same components as an exact PCA up to the rounding of
-        its incremental SVD updates."""
+        """Fit on a feed too large for memory (:mod:`hourglass.training.feeds`): exactly, from the co-moments the
+        streaming first pass gathered (:meth:`from_moments`, up to
+        :data:`~hourglass.data.streaming.EXACT_PCA_MAX_FEATURES` columns); above that with scikit-learn's
+        IncrementalPCA (Ross et al. 2008), ``batch_rows`` rows at a time — the same components up to the rounding
+        of its incremental SVD updates, at the cost of a pass over the split."""
         from sklearn.decomposition import IncrementalPCA
+
+        from .data.streaming import StreamedSplit
+
+        moments = feed.moments() if isinstance(feed, StreamedSplit) else None
+        if moments is not None:
+            return self.from_moments(*moments)
 
         k = min(self.k, feed.n_features, len(feed))
         self.pca_ = IncrementalPCA(n_components=k)

@@ -20,27 +20,28 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_random_
 from .data import in_unit_range, split_indices
 from .data.dataset import FLOAT32_MAX
 from .metrics import squared_errors
-from .nets import ACTIVATIONS
+from .training.config import TRAIN_OPTIONS
 from .training.loop import TrainConfig, fit
-from .workflow import PRESETS, ModelConfig
+from .workflow import MODEL_OPTIONS, ModelConfig
 
 
 class _AutoencoderBase(BaseEstimator):
+    # The ranges are hourglass's own (hourglass.options): the same as the configs' and the CLI's.
     _parameter_constraints: dict = {
-        "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "latent_dim": MODEL_OPTIONS["latent_dim"].sklearn(),
         "hidden_widths": ["array-like"],
-        "model": [StrOptions(set(PRESETS))],
-        "loss": [StrOptions({"mse", "bce"})],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "model": MODEL_OPTIONS["model"].sklearn(),
+        "loss": [StrOptions({"mse", "bce"})],  # no "auto" here: the estimators do not scale, so the user says
+        "activation": MODEL_OPTIONS["activation"].sklearn(),
         "noise": [str, None],
-        "l1": [Interval(numbers.Real, 0, None, closed="left"), None],
-        "contractive": [Interval(numbers.Real, 0, None, closed="left"), None],
-        "beta": [Interval(numbers.Real, 0, None, closed="left")],
-        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "l1": MODEL_OPTIONS["l1"].sklearn(),
+        "contractive": MODEL_OPTIONS["contractive"].sklearn(),
+        "beta": MODEL_OPTIONS["beta"].sklearn(),
+        "epochs": TRAIN_OPTIONS["epochs"].sklearn(),
+        "batch_size": TRAIN_OPTIONS["batch_size"].sklearn(),
+        "learning_rate": TRAIN_OPTIONS["lr"].sklearn(),
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "patience": TRAIN_OPTIONS["patience"].sklearn(),
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [str],

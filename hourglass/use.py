@@ -19,7 +19,7 @@ from .corruptions import corruption_from_dict, parse_noise
 from .training.devices import resolve
 from .data import Samples, in_unit_range, load_samples
 from .errors import HourglassError
-from .store.files import atomic_path, check_output, write_rows
+from .store.files import RowWriter, atomic_path, check_output, write_rows
 from .metrics import corrupt, encode, fit_code_gaussian, psnr, reconstruct, reconstruction_errors, squared_errors
 
 ROWS = (".npy", ".csv")
@@ -62,11 +62,52 @@ def _data_path(data) -> Path | None:
     return path if path.is_file() else None
 
 
+def stream_of(checkpoint: ckpt.Checkpoint, data, split: str | None, stream: bool | None):
+    """The block reader of ``data`` (:func:`hourglass.data.open_source`, the one training streams with) when it is
+    to be read a block at a time — a file, with ``stream`` True, or None and the file larger than a quarter of the
+    available memory — else None. A table is read through the checkpoint's own column spec."""
+    from .data.loading import _too_big
+    from .data.sources import open_source
+    from .data.tables import TableSpec
+
+    path = _data_path(data)
+    if path is None or split not in (None, "all") or stream is False or (stream is None and not _too_big(path)):
+        return None
+    table = checkpoint.data.get("table")
+    options = {"columns": table["columns"], "one_hot": bool(table["one_hot"]), "id_column": table["id_column"]} \
+        if table else {}
+    source = open_source(path, **options)
+    if table is not None and hasattr(source, "spec"):  # the training's columns and categories, not this file's
+        source.spec = TableSpec.from_dict(table)
+        source.columns = source.spec.feature_names
+        source.n_features = len(source.columns)
+    arch = checkpoint.model.architecture
+    if source.n_features != arch.n_features:
+        raise HourglassError(f"{data}: {source.n_features} features per sample, the model expects {arch.n_features}")
+    return source
+
+
+def map_blocks(checkpoint: ckpt.Checkpoint, source, output: Path, fn, header=None) -> int:
+    """Write ``fn(x)`` of each block ``x`` of ``source`` (in the model's space) to ``output``, a block at a time:
+    memory stays bounded by a block, however large the file. Returns the rows written."""
+    with RowWriter(output, source.n_rows, header, _id_column(checkpoint)) as writer:
+        for i in range(len(source.blocks)):
+            x = checkpoint.scaling.transform(source.read(i))
+            writer.write(fn(x), source.ids(i) if hasattr(source, "ids") and output.suffix == ".csv" else None)
+    return writer.written
+
+
 def encode_file(checkpoint, data: str | Path, output: str | Path, split: str | None = None,
-                device: str = "auto") -> dict:
-    """Write the codes z = f(x) of ``data`` to ``output`` (.npy, or .csv with z1..zk and the ID column)."""
+                device: str = "auto", stream: bool | None = None) -> dict:
+    """Write the codes z = f(x) of ``data`` to ``output`` (.npy, or .csv with z1..zk and the ID column); a file
+    larger than memory (or any file with ``stream``) is read and written a block at a time."""
     output = check_output(output, ROWS, inputs=(_data_path(data),))
     checkpoint = open_checkpoint(checkpoint, device=device)
+    k = checkpoint.model.architecture.latent_dim
+    source = stream_of(checkpoint, data, split, stream)
+    if source is not None:
+        n = map_blocks(checkpoint, source, output, lambda x: encode(checkpoint.model, x), [f"z{i + 1}" for i in range(k)])
+        return {"output": output, "n": n, "latent_dim": k}
     samples, x = samples_for(checkpoint, data, split)
     z = encode(checkpoint.model, x)
     write_rows(output, z, [f"z{i + 1}" for i in range(z.shape[1])], samples.ids, _id_column(checkpoint))
@@ -74,11 +115,24 @@ def encode_file(checkpoint, data: str | Path, output: str | Path, split: str | N
 
 
 def reconstruct_file(checkpoint, data: str | Path, output: str | Path, split: str | None = None,
-                     png: str | Path | None = None, n_images: int = 16, device: str = "auto") -> dict:
+                     png: str | Path | None = None, n_images: int = 16, device: str = "auto",
+                     stream: bool | None = None) -> dict:
     """Write x̂ = g(f(x)) of ``data`` in the data's units to ``output``; with ``png``, originals above
-    reconstructions. Returns the squared error per sample (in the model's scaled space)."""
+    reconstructions. Returns the squared error per sample (in the model's scaled space). A file larger than memory
+    (or any file with ``stream``) is read and written a block at a time."""
     output = check_output(output, ROWS, inputs=(_data_path(data),))
     checkpoint = open_checkpoint(checkpoint, images=png is not None, device=device)
+    source = stream_of(checkpoint, data, split, stream) if png is None else None
+    if source is not None:
+        total = [0.0]
+
+        def decoded(x):
+            x_hat = reconstruct(checkpoint.model, x)
+            total[0] += float(squared_errors(x, x_hat).sum())
+            return checkpoint.scaling.inverse_transform(x_hat)
+        n = map_blocks(checkpoint, source, output, decoded, source.columns)
+        return {"output": output, "n": n, "png": None, "squared_error_per_sample": total[0] / n,
+                "mse_per_feature": total[0] / n / source.n_features}
     samples, x = samples_for(checkpoint, data, split)
     x_hat = reconstruct(checkpoint.model, x)
     write_rows(output, checkpoint.scaling.inverse_transform(x_hat), samples.columns, samples.ids,
@@ -153,12 +207,16 @@ def judge_scores(checkpoint: ckpt.Checkpoint, scores: np.ndarray, contamination:
 
 
 def score_file(checkpoint, data: str | Path, output: str | Path, contamination: float = 0.01,
-               split: str | None = None, device: str = "auto") -> dict:
-    """Write a CSV of ``data``'s rows: ID (or row number), anomaly_score, training_percentile, is_anomaly."""
+               split: str | None = None, device: str = "auto", stream: bool | None = None) -> dict:
+    """Write a CSV of ``data``'s rows: ID (or row number), anomaly_score, training_percentile, is_anomaly. A file
+    larger than memory (or any file with ``stream``) is read and written a block at a time."""
     import pandas as pd
 
     output = check_output(output, (".csv",), inputs=(_data_path(data),))
     checkpoint = open_checkpoint(checkpoint, device=device)
+    source = stream_of(checkpoint, data, split, stream)
+    if source is not None:
+        return _score_blocks(checkpoint, source, output, contamination)
     samples, x = samples_for(checkpoint, data, split)
     r = anomaly_scores(checkpoint, x, contamination)
     n = len(r["scores"])
@@ -169,6 +227,21 @@ def score_file(checkpoint, data: str | Path, output: str | Path, contamination: 
         frame.to_csv(tmp, index=False, float_format="%.8g")
     return {"output": output, "n": n, "flagged": int(r["is_anomaly"].sum()), "threshold": r["threshold"],
             "contamination": contamination}
+
+
+def _score_blocks(checkpoint: ckpt.Checkpoint, source, output: Path, contamination: float) -> dict:
+    import pandas as pd
+
+    flagged, threshold, n = 0, None, 0
+    id_name = _id_column(checkpoint) or "row"
+    with atomic_path(output) as tmp, open(tmp, "w") as f:
+        for i, (start, stop) in enumerate(source.blocks):
+            r = anomaly_scores(checkpoint, checkpoint.scaling.transform(source.read(i)), contamination)
+            ids = source.ids(i) if hasattr(source, "ids") and _id_column(checkpoint) else np.arange(start, stop)
+            pd.DataFrame({id_name: ids, "anomaly_score": r["scores"], "training_percentile": r["training_percentile"],
+                          "is_anomaly": r["is_anomaly"]}).to_csv(f, index=False, header=i == 0, float_format="%.8g")
+            flagged, threshold, n = flagged + int(r["is_anomaly"].sum()), r["threshold"], n + len(r["scores"])
+    return {"output": output, "n": n, "flagged": flagged, "threshold": threshold, "contamination": contamination}
 
 
 SAMPLE_BATCH = 8192  # samples decoded at a time: memory stays bounded however many are asked for

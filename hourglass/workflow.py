@@ -25,7 +25,8 @@ from .errors import HourglassError
 from .losses import ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective
 from .metrics import compare_with_pca, errors_of, reconstruct
 from .models import VAE, Autoencoder
-from .nets import Architecture
+from .nets import ACTIVATIONS, CODE_ACTIVATIONS, KINDS, Architecture
+from .options import Allowed, check
 from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, fit
 
@@ -80,9 +81,7 @@ class ModelConfig:
     binarize: bool = False
 
     def __post_init__(self):
-        if self.model not in PRESETS:
-            raise HourglassError(f"unknown model {self.model!r}; expected one of {', '.join(PRESETS)}",
-                                 params=("model",))
+        check(self, MODEL_OPTIONS)
         for option, neutral in VAE_OPTIONS.items():
             if getattr(self, option) != neutral and self.model != "vae":
                 raise HourglassError(f"{option} is an option of the VAE (model vae), not of model {self.model}",
@@ -152,6 +151,20 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+
+
+MODEL_OPTIONS = {
+    "model": Allowed(choices=tuple(PRESETS)), "arch": Allowed(choices=KINDS), "latent_dim": Allowed(whole=True, minimum=1),
+    "activation": Allowed(choices=tuple(ACTIVATIONS)), "code_activation": Allowed(choices=CODE_ACTIVATIONS, optional=True),
+    "topk": Allowed(whole=True, minimum=1, optional=True), "loss": Allowed(choices=("auto", "bce", "mse")),
+    "scaling": Allowed(choices=("auto", "none", "divide", "standardize")),
+    "l1": Allowed(minimum=0, optional=True), "kl_sparsity": Allowed(minimum=0, optional=True),
+    "sparsity_target": Allowed(above=0, below=1), "contractive": Allowed(minimum=0, optional=True),
+    "contractive_estimator": Allowed(choices=("auto", "exact", "hutchinson")), "probes": Allowed(whole=True, minimum=1),
+    "beta": Allowed(minimum=0), "kl_warmup_epochs": Allowed(whole=True, minimum=0),
+    "learn_variance": Allowed(choices=(True, False)), "iw_samples": Allowed(whole=True, minimum=1),
+    "binarize": Allowed(choices=(True, False)),
+}
 
 
 def variant_name(model, objective: Objective) -> str:

@@ -149,7 +149,7 @@ def cmd_evaluate(args) -> int:
 def cmd_encode(args) -> int:
     from ..use import encode_file
 
-    r = encode_file(args.checkpoint, args.data, args.output, split=args.split, device=args.device)
+    r = encode_file(args.checkpoint, args.data, args.output, split=args.split, device=args.device, stream=args.stream)
     print(f"wrote {r['n']} codes of dimension {r['latent_dim']} to {r['output']}")
     return 0
 
@@ -158,7 +158,7 @@ def cmd_reconstruct(args) -> int:
     from ..use import reconstruct_file
 
     r = reconstruct_file(args.checkpoint, args.data, args.output, split=args.split, png=args.png,
-                         n_images=args.n_images, device=args.device)
+                         n_images=args.n_images, device=args.device, stream=args.stream)
     drew = f"; drew {r['png']}" if r["png"] else ""
     print(f"wrote {r['n']} reconstructions to {r['output']}; squared error per sample "
           f"{r['squared_error_per_sample']:.4g} (in the model's scaled space){drew}")
@@ -169,7 +169,7 @@ def cmd_score(args) -> int:
     from ..use import score_file
 
     r = score_file(args.checkpoint, args.data, args.output, contamination=args.contamination, split=args.split,
-                   device=args.device)
+                   device=args.device, stream=args.stream)
     print(f"scored {r['n']} rows into {r['output']}: {r['flagged']} flagged as anomalies (squared reconstruction "
           f"error above {r['threshold']:.4g}, the training rows' {100 * (1 - r['contamination']):g}th percentile)")
     return 0

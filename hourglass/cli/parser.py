@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ..runconfig import LOGS
     from ..service import ServiceConfig
     from ..training.config import TRAIN_OPTIONS, TrainConfig
-    from ..workflow import PRESETS, ModelConfig
+    from ..workflow import MODEL_OPTIONS, PRESETS, ModelConfig
 
     mc, tc = ModelConfig(), TrainConfig()
     widths = lambda kind: ",".join(map(str, DEFAULT_WIDTHS[kind]))  # noqa: E731
@@ -91,10 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("data", metavar="DATA", nargs="?", help=f"{data_help} (or the config file's data)")
     presets = ", ".join(f"{name} ({', '.join(f'{k} {v}' for k, v in fill.items()) or 'plain'})"
                         for name, fill in PRESETS.items() if name != "vae")
-    t.add_argument("--model", choices=list(PRESETS), default=mc.model,
+    t.add_argument("--model", choices=MODEL_OPTIONS["model"].choices, default=mc.model,
                    help=f"a preset that fills in options not given: {presets}; vae is the variational "
                         "autoencoder (default %(default)s)")
-    t.add_argument("--arch", choices=list(KINDS), default=mc.arch, help="network (default %(default)s)")
+    t.add_argument("--arch", choices=MODEL_OPTIONS["arch"].choices, default=mc.arch, help="network (default %(default)s)")
     t.add_argument("--widths", type=_ints, default=mc.widths, metavar="W1,W2,...",
                    help=f"encoder hidden widths (mlp; default: those of {widths('mlp')} wider than the code) or conv "
                         f"channels (conv; default {widths('conv')}); the decoder mirrors them")
@@ -102,10 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="size k of the code z (default %(default)s)")
     t.add_argument("--activation", default=mc.activation, choices=list(ACTIVATIONS),
                    help="nonlinearity (default %(default)s)")
-    t.add_argument("--loss", choices=["auto", "bce", "mse"], default=mc.loss,
+    t.add_argument("--loss", choices=MODEL_OPTIONS["loss"].choices, default=mc.loss,
                    help="reconstruction loss: bce (Bernoulli cross-entropy, data in [0,1]), mse (squared error), "
                         "auto: bce when the scaled data lie in [0,1] (default %(default)s)")
-    t.add_argument("--scaling", choices=["auto", "none", "divide", "standardize"], default=mc.scaling,
+    t.add_argument("--scaling", choices=MODEL_OPTIONS["scaling"].choices, default=mc.scaling,
                    help="preprocessing learned on the training split: auto keeps data in [0,1], divides 0-255 "
                         "images by 255, standardizes anything else (default %(default)s)")
     t.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep only the K largest code units per sample (k-sparse autoencoder)")
     v.add_argument("--contractive", type=float, default=mc.contractive, metavar="LAMBDA",
                    help="weight of the squared Frobenius norm of the encoder Jacobian")
-    v.add_argument("--contractive-estimator", choices=["auto", "exact", "hutchinson"],
+    v.add_argument("--contractive-estimator", choices=MODEL_OPTIONS["contractive_estimator"].choices,
                    default=mc.contractive_estimator, help="exact Jacobian or random projections (default "
                    "%(default)s: exact up to 64 code units)")
     v.add_argument("--probes", type=_positive_int, default=mc.probes,
@@ -210,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--split", choices=["train", "val", "test", "all"],
                        help="split of a named dataset (default test)")
         c.add_argument("--device", default="auto", help=device_help)
+        if name != "denoise":
+            c.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                           help="read DATA and write the output a block at a time (.npy, uncompressed .npz, "
+                                ".parquet, PNG folders); default: for a file larger than a quarter of the available "
+                                "memory")
         return c
 
     use_command("encode", cmd_encode, "Write codes z = f(x) of DATA (a file whole, or a split of a named dataset) "

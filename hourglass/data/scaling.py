@@ -110,12 +110,17 @@ class ColumnStats:
     for computing sample variances"): with δ = mean_b − mean_a and n = n_a + n_b, mean = mean_a + δ·n_b/n and
     M2 = M2_a + M2_b + δ²·n_a·n_b/n. Each block's own mean and M2 are two-pass sums in float64, so no step
     subtracts two large, nearly equal numbers (the naive Σx² − n·mean² loses every digit for data far from 0).
+
+    With ``comoments`` the same merge gathers the D×D co-moment C = Σ (x − mean)(x − mean)ᵀ as well (the matrix
+    form of M2: C = C_a + C_b + δδᵀ·n_a·n_b/n, Chan et al. again; C/n is the covariance), from which an exact PCA
+    is one eigendecomposition (:meth:`hourglass.pca.PCABaseline.from_moments`).
     """
 
-    def __init__(self, n_features: int):
+    def __init__(self, n_features: int, comoments: bool = False):
         self.count = 0
         self.mean = np.zeros(n_features)
         self.m2 = np.zeros(n_features)
+        self.comoment = np.zeros((n_features, n_features)) if comoments else None
         self.min = np.full(n_features, np.inf)
         self.max = np.full(n_features, -np.inf)
 
@@ -126,9 +131,12 @@ class ColumnStats:
             return self
         x = np.asarray(block, dtype=np.float64)
         mean_b = x.mean(axis=0)
-        m2_b = ((x - mean_b) ** 2).sum(axis=0)
+        centred = x - mean_b
+        m2_b = (centred ** 2).sum(axis=0)
         n = self.count + n_b
         delta = mean_b - self.mean
+        if self.comoment is not None:
+            self.comoment += centred.T @ centred + np.outer(delta, delta) * (self.count * n_b / n)
         self.mean = self.mean + delta * (n_b / n)
         self.m2 = self.m2 + m2_b + delta ** 2 * (self.count * n_b / n)
         self.count = n

@@ -134,6 +134,12 @@ class ParquetRows:
         self.shape = (len(self.columns),)
         self.n_features = len(self.columns)
 
+    def ids(self, i: int) -> np.ndarray | None:
+        """Block ``i``'s ID column (None when the table has none)."""
+        if not self.spec.id_column:
+            return None
+        return self.file.read_row_group(self.groups[i], columns=[self.spec.id_column]).column(0).to_numpy()
+
     def read(self, i: int) -> np.ndarray:
         from .tables import table_to_array
 
@@ -196,6 +202,9 @@ def open_source(path: Path, **table_options):
     ``table_options`` (columns, drop, one_hot, id_column) apply to Parquet."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if not path.is_dir() and suffix not in (".npy", ".npz", ".parquet", ".pq"):
+        raise HourglassError(f"{path}: {suffix or 'this'} files cannot be streamed; stream .npy, uncompressed .npz, "
+                             ".parquet or a folder of PNGs (a CSV is read in memory)", params=("stream",))
     if any(v for v in table_options.values()) and suffix not in (".parquet", ".pq"):
         raise HourglassError(f"{path}: columns, drop, one_hot and id_column apply to tables",
                              params=("columns", "drop", "one_hot", "id_column"))
@@ -205,7 +214,4 @@ def open_source(path: Path, **table_options):
         return ArrayRows(path)
     if suffix == ".npz":
         return _npz_member(path)
-    if suffix in (".parquet", ".pq"):
-        return ParquetRows(path, **table_options)
-    raise HourglassError(f"{path}: {suffix or 'this'} files cannot be streamed; stream .npy, uncompressed .npz, "
-                         ".parquet or a folder of PNGs (a CSV is read in memory)", params=("stream",))
+    return ParquetRows(path, **table_options)

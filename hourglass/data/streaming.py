@@ -18,8 +18,9 @@ their blocks happen to be drawn together. When the whole split fits in one buffe
 **One pass first.** :func:`open_stream` reads the whole file once before training: it validates every block
 (NaN, infinities, wrong dtype, a missing value or text in a table — each error names the file, the row in the
 file and the column, before any checkpoint is touched), gathers the training split's per-column statistics for
-the scaling (:class:`~hourglass.data.scaling.ColumnStats`) and a sha256 of the data, which is what a resumed run
-checks it is given the same data by.
+the scaling (:class:`~hourglass.data.scaling.ColumnStats`) — with up to :data:`EXACT_PCA_MAX_FEATURES` columns its
+co-moment matrix too, so the PCA baseline is exact and costs one eigendecomposition, not another pass — and a
+sha256 of the data, which is what a resumed run checks it is given the same data by.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .dataset import SPLITS
 from .scaling import ColumnStats, Scaling
 from .sources import open_source
 
+EXACT_PCA_MAX_FEATURES = 4096  # up to here the first pass gathers the D×D co-moment (128 MiB at most) for exact PCA
 BUFFER_BYTES = 128 * 2**20  # the shuffle buffer: ~128 MiB of float32 rows (about 42,000 MNIST rows)
 SPLIT_BOUNDS = {"val": (0.0, 0.1), "test": (0.1, 0.2), "train": (0.2, 1.0)}
 
@@ -79,6 +81,20 @@ class StreamedSplit:
     scaling: Scaling = field(default_factory=Scaling)
     shard: tuple[int, int] = (0, 1)
     buffer_rows: int = 0
+    stats: ColumnStats | None = None  # the training split's, gathered by the first pass
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """The split's mean (D,), covariance (D, D) and row count in the model's (scaled) space, from the first
+        pass's co-moments (None where they were not gathered: more than :data:`EXACT_PCA_MAX_FEATURES` columns).
+        The scaling is affine per column, x' = (x − shift) / scale, so the scaled covariance is
+        C / (n · scale scaleᵀ) and no second pass over the file is needed."""
+        if self.stats is None or self.stats.comoment is None or self.shard != (0, 1):
+            return None
+        s = self.scaling
+        scale = np.broadcast_to(np.asarray(s.scale if s.kind != "none" else 1.0, np.float64), self.stats.mean.shape)
+        shift = np.asarray(s.shift if s.kind != "none" else 0.0, np.float64)
+        covariance = self.stats.comoment / self.stats.count / np.outer(scale, scale)
+        return (self.stats.mean - shift) / scale, covariance, self.stats.count
 
     def __post_init__(self):
         if self.buffer_rows <= 0:
@@ -183,7 +199,8 @@ class StreamedDataset:
     def split(self, name: str) -> StreamedSplit:
         if name not in SPLITS:
             raise HourglassError(f"unknown split {name!r} of streamed data; expected one of train, val, test")
-        return StreamedSplit(self.reader, name, self.seed, self.counts[name], self.digest)
+        return StreamedSplit(self.reader, name, self.seed, self.counts[name], self.digest,
+                             stats=self.train_stats if name == "train" else None)
 
     def fit_scaling(self, kind: str = "auto") -> Scaling:
         """The scaling into the model's space, from the training split's statistics."""
@@ -206,7 +223,8 @@ def open_stream(path: str | Path, seed: int = 0, **table_options) -> StreamedDat
     path = Path(path)
     reader = open_source(path, **table_options)
     counts: dict[str, list[int]] = {name: [] for name in SPLITS}
-    stats, digest = ColumnStats(reader.n_features), hashlib.sha256()
+    stats = ColumnStats(reader.n_features, comoments=reader.n_features <= EXACT_PCA_MAX_FEATURES)
+    digest = hashlib.sha256()
     for i, (start, stop) in enumerate(reader.blocks):
         rows = reader.read(i)
         digest.update(rows.tobytes())

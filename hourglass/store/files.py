@@ -78,6 +78,49 @@ def write_rows(path: str | Path, array, header: list[str] | None = None, ids=Non
     return path
 
 
+class RowWriter:
+    """Rows (N, D) written a block at a time — for outputs of data larger than memory — as .npy (float32; ``n_rows``
+    stated up front) or as .csv with a header (and an ID column first, when given). Atomic as :func:`atomic_path`:
+    the file appears whole when the ``with`` block ends, or not at all."""
+
+    def __init__(self, path: str | Path, n_rows: int, header: list[str] | None = None, id_name: str | None = None):
+        self.path, self.n_rows, self.header, self.id_name = Path(path), n_rows, header, id_name
+        self.csv = self.path.suffix.lower() == ".csv"
+        self.written = 0
+
+    def __enter__(self) -> RowWriter:
+        self._atomic = atomic_path(self.path)
+        self._file = open(self._atomic.__enter__(), "w" if self.csv else "wb")
+        return self
+
+    def write(self, rows, ids=None) -> None:
+        import numpy as np
+
+        rows = np.asarray(rows, dtype=np.float32)
+        if self.csv:
+            import pandas as pd
+
+            frame = pd.DataFrame(rows, columns=self.header or [f"x{i + 1}" for i in range(rows.shape[1])])
+            if ids is not None:
+                frame.insert(0, self.id_name or "id", ids)
+            frame.to_csv(self._file, index=False, header=self.written == 0, float_format="%.8g")
+        else:
+            if self.written == 0:
+                np.lib.format.write_array_header_2_0(self._file, {"descr": np.lib.format.dtype_to_descr(rows.dtype),
+                                                                  "fortran_order": False,
+                                                                  "shape": (self.n_rows, rows.shape[1])})
+            self._file.write(np.ascontiguousarray(rows).tobytes())
+        self.written += len(rows)
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+        if exc[0] is None and not self.csv and self.written != self.n_rows:
+            exc = (RuntimeError, RuntimeError(f"{self.path}: wrote {self.written} rows of {self.n_rows}"), None)
+            self._atomic.__exit__(*exc)
+            raise exc[1]
+        self._atomic.__exit__(*exc)
+
+
 def operation(name: str, path: Path) -> None:
     """Called before every file operation of a checkpoint's publication (:mod:`hourglass.store.runfolder`): a no-op, and
     the seam through which the crash-consistency test stops the process after any single operation."""

@@ -96,7 +96,7 @@ def test_a_crafted_config_cannot_make_load_allocate(tmp_path):
 def test_careless_paths_and_options_get_one_line(tmp_path):
     hourglass(*train_for(2), "--out", tmp_path / "r")
     (tmp_path / "t.csv").write_text("a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(40)))
-    hourglass("train", tmp_path / "t.csv", "--epochs", "2", "--quiet", "--out", tmp_path / "t")
+    hourglass("train", tmp_path / "t.csv", "--epochs", "2", "--latent-dim", "1", "--quiet", "--out", tmp_path / "t")
     before = (tmp_path / "t.csv").read_bytes()
     for command in ("encode", "score"):
         assert_one_line_error(hourglass(command, tmp_path / "t", tmp_path / "t.csv", "-o", tmp_path / "t.csv",

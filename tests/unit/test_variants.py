@@ -301,16 +301,16 @@ def test_plain_autoencoder_samples_from_standard_or_fitted_gaussian(tiny_model):
 # ------------------------------------------------------------------ configuration and checkpoints
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"model": "sae", "l1": -0.1}, "l1 weight must be >= 0"),
-    ({"model": "cae", "contractive": -1}, "contractive weight must be >= 0"),
+    ({"model": "sae", "l1": -0.1}, "l1 must be at least 0"),
+    ({"model": "cae", "contractive": -1}, "contractive must be at least 0"),
     ({"model": "dae", "noise": "mask:1.5"}, "probability must be in"),
     ({"model": "dae", "noise": "speckle:0.1"}, "unknown noise 'speckle'"),
-    ({"model": "vae", "beta": -1}, "beta must be >= 0"),
+    ({"model": "vae", "beta": -1}, "beta must be at least 0"),
     ({"model": "dae", "beta": 2.0}, r"beta is an option of the VAE \(model vae\), not of model dae"),
     ({"model": "vae", "contractive": 0.1}, "the contractive penalty is for a deterministic code"),
-    ({"model": "gan"}, "unknown model 'gan'"),
+    ({"model": "gan"}, "model must be one of ae, dae, sae, cae, vae, got 'gan'"),
     ({"model": "ae", "iw_samples": 5}, r"iw_samples is an option of the VAE"),
-    ({"model": "vae", "iw_samples": 0}, "iw_samples must be a whole number >= 1"),
+    ({"model": "vae", "iw_samples": 0}, "iw_samples must be at least 1"),
     ({"model": "vae", "iw_samples": 5, "beta": 0.5}, "importance-weighted bound .* takes beta 1"),
     ({"model": "sae", "latent_dim": 4, "topk": 9}, "topk must be between 1 and latent_dim"),
 ])
