@@ -4,6 +4,7 @@ would otherwise use, and the machine's GEMM roofline — side by side in one pro
 Model: the MLP hourglass 784-256-64-16-4 (and back), Adam at 3e-3, batch 256, MNIST train split (50,000 rows);
 every contender trains one epoch and runs its validation pass (10,000 rows).
   hourglass      hourglass.fit (progress off, no checkpoint folder), Bernoulli cross-entropy
+  hourglass_bar  the same with its progress bar drawn on a (stand-in) terminal, as the CLI shows it
   lean           a plain loop slicing one tensor by a per-epoch permutation, default (for-each) Adam
   dataloader     a plain loop over TensorDataset + DataLoader(shuffle=True), default Adam
   lean_fused     the lean loop with Adam(fused=True), as hourglass uses: what is left is the trainer's own overhead
@@ -45,10 +46,22 @@ def build(seed: int) -> hg.Autoencoder:
     return hg.Autoencoder.from_architecture(hg.Architecture("mlp", (784,), (256, 64, 16), 4), "sigmoid", seed=seed)
 
 
-def hourglass_epoch(model, x, x_val, batch_size, seed):
+class Terminal(io.StringIO):
+    """Stands for a terminal: the progress bar draws itself (rich, ANSI codes) as it would on one."""
+
+    def isatty(self):
+        return True
+
+
+def hourglass_epoch(model, x, x_val, batch_size, seed, bar: bool = False):
+    """One epoch of hourglass.fit; with ``bar``, the progress bar on a terminal as a CLI user sees it (it advances
+    at the loop's host syncs, every 50 steps)."""
+    from hourglass.training.progress import ProgressBar
+
     config = hg.TrainConfig(epochs=1, batch_size=batch_size, seed=seed, progress=False)
+    callbacks = [ProgressBar(Terminal())] if bar else []
     started = time.perf_counter()
-    hg.fit(model, hg.Objective("bce"), x, x_val, config)  # includes its validation pass, as a real epoch does
+    hg.fit(model, hg.Objective("bce"), x, x_val, config, callbacks=callbacks)  # with its validation pass
     return time.perf_counter() - started
 
 
@@ -217,7 +230,7 @@ def main() -> None:
     data = hg.load_mnist()
     x, x_val = torch.as_tensor(data.x_train), torch.as_tensor(data.x_val)
     n = len(x)
-    ours, lean, plain, fused = (build(args.seed) for _ in range(4))
+    ours, ours_bar, lean, plain, fused = (build(args.seed) for _ in range(5))
     lean_opt, plain_opt = torch.optim.Adam(lean.parameters(), 3e-3), torch.optim.Adam(plain.parameters(), 3e-3)
     fused_opt = torch.optim.Adam(fused.parameters(), 3e-3, fused=True)
     g = torch.Generator().manual_seed(args.seed)
@@ -227,6 +240,7 @@ def main() -> None:
     compiled, compile_seconds = compiled_runner(x, x_val, args.batch_size, g)
     runners = {
         "hourglass": lambda r: hourglass_epoch(ours, x, x_val, args.batch_size, args.seed + r),
+        "hourglass_bar": lambda r: hourglass_epoch(ours_bar, x, x_val, args.batch_size, args.seed + r, bar=True),
         "lean": lambda r: plain_epoch(lean, lean_opt, lean_batches(x, args.batch_size, g), x_val),
         "dataloader": lambda r: plain_epoch(plain, plain_opt, (b for (b,) in loader), x_val),
         "lean_fused": lambda r: plain_epoch(fused, fused_opt, lean_batches(x, args.batch_size, g), x_val),
@@ -261,6 +275,8 @@ def main() -> None:
                       **{f"{k}_samples_per_s": round(v) for k, v in medians.items()},
                       "ratio_vs_lean": round(ratio["lean"], 4), "ratio_vs_dataloader": round(ratio["dataloader"], 4),
                       "ratio_vs_lean_fused": round(ratio["lean_fused"], 4),
+                      "bar_ratio_vs_lean_fused": round(statistics.median(
+                          a / b for a, b in zip(rates["hourglass_bar"], rates["lean_fused"])), 4),
                       **{f"ratio_vs_{k}": round(ratio[k], 4) for k in ("lean_compiled", "pythae", "autoencoders")
                          if k in ratio},
                       "fraction_of_roofline": {k: round(v, 4) for k, v in of_roofline.items()},
