@@ -38,3 +38,13 @@ def test_cli_quickstart_train_then_evaluate_runs(tmp_path):
     rows = {line.split("│")[1].strip(): float(line.split("│")[2]) for line in done.stdout.splitlines()
             if line.startswith("│")}
     assert rows["autoencoder"] < rows["PCA (k=4)"], done.stdout
+
+
+def test_inside_the_loop_example_runs(tmp_path, monkeypatch, capsys):
+    section = README.split("## Inside the loop")[1].split("\n## ")[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    epochs, stopped = capsys.readouterr().out.split()
+    assert stopped == "early_stopped" and 1 < int(epochs) < 200
+    assert len((tmp_path / "metrics.csv").read_text().splitlines()) == int(epochs) + 1
