@@ -224,3 +224,13 @@ def test_progress_moves_within_an_epoch(monkeypatch):
     hg.fit(model(), hg.Objective("bce"), x_train, x_val, hg.TrainConfig(epochs=1, batch_size=2, progress=False),
            callbacks=[ProgressBar(bar)])
     assert "150/150" in bar.getvalue() and "samples/s" in bar.getvalue()
+
+
+def test_compile_trains_the_same_model_as_eager():
+    x_train, x_val = problem()
+    eager, compiled = model(), model()
+    config = dict(epochs=2, progress=False)
+    a = hg.fit(eager, hg.Objective("bce"), x_train, x_val, hg.TrainConfig(**config))
+    b = hg.fit(compiled, hg.Objective("bce"), x_train, x_val, hg.TrainConfig(compile=True, **config))
+    assert b.epochs[-1]["val_loss"] == pytest.approx(a.epochs[-1]["val_loss"], rel=1e-4)
+    assert all(torch.allclose(p, q, atol=1e-5) for p, q in zip(eager.parameters(), compiled.parameters()))
