@@ -117,11 +117,11 @@ class TensorBoardLogger(Logger):
     the embedding projector, with the images as sprites."""
 
     def __init__(self, log_dir: str | Path, images_every: int = 5, projector: bool = True):
+        needs("tensorboard", "tensorboard", "TensorBoardLogger")  # said before any data is read
         self.log_dir, self.images_every, self.projector = Path(log_dir), images_every, projector
         self.writer = None
 
     def on_fit_start(self, trainer) -> None:
-        needs("tensorboard", "tensorboard", "TensorBoardLogger")
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(str(self.log_dir))
@@ -182,11 +182,13 @@ class MLflowLogger(Logger):
 
     def __init__(self, tracking_uri: str | None = None, experiment: str = "hourglass", run_name: str | None = None,
                  artifacts: bool = True):
+        needs("mlflow", "mlflow", "MLflowLogger")  # said before any data is read
         self.tracking_uri, self.experiment, self.run_name, self.artifacts = tracking_uri, experiment, run_name, artifacts
         self.client, self.run_id = None, None
 
     def on_fit_start(self, trainer) -> None:
-        mlflow = needs("mlflow", "mlflow", "MLflowLogger")
+        import mlflow
+
         self.client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
         found = self.client.get_experiment_by_name(self.experiment)
         experiment_id = found.experiment_id if found is not None else self.client.create_experiment(self.experiment)

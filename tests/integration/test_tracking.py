@@ -108,9 +108,10 @@ def test_tensorboard_serves_the_run_on_loopback(logged):
 def test_a_logger_without_its_extra_says_which_to_install(monkeypatch):
     from hourglass.training import loggers
 
-    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if the extra were not installed
-    with pytest.raises(hg.HourglassError, match=r"needs the 'mlflow' extra: pip install 'hourglass-ae\[mlflow\]'"):
-        loggers.needs("mlflow", "mlflow", "MLflowLogger")
+    for extra, logger in (("mlflow", loggers.MLflowLogger), ("tensorboard", lambda: loggers.TensorBoardLogger("tb"))):
+        monkeypatch.setitem(sys.modules, extra, None)  # as if the extra were not installed
+        with pytest.raises(hg.HourglassError, match=rf"needs the '{extra}' extra: pip install 'hourglass-ae\[{extra}\]'"):
+            logger()
 
 
 def test_print_config_config_and_like_round_trip(tmp_path):

@@ -111,18 +111,33 @@ def test_column_statistics_merge_exactly_and_stably():
     assert np.allclose(stats.mean, x.mean(axis=0), rtol=1e-14)
     assert np.allclose(np.sqrt(stats.m2 / stats.count), x.std(axis=0), rtol=1e-8)
     assert (stats.min == x.min(axis=0)).all() and (stats.max == x.max(axis=0)).all()
+    with_comoments = ColumnStats(3, comoments=True)
+    for start in range(0, 5000, 333):
+        with_comoments.add(x[start:start + 333])
+    assert np.allclose(with_comoments.comoment / 5000, np.cov(x.T, bias=True), rtol=1e-5, atol=1e-12)
     a, b = Scaling.fit(x.astype(np.float32)), Scaling.from_stats(ColumnStats(3).add(x.astype(np.float32)))
     assert a.kind == b.kind == "standardize" and np.allclose(a.scale, b.scale, rtol=1e-9)
 
 
-def test_incremental_pca_baseline_matches_the_exact_one(digits_npy):
+@pytest.mark.parametrize("kind, exact_limit", [("standardize", 4096), ("divide", 4096), ("none", 0)])
+def test_streamed_pca_baseline_matches_the_exact_one(digits_npy, monkeypatch, kind, exact_limit):
+    from hourglass.data import streaming
+    from hourglass.pca import PCABaseline
+
+    monkeypatch.setattr(streaming, "EXACT_PCA_MAX_FEATURES", exact_limit)  # 0: IncrementalPCA above the limit
     data = open_stream(digits_npy, seed=0)
-    scaling = data.fit_scaling("none")
-    model, _ = _train(data.scaled("train", scaling), data.scaled("val", scaling), epochs=1)
-    streamed = compare_with_pca(model, data.scaled("train", scaling), data.scaled("val", scaling))
-    exact = compare_with_pca(model, _in_memory(data.scaled("train", scaling)), _in_memory(data.scaled("val", scaling)))
+    scaling = data.fit_scaling(kind)
+    train_split, val_split = data.scaled("train", scaling), data.scaled("val", scaling)
+    model, _ = _train(train_split, val_split, epochs=1)
+    reads = []
+    monkeypatch.setattr(data.reader, "read", lambda i, read=data.reader.read: reads.append(i) or read(i))
+    pca = PCABaseline(model.latent_dim).fit_stream(train_split)
+    assert (reads == []) == (exact_limit > 0)  # from the first pass's co-moments: not one more read of the file
+    streamed = compare_with_pca(model, train_split, val_split, pca=pca)
+    exact = compare_with_pca(model, _in_memory(train_split), _in_memory(val_split))
     assert streamed["squared_error_per_sample"] == pytest.approx(exact["squared_error_per_sample"], rel=1e-5)
-    assert streamed["pca_squared_error_per_sample"] == pytest.approx(exact["pca_squared_error_per_sample"], rel=1e-3)
+    assert streamed["pca_squared_error_per_sample"] == pytest.approx(exact["pca_squared_error_per_sample"],
+                                                                     rel=1e-5 if exact_limit else 1e-3)
     assert streamed["n_samples"] == exact["n_samples"]
 
 
