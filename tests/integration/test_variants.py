@@ -116,10 +116,10 @@ def test_denoise_and_sample_commands(tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--model", "sae", "--l1", "-1"], "l1 weight must be >= 0"),
+    (["--model", "sae", "--l1", "-1"], "--l1 must be at least 0, got -1"),
     (["--model", "dae", "--noise", "mask:1.5"], "probability must be in [0, 1)"),
     (["--model", "dae", "--noise", "pixelate:0.2"], "unknown noise 'pixelate'"),
-    (["--model", "cae", "--contractive", "-0.5"], "contractive weight must be >= 0"),
+    (["--model", "cae", "--contractive", "-0.5"], "--contractive must be at least 0, got -0.5"),
     (["--model", "vae", "--l1", "0.1"], "a VAE's code is a Gaussian draw"),
     (["--beta", "2"], "--beta is an option of the VAE (--model vae), not of --model ae"),
     (["--topk", "9", "--latent-dim", "4"], "--topk must be between 1 and --latent-dim (4), got 9"),
