@@ -30,16 +30,20 @@ from hourglass.workflow import ModelConfig, train
 
 
 def hourglass_mlp(x_train, x_test, epochs, seed):
-    detector = AutoencoderOutlierDetector(latent_dim=8, hidden_widths=(256, 64), loss="bce", epochs=epochs,
-                                          batch_size=64, random_state=seed).fit(x_train)
+    detector = AutoencoderOutlierDetector(
+        latent_dim=8, hidden_widths=(256, 64), loss="bce", epochs=epochs, batch_size=64, random_state=seed
+    ).fit(x_train)
     return detector.score_samples(x_test)
 
 
 def hourglass_conv(x_train, x_test, epochs, seed):
     n_val = len(x_train) // 10
     data = hg.Dataset("one-digit", x_train[n_val:], x_train[:n_val], x_test, shape=(1, 28, 28))
-    trained = train(data, ModelConfig(arch="conv", latent_dim=16),
-                    hg.TrainConfig(epochs=epochs, batch_size=64, seed=seed, progress=False))
+    trained = train(
+        data,
+        ModelConfig(arch="conv", latent_dim=16),
+        hg.TrainConfig(epochs=epochs, batch_size=64, seed=seed, progress=False),
+    )
     return -squared_errors(x_test, hg.reconstruct(trained.model, x_test))
 
 
@@ -54,8 +58,12 @@ def isolation_forest(x_train, x_test, epochs, seed):
     return IsolationForest(random_state=seed).fit(x_train).score_samples(x_test)
 
 
-METHODS = {"hourglass-mlp": hourglass_mlp, "hourglass-conv": hourglass_conv, "pyod-ae": pyod_autoencoder,
-           "iforest": isolation_forest}
+METHODS = {
+    "hourglass-mlp": hourglass_mlp,
+    "hourglass-conv": hourglass_conv,
+    "pyod-ae": pyod_autoencoder,
+    "iforest": isolation_forest,
+}
 
 
 def main() -> None:
@@ -81,11 +89,23 @@ def main() -> None:
     means = {m: float(np.mean(list(auc[m].values()))) for m in METHODS}
     print(" mean  " + "  ".join(f"{means[m]:>14.4f}" for m in METHODS))
     best_hourglass = max(means["hourglass-mlp"], means["hourglass-conv"])
-    print(json.dumps({"benchmark": "anomaly", "digits": digits, "epochs": args.epochs, "seed": args.seed,
-                      "mean_auc": means, "auc": auc, "seconds": {m: round(s) for m, s in seconds.items()},
-                      "hourglass_best_mean_auc": best_hourglass,
-                      "passed": bool(best_hourglass >= 0.93 and best_hourglass > means["pyod-ae"]
-                                     and best_hourglass > means["iforest"])}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "anomaly",
+                "digits": digits,
+                "epochs": args.epochs,
+                "seed": args.seed,
+                "mean_auc": means,
+                "auc": auc,
+                "seconds": {m: round(s) for m, s in seconds.items()},
+                "hourglass_best_mean_auc": best_hourglass,
+                "passed": bool(
+                    best_hourglass >= 0.93 and best_hourglass > means["pyod-ae"] and best_hourglass > means["iforest"]
+                ),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,21 @@ from pathlib import Path
 
 
 def start(out: Path, epochs: int, env: dict) -> tuple[subprocess.Popen, float]:
-    command = [sys.executable, "-m", "hourglass", "train", "mnist", "--epochs", str(epochs), "--seed", "0",
-               "--out", str(out), "--overwrite", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "hourglass",
+        "train",
+        "mnist",
+        "--epochs",
+        str(epochs),
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        "--overwrite",
+        "--quiet",
+    ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env), time.perf_counter()
 
 
@@ -54,14 +67,19 @@ def main() -> None:
         for name, environment in (("together", env), ("together_unshared", fixed)):
             jobs = [start(root / f"{name}-{i}", args.epochs, environment) for i in range(2)]
             walls, cpus = zip(*(finish(job) for job in jobs))
-            results[name] = {"wall_s": [round(w, 1) for w in walls], "cpu_s": [round(c, 1) for c in cpus],
-                             "worst_wall_vs_solo": round(max(walls) / solo_wall, 2),
-                             "cpu_vs_two_solo": round(sum(cpus) / (2 * solo_cpu), 2)}
+            results[name] = {
+                "wall_s": [round(w, 1) for w in walls],
+                "cpu_s": [round(c, 1) for c in cpus],
+                "worst_wall_vs_solo": round(max(walls) / solo_wall, 2),
+                "cpu_vs_two_solo": round(sum(cpus) / (2 * solo_cpu), 2),
+            }
     print(f"solo: {solo_wall:.1f} s wall, {solo_cpu:.1f} s CPU")
     for name in ("together", "together_unshared"):
         r = results[name]
-        print(f"{name}: walls {r['wall_s']} s ({r['worst_wall_vs_solo']}× solo, target ≤ 2.5×); CPU "
-              f"{sum(r['cpu_s']):.1f} s ({r['cpu_vs_two_solo']}× two solo runs, target ≤ 1.3×)")
+        print(
+            f"{name}: walls {r['wall_s']} s ({r['worst_wall_vs_solo']}× solo, target ≤ 2.5×); CPU "
+            f"{sum(r['cpu_s']):.1f} s ({r['cpu_vs_two_solo']}× two solo runs, target ≤ 1.3×)"
+        )
     print(json.dumps(results))
 
 

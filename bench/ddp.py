@@ -29,12 +29,29 @@ from hourglass.store import runfolder
 
 def train(out: Path, epochs: int, nproc: int, env: dict | None = None):
     """Train into ``out``; return samples/s from the run's history, and the checkpoint."""
-    subprocess.run([sys.executable, "-m", "hourglass", "train", "mnist", "--epochs", str(epochs), "--seed", "0",
-                    "--out", str(out), "--quiet", "--nproc", str(nproc)], check=True, capture_output=True,
-                   env={**os.environ, **(env or {})})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hourglass",
+            "train",
+            "mnist",
+            "--epochs",
+            str(epochs),
+            "--seed",
+            "0",
+            "--out",
+            str(out),
+            "--quiet",
+            "--nproc",
+            str(nproc),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+    )
     saved = hg.load(out)
-    history = [json.loads(line) for line in
-               (runfolder.current(out) / "history.jsonl").read_text().splitlines()]
+    history = [json.loads(line) for line in (runfolder.current(out) / "history.jsonl").read_text().splitlines()]
     return 50_000 * epochs / sum(r["seconds"] for r in history), saved
 
 
@@ -55,13 +72,28 @@ def main() -> None:
     val = [m.config["history"]["best_val_loss"] for m in (one, two)]
     print(f"1 process:   {one_rate:>9,.0f} samples/s")
     print(f"2 processes: {two_rate:>9,.0f} samples/s ({two_rate / one_rate:.2f}×)")
-    print(f"weights after {args.epochs} epochs: largest relative difference {equivalence:.2e} (for scale, one "
-          f"process on 1 thread against 2 threads: {reference:.2e})")
-    print(f"validation loss: 1 process {val[0]:.6g}, 2 processes {val[1]:.6g} (relative difference "
-          f"{abs(val[1] - val[0]) / val[0]:.1e})")
-    print(json.dumps({"epochs": args.epochs, "one_process": round(one_rate), "two_processes": round(two_rate),
-                      "ratio": round(two_rate / one_rate, 3), "val_loss_one": val[0], "val_loss_two": val[1],
-                      "max_relative_weight_difference": equivalence, "one_vs_one_thread": reference}))
+    print(
+        f"weights after {args.epochs} epochs: largest relative difference {equivalence:.2e} (for scale, one "
+        f"process on 1 thread against 2 threads: {reference:.2e})"
+    )
+    print(
+        f"validation loss: 1 process {val[0]:.6g}, 2 processes {val[1]:.6g} (relative difference "
+        f"{abs(val[1] - val[0]) / val[0]:.1e})"
+    )
+    print(
+        json.dumps(
+            {
+                "epochs": args.epochs,
+                "one_process": round(one_rate),
+                "two_processes": round(two_rate),
+                "ratio": round(two_rate / one_rate, 3),
+                "val_loss_one": val[0],
+                "val_loss_two": val[1],
+                "max_relative_weight_difference": equivalence,
+                "one_vs_one_thread": reference,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

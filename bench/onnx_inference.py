@@ -36,7 +36,7 @@ def samples_per_second(run, x: np.ndarray, batch: int, limit: int) -> float:
     n = min(len(x), limit)
     started = time.perf_counter()
     for i in range(0, n, batch):
-        run(x[i:i + batch])
+        run(x[i : i + batch])
     return n / (time.perf_counter() - started)
 
 
@@ -65,7 +65,7 @@ def main() -> None:
         samples_per_second(run, x, 1, 200)
     rates = {(name, batch): [] for name in runtimes for batch in (1, 1024)}
     for r in range(args.rounds):
-        order = list(runtimes.items())[r % 2:] + list(runtimes.items())[:r % 2]
+        order = list(runtimes.items())[r % 2 :] + list(runtimes.items())[: r % 2]
         for name, run in order:
             rates[(name, 1)].append(samples_per_second(run, x, 1, 2000))
             rates[(name, 1024)].append(samples_per_second(run, x, 1024, len(x)))
@@ -75,8 +75,11 @@ def main() -> None:
         torch_rate = statistics.median(rates[("pytorch", batch)])
         ort_rate = statistics.median(rates[("onnxruntime", batch)])
         print(f"{batch:>6} {torch_rate:>12,.0f} {ort_rate:>12,.0f} {ort_rate / torch_rate:>6.2f}×")
-        result[f"batch_{batch}"] = {"pytorch": round(torch_rate), "onnxruntime": round(ort_rate),
-                                    "onnxruntime_vs_pytorch": round(ort_rate / torch_rate, 3)}
+        result[f"batch_{batch}"] = {
+            "pytorch": round(torch_rate),
+            "onnxruntime": round(ort_rate),
+            "onnxruntime_vs_pytorch": round(ort_rate / torch_rate, 3),
+        }
     print(json.dumps(result))
 
 

@@ -107,16 +107,31 @@ def child(mode: str, path: Path, slice_rows: int) -> None:
             open_stream(path, seed=0)
             passes[limit > 0] = time.perf_counter() - started
         cost = fit_seconds + max(0.0, passes[True] - passes[False])
-        pca = {"pca_fit_seconds": fit_seconds, "first_pass_without_comoments_seconds": passes[False],
-               "first_pass_with_comoments_seconds": passes[True],
-               "pca_seconds": cost, "pca_share_of_epoch": cost / record["seconds"],
-               "pca_squared_error_per_sample": compared["pca_squared_error_per_sample"],
-               "compare_seconds": compare_seconds,
-               "ae_squared_error_per_sample": compared["squared_error_per_sample"]}
+        pca = {
+            "pca_fit_seconds": fit_seconds,
+            "first_pass_without_comoments_seconds": passes[False],
+            "first_pass_with_comoments_seconds": passes[True],
+            "pca_seconds": cost,
+            "pca_share_of_epoch": cost / record["seconds"],
+            "pca_squared_error_per_sample": compared["pca_squared_error_per_sample"],
+            "compare_seconds": compare_seconds,
+            "ae_squared_error_per_sample": compared["squared_error_per_sample"],
+        }
         hg.save(MODEL, model, scaling=scaling, data={"shape": [1, 28, 28]})
-    print(json.dumps({"mode": mode, "train_rows": len(x_train), "epoch_seconds": record["seconds"],
-                      "samples_per_s": len(x_train) / record["seconds"], "open_seconds": opened,
-                      "val_loss": record["val_loss"], "peak_rss_bytes": peak_rss(), **pca}))
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "train_rows": len(x_train),
+                "epoch_seconds": record["seconds"],
+                "samples_per_s": len(x_train) / record["seconds"],
+                "open_seconds": opened,
+                "val_loss": record["val_loss"],
+                "peak_rss_bytes": peak_rss(),
+                **pca,
+            }
+        )
+    )
 
 
 def encode_child(path: Path) -> None:
@@ -125,14 +140,21 @@ def encode_child(path: Path) -> None:
 
     started = time.perf_counter()
     r = encode_file(MODEL, path, CODES, stream=True, device="cpu")
-    print(json.dumps({"mode": "encode", "rows": r["n"], "seconds": time.perf_counter() - started,
-                      "peak_rss_bytes": peak_rss()}))
+    print(
+        json.dumps(
+            {"mode": "encode", "rows": r["n"], "seconds": time.perf_counter() - started, "peak_rss_bytes": peak_rss()}
+        )
+    )
     CODES.unlink()
 
 
 def run(mode: str, path: Path, slice_rows: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, "--slice", str(slice_rows), "--file", str(path)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, "--slice", str(slice_rows), "--file", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -154,34 +176,55 @@ def main() -> None:
         generate(args.file, args.rows)
         print(f"wrote {args.file} ({args.file.stat().st_size / 1e9:.2f} GB) in {time.perf_counter() - started:.0f} s")
     size = args.file.stat().st_size
-    runs = [run("memory", args.file, args.slice), run("streamed", args.file, args.slice),
-            run("memory", args.file, args.slice)]
+    runs = [
+        run("memory", args.file, args.slice),
+        run("streamed", args.file, args.slice),
+        run("memory", args.file, args.slice),
+    ]
     encoded = run("encode", args.file, args.slice)
     streamed = runs[1]
     memory = sum(r["samples_per_s"] for r in (runs[0], runs[2])) / 2
     for r in runs:
-        print(f"{r['mode']:>9}: {r['train_rows']:>9,} training rows, {r['samples_per_s']:>8,.0f} samples/s, "
-              f"peak RSS {r['peak_rss_bytes'] / 2**30:.2f} GiB (opened in {r['open_seconds']:.1f} s)")
+        print(
+            f"{r['mode']:>9}: {r['train_rows']:>9,} training rows, {r['samples_per_s']:>8,.0f} samples/s, "
+            f"peak RSS {r['peak_rss_bytes'] / 2**30:.2f} GiB (opened in {r['open_seconds']:.1f} s)"
+        )
     ratio = streamed["samples_per_s"] / memory
-    print(f"streamed {size / 1e9:.2f} GB: {ratio:.2f}× the in-memory samples/s, peak RSS "
-          f"{streamed['peak_rss_bytes'] / 2**30:.2f} GiB ({streamed['peak_rss_bytes'] / size:.1%} of the file)")
-    print(f"PCA baseline on the streamed splits: {streamed['pca_seconds']:.1f} s = the co-moments' share of the first "
-          f"pass ({streamed['first_pass_with_comoments_seconds']:.1f} s against "
-          f"{streamed['first_pass_without_comoments_seconds']:.1f} s without, both warm) + the fit, one eigendecomposition ({streamed['pca_fit_seconds']:.2f} s): "
-          f"{streamed['pca_share_of_epoch']:.1%} of the epoch's {streamed['epoch_seconds']:.0f} s; both validation "
-          f"errors, autoencoder and PCA, in one pass: {streamed['compare_seconds']:.1f} s")
-    print(f"encode of the whole file, streamed: {encoded['rows']:,} rows in {encoded['seconds']:.0f} s, peak RSS "
-          f"{encoded['peak_rss_bytes'] / 2**30:.2f} GiB")
+    print(
+        f"streamed {size / 1e9:.2f} GB: {ratio:.2f}× the in-memory samples/s, peak RSS "
+        f"{streamed['peak_rss_bytes'] / 2**30:.2f} GiB ({streamed['peak_rss_bytes'] / size:.1%} of the file)"
+    )
+    print(
+        f"PCA baseline on the streamed splits: {streamed['pca_seconds']:.1f} s = the co-moments' share of the first "
+        f"pass ({streamed['first_pass_with_comoments_seconds']:.1f} s against "
+        f"{streamed['first_pass_without_comoments_seconds']:.1f} s without, both warm) + the fit, one eigendecomposition ({streamed['pca_fit_seconds']:.2f} s): "
+        f"{streamed['pca_share_of_epoch']:.1%} of the epoch's {streamed['epoch_seconds']:.0f} s; both validation "
+        f"errors, autoencoder and PCA, in one pass: {streamed['compare_seconds']:.1f} s"
+    )
+    print(
+        f"encode of the whole file, streamed: {encoded['rows']:,} rows in {encoded['seconds']:.0f} s, peak RSS "
+        f"{encoded['peak_rss_bytes'] / 2**30:.2f} GiB"
+    )
     if args.remove:
         args.file.unlink()
-    print(json.dumps({"file_bytes": size, "streamed_samples_per_s": streamed["samples_per_s"],
-                      "memory_samples_per_s": memory, "ratio_vs_memory": ratio,
-                      "streamed_peak_rss_bytes": streamed["peak_rss_bytes"],
-                      "memory_peak_rss_bytes": max(runs[0]["peak_rss_bytes"], runs[2]["peak_rss_bytes"]),
-                      "open_seconds": streamed["open_seconds"], "pca_seconds": streamed["pca_seconds"],
-                      "pca_share_of_epoch": streamed["pca_share_of_epoch"],
-                      "encode_peak_rss_bytes": encoded["peak_rss_bytes"], "encode_seconds": encoded["seconds"],
-                      "runs": [*runs, encoded]}))
+    print(
+        json.dumps(
+            {
+                "file_bytes": size,
+                "streamed_samples_per_s": streamed["samples_per_s"],
+                "memory_samples_per_s": memory,
+                "ratio_vs_memory": ratio,
+                "streamed_peak_rss_bytes": streamed["peak_rss_bytes"],
+                "memory_peak_rss_bytes": max(runs[0]["peak_rss_bytes"], runs[2]["peak_rss_bytes"]),
+                "open_seconds": streamed["open_seconds"],
+                "pca_seconds": streamed["pca_seconds"],
+                "pca_share_of_epoch": streamed["pca_share_of_epoch"],
+                "encode_peak_rss_bytes": encoded["peak_rss_bytes"],
+                "encode_seconds": encoded["seconds"],
+                "runs": [*runs, encoded],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

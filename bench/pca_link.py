@@ -23,16 +23,21 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     data = hg.load_mnist()
-    result = linear_autoencoder_vs_pca(data, args.k, hg.TrainConfig(epochs=args.epochs, seed=args.seed,
-                                                                    progress=False))
+    result = linear_autoencoder_vs_pca(data, args.k, hg.TrainConfig(epochs=args.epochs, seed=args.seed, progress=False))
     for unserialisable in ("model", "pca", "recovered_components"):
         result.pop(unserialisable)
-    print(f"test squared error per image: linear AE {result['squared_error_per_sample']:.4f}, PCA "
-          f"{result['pca_squared_error_per_sample']:.4f} (ratio {result['ratio_to_pca']:.5f})")
-    print(f"principal angles to PCA's top-{args.k}: mean {result['mean_angle_deg']:.3f}°, "
-          f"max {result['max_angle_deg']:.3f}°")
-    print(f"decoder columns ‖WᵀW − I‖_F/√k = {result['orthonormality_error']:.2f} (not orthonormal); components "
-          f"recovered by SVD: min |cos| {result['min_recovered_cosine']:.6f}")
+    print(
+        f"test squared error per image: linear AE {result['squared_error_per_sample']:.4f}, PCA "
+        f"{result['pca_squared_error_per_sample']:.4f} (ratio {result['ratio_to_pca']:.5f})"
+    )
+    print(
+        f"principal angles to PCA's top-{args.k}: mean {result['mean_angle_deg']:.3f}°, "
+        f"max {result['max_angle_deg']:.3f}°"
+    )
+    print(
+        f"decoder columns ‖WᵀW − I‖_F/√k = {result['orthonormality_error']:.2f} (not orthonormal); components "
+        f"recovered by SVD: min |cos| {result['min_recovered_cosine']:.6f}"
+    )
     print(json.dumps({"benchmark": "pca_link", "seed": args.seed, "epochs": args.epochs, **result}))
 
 

@@ -30,8 +30,11 @@ def run(name: str, config: ModelConfig, epochs: int, precision: str, lr: float) 
     trained = train("mnist", config, TrainConfig(epochs=epochs, lr=lr, seed=0, progress=False, precision=precision))
     x_test = trained.scaling.transform(trained.dataset.x_test)
     seconds = sum(r["seconds"] for r in trained.history.epochs)
-    result = {"precision": precision, "train_seconds": round(seconds, 1),
-              "samples_per_s": round(len(trained.dataset.x_train) * epochs / seconds)}
+    result = {
+        "precision": precision,
+        "train_seconds": round(seconds, 1),
+        "samples_per_s": round(len(trained.dataset.x_train) * epochs / seconds),
+    }
     if name == "vae":  # the ELBO of a once-binarised test set (Burda et al. 2016)
         result["test_elbo"] = round(vae_bounds(trained.model, binarize(x_test, seed=0), seed=0)["elbo"], 3)
     else:
@@ -46,9 +49,10 @@ def main() -> None:
     parser.add_argument("--vae-epochs", type=int, default=20)
     parser.add_argument("--only", choices=["demo", "vae"], help="one of the two models")
     args = parser.parse_args()
-    models = {"demo": (ModelConfig(latent_dim=4), args.demo_epochs, 3e-3),
-              "vae": (ModelConfig(model="vae", widths=(512, 512), latent_dim=32, binarize=True), args.vae_epochs,
-                      1e-3)}
+    models = {
+        "demo": (ModelConfig(latent_dim=4), args.demo_epochs, 3e-3),
+        "vae": (ModelConfig(model="vae", widths=(512, 512), latent_dim=32, binarize=True), args.vae_epochs, 1e-3),
+    }
     results = {}
     for name, (config, epochs, lr) in models.items():
         if args.only and name != args.only:
@@ -60,8 +64,12 @@ def main() -> None:
         for r in rows:
             print(f"{name:5} {r['precision']:5} {r['samples_per_s']:>8,} samples/s  {quality} {r[quality]}")
         print(f"{name:5} bf16 / fp32: {speedup:.2f}× the speed, {quality} {100 * change:+.2f} %")
-        results[name] = {"fp32": rows[0], "bf16": rows[1], "speedup": round(speedup, 3),
-                         "quality_change": round(float(np.round(change, 5)), 5)}
+        results[name] = {
+            "fp32": rows[0],
+            "bf16": rows[1],
+            "speedup": round(speedup, 3),
+            "quality_change": round(float(np.round(change, 5)), 5),
+        }
     print(json.dumps(results))
 
 

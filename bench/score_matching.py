@@ -23,12 +23,29 @@ def main() -> None:
     p.add_argument("--png", default="bench-output/score-matching.png")
     args = p.parse_args()
     r = denoising_score_matching(sigma=args.sigma, epochs=args.epochs, seed=args.seed)
-    score_quiver(r["points"], r["estimated"], r["true"], args.png,
-                 title=f"DAE score estimate, σ = {args.sigma:g}: mean cosine {r['mean_cosine']:.3f}")
-    print(f"σ = {args.sigma:g}: mean cosine {r['mean_cosine']:.4f}, mean relative error {r['relative_error']:.4f}; "
-          f"wrote {args.png}")
-    print(json.dumps({"benchmark": "score_matching", "sigma": args.sigma, "epochs": args.epochs, "seed": args.seed,
-                      "mean_cosine": r["mean_cosine"], "relative_error": r["relative_error"]}))
+    score_quiver(
+        r["points"],
+        r["estimated"],
+        r["true"],
+        args.png,
+        title=f"DAE score estimate, σ = {args.sigma:g}: mean cosine {r['mean_cosine']:.3f}",
+    )
+    print(
+        f"σ = {args.sigma:g}: mean cosine {r['mean_cosine']:.4f}, mean relative error {r['relative_error']:.4f}; "
+        f"wrote {args.png}"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "score_matching",
+                "sigma": args.sigma,
+                "epochs": args.epochs,
+                "seed": args.seed,
+                "mean_cosine": r["mean_cosine"],
+                "relative_error": r["relative_error"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

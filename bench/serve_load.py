@@ -58,6 +58,7 @@ async def load(url: str, bodies: list[tuple[bytes, bool]], concurrency: int, sec
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
         async def worker(offset: int):
             nonlocal errors, rejected_ok, sent, answered, failed
             i = offset
@@ -79,13 +80,21 @@ async def load(url: str, bodies: list[tuple[bytes, bool]], concurrency: int, sec
                 else:
                     bad_latencies.append(elapsed)
                     rejected_ok += 400 <= r.status_code < 500 and "detail" in r.json()
+
         started = time.perf_counter()
         await asyncio.gather(*(worker(c) for c in range(concurrency)))
         wall = time.perf_counter() - started
     ms = np.asarray(latencies) * 1000
-    return {"requests_per_s": round(answered / wall, 1), "p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2), "requests": sent, "errors": errors + failed,
-            "lost": sent - answered - failed, "malformed": len(bad_latencies), "malformed_answered_4xx": rejected_ok}
+    return {
+        "requests_per_s": round(answered / wall, 1),
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "requests": sent,
+        "errors": errors + failed,
+        "lost": sent - answered - failed,
+        "malformed": len(bad_latencies),
+        "malformed_answered_4xx": rejected_ok,
+    }
 
 
 def main() -> None:
@@ -98,9 +107,12 @@ def main() -> None:
     rows = np.round(x.astype(np.float64), 4).tolist()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "hourglass", "serve", str(folder), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hourglass", "serve", str(folder), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     try:
         for _ in range(300):
             try:
@@ -109,27 +121,38 @@ def main() -> None:
             except httpx.TransportError:
                 time.sleep(0.2)
         results = {}
-        print(f"{'concurrency':>11} {'rows':>5} {'req/s':>8} {'rows/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'errors':>6} {'lost':>5}")
+        print(
+            f"{'concurrency':>11} {'rows':>5} {'req/s':>8} {'rows/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'errors':>6} {'lost':>5}"
+        )
         for rows_per_request in (1, 64):
-            bodies = [(json.dumps({"rows": rows[i:i + rows_per_request]}).encode(), True)
-                      for i in range(0, 2000, rows_per_request)]
+            bodies = [
+                (json.dumps({"rows": rows[i : i + rows_per_request]}).encode(), True)
+                for i in range(0, 2000, rows_per_request)
+            ]
             for concurrency in (1, 8, 32):
                 r = asyncio.run(load(url, bodies, concurrency, args.seconds))
                 results[f"c{concurrency}_r{rows_per_request}"] = r
-                print(f"{concurrency:>11} {rows_per_request:>5} {r['requests_per_s']:>8,.0f} "
-                      f"{r['requests_per_s'] * rows_per_request:>9,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
-                      f"{r['errors']:>6} {r['lost']:>5}", flush=True)
+                print(
+                    f"{concurrency:>11} {rows_per_request:>5} {r['requests_per_s']:>8,.0f} "
+                    f"{r['requests_per_s'] * rows_per_request:>9,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+                    f"{r['errors']:>6} {r['lost']:>5}",
+                    flush=True,
+                )
         rng = np.random.default_rng(0)
-        mixed_bodies = [(malformed(rng, rows[i]), False) if i % 10 == 9 else
-                        (json.dumps({"rows": [rows[i]]}).encode(), True) for i in range(2000)]
+        mixed_bodies = [
+            (malformed(rng, rows[i]), False) if i % 10 == 9 else (json.dumps({"rows": [rows[i]]}).encode(), True)
+            for i in range(2000)
+        ]
         mixed = asyncio.run(load(url, mixed_bodies, 8, args.seconds))
         clean = results["c8_r1"]
         results["mixed_c8_r1"] = mixed
-        print(f"mixed (10 % malformed, concurrency 8, 1 row): {mixed['malformed']} malformed, "
-              f"{mixed['malformed_answered_4xx']} answered 4xx; good requests p50 {mixed['p50_ms']:.2f} ms / p99 "
-              f"{mixed['p99_ms']:.2f} ms (clean run: {clean['p50_ms']:.2f} / {clean['p99_ms']:.2f}); errors "
-              f"{mixed['errors']}, lost {mixed['lost']}")
+        print(
+            f"mixed (10 % malformed, concurrency 8, 1 row): {mixed['malformed']} malformed, "
+            f"{mixed['malformed_answered_4xx']} answered 4xx; good requests p50 {mixed['p50_ms']:.2f} ms / p99 "
+            f"{mixed['p99_ms']:.2f} ms (clean run: {clean['p50_ms']:.2f} / {clean['p99_ms']:.2f}); errors "
+            f"{mixed['errors']}, lost {mixed['lost']}"
+        )
         healthy = httpx.get(f"{url}/health").json()["status"] == "ok"
         print(f"healthy after the runs: {healthy}")
         results["healthy_after"] = healthy

@@ -76,9 +76,11 @@ def main() -> None:
     compiled_loss = torch.compile(model_loss)
 
     with torch.no_grad():
-        parts = {"gather_indexing_us": microseconds(lambda: x[rows]),
-                 "gather_index_select_us": microseconds(lambda: x.index_select(0, rows)),
-                 "log_sigmoid_forward_us": microseconds(lambda: F.logsigmoid(logits))}
+        parts = {
+            "gather_indexing_us": microseconds(lambda: x[rows]),
+            "gather_index_select_us": microseconds(lambda: x.index_select(0, rows)),
+            "log_sigmoid_forward_us": microseconds(lambda: F.logsigmoid(logits)),
+        }
     parts["cross_entropy_eager_us"] = microseconds(lambda: cross_entropy(logits, batch).backward())
     parts["cross_entropy_compiled_us"] = microseconds(lambda: compiled(logits, batch).backward())
     model_loss(batch).backward()  # gradients for the optimizers to step on
@@ -94,9 +96,15 @@ def main() -> None:
     parts["step_compile_s"] = time.perf_counter() - started
     # The steps and their GEMMs take turns, so that the machine's drift cancels in each round's ratio.
     one_row = batch[:1].clone()
-    rounds = [(microseconds(step, repeats=1), microseconds(lambda: step(compiled_loss), repeats=1),
-               gemm_seconds(BATCH) * 1e6,
-               microseconds(lambda: step(rows=one_row), repeats=1) - gemm_seconds(1) * 1e6) for _ in range(7)]
+    rounds = [
+        (
+            microseconds(step, repeats=1),
+            microseconds(lambda: step(compiled_loss), repeats=1),
+            gemm_seconds(BATCH) * 1e6,
+            microseconds(lambda: step(rows=one_row), repeats=1) - gemm_seconds(1) * 1e6,
+        )
+        for _ in range(7)
+    ]
     parts["bare_step_us"] = statistics.median(r[0] for r in rounds)
     parts["compiled_step_us"] = statistics.median(r[1] for r in rounds)
     parts["step_gemms_us"] = statistics.median(r[2] for r in rounds)
@@ -107,8 +115,16 @@ def main() -> None:
     for name, value in parts.items():
         fractional = "fraction" in name or name.endswith("_s")
         print(f"{name:>34} {value:>10.3f}" if fractional else f"{name:>34} {value:>10,.0f}")
-    print(json.dumps({"benchmark": "step_parts", "batch_size": BATCH, "threads": torch.get_num_threads(),
-                      **{k: round(v, 3) for k, v in parts.items()}}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "step_parts",
+                "batch_size": BATCH,
+                "threads": torch.get_num_threads(),
+                **{k: round(v, 3) for k, v in parts.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -39,14 +39,38 @@ from hourglass.workflow import ModelConfig, train
 # epoch (10,000: the usual 50,000 / 10,000 split; Hinton & Salakhutdinov trained on all 60,000).
 MNIST_30D = "test squared error per image"
 RECIPES = {
-    "conv30": (ModelConfig(arch="conv", widths=(32, 64), latent_dim=30),
-               TrainConfig(epochs=70, lr=4e-3, batch_size=128), 900, 2.50, MNIST_30D, 1000),
-    "hinton": (ModelConfig(widths=(1000, 500, 250), latent_dim=30, loss="mse"),
-               TrainConfig(epochs=180, lr=1e-3, precision="bf16"), 900, 3.00, MNIST_30D, 1000),
-    "vae": (ModelConfig(model="vae", widths=(512, 512), latent_dim=32, binarize=True),
-            TrainConfig(epochs=560, lr=1e-3, precision="bf16"), 1800, 86.76, "test NLL, nats", 10_000),
-    "iwae": (ModelConfig(model="vae", widths=(512, 512), latent_dim=32, binarize=True, iw_samples=5),
-             TrainConfig(epochs=400, lr=1e-3, precision="bf16"), 3600, 85.5, "test NLL, nats", 10_000),
+    "conv30": (
+        ModelConfig(arch="conv", widths=(32, 64), latent_dim=30),
+        TrainConfig(epochs=70, lr=4e-3, batch_size=128),
+        900,
+        2.50,
+        MNIST_30D,
+        1000,
+    ),
+    "hinton": (
+        ModelConfig(widths=(1000, 500, 250), latent_dim=30, loss="mse"),
+        TrainConfig(epochs=180, lr=1e-3, precision="bf16"),
+        900,
+        3.00,
+        MNIST_30D,
+        1000,
+    ),
+    "vae": (
+        ModelConfig(model="vae", widths=(512, 512), latent_dim=32, binarize=True),
+        TrainConfig(epochs=560, lr=1e-3, precision="bf16"),
+        1800,
+        86.76,
+        "test NLL, nats",
+        10_000,
+    ),
+    "iwae": (
+        ModelConfig(model="vae", widths=(512, 512), latent_dim=32, binarize=True, iw_samples=5),
+        TrainConfig(epochs=400, lr=1e-3, precision="bf16"),
+        3600,
+        85.5,
+        "test NLL, nats",
+        10_000,
+    ),
 }
 IMPORTANCE_SAMPLES = 5000
 
@@ -61,16 +85,24 @@ def main() -> None:
     args = parser.parse_args()
     config, training, budget, target, quality, validation_rows = RECIPES[args.recipe]
     validation_rows = args.validation_rows or validation_rows
-    training = replace(training, epochs=args.epochs or training.epochs, lr=args.lr or training.lr,
-                       batch_size=args.batch_size or training.batch_size, seed=0, progress=False)
+    training = replace(
+        training,
+        epochs=args.epochs or training.epochs,
+        lr=args.lr or training.lr,
+        batch_size=args.batch_size or training.batch_size,
+        seed=0,
+        progress=False,
+    )
 
     start = time.perf_counter()
     trained = train(load_mnist(validation_rows=validation_rows), config, training)
     train_seconds = time.perf_counter() - start
     curve = [round(e["val_loss"], 3) for e in trained.history.epochs]
-    print(f"{args.recipe}: {training.epochs} epochs at lr {training.lr:g}, batch {training.batch_size} "
-          f"({training.precision}) on "
-          f"{len(trained.dataset.x_train):,} images in {train_seconds:.0f} s; validation loss per epoch:")
+    print(
+        f"{args.recipe}: {training.epochs} epochs at lr {training.lr:g}, batch {training.batch_size} "
+        f"({training.precision}) on "
+        f"{len(trained.dataset.x_train):,} images in {train_seconds:.0f} s; validation loss per epoch:"
+    )
     print(curve)
 
     start = time.perf_counter()
@@ -81,18 +113,32 @@ def main() -> None:
         value = bounds["nll"]
     else:
         errors = compare_with_pca(trained.model, x_train, x_test, config.latent_dim)
-        measured = {"test_error_per_image": round(errors["squared_error_per_sample"], 3),
-                    "pca_error_per_image": round(errors["pca_squared_error_per_sample"], 3)}
+        measured = {
+            "test_error_per_image": round(errors["squared_error_per_sample"], 3),
+            "pca_error_per_image": round(errors["pca_squared_error_per_sample"], 3),
+        }
         value = errors["squared_error_per_sample"]
     measure_seconds = time.perf_counter() - start
     met = value <= target and train_seconds <= budget
-    print(f"{quality}: {value:.3f} (target ≤ {target}) after {train_seconds:.0f} s of training "
-          f"(budget {budget} s): {'met' if met else 'missed'}; measured in {measure_seconds:.0f} s")
-    result = {"recipe": args.recipe, "model": config.to_dict(), "training": training.to_dict(),
-              "train_rows": len(trained.dataset.x_train), "validation_rows": len(trained.dataset.x_val),
-              "train_seconds": round(train_seconds, 1),
-              "budget_seconds": budget, "target": target, **measured, "measure_seconds": round(measure_seconds, 1),
-              "best_epoch": trained.history.best_epoch, "met": met, "val_loss_per_epoch": curve}
+    print(
+        f"{quality}: {value:.3f} (target ≤ {target}) after {train_seconds:.0f} s of training "
+        f"(budget {budget} s): {'met' if met else 'missed'}; measured in {measure_seconds:.0f} s"
+    )
+    result = {
+        "recipe": args.recipe,
+        "model": config.to_dict(),
+        "training": training.to_dict(),
+        "train_rows": len(trained.dataset.x_train),
+        "validation_rows": len(trained.dataset.x_val),
+        "train_seconds": round(train_seconds, 1),
+        "budget_seconds": budget,
+        "target": target,
+        **measured,
+        "measure_seconds": round(measure_seconds, 1),
+        "best_epoch": trained.history.best_epoch,
+        "met": met,
+        "val_loss_per_epoch": curve,
+    }
     out = Path("bench-output") / f"time-to-quality-{args.recipe}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")

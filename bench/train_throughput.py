@@ -84,7 +84,7 @@ def plain_epoch(model, opt, batches, x_val, loss_of=None):
 def lean_batches(x, batch_size, generator):
     """Slices of one tensor by a fresh permutation (what hourglass does, without its trainer)."""
     order = torch.randperm(len(x), generator=generator)
-    return (x[order[i:i + batch_size]] for i in range(0, len(x), batch_size))
+    return (x[order[i : i + batch_size]] for i in range(0, len(x), batch_size))
 
 
 LAYERS = (784, 256, 64, 16, 4, 16, 64, 256, 784)
@@ -96,8 +96,16 @@ def gemm_seconds(batch_size: int, dtype=torch.float32, backward: bool = True, re
     of its weight."""
     shapes = []
     for i, (d_in, d_out) in enumerate(zip(LAYERS[:-1], LAYERS[1:])):
-        shapes.append((torch.randn(batch_size, d_in, dtype=dtype), torch.randn(d_out, d_in, dtype=dtype),
-                       torch.randn(d_out, dtype=dtype), torch.randn(batch_size, d_out, dtype=dtype), i > 0))
+        shapes.append(
+            (
+                torch.randn(batch_size, d_in, dtype=dtype),
+                torch.randn(d_out, d_in, dtype=dtype),
+                torch.randn(d_out, dtype=dtype),
+                torch.randn(batch_size, d_out, dtype=dtype),
+                i > 0,
+            )
+        )
+
     def step():
         for x, w, b, grad_out, grad_in in shapes:
             torch.addmm(b, x, w.t())
@@ -105,6 +113,7 @@ def gemm_seconds(batch_size: int, dtype=torch.float32, backward: bool = True, re
                 torch.mm(grad_out, w)
             if backward:
                 torch.mm(grad_out.t(), x)
+
     for _ in range(5):
         step()
     started = time.perf_counter()
@@ -174,11 +183,22 @@ def pythae_runner(x, x_val, batch_size, out: str):
             return ModelOutput(reconstruction=torch.sigmoid(self.g(z)))
 
     model = AE(AEConfig(input_dim=(784,), latent_dim=4), encoder=Encoder(), decoder=Decoder())
-    config = BaseTrainerConfig(output_dir=out, num_epochs=1, learning_rate=3e-3, per_device_train_batch_size=batch_size,
-                               per_device_eval_batch_size=batch_size, no_cuda=True, seed=0)
+    config = BaseTrainerConfig(
+        output_dir=out,
+        num_epochs=1,
+        learning_rate=3e-3,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size,
+        no_cuda=True,
+        seed=0,
+    )
     with contextlib.redirect_stdout(io.StringIO()):
-        trainer = BaseTrainer(model, BaseDataset(x, torch.zeros(len(x))), BaseDataset(x_val, torch.zeros(len(x_val))),
-                              training_config=config)
+        trainer = BaseTrainer(
+            model,
+            BaseDataset(x, torch.zeros(len(x))),
+            BaseDataset(x_val, torch.zeros(len(x_val))),
+            training_config=config,
+        )
         trainer.prepare_training()
     return lambda r: quiet_seconds(lambda: trainer.train_step(r), lambda: trainer.eval_step(r))
 
@@ -191,11 +211,17 @@ def autoencoders_runner(x, x_val, batch_size, out: str):
         from autoencoders.training.trainer import AETrainer, TrainingConfig
     except ImportError:
         return None
-    model = ae.AutoencoderModel(ae.AutoencoderConfig(latent_dim=4), sample_spec=TensorSpec(shape=(784,)),
-                                encoder="mlp", encoder_config={"hidden_dims": [256, 64, 16], "activation": "silu"})
+    model = ae.AutoencoderModel(
+        ae.AutoencoderConfig(latent_dim=4),
+        sample_spec=TensorSpec(shape=(784,)),
+        encoder="mlp",
+        encoder_config={"hidden_dims": [256, 64, 16], "activation": "silu"},
+    )
     with contextlib.redirect_stdout(io.StringIO()):
-        trainer = AETrainer(model, TrainingConfig(output_dir=out, epochs=1, learning_rate=3e-3, batch_size=batch_size,
-                                                  device="cpu", seed=0))
+        trainer = AETrainer(
+            model,
+            TrainingConfig(output_dir=out, epochs=1, learning_rate=3e-3, batch_size=batch_size, device="cpu", seed=0),
+        )
     train_loader = DataLoader(x, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
     val_loader = DataLoader(x_val, batch_size=batch_size)
     return lambda r: quiet_seconds(lambda: trainer.train_epoch(train_loader), lambda: trainer.evaluate(val_loader))
@@ -221,8 +247,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--profile", action="store_true",
-                        help="print torch.profiler's table of one hourglass epoch (after a warm-up one) and stop")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print torch.profiler's table of one hourglass epoch (after a warm-up one) and stop",
+    )
     args = parser.parse_args()
     if args.profile:
         return profile(args.batch_size, args.seed)
@@ -234,8 +263,9 @@ def main() -> None:
     lean_opt, plain_opt = torch.optim.Adam(lean.parameters(), 3e-3), torch.optim.Adam(plain.parameters(), 3e-3)
     fused_opt = torch.optim.Adam(fused.parameters(), 3e-3, fused=True)
     g = torch.Generator().manual_seed(args.seed)
-    loader = DataLoader(TensorDataset(x), batch_size=args.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(args.seed))
+    loader = DataLoader(
+        TensorDataset(x), batch_size=args.batch_size, shuffle=True, generator=torch.Generator().manual_seed(args.seed)
+    )
     tmp = tempfile.TemporaryDirectory()
     compiled, compile_seconds = compiled_runner(x, x_val, args.batch_size, g)
     runners = {
@@ -256,7 +286,7 @@ def main() -> None:
     rates: dict[str, list[float]] = {name: [] for name in runners}
     names = list(runners)
     for r in range(args.rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             rates[name].append(n / runners[name](r + 1))
         print(f"round {r + 1}: " + "  ".join(f"{k} {rates[k][-1]:,.0f}/s" for k in names), flush=True)
@@ -267,21 +297,38 @@ def main() -> None:
     print(f"\n{'':>14} {'samples/s':>10} {'hourglass ÷ it':>15} {'of fp32 roofline':>17}")
     for name in names:
         print(f"{name:>14} {medians[name]:>10,.0f} {ratio[name]:>15.3f} {of_roofline[name]:>17.3f}")
-    print(f"torch.compile: {compile_seconds:.1f} s to compile (paid once per process); bf16 GEMM roofline "
-          f"{bf16_roofline:,.0f} samples/s" + (f"; skipped (not installed): {', '.join(skipped)}" if skipped else ""))
+    print(
+        f"torch.compile: {compile_seconds:.1f} s to compile (paid once per process); bf16 GEMM roofline "
+        f"{bf16_roofline:,.0f} samples/s" + (f"; skipped (not installed): {', '.join(skipped)}" if skipped else "")
+    )
     tmp.cleanup()
-    print(json.dumps({"benchmark": "train_throughput", "model": "mlp 784-256-64-16-4", "batch_size": args.batch_size,
-                      "rounds": args.rounds, "threads": torch.get_num_threads(),
-                      **{f"{k}_samples_per_s": round(v) for k, v in medians.items()},
-                      "ratio_vs_lean": round(ratio["lean"], 4), "ratio_vs_dataloader": round(ratio["dataloader"], 4),
-                      "ratio_vs_lean_fused": round(ratio["lean_fused"], 4),
-                      "bar_ratio_vs_lean_fused": round(statistics.median(
-                          a / b for a, b in zip(rates["hourglass_bar"], rates["lean_fused"])), 4),
-                      **{f"ratio_vs_{k}": round(ratio[k], 4) for k in ("lean_compiled", "pythae", "autoencoders")
-                         if k in ratio},
-                      "fraction_of_roofline": {k: round(v, 4) for k, v in of_roofline.items()},
-                      "compile_seconds": round(compile_seconds, 1), "bf16_roofline_samples_per_s": round(bf16_roofline),
-                      "skipped": skipped}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "train_throughput",
+                "model": "mlp 784-256-64-16-4",
+                "batch_size": args.batch_size,
+                "rounds": args.rounds,
+                "threads": torch.get_num_threads(),
+                **{f"{k}_samples_per_s": round(v) for k, v in medians.items()},
+                "ratio_vs_lean": round(ratio["lean"], 4),
+                "ratio_vs_dataloader": round(ratio["dataloader"], 4),
+                "ratio_vs_lean_fused": round(ratio["lean_fused"], 4),
+                "bar_ratio_vs_lean_fused": round(
+                    statistics.median(a / b for a, b in zip(rates["hourglass_bar"], rates["lean_fused"])), 4
+                ),
+                **{
+                    f"ratio_vs_{k}": round(ratio[k], 4)
+                    for k in ("lean_compiled", "pythae", "autoencoders")
+                    if k in ratio
+                },
+                "fraction_of_roofline": {k: round(v, 4) for k, v in of_roofline.items()},
+                "compile_seconds": round(compile_seconds, 1),
+                "bf16_roofline_samples_per_s": round(bf16_roofline),
+                "skipped": skipped,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

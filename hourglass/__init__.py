@@ -12,10 +12,25 @@ from .store.checkpoint import Checkpoint, load, save
 from .corruptions import Compose, GaussianNoise, MaskingNoise, SaltAndPepper, parse_noise
 from .data import Dataset, Scaling, load_dataset, load_digits, load_mnist
 from .errors import HourglassError, TrainingDiverged
-from .losses import (ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective, bernoulli_cross_entropy_per_sample,
-                     reconstruction_per_sample, squared_error_per_sample)
-from .metrics import (code_sparsity, compare_with_pca, encode, mean_jacobian_norm, psnr, reconstruct,
-                      reconstruction_errors, vae_bounds)
+from .losses import (
+    ContractivePenalty,
+    KLSparsityPenalty,
+    L1Penalty,
+    Objective,
+    bernoulli_cross_entropy_per_sample,
+    reconstruction_per_sample,
+    squared_error_per_sample,
+)
+from .metrics import (
+    code_sparsity,
+    compare_with_pca,
+    encode,
+    mean_jacobian_norm,
+    psnr,
+    reconstruct,
+    reconstruction_errors,
+    vae_bounds,
+)
 from .models import VAE, Autoencoder, Output
 from .nets import Architecture
 from .pca import PCABaseline
@@ -24,19 +39,64 @@ from .training.loop import History, TrainConfig, Trainer, fit
 from .workflow import ModelConfig
 
 __all__ = [
-    "__version__", "Architecture", "Autoencoder", "Callback", "Checkpoint", "Compose", "ContractivePenalty", "Dataset",
-    "GaussianNoise", "History", "HourglassError", "KLSparsityPenalty", "L1Penalty", "MaskingNoise", "ModelConfig",
-    "Objective", "Output", "PCABaseline", "SaltAndPepper", "Scaling", "TrainConfig", "Trainer", "TrainingDiverged", "VAE",
-    "bernoulli_cross_entropy_per_sample", "code_sparsity", "compare_with_pca", "encode", "fit", "load",
-    "load_dataset", "load_digits", "load_mnist", "mean_jacobian_norm", "parse_noise", "psnr", "reconstruct",
-    "reconstruction_errors", "reconstruction_per_sample", "run_claims", "save", "squared_error_per_sample",
-    "vae_bounds", "export_onnx", "create_app", "serve", "explore_file",
+    "__version__",
+    "Architecture",
+    "Autoencoder",
+    "Callback",
+    "Checkpoint",
+    "Compose",
+    "ContractivePenalty",
+    "Dataset",
+    "GaussianNoise",
+    "History",
+    "HourglassError",
+    "KLSparsityPenalty",
+    "L1Penalty",
+    "MaskingNoise",
+    "ModelConfig",
+    "Objective",
+    "Output",
+    "PCABaseline",
+    "SaltAndPepper",
+    "Scaling",
+    "TrainConfig",
+    "Trainer",
+    "TrainingDiverged",
+    "VAE",
+    "bernoulli_cross_entropy_per_sample",
+    "code_sparsity",
+    "compare_with_pca",
+    "encode",
+    "fit",
+    "load",
+    "load_dataset",
+    "load_digits",
+    "load_mnist",
+    "mean_jacobian_norm",
+    "parse_noise",
+    "psnr",
+    "reconstruct",
+    "reconstruction_errors",
+    "reconstruction_per_sample",
+    "run_claims",
+    "save",
+    "squared_error_per_sample",
+    "vae_bounds",
+    "export_onnx",
+    "create_app",
+    "serve",
+    "explore_file",
 ]
 
 # Imported on first use, not with every CLI command: the experiments pull in matplotlib, the export the ONNX
 # stack, the service FastAPI.
-_LAZY = {"run_claims": "experiments", "export_onnx": "export", "create_app": "service", "serve": "service",
-         "explore_file": "explorer"}
+_LAZY = {
+    "run_claims": "experiments",
+    "export_onnx": "export",
+    "create_app": "service",
+    "serve": "service",
+    "explore_file": "explorer",
+}
 
 
 def __getattr__(name):

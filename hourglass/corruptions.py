@@ -111,8 +111,9 @@ def parse_noise(spec: str, clip: bool = True):
         name, _, value = item.partition(":")
         name = _ALIASES.get(name.strip().lower(), name.strip().lower())
         if name not in NOISES:
-            raise HourglassError(f"unknown noise {name!r} in {spec!r}; expected gaussian:SIGMA, mask:P or "
-                                 "salt-and-pepper:P")
+            raise HourglassError(
+                f"unknown noise {name!r} in {spec!r}; expected gaussian:SIGMA, mask:P or salt-and-pepper:P"
+            )
         try:
             level = float(value)
         except ValueError:

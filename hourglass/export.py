@@ -72,15 +72,19 @@ def metadata(checkpoint: ckpt.Checkpoint, part: str) -> dict[str, str]:
     """The strings stored in the ONNX file's ``metadata_props`` (JSON where a value is structured)."""
     arch = checkpoint.model.architecture
     quantiles = (checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")
-    return {"producer": f"hourglass {__version__}", "hourglass_version": __version__, "part": part,
-            "variant": checkpoint.variant, "model_kind": checkpoint.model.kind,
-            "architecture": json.dumps(arch.to_dict()),
-            "feature_names": json.dumps(checkpoint.data.get("columns") or [f"x{i + 1}" for i in
-                                                                           range(arch.n_features)]),
-            "input_units": "the data's own units: the training scaling is folded into the graph",
-            "score": "squared reconstruction error per row, in the model's scaled space",
-            "train_error_quantiles": json.dumps(quantiles or []),
-            "data": json.dumps({k: v for k, v in checkpoint.data.items() if k != "columns"}, default=str)}
+    return {
+        "producer": f"hourglass {__version__}",
+        "hourglass_version": __version__,
+        "part": part,
+        "variant": checkpoint.variant,
+        "model_kind": checkpoint.model.kind,
+        "architecture": json.dumps(arch.to_dict()),
+        "feature_names": json.dumps(checkpoint.data.get("columns") or [f"x{i + 1}" for i in range(arch.n_features)]),
+        "input_units": "the data's own units: the training scaling is folded into the graph",
+        "score": "squared reconstruction error per row, in the model's scaled space",
+        "train_error_quantiles": json.dumps(quantiles or []),
+        "data": json.dumps({k: v for k, v in checkpoint.data.items() if k != "columns"}, default=str),
+    }
 
 
 @contextlib.contextmanager
@@ -125,9 +129,16 @@ def export_onnx(checkpoint, output: str | Path, part: str = "all", opset: int | 
     inputs, outputs = PARTS[part]
     example = torch.from_numpy(sample_inputs(checkpoint, part, n=4))
     with _quiet_exporter(), torch.no_grad():
-        program = torch.onnx.export(module, (example,), dynamo=True, input_names=inputs, output_names=outputs,
-                                    dynamic_shapes=({0: torch.export.Dim("batch")},), opset_version=opset,
-                                    verbose=False)
+        program = torch.onnx.export(
+            module,
+            (example,),
+            dynamo=True,
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            opset_version=opset,
+            verbose=False,
+        )
     proto = program.model_proto
     for key, value in metadata(checkpoint, part).items():
         proto.metadata_props.add(key=key, value=value)
@@ -142,8 +153,16 @@ def export_onnx(checkpoint, output: str | Path, part: str = "all", opset: int | 
     want = [w.numpy() for w in (want if isinstance(want, tuple) else (want,))]
     error = max(float(np.abs(g - w).max() / max(np.abs(w).max(), 1e-12)) for g, w in zip(got, want))
     if not error <= TOLERANCE:
-        raise HourglassError(f"the exported graph differs from PyTorch by {error:.2g} (relative) on sample rows; "
-                             f"{output} was not written")
+        raise HourglassError(
+            f"the exported graph differs from PyTorch by {error:.2g} (relative) on sample rows; "
+            f"{output} was not written"
+        )
     write_bytes(output, blob)
-    return {"output": output, "part": part, "inputs": inputs, "outputs": outputs, "max_relative_error": error,
-            "opset": next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)}
+    return {
+        "output": output,
+        "part": part,
+        "inputs": inputs,
+        "outputs": outputs,
+        "max_relative_error": error,
+        "opset": next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None),
+    }

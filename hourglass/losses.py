@@ -131,8 +131,9 @@ def jacobian_frobenius_sq_sigmoid(linear: torch.nn.Linear, x: torch.Tensor) -> t
     return (h * (1 - h)).pow(2) @ linear.weight.pow(2).sum(dim=1)
 
 
-def jacobian_frobenius_sq_hutchinson(encoder, x: torch.Tensor, probes: int = 1,
-                                     generator: torch.Generator | None = None) -> torch.Tensor:
+def jacobian_frobenius_sq_hutchinson(
+    encoder, x: torch.Tensor, probes: int = 1, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """An unbiased estimate of ‖J_f(x)‖²_F: E_v ‖Jᵀv‖² = tr(J Jᵀ) for random signs v ∈ {−1, 1}^k (Hutchinson
     1989; lower variance than Gaussian v), averaged over ``probes`` projections, one vector-Jacobian product each —
     for codes too large for the exact Jacobian. Differentiable in the encoder's parameters. (N, D) → (N,)."""
@@ -165,8 +166,10 @@ class L1Penalty:
 
     weight: float
     kind = "l1"
-    variational = ("a VAE's code is a Gaussian draw: an L1 penalty on it fights the KL term and never gives exact "
-                   "zeros; use a plain autoencoder with a relu code")
+    variational = (
+        "a VAE's code is a Gaussian draw: an L1 penalty on it fights the KL term and never gives exact "
+        "zeros; use a plain autoencoder with a relu code"
+    )
 
     def __call__(self, out, x_in, encoder=None, generator=None) -> torch.Tensor:
         return l1_per_sample(out.z).mean()
@@ -186,8 +189,7 @@ class KLSparsityPenalty:
 
     def __post_init__(self):
         if not 0 < self.target < 1:
-            raise HourglassError(f"sparsity_target must be in (0, 1), got {self.target:g}",
-                                 params=("sparsity_target",))
+            raise HourglassError(f"sparsity_target must be in (0, 1), got {self.target:g}", params=("sparsity_target",))
 
     def __call__(self, out, x_in, encoder=None, generator=None) -> torch.Tensor:
         return kl_sparsity(out.z, self.target)
@@ -208,13 +210,17 @@ class ContractivePenalty:
     estimator: str = "auto"
     probes: int = 1
     kind = "contractive"
-    variational = ("the contractive penalty is for a deterministic code z = f(x); a VAE's encoder is already "
-                   "regularised by its KL term")
+    variational = (
+        "the contractive penalty is for a deterministic code z = f(x); a VAE's encoder is already "
+        "regularised by its KL term"
+    )
 
     def __post_init__(self):
         if self.estimator not in ("auto", "exact", "hutchinson"):
-            raise HourglassError(f"unknown contractive_estimator {self.estimator!r}; expected auto, exact or "
-                                 "hutchinson", params=("contractive_estimator",))
+            raise HourglassError(
+                f"unknown contractive_estimator {self.estimator!r}; expected auto, exact or hutchinson",
+                params=("contractive_estimator",),
+            )
         if self.probes < 1:
             raise HourglassError(f"probes must be at least 1, got {self.probes}", params=("probes",))
 
@@ -225,8 +231,9 @@ class ContractivePenalty:
         if estimator == "hutchinson":
             return jacobian_frobenius_sq_hutchinson(encoder, x, self.probes, generator)
         linear = _one_layer_sigmoid(encoder)
-        return jacobian_frobenius_sq_sigmoid(linear, x) if linear is not None else jacobian_frobenius_sq_exact(
-            encoder, x)
+        return (
+            jacobian_frobenius_sq_sigmoid(linear, x) if linear is not None else jacobian_frobenius_sq_exact(encoder, x)
+        )
 
     def __call__(self, out, x_in, encoder=None, generator=None) -> torch.Tensor:
         return self.per_sample(encoder, x_in, out.z.shape[1], generator).mean()
@@ -282,22 +289,28 @@ class Objective:
 
     def __post_init__(self):
         if self.reconstruction not in RECONSTRUCTIONS:
-            raise HourglassError(f"unknown loss {self.reconstruction!r}; expected one of {', '.join(RECONSTRUCTIONS)}",
-                                 params=("loss",))
+            raise HourglassError(
+                f"unknown loss {self.reconstruction!r}; expected one of {', '.join(RECONSTRUCTIONS)}", params=("loss",)
+            )
         for p in self.penalties:
             if not (p.weight >= 0 and math.isfinite(p.weight)):
                 raise HourglassError(f"{p.kind} weight must be >= 0, got {p.weight:g}", params=(p.kind,))
         if not (self.beta >= 0 and math.isfinite(self.beta)):
             raise HourglassError(f"beta must be >= 0, got {self.beta:g}", params=("beta",))
         if self.kl_warmup_epochs < 0:
-            raise HourglassError(f"kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}",
-                                 params=("kl_warmup_epochs",))
+            raise HourglassError(
+                f"kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}", params=("kl_warmup_epochs",)
+            )
         if isinstance(self.iw_samples, bool) or not isinstance(self.iw_samples, int) or self.iw_samples < 1:
-            raise HourglassError(f"iw_samples must be a whole number >= 1, got {self.iw_samples!r}",
-                                 params=("iw_samples",))
+            raise HourglassError(
+                f"iw_samples must be a whole number >= 1, got {self.iw_samples!r}", params=("iw_samples",)
+            )
         if self.iw_samples > 1 and (self.beta != 1 or self.kl_warmup_epochs):
-            raise HourglassError("the importance-weighted bound (iw_samples > 1) has no KL weight: it takes beta 1 "
-                                 "and no kl_warmup_epochs", params=("iw_samples", "beta", "kl_warmup_epochs"))
+            raise HourglassError(
+                "the importance-weighted bound (iw_samples > 1) has no KL weight: it takes beta 1 "
+                "and no kl_warmup_epochs",
+                params=("iw_samples", "beta", "kl_warmup_epochs"),
+            )
         self._epoch = None
 
     @property
@@ -322,24 +335,29 @@ class Objective:
     def check(self, model) -> None:
         """Raise if ``model`` cannot be trained with this objective (the output it needs; what a VAE refuses)."""
         if getattr(model, "output", None) != self.model_output:
-            raise HourglassError(f"loss {self.reconstruction} needs a model with a {self.model_output} output "
-                                 f"(its decoder gives {'logits' if self.model_output == 'sigmoid' else 'x̂'})",
-                                 params=("loss",))
+            raise HourglassError(
+                f"loss {self.reconstruction} needs a model with a {self.model_output} output "
+                f"(its decoder gives {'logits' if self.model_output == 'sigmoid' else 'x̂'})",
+                params=("loss",),
+            )
         self.check_kind(getattr(model, "variational", False))
 
     def check_kind(self, variational: bool) -> None:
         """Raise if a model of this kind (a VAE or a deterministic autoencoder) cannot take this objective."""
         if variational and self.reconstruction == "mse":
-            raise HourglassError("a VAE is trained with its likelihood: loss bce (Bernoulli) or gaussian",
-                                 params=("loss",))
+            raise HourglassError(
+                "a VAE is trained with its likelihood: loss bce (Bernoulli) or gaussian", params=("loss",)
+            )
         if not variational and self.reconstruction == "gaussian":
-            raise HourglassError("loss gaussian is a VAE's likelihood; a plain autoencoder uses loss mse",
-                                 params=("loss",))
+            raise HourglassError(
+                "loss gaussian is a VAE's likelihood; a plain autoencoder uses loss mse", params=("loss",)
+            )
         for p in self.penalties if variational else ():
             raise HourglassError(p.variational, params=(p.kind,))
         if self.iw_samples > 1 and not variational:
-            raise HourglassError("iw_samples is the VAE's importance-weighted bound (model vae)",
-                                 params=("iw_samples", "model"))
+            raise HourglassError(
+                "iw_samples is the VAE's importance-weighted bound (model vae)", params=("iw_samples", "model")
+            )
 
     def start_epoch(self, epoch: int) -> None:
         """Called by the trainer before each training epoch (0-based): schedules the KL warm-up."""
@@ -358,8 +376,15 @@ class Objective:
             x = (torch.rand(x.shape, generator=generator).to(x.device) < x).to(x.dtype)
         return x, (self.corruption(x, generator) if self.corruption is not None else x)
 
-    def __call__(self, out, x: torch.Tensor, x_in: torch.Tensor | None = None, encoder=None,
-                 generator: torch.Generator | None = None, training: bool = False):
+    def __call__(
+        self,
+        out,
+        x: torch.Tensor,
+        x_in: torch.Tensor | None = None,
+        encoder=None,
+        generator: torch.Generator | None = None,
+        training: bool = False,
+    ):
         """(loss, terms) of the model's Output ``out`` for targets ``x`` (see the class docstring)."""
         if self.iw_samples > 1:
             return self._importance_weighted(out, x)
@@ -381,15 +406,24 @@ class Objective:
         log_px_z = log_likelihood_of_draws(self.reconstruction, out, x)  # (K, N)
         bound = log_mean_exp(log_importance_weights(out, log_px_z), dim=0)
         reconstruction, kl = -log_px_z.mean(), kl_standard_normal_per_sample(out.mu, out.log_var).mean()
-        terms = {"reconstruction": reconstruction.detach(), "kl": kl.detach(),
-                 "elbo": -(reconstruction + kl).detach(), "iw_bound": bound.mean().detach()}
+        terms = {
+            "reconstruction": reconstruction.detach(),
+            "kl": kl.detach(),
+            "elbo": -(reconstruction + kl).detach(),
+            "iw_bound": bound.mean().detach(),
+        }
         return -bound.mean(), terms
 
     def to_dict(self) -> dict:
-        return {"reconstruction": self.reconstruction,
-                "corruption": None if self.corruption is None else self.corruption.to_dict(),
-                "penalties": [p.to_dict() for p in self.penalties], "beta": self.beta,
-                "kl_warmup_epochs": self.kl_warmup_epochs, "binarize": self.binarize, "iw_samples": self.iw_samples}
+        return {
+            "reconstruction": self.reconstruction,
+            "corruption": None if self.corruption is None else self.corruption.to_dict(),
+            "penalties": [p.to_dict() for p in self.penalties],
+            "beta": self.beta,
+            "kl_warmup_epochs": self.kl_warmup_epochs,
+            "binarize": self.binarize,
+            "iw_samples": self.iw_samples,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Objective":

@@ -18,8 +18,10 @@ from .pca import PCABaseline
 def apply_in_batches(fn, x: np.ndarray, batch_size: int = 4096, device: torch.device | str = "cpu") -> np.ndarray:
     """``fn`` (tensor → tensor) over the rows of ``x`` in batches on ``device``; the results stacked as a float32
     array on the host."""
-    out = [fn(torch.as_tensor(x[i:i + batch_size], dtype=torch.float32).to(device)).cpu().numpy()
-           for i in range(0, len(x), batch_size)]
+    out = [
+        fn(torch.as_tensor(x[i : i + batch_size], dtype=torch.float32).to(device)).cpu().numpy()
+        for i in range(0, len(x), batch_size)
+    ]
     return np.concatenate(out).astype(np.float32, copy=False)
 
 
@@ -50,12 +52,15 @@ def squared_errors(x: np.ndarray, x_hat: np.ndarray, batch_size: int = 4096) -> 
 def reconstruction_errors(x: np.ndarray, x_hat: np.ndarray) -> dict[str, float]:
     """``squared_error_per_sample`` and ``mse_per_feature`` of x̂ against x (float64 sums)."""
     per_sample = squared_errors(x, x_hat)
-    return {"squared_error_per_sample": float(per_sample.mean()),
-            "mse_per_feature": float(per_sample.mean() / x.shape[1])}
+    return {
+        "squared_error_per_sample": float(per_sample.mean()),
+        "mse_per_feature": float(per_sample.mean() / x.shape[1]),
+    }
 
 
-def compare_with_pca(model, x_train: np.ndarray, x_eval: np.ndarray, k: int | None = None,
-                     pca: PCABaseline | None = None) -> dict:
+def compare_with_pca(
+    model, x_train: np.ndarray, x_eval: np.ndarray, k: int | None = None, pca: PCABaseline | None = None
+) -> dict:
     """The autoencoder's error on ``x_eval`` beside PCA's (fitted on ``x_train``) at the same k.
 
     ``x_train`` and ``x_eval`` are arrays, or both splits streamed from disk (:mod:`hourglass.data.streaming`;
@@ -74,12 +79,19 @@ def compare_with_pca(model, x_train: np.ndarray, x_eval: np.ndarray, k: int | No
         scale = float((np.asarray(x_eval, np.float64) ** 2).sum(axis=1).mean())
     if base["squared_error_per_sample"] <= 1e-12 * scale:  # k spans the data: PCA is exact, up to rounding
         base = {"squared_error_per_sample": 0.0, "mse_per_feature": 0.0}
-    return {"k": k, **ae, "pca_squared_error_per_sample": base["squared_error_per_sample"],
-            "pca_mse_per_feature": base["mse_per_feature"],
-            # None when PCA is exact (k at least the data's rank): there is no ratio to report
-            "ratio_to_pca": (ae["squared_error_per_sample"] / base["squared_error_per_sample"]
-                             if base["squared_error_per_sample"] > 0 else None),
-            "n_samples": int(len(x_eval))}
+    return {
+        "k": k,
+        **ae,
+        "pca_squared_error_per_sample": base["squared_error_per_sample"],
+        "pca_mse_per_feature": base["mse_per_feature"],
+        # None when PCA is exact (k at least the data's rank): there is no ratio to report
+        "ratio_to_pca": (
+            ae["squared_error_per_sample"] / base["squared_error_per_sample"]
+            if base["squared_error_per_sample"] > 0
+            else None
+        ),
+        "n_samples": int(len(x_eval)),
+    }
 
 
 def _streamed_errors(model, pca: PCABaseline, feed, batch_rows: int = 8192):
@@ -92,8 +104,11 @@ def _streamed_errors(model, pca: PCABaseline, feed, batch_rows: int = 8192):
         total_norm += float((x.astype(np.float64) ** 2).sum())
     n, d = len(feed), feed.n_features
     ae, base = total_ae / n, total_pca / n
-    return ({"squared_error_per_sample": ae, "mse_per_feature": ae / d},
-            {"squared_error_per_sample": base, "mse_per_feature": base / d}, total_norm / n)
+    return (
+        {"squared_error_per_sample": ae, "mse_per_feature": ae / d},
+        {"squared_error_per_sample": base, "mse_per_feature": base / d},
+        total_norm / n,
+    )
 
 
 def errors_of(model, x) -> np.ndarray:
@@ -109,7 +124,7 @@ def errors_of(model, x) -> np.ndarray:
 def psnr(clean: np.ndarray, other: np.ndarray, data_range: float = 1.0) -> float:
     """Peak signal-to-noise ratio in dB, 10 log₁₀(range² / MSE_i), averaged over samples (MSE_i per feature)."""
     mse = squared_errors(clean, other) / np.shape(clean)[1]
-    return float(np.mean(10 * np.log10(data_range ** 2 / np.maximum(mse, 1e-12))))
+    return float(np.mean(10 * np.log10(data_range**2 / np.maximum(mse, 1e-12))))
 
 
 def corrupt(corruption, x: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -130,8 +145,10 @@ def mean_jacobian_norm(model, x: np.ndarray, batch_size: int = 512) -> float:
 
     model.eval()
     device = device_of(model)
-    norms = [jacobian_frobenius_sq_exact(model.encode, torch.as_tensor(x[i:i + batch_size]).to(device)).detach().sqrt()
-             for i in range(0, len(x), batch_size)]
+    norms = [
+        jacobian_frobenius_sq_exact(model.encode, torch.as_tensor(x[i : i + batch_size]).to(device)).detach().sqrt()
+        for i in range(0, len(x), batch_size)
+    ]
     return float(torch.cat(norms).mean())
 
 
@@ -143,8 +160,9 @@ def fit_code_gaussian(model, x_train: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 @torch.no_grad()
-def vae_bounds(model, x: np.ndarray, importance_samples: int = 1, seed: int = 0, batch_size: int = 500,
-               chunk: int = 100) -> dict[str, float]:
+def vae_bounds(
+    model, x: np.ndarray, importance_samples: int = 1, seed: int = 0, batch_size: int = 500, chunk: int = 100
+) -> dict[str, float]:
     """The ELBO and the importance-weighted bound on log p(x) (Burda et al. 2016), in nats per sample.
 
     log p(x) ≥ log (1/K) Σ_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x), computed with a stable log-mean-exp; K = 1 gives
@@ -161,7 +179,7 @@ def vae_bounds(model, x: np.ndarray, importance_samples: int = 1, seed: int = 0,
     device = device_of(model)
     elbo_sum, bounds = 0.0, []
     for i in range(0, len(x), batch_size):
-        xb = torch.as_tensor(x[i:i + batch_size], dtype=torch.float32).to(device)
+        xb = torch.as_tensor(x[i : i + batch_size], dtype=torch.float32).to(device)
         out = model(xb, generator=g)
         elbo_sum += float(elbo_of(out, xb)[1]["elbo"]) * len(xb)
         log_w = []

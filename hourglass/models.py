@@ -58,8 +58,9 @@ class Autoencoder(nn.Module):
     kind = "autoencoder"
     variational = False
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module, output: str = "linear",
-                 architecture: Architecture | None = None):
+    def __init__(
+        self, encoder: nn.Module, decoder: nn.Module, output: str = "linear", architecture: Architecture | None = None
+    ):
         super().__init__()
         if output not in OUTPUTS:
             raise HourglassError(f"unknown output {output!r}; expected one of {', '.join(OUTPUTS)}")
@@ -98,8 +99,13 @@ class Autoencoder(nn.Module):
         return self.decode(self.encode(x))
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, mean: torch.Tensor | None = None,
-               scale_tril: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        mean: torch.Tensor | None = None,
+        scale_tril: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Decode n codes z = mean + L ε, ε ~ N(0, I) (default: z ~ N(0, I)): (n, D) in data space.
 
         A plain autoencoder has no prior: nothing makes its codes fill N(0, I), so these are mostly not data. Pass
@@ -131,8 +137,14 @@ class VAE(Autoencoder):
     kind = "vae"
     variational = True
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module, likelihood: str = "bernoulli",
-                 learn_variance: bool = False, architecture: Architecture | None = None):
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        likelihood: str = "bernoulli",
+        learn_variance: bool = False,
+        architecture: Architecture | None = None,
+    ):
         if likelihood not in LIKELIHOODS:
             raise HourglassError(f"unknown likelihood {likelihood!r}; expected one of {', '.join(LIKELIHOODS)}")
         super().__init__(encoder, decoder, "sigmoid" if likelihood == "bernoulli" else "linear", architecture)
@@ -146,8 +158,9 @@ class VAE(Autoencoder):
                 self.register_buffer("log_var_x", log_var)
 
     @classmethod
-    def from_architecture(cls, arch: Architecture, likelihood: str = "bernoulli", learn_variance: bool = False,
-                          seed: int = 0) -> "VAE":
+    def from_architecture(
+        cls, arch: Architecture, likelihood: str = "bernoulli", learn_variance: bool = False, seed: int = 0
+    ) -> "VAE":
         if arch.code_activation != "linear" or arch.topk:
             raise HourglassError("a VAE's code is Gaussian: it takes no code_activation and no topk")
         with init_seed(seed):

@@ -17,8 +17,7 @@ from torch import nn
 
 from .errors import HourglassError
 
-ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
-               "elu": nn.ELU}
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.ELU}
 KINDS = ("mlp", "conv", "linear")
 CODE_ACTIVATIONS = ("linear", "relu", "sigmoid")
 DEFAULT_WIDTHS = {"mlp": (256, 64, 16), "conv": (32, 64), "linear": ()}
@@ -50,8 +49,7 @@ class Architecture:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise HourglassError(f"unknown arch {self.kind!r}; expected one of {', '.join(KINDS)}",
-                                 params=("arch",))
+            raise HourglassError(f"unknown arch {self.kind!r}; expected one of {', '.join(KINDS)}", params=("arch",))
         object.__setattr__(self, "input_shape", _whole(self.input_shape, "input_shape"))
         object.__setattr__(self, "latent_dim", _whole([self.latent_dim], "latent_dim")[0])
         if self.topk is not None:
@@ -68,17 +66,25 @@ class Architecture:
         if int(self.latent_dim) < 1:
             raise HourglassError(f"latent_dim must be at least 1, got {self.latent_dim}", params=("latent_dim",))
         if self.activation not in ACTIVATIONS:
-            raise HourglassError(f"unknown activation {self.activation!r}; expected one of {', '.join(ACTIVATIONS)}",
-                                 params=("activation",))
+            raise HourglassError(
+                f"unknown activation {self.activation!r}; expected one of {', '.join(ACTIVATIONS)}",
+                params=("activation",),
+            )
         if self.code_activation not in CODE_ACTIVATIONS:
-            raise HourglassError(f"unknown code_activation {self.code_activation!r}; expected one of "
-                                 f"{', '.join(CODE_ACTIVATIONS)}", params=("code_activation",))
+            raise HourglassError(
+                f"unknown code_activation {self.code_activation!r}; expected one of {', '.join(CODE_ACTIVATIONS)}",
+                params=("code_activation",),
+            )
         if self.topk is not None and not 1 <= int(self.topk) <= int(self.latent_dim):
-            raise HourglassError(f"topk must be between 1 and latent_dim ({self.latent_dim}), got {self.topk}",
-                                 params=("topk", "latent_dim"))
+            raise HourglassError(
+                f"topk must be between 1 and latent_dim ({self.latent_dim}), got {self.topk}",
+                params=("topk", "latent_dim"),
+            )
         if self.kind == "conv" and (len(self.input_shape) != 3 or not self.widths):
-            raise HourglassError(f"a conv autoencoder needs image samples (C, H, W) and at least one channel width; "
-                                 f"got input shape {self.input_shape}")
+            raise HourglassError(
+                f"a conv autoencoder needs image samples (C, H, W) and at least one channel width; "
+                f"got input shape {self.input_shape}"
+            )
 
     @property
     def n_features(self) -> int:
@@ -112,8 +118,9 @@ def _whole(values, name: str) -> tuple[int, ...]:
     return ints
 
 
-def mlp_hourglass(widths, latent_dim: int, activation: str = "silu",
-                  code_outputs: int = 1) -> tuple[nn.Sequential, nn.Sequential]:
+def mlp_hourglass(
+    widths, latent_dim: int, activation: str = "silu", code_outputs: int = 1
+) -> tuple[nn.Sequential, nn.Sequential]:
     """The symmetric MLP hourglass: ``widths=[784, 256, 64, 16], latent_dim=4`` gives
     f: 784→256→64→16→4 and g: 4→16→64→256→784 (``widths[0]`` is the input size; no nonlinearity on z or
     on g's output). With ``code_outputs=2`` f's last layer gives 2k numbers (a VAE's μ and log σ²)."""
@@ -135,8 +142,9 @@ def _conv_out(size: int) -> int:
     return (size + 2 * 1 - 3) // 2 + 1  # kernel 3, stride 2, padding 1
 
 
-def conv_pair(input_shape, channels, latent_dim: int, activation: str = "silu",
-              code_outputs: int = 1) -> tuple[nn.Sequential, nn.Sequential]:
+def conv_pair(
+    input_shape, channels, latent_dim: int, activation: str = "silu", code_outputs: int = 1
+) -> tuple[nn.Sequential, nn.Sequential]:
     """Stride-2 3×3 convs down to a linear code, and transposed convs back up to exactly (C, H, W).
 
     For MNIST with ``channels=(32, 64)``: 1×28×28 → 32×14×14 → 64×7×7 → k, and back.
@@ -202,7 +210,7 @@ def build(arch: Architecture, code_outputs: int = 1) -> tuple[nn.Module, nn.Modu
     else:  # f(x) = W₁x + b₁, g(z) = W₂z + b₂: with squared error, PCA's subspace (Baldi & Hornik 1989)
         encoder, decoder = nn.Linear(arch.n_features, k * code_outputs), nn.Linear(k, arch.n_features)
     if code_outputs == 1:
-        extra = ([] if arch.code_activation == "linear" else [ACTIVATIONS[arch.code_activation]()])
+        extra = [] if arch.code_activation == "linear" else [ACTIVATIONS[arch.code_activation]()]
         extra += [TopK(arch.topk)] if arch.topk else []
         if extra:
             encoder = nn.Sequential(*(encoder if isinstance(encoder, nn.Sequential) else [encoder]), *extra)

@@ -33,8 +33,11 @@ from .workflow import ModelConfig
 LOGS = ("csv", "tensorboard", "mlflow")
 TOP = {"data": "str", "out": "str | None", "stream": "bool | None", "log": "list[str]"}
 TABLE = {"columns": "str | None", "drop": "str | None", "one_hot": "bool", "id_column": "str | None"}
-SECTIONS = {"model": {f.name: f.type for f in fields(ModelConfig)},
-            "training": {f.name: f.type for f in fields(TrainConfig)}, "table": TABLE}
+SECTIONS = {
+    "model": {f.name: f.type for f in fields(ModelConfig)},
+    "training": {f.name: f.type for f in fields(TrainConfig)},
+    "table": TABLE,
+}
 DEFAULTS = {"model": ModelConfig(), "training": TrainConfig()}
 
 
@@ -51,8 +54,11 @@ def _matches(value, annotation: str) -> bool:
             return True
         if option == "str" and isinstance(value, str):
             return True
-        if option.startswith(("tuple[int", "list[int")) and isinstance(value, list) and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if (
+            option.startswith(("tuple[int", "list[int"))
+            and isinstance(value, list)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ):
             return True
         if option == "list[str]" and isinstance(value, list) and all(isinstance(v, str) for v in value):
             return True
@@ -68,8 +74,7 @@ def check(raw: dict, where: str) -> dict:
                 raise HourglassError(f"{where}: [{key}] must be a table of settings")
             for name, inner in value.items():
                 if name not in SECTIONS[key]:
-                    raise HourglassError(f"{where}: unknown key {key}.{name}; [{key}] takes "
-                                         f"{', '.join(SECTIONS[key])}")
+                    raise HourglassError(f"{where}: unknown key {key}.{name}; [{key}] takes {', '.join(SECTIONS[key])}")
                 if not _matches(inner, SECTIONS[key][name]):
                     raise HourglassError(f"{where}: {key}.{name} must be {SECTIONS[key][name]}, got {inner!r}")
         elif key in TOP:
@@ -108,10 +113,15 @@ def recorded(folder: str | Path) -> dict:
     config = ckpt.read_config(folder)
     run = config.get("run")
     if not isinstance(run, dict):
-        raise HourglassError(f"{folder}: this run did not record how it was started, so it cannot be replayed; "
-                             "train it with this version of hourglass first", params=("like",))
+        raise HourglassError(
+            f"{folder}: this run did not record how it was started, so it cannot be replayed; "
+            "train it with this version of hourglass first",
+            params=("like",),
+        )
+
     def present(d: dict) -> dict:
         return {k: present(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+
     return check(present(run), f"{folder}/config.json")
 
 
@@ -131,8 +141,12 @@ def to_toml(run: dict) -> str:
     import tomli_w
 
     def clean(d: dict) -> dict:
-        return {k: (clean(v) if isinstance(v, dict) else list(v) if isinstance(v, tuple) else v)
-                for k, v in d.items() if v is not None}
+        return {
+            k: (clean(v) if isinstance(v, dict) else list(v) if isinstance(v, tuple) else v)
+            for k, v in d.items()
+            if v is not None
+        }
+
     return tomli_w.dumps(clean(run))
 
 
@@ -140,8 +154,11 @@ def defaults_of(section: str) -> dict:
     """The defaults of a section's fields."""
     if section == "table":
         return {"columns": None, "drop": None, "one_hot": False, "id_column": None}
-    return {f.name: getattr(DEFAULTS[section], f.name) for f in fields(DEFAULTS[section])
-            if f.default is not MISSING or f.default_factory is not MISSING}
+    return {
+        f.name: getattr(DEFAULTS[section], f.name)
+        for f in fields(DEFAULTS[section])
+        if f.default is not MISSING or f.default_factory is not MISSING
+    }
 
 
 __all__ = ["LOGS", "base", "check", "defaults_of", "read", "recorded", "to_toml"]

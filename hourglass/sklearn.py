@@ -47,9 +47,26 @@ class _AutoencoderBase(BaseEstimator):
         "device": [str],
     }
 
-    def __init__(self, latent_dim=2, hidden_widths=(64,), model="ae", loss="mse", activation="silu", noise=None,
-                 l1=None, contractive=None, beta=1.0, epochs=100, batch_size=64, learning_rate=3e-3,
-                 validation_fraction=0.1, patience=None, random_state=None, verbose=False, device="auto"):
+    def __init__(
+        self,
+        latent_dim=2,
+        hidden_widths=(64,),
+        model="ae",
+        loss="mse",
+        activation="silu",
+        noise=None,
+        l1=None,
+        contractive=None,
+        beta=1.0,
+        epochs=100,
+        batch_size=64,
+        learning_rate=3e-3,
+        validation_fraction=0.1,
+        patience=None,
+        random_state=None,
+        verbose=False,
+        device="auto",
+    ):
         self.latent_dim = latent_dim
         self.hidden_widths = hidden_widths
         self.model = model
@@ -76,15 +93,18 @@ class _AutoencoderBase(BaseEstimator):
         return tags
 
     def _validate(self, X, reset: bool) -> np.ndarray:
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], accept_sparse=False,
-                          ensure_all_finite=True)
+        X = validate_data(
+            self, X, reset=reset, dtype=[np.float64, np.float32], accept_sparse=False, ensure_all_finite=True
+        )
         huge = np.abs(X) > FLOAT32_MAX  # finite in float64, infinite once the model reads it as float32
         if huge.any():
             row, col = np.argwhere(huge)[0]
             name = getattr(self, "feature_names_in_", None)
             column = f"column {name[col]!r}" if name is not None and col < len(name) else f"column {col}"
-            raise ValueError(f"X has {int(huge.sum())} values beyond float32's range ±3.4e38 (first: "
-                             f"{X[row, col]:.3g} at row {row}, {column}); rescale them")
+            raise ValueError(
+                f"X has {int(huge.sum())} values beyond float32's range ±3.4e38 (first: "
+                f"{X[row, col]:.3g} at row {row}, {column}); rescale them"
+            )
         return X
 
     def _fit_autoencoder(self, X):
@@ -103,14 +123,28 @@ class _AutoencoderBase(BaseEstimator):
         unit = in_unit_range(x)
         if self.loss == "bce" and not unit:
             raise ValueError("loss='bce' needs X in [0, 1]; scale it (e.g. MinMaxScaler) or use loss='mse'")
-        config = ModelConfig(model=self.model, arch="mlp", widths=tuple(self.hidden_widths),
-                             latent_dim=self.latent_dim, activation=self.activation, noise=self.noise, l1=self.l1,
-                             contractive=self.contractive, beta=self.beta)
+        config = ModelConfig(
+            model=self.model,
+            arch="mlp",
+            widths=tuple(self.hidden_widths),
+            latent_dim=self.latent_dim,
+            activation=self.activation,
+            noise=self.noise,
+            l1=self.l1,
+            contractive=self.contractive,
+            beta=self.beta,
+        )
         objective = config.objective(self.loss, clip_noise=unit)
         self.autoencoder_ = config.build((X.shape[1],), objective, seed)
-        train_config = TrainConfig(epochs=self.epochs, batch_size=min(self.batch_size, len(x_train)),
-                                   lr=self.learning_rate, patience=self.patience, seed=seed,
-                                   progress=bool(self.verbose), device=self.device)
+        train_config = TrainConfig(
+            epochs=self.epochs,
+            batch_size=min(self.batch_size, len(x_train)),
+            lr=self.learning_rate,
+            patience=self.patience,
+            seed=seed,
+            progress=bool(self.verbose),
+            device=self.device,
+        )
         self.history_ = fit(self.autoencoder_, objective, x_train, x_val, train_config)
         self.autoencoder_.cpu()  # trained on ``device``; kept on the host, so a pickled estimator loads anywhere
         self.n_epochs_ = len(self.history_.epochs)
@@ -198,12 +232,46 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
         "contamination": [Interval(numbers.Real, 0, 0.5, closed="right")],
     }
 
-    def __init__(self, latent_dim=2, hidden_widths=(64,), model="ae", loss="mse", activation="silu", noise=None,
-                 l1=None, contractive=None, beta=1.0, epochs=100, batch_size=64, learning_rate=3e-3,
-                 validation_fraction=0.1, patience=None, random_state=None, verbose=False, device="auto",
-                 contamination=0.1):
-        super().__init__(latent_dim, hidden_widths, model, loss, activation, noise, l1, contractive, beta, epochs,
-                         batch_size, learning_rate, validation_fraction, patience, random_state, verbose, device)
+    def __init__(
+        self,
+        latent_dim=2,
+        hidden_widths=(64,),
+        model="ae",
+        loss="mse",
+        activation="silu",
+        noise=None,
+        l1=None,
+        contractive=None,
+        beta=1.0,
+        epochs=100,
+        batch_size=64,
+        learning_rate=3e-3,
+        validation_fraction=0.1,
+        patience=None,
+        random_state=None,
+        verbose=False,
+        device="auto",
+        contamination=0.1,
+    ):
+        super().__init__(
+            latent_dim,
+            hidden_widths,
+            model,
+            loss,
+            activation,
+            noise,
+            l1,
+            contractive,
+            beta,
+            epochs,
+            batch_size,
+            learning_rate,
+            validation_fraction,
+            patience,
+            random_state,
+            verbose,
+            device,
+        )
         self.contamination = contamination
 
     def fit(self, X, y=None):

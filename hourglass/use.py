@@ -25,8 +25,9 @@ from .metrics import corrupt, encode, fit_code_gaussian, psnr, reconstruct, reco
 ROWS = (".npy", ".csv")
 
 
-def open_checkpoint(checkpoint: str | Path | ckpt.Checkpoint, images: bool = False,
-                    device: str = "auto") -> ckpt.Checkpoint:
+def open_checkpoint(
+    checkpoint: str | Path | ckpt.Checkpoint, images: bool = False, device: str = "auto"
+) -> ckpt.Checkpoint:
     """The checkpoint itself, loaded and validated, its model on ``device`` (:func:`hourglass.training.devices.resolve`);
     with ``images``, one whose samples are images (C, H, W)."""
     device = resolve(device)
@@ -45,11 +46,14 @@ def samples_for(checkpoint: ckpt.Checkpoint, data: str | Path, split: str | None
     arch = checkpoint.model.architecture
     saved_columns = checkpoint.data.get("columns")
     if saved_columns and samples.columns and list(samples.columns) != list(saved_columns):
-        raise HourglassError(f"{data}: columns {', '.join(samples.columns)} differ from the training columns "
-                             f"{', '.join(saved_columns)}")
+        raise HourglassError(
+            f"{data}: columns {', '.join(samples.columns)} differ from the training columns {', '.join(saved_columns)}"
+        )
     if samples.x.shape[1] != arch.n_features:
-        raise HourglassError(f"{data}: {samples.x.shape[1]} features per sample, the model expects "
-                             f"{arch.n_features} (input shape {'×'.join(map(str, arch.input_shape))})")
+        raise HourglassError(
+            f"{data}: {samples.x.shape[1]} features per sample, the model expects "
+            f"{arch.n_features} (input shape {'×'.join(map(str, arch.input_shape))})"
+        )
     return samples, checkpoint.scaling.transform(samples.x)
 
 
@@ -74,8 +78,11 @@ def stream_of(checkpoint: ckpt.Checkpoint, data, split: str | None, stream: bool
     if path is None or split not in (None, "all") or stream is False or (stream is None and not _too_big(path)):
         return None
     table = checkpoint.data.get("table")
-    options = {"columns": table["columns"], "one_hot": bool(table["one_hot"]), "id_column": table["id_column"]} \
-        if table else {}
+    options = (
+        {"columns": table["columns"], "one_hot": bool(table["one_hot"]), "id_column": table["id_column"]}
+        if table
+        else {}
+    )
     source = open_source(path, **options)
     if table is not None and hasattr(source, "spec"):  # the training's columns and categories, not this file's
         source.spec = TableSpec.from_dict(table)
@@ -97,8 +104,14 @@ def map_blocks(checkpoint: ckpt.Checkpoint, source, output: Path, fn, header=Non
     return writer.written
 
 
-def encode_file(checkpoint, data: str | Path, output: str | Path, split: str | None = None,
-                device: str = "auto", stream: bool | None = None) -> dict:
+def encode_file(
+    checkpoint,
+    data: str | Path,
+    output: str | Path,
+    split: str | None = None,
+    device: str = "auto",
+    stream: bool | None = None,
+) -> dict:
     """Write the codes z = f(x) of ``data`` to ``output`` (.npy, or .csv with z1..zk and the ID column); a file
     larger than memory (or any file with ``stream``) is read and written a block at a time."""
     output = check_output(output, ROWS, inputs=(_data_path(data),))
@@ -106,7 +119,9 @@ def encode_file(checkpoint, data: str | Path, output: str | Path, split: str | N
     k = checkpoint.model.architecture.latent_dim
     source = stream_of(checkpoint, data, split, stream)
     if source is not None:
-        n = map_blocks(checkpoint, source, output, lambda x: encode(checkpoint.model, x), [f"z{i + 1}" for i in range(k)])
+        n = map_blocks(
+            checkpoint, source, output, lambda x: encode(checkpoint.model, x), [f"z{i + 1}" for i in range(k)]
+        )
         return {"output": output, "n": n, "latent_dim": k}
     samples, x = samples_for(checkpoint, data, split)
     z = encode(checkpoint.model, x)
@@ -114,9 +129,16 @@ def encode_file(checkpoint, data: str | Path, output: str | Path, split: str | N
     return {"output": output, "n": len(z), "latent_dim": z.shape[1]}
 
 
-def reconstruct_file(checkpoint, data: str | Path, output: str | Path, split: str | None = None,
-                     png: str | Path | None = None, n_images: int = 16, device: str = "auto",
-                     stream: bool | None = None) -> dict:
+def reconstruct_file(
+    checkpoint,
+    data: str | Path,
+    output: str | Path,
+    split: str | None = None,
+    png: str | Path | None = None,
+    n_images: int = 16,
+    device: str = "auto",
+    stream: bool | None = None,
+) -> dict:
     """Write x̂ = g(f(x)) of ``data`` in the data's units to ``output``; with ``png``, originals above
     reconstructions. Returns the squared error per sample (in the model's scaled space). A file larger than memory
     (or any file with ``stream``) is read and written a block at a time."""
@@ -130,13 +152,20 @@ def reconstruct_file(checkpoint, data: str | Path, output: str | Path, split: st
             x_hat = reconstruct(checkpoint.model, x)
             total[0] += float(squared_errors(x, x_hat).sum())
             return checkpoint.scaling.inverse_transform(x_hat)
+
         n = map_blocks(checkpoint, source, output, decoded, source.columns)
-        return {"output": output, "n": n, "png": None, "squared_error_per_sample": total[0] / n,
-                "mse_per_feature": total[0] / n / source.n_features}
+        return {
+            "output": output,
+            "n": n,
+            "png": None,
+            "squared_error_per_sample": total[0] / n,
+            "mse_per_feature": total[0] / n / source.n_features,
+        }
     samples, x = samples_for(checkpoint, data, split)
     x_hat = reconstruct(checkpoint.model, x)
-    write_rows(output, checkpoint.scaling.inverse_transform(x_hat), samples.columns, samples.ids,
-               _id_column(checkpoint))
+    write_rows(
+        output, checkpoint.scaling.inverse_transform(x_hat), samples.columns, samples.ids, _id_column(checkpoint)
+    )
     if png is not None:
         _grid([("original", x), ("reconstruction", x_hat)], checkpoint, png, n_images)
     return {"output": output, "n": len(x_hat), "png": png, **reconstruction_errors(x, x_hat)}
@@ -149,13 +178,22 @@ def corruption_for(checkpoint: ckpt.Checkpoint, noise: str | None, x: np.ndarray
         return parse_noise(noise, clip=in_unit_range(x))
     if checkpoint.objective.get("corruption"):
         return corruption_from_dict(checkpoint.objective["corruption"])
-    raise HourglassError(f"{checkpoint.path} was not trained with noise; say which, e.g. noise gaussian:0.5",
-                         params=("noise",))
+    raise HourglassError(
+        f"{checkpoint.path} was not trained with noise; say which, e.g. noise gaussian:0.5", params=("noise",)
+    )
 
 
-def denoise_file(checkpoint, data: str | Path, output: str | Path, noise: str | None = None,
-                 split: str | None = None, seed: int = 0, png: str | Path | None = None, n_images: int = 16,
-                 device: str = "auto") -> dict:
+def denoise_file(
+    checkpoint,
+    data: str | Path,
+    output: str | Path,
+    noise: str | None = None,
+    split: str | None = None,
+    seed: int = 0,
+    png: str | Path | None = None,
+    n_images: int = 16,
+    device: str = "auto",
+) -> dict:
     """Corrupt ``data`` (``noise``, default the model's own), reconstruct it, and write clean, corrupted and
     denoised (in the data's units) to an .npz ``output``; returns the PSNR of the corrupted and denoised inputs."""
     output = check_output(output, (".npz",), inputs=(_data_path(data),))
@@ -168,8 +206,7 @@ def denoise_file(checkpoint, data: str | Path, output: str | Path, noise: str | 
         np.savez(tmp, clean=inv(x), corrupted=inv(noisy), denoised=inv(denoised))
     if png is not None:
         _grid([("clean", x), ("corrupted", noisy), ("denoised", denoised)], checkpoint, png, n_images)
-    return {"output": output, "n": len(x), "png": png, "psnr_noisy": psnr(x, noisy),
-            "psnr_denoised": psnr(x, denoised)}
+    return {"output": output, "n": len(x), "png": png, "psnr_noisy": psnr(x, noisy), "psnr_denoised": psnr(x, denoised)}
 
 
 def anomaly_scores(checkpoint: ckpt.Checkpoint, x: np.ndarray, contamination: float = 0.01) -> dict:
@@ -189,25 +226,44 @@ def judge_scores(checkpoint: ckpt.Checkpoint, scores: np.ndarray, contamination:
         raise HourglassError(f"contamination must be in (0, 1), got {contamination:g}", params=("contamination",))
     quantiles = (checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")
     if not quantiles:
-        raise HourglassError(f"{checkpoint.path}: has no training-error distribution to set a threshold; retrain it "
-                             "with this version of hourglass")
+        raise HourglassError(
+            f"{checkpoint.path}: has no training-error distribution to set a threshold; retrain it "
+            "with this version of hourglass"
+        )
     try:
         quantiles = np.asarray(quantiles, dtype=np.float64)
-        valid = quantiles.ndim == 1 and len(quantiles) >= 2 and np.isfinite(quantiles).all() and (
-            np.diff(quantiles) >= 0).all()
+        valid = (
+            quantiles.ndim == 1
+            and len(quantiles) >= 2
+            and np.isfinite(quantiles).all()
+            and (np.diff(quantiles) >= 0).all()
+        )
     except (TypeError, ValueError):
         valid = False
     if not valid:
-        raise HourglassError(f"{checkpoint.path}: anomaly.train_error_quantiles in its config must be at least two "
-                             "finite, non-decreasing numbers")
+        raise HourglassError(
+            f"{checkpoint.path}: anomaly.train_error_quantiles in its config must be at least two "
+            "finite, non-decreasing numbers"
+        )
     levels = np.linspace(0, 1, len(quantiles))
     threshold = float(np.interp(1 - contamination, levels, quantiles))
-    return {"scores": scores, "training_percentile": np.interp(scores, quantiles, levels),
-            "is_anomaly": scores > threshold, "threshold": threshold}
+    return {
+        "scores": scores,
+        "training_percentile": np.interp(scores, quantiles, levels),
+        "is_anomaly": scores > threshold,
+        "threshold": threshold,
+    }
 
 
-def score_file(checkpoint, data: str | Path, output: str | Path, contamination: float = 0.01,
-               split: str | None = None, device: str = "auto", stream: bool | None = None) -> dict:
+def score_file(
+    checkpoint,
+    data: str | Path,
+    output: str | Path,
+    contamination: float = 0.01,
+    split: str | None = None,
+    device: str = "auto",
+    stream: bool | None = None,
+) -> dict:
     """Write a CSV of ``data``'s rows: ID (or row number), anomaly_score, training_percentile, is_anomaly. A file
     larger than memory (or any file with ``stream``) is read and written a block at a time."""
     import pandas as pd
@@ -220,13 +276,19 @@ def score_file(checkpoint, data: str | Path, output: str | Path, contamination: 
     samples, x = samples_for(checkpoint, data, split)
     r = anomaly_scores(checkpoint, x, contamination)
     n = len(r["scores"])
-    frame = pd.DataFrame({"anomaly_score": r["scores"], "training_percentile": r["training_percentile"],
-                          "is_anomaly": r["is_anomaly"]})
+    frame = pd.DataFrame(
+        {"anomaly_score": r["scores"], "training_percentile": r["training_percentile"], "is_anomaly": r["is_anomaly"]}
+    )
     frame.insert(0, _id_column(checkpoint) or "row", samples.ids if samples.ids is not None else np.arange(n))
     with atomic_path(output) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.8g")
-    return {"output": output, "n": n, "flagged": int(r["is_anomaly"].sum()), "threshold": r["threshold"],
-            "contamination": contamination}
+    return {
+        "output": output,
+        "n": n,
+        "flagged": int(r["is_anomaly"].sum()),
+        "threshold": r["threshold"],
+        "contamination": contamination,
+    }
 
 
 def _score_blocks(checkpoint: ckpt.Checkpoint, source, output: Path, contamination: float) -> dict:
@@ -238,8 +300,14 @@ def _score_blocks(checkpoint: ckpt.Checkpoint, source, output: Path, contaminati
         for i, (start, stop) in enumerate(source.blocks):
             r = anomaly_scores(checkpoint, checkpoint.scaling.transform(source.read(i)), contamination)
             ids = source.ids(i) if hasattr(source, "ids") and _id_column(checkpoint) else np.arange(start, stop)
-            pd.DataFrame({id_name: ids, "anomaly_score": r["scores"], "training_percentile": r["training_percentile"],
-                          "is_anomaly": r["is_anomaly"]}).to_csv(f, index=False, header=i == 0, float_format="%.8g")
+            pd.DataFrame(
+                {
+                    id_name: ids,
+                    "anomaly_score": r["scores"],
+                    "training_percentile": r["training_percentile"],
+                    "is_anomaly": r["is_anomaly"],
+                }
+            ).to_csv(f, index=False, header=i == 0, float_format="%.8g")
             flagged, threshold, n = flagged + int(r["is_anomaly"].sum()), r["threshold"], n + len(r["scores"])
     return {"output": output, "n": n, "flagged": flagged, "threshold": threshold, "contamination": contamination}
 
@@ -260,16 +328,24 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard"):
     if prior != "fitted":
         raise HourglassError(f"unknown prior {prior!r}; expected standard or fitted", params=("prior",))
     if model.variational:
-        raise HourglassError("the fitted prior is for plain autoencoders; a VAE samples its own prior N(0, I)",
-                             params=("prior",))
+        raise HourglassError(
+            "the fitted prior is for plain autoencoders; a VAE samples its own prior N(0, I)", params=("prior",)
+        )
     x_train = rows_in_memory(dataset_of(checkpoint), "train")[0]
     mean, tril = fit_code_gaussian(model, checkpoint.scaling.transform(x_train))
     mean, tril = torch.as_tensor(mean), torch.as_tensor(tril)
     return lambda n, generator: model.sample(n, generator, mean=mean, scale_tril=tril).cpu().numpy()
 
 
-def sample_file(checkpoint, n: int, output: str | Path | None = None, png: str | Path | None = None,
-                prior: str = "standard", seed: int = 0, device: str = "auto") -> dict:
+def sample_file(
+    checkpoint,
+    n: int,
+    output: str | Path | None = None,
+    png: str | Path | None = None,
+    prior: str = "standard",
+    seed: int = 0,
+    device: str = "auto",
+) -> dict:
     """Draw ``n`` samples (:func:`sampler`) and write them in the data's units to ``output`` (.npy or .csv,
     streamed :data:`SAMPLE_BATCH` at a time, after checking the disk has room) and/or the first of them as an image
     grid to ``png`` (at most :data:`MAX_GRID`)."""
@@ -280,8 +356,9 @@ def sample_file(checkpoint, n: int, output: str | Path | None = None, png: str |
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise HourglassError(f"n must be a whole number >= 1, got {n!r}", params=("n",))
     if png is not None and n > MAX_GRID:
-        raise HourglassError(f"png draws at most {MAX_GRID} samples, not {n}; write more to an output file",
-                             params=("png", "n"))
+        raise HourglassError(
+            f"png draws at most {MAX_GRID} samples, not {n}; write more to an output file", params=("png", "n")
+        )
     output = check_output(output, ROWS) if output is not None else None
     checkpoint = open_checkpoint(checkpoint, images=png is not None, device=device)
     width = checkpoint.model.architecture.n_features
@@ -289,8 +366,11 @@ def sample_file(checkpoint, n: int, output: str | Path | None = None, png: str |
         need = n * width * (4 if output.suffix.lower() == ".npy" else 16)  # float32, or ~16 characters in a CSV
         free = shutil.disk_usage(output.resolve().parent if output.parent.exists() else Path.cwd()).free
         if need > free:
-            raise HourglassError(f"{output}: {n} samples of {width} values need about {need / 1e9:.1f} GB; the disk "
-                                 f"has {free / 1e9:.1f} GB free", params=("n",))
+            raise HourglassError(
+                f"{output}: {n} samples of {width} values need about {need / 1e9:.1f} GB; the disk "
+                f"has {free / 1e9:.1f} GB free",
+                params=("n",),
+            )
     draw, generator = sampler(checkpoint, prior), torch.Generator().manual_seed(seed)
     batches = (draw(min(SAMPLE_BATCH, n - start), generator) for start in range(0, n, SAMPLE_BATCH))
     shown = []
@@ -304,8 +384,12 @@ def sample_file(checkpoint, n: int, output: str | Path | None = None, png: str |
 
         x, cols = np.concatenate(shown)[:n], int(np.ceil(np.sqrt(n)))
         where = "N(0, I)" if prior == "standard" else "a Gaussian fitted to the training codes"
-        image_grid([("", x[i:i + cols]) for i in range(0, n, cols)], checkpoint.model.architecture.input_shape,
-                   png, title=f"{checkpoint.variant}: decoded draws of z from {where}")
+        image_grid(
+            [("", x[i : i + cols]) for i in range(0, n, cols)],
+            checkpoint.model.architecture.input_shape,
+            png,
+            title=f"{checkpoint.variant}: decoded draws of z from {where}",
+        )
     return {"output": output, "png": png, "n": rows if output is not None else n}
 
 
@@ -314,19 +398,23 @@ def _stream_rows(path: Path, n: int, width: int, batches, checkpoint: ckpt.Check
     appended chunks); keep the first rows, up to :data:`MAX_GRID`, in ``shown``. Returns the rows written."""
     columns = checkpoint.data.get("columns") or [f"x{i + 1}" for i in range(width)]
     done = 0
-    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, width)) \
-        if path.suffix.lower() == ".npy" else None
+    array = (
+        np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, width))
+        if path.suffix.lower() == ".npy"
+        else None
+    )
     for batch in batches:
         if done < MAX_GRID:
-            shown.append(batch[:MAX_GRID - done])
+            shown.append(batch[: MAX_GRID - done])
         values = checkpoint.scaling.inverse_transform(batch)
         if array is not None:
-            array[done:done + len(batch)] = values
+            array[done : done + len(batch)] = values
         else:
             import pandas as pd
 
-            pd.DataFrame(values, columns=columns).to_csv(path, mode="a" if done else "w", header=not done,
-                                                         index=False, float_format="%.8g")
+            pd.DataFrame(values, columns=columns).to_csv(
+                path, mode="a" if done else "w", header=not done, index=False, float_format="%.8g"
+            )
         done += len(batch)
     if array is not None:
         array.flush()
@@ -341,8 +429,9 @@ def diagram_file(checkpoint, output: str | Path) -> Path:
     output = check_output(output, (".svg", ".png", ".pdf"))
     checkpoint = open_checkpoint(checkpoint)
     name = Path(str(checkpoint.path)).name
-    return hourglass_diagram(checkpoint.model.architecture, output, kind=checkpoint.model.kind,
-                             title=f"{checkpoint.variant}: {name}")
+    return hourglass_diagram(
+        checkpoint.model.architecture, output, kind=checkpoint.model.kind, title=f"{checkpoint.variant}: {name}"
+    )
 
 
 def _grid(rows: list[tuple[str, np.ndarray]], checkpoint: ckpt.Checkpoint, png, n_images: int) -> None:

@@ -31,8 +31,7 @@ from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, fit
 
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
-PRESETS = {"ae": {}, "dae": {"noise": "gaussian:0.5"}, "sae": {"l1": 0.1}, "cae": {"contractive": 0.1},
-           "vae": {}}
+PRESETS = {"ae": {}, "dae": {"noise": "gaussian:0.5"}, "sae": {"l1": 0.1}, "cae": {"contractive": 0.1}, "vae": {}}
 VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False, "iw_samples": 1}  # and neutral values
 MEASURED_ROWS = 10_000  # rows of a streamed split that evaluate's other measures (PSNR, sparsity, ...) look at
 
@@ -84,8 +83,9 @@ class ModelConfig:
         check(self, MODEL_OPTIONS)
         for option, neutral in VAE_OPTIONS.items():
             if getattr(self, option) != neutral and self.model != "vae":
-                raise HourglassError(f"{option} is an option of the VAE (model vae), not of model {self.model}",
-                                     params=(option, "model"))
+                raise HourglassError(
+                    f"{option} is an option of the VAE (model vae), not of model {self.model}", params=(option, "model")
+                )
 
     def check(self) -> None:
         """Refuse now what would be refused whatever the data (a penalty's weight, the noise, what a VAE cannot
@@ -126,17 +126,23 @@ class ModelConfig:
             penalties.append(ContractivePenalty(spec.contractive, spec.contractive_estimator, spec.probes))
         if self.variational:
             loss = "bce" if loss == "bce" else "gaussian"
-        return Objective(loss, corruption, penalties, spec.beta, spec.kl_warmup_epochs, spec.binarize,
-                         spec.iw_samples)
+        return Objective(loss, corruption, penalties, spec.beta, spec.kl_warmup_epochs, spec.binarize, spec.iw_samples)
 
     def architecture(self, input_shape) -> Architecture:
         spec = self.expanded()
         code_activation = spec.code_activation or (
-            "linear" if self.variational else  # a Gaussian code (a VAE refuses sparsity penalties, with the reason)
-            "sigmoid" if spec.kl_sparsity is not None else
-            "relu" if spec.l1 is not None or spec.topk is not None else "linear")
-        return Architecture(spec.arch, input_shape, spec.widths, spec.latent_dim, spec.activation, code_activation,
-                            spec.topk)
+            "linear"
+            if self.variational
+            # a Gaussian code (a VAE refuses sparsity penalties, with the reason)
+            else "sigmoid"
+            if spec.kl_sparsity is not None
+            else "relu"
+            if spec.l1 is not None or spec.topk is not None
+            else "linear"
+        )
+        return Architecture(
+            spec.arch, input_shape, spec.widths, spec.latent_dim, spec.activation, code_activation, spec.topk
+        )
 
     def build(self, input_shape, objective: Objective, seed: int) -> Autoencoder:
         """The model (an :class:`Autoencoder`, or a :class:`VAE` for model vae), checked against ``objective``."""
@@ -154,15 +160,24 @@ class ModelConfig:
 
 
 MODEL_OPTIONS = {
-    "model": Allowed(choices=tuple(PRESETS)), "arch": Allowed(choices=KINDS), "latent_dim": Allowed(whole=True, minimum=1),
-    "activation": Allowed(choices=tuple(ACTIVATIONS)), "code_activation": Allowed(choices=CODE_ACTIVATIONS, optional=True),
-    "topk": Allowed(whole=True, minimum=1, optional=True), "loss": Allowed(choices=("auto", "bce", "mse")),
+    "model": Allowed(choices=tuple(PRESETS)),
+    "arch": Allowed(choices=KINDS),
+    "latent_dim": Allowed(whole=True, minimum=1),
+    "activation": Allowed(choices=tuple(ACTIVATIONS)),
+    "code_activation": Allowed(choices=CODE_ACTIVATIONS, optional=True),
+    "topk": Allowed(whole=True, minimum=1, optional=True),
+    "loss": Allowed(choices=("auto", "bce", "mse")),
     "scaling": Allowed(choices=("auto", "none", "divide", "standardize")),
-    "l1": Allowed(minimum=0, optional=True), "kl_sparsity": Allowed(minimum=0, optional=True),
-    "sparsity_target": Allowed(above=0, below=1), "contractive": Allowed(minimum=0, optional=True),
-    "contractive_estimator": Allowed(choices=("auto", "exact", "hutchinson")), "probes": Allowed(whole=True, minimum=1),
-    "beta": Allowed(minimum=0), "kl_warmup_epochs": Allowed(whole=True, minimum=0),
-    "learn_variance": Allowed(choices=(True, False)), "iw_samples": Allowed(whole=True, minimum=1),
+    "l1": Allowed(minimum=0, optional=True),
+    "kl_sparsity": Allowed(minimum=0, optional=True),
+    "sparsity_target": Allowed(above=0, below=1),
+    "contractive": Allowed(minimum=0, optional=True),
+    "contractive_estimator": Allowed(choices=("auto", "exact", "hutchinson")),
+    "probes": Allowed(whole=True, minimum=1),
+    "beta": Allowed(minimum=0),
+    "kl_warmup_epochs": Allowed(whole=True, minimum=0),
+    "learn_variance": Allowed(choices=(True, False)),
+    "iw_samples": Allowed(whole=True, minimum=1),
     "binarize": Allowed(choices=(True, False)),
 }
 
@@ -170,9 +185,12 @@ MODEL_OPTIONS = {
 def variant_name(model, objective: Objective) -> str:
     """What the objective's parts make of the model: "ae", or the parts joined, e.g. "dae+sae" or "vae"."""
     arch = getattr(model, "architecture", None)
-    parts = [("dae", objective.corruption is not None),
-             ("sae", objective.sparse or bool(arch is not None and arch.topk)),
-             ("cae", objective.contractive), ("vae", getattr(model, "variational", False))]
+    parts = [
+        ("dae", objective.corruption is not None),
+        ("sae", objective.sparse or bool(arch is not None and arch.topk)),
+        ("cae", objective.contractive),
+        ("vae", getattr(model, "variational", False)),
+    ]
     return "+".join(name for name, present in parts if present) or "ae"
 
 
@@ -216,14 +234,24 @@ def _check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise HourglassError(f"{out}: is a file; a run's output is a folder", params=("out",))
     if runfolder.holds_run(out) and not resume and not overwrite:
-        raise HourglassError(f"{out}: already holds a run; continue it (resume), replace it (overwrite) or choose "
-                             "another out", params=("resume", "overwrite", "out"))
+        raise HourglassError(
+            f"{out}: already holds a run; continue it (resume), replace it (overwrite) or choose another out",
+            params=("resume", "overwrite", "out"),
+        )
 
 
-def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
-          train_config: TrainConfig | None = None, out: str | Path | None = None, resume: bool = False,
-          overwrite: bool = False, table: dict | None = None, stream: bool | None = None,
-          callbacks: Sequence[Callback] = (), record: dict | None = None) -> TrainedModel:
+def train(
+    data: str | Path | Dataset,
+    model_config: ModelConfig | None = None,
+    train_config: TrainConfig | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    table: dict | None = None,
+    stream: bool | None = None,
+    callbacks: Sequence[Callback] = (),
+    record: dict | None = None,
+) -> TrainedModel:
     """Load ``data`` (a dataset name, a file or folder, or a :class:`Dataset`), scale it, build the model, train it.
 
     With ``out`` the best model is saved there as a checkpoint (and updated during training); a folder that
@@ -248,38 +276,59 @@ def train(data: str | Path | Dataset, model_config: ModelConfig | None = None,
     unit = low >= 0 and high <= 1
     loss = mc.loss if mc.loss != "auto" else ("bce" if unit else "mse")
     if loss == "bce" and not unit:
-        raise HourglassError(f"loss bce needs data in [0, 1]; {dataset.name} (scaling {scaling.kind}) spans "
-                             f"[{low:.3g}, {high:.3g}]: use loss mse or scaling divide",
-                             params=("loss", "scaling"))
+        raise HourglassError(
+            f"loss bce needs data in [0, 1]; {dataset.name} (scaling {scaling.kind}) spans "
+            f"[{low:.3g}, {high:.3g}]: use loss mse or scaling divide",
+            params=("loss", "scaling"),
+        )
     if mc.binarize and not unit:
         raise HourglassError("binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))", params=("binarize",))
     objective = mc.objective(loss, clip_noise=unit)
     if mc.latent_dim >= dataset.n_features and not mc.overcomplete:
-        raise HourglassError(f"latent_dim {mc.latent_dim} is not smaller than the {dataset.n_features} features of "
-                             f"{dataset.name}: the code would be no bottleneck, and the model could learn the "
-                             "identity; choose latent_dim below the features (or a sparse, denoising or contractive "
-                             "model, whose penalty or noise keeps an overcomplete code from copying)",
-                             params=("latent_dim",))
+        raise HourglassError(
+            f"latent_dim {mc.latent_dim} is not smaller than the {dataset.n_features} features of "
+            f"{dataset.name}: the code would be no bottleneck, and the model could learn the "
+            "identity; choose latent_dim below the features (or a sparse, denoising or contractive "
+            "model, whose penalty or noise keeps an overcomplete code from copying)",
+            params=("latent_dim",),
+        )
     model = mc.build(dataset.shape, objective, seed=tc.seed)
-    metadata = {"scaling": scaling, "data": data_record(dataset), "variant": variant_name(model, objective),
-                "objective": objective.to_dict(), "training": tc.to_dict(), "run": record}
+    metadata = {
+        "scaling": scaling,
+        "data": data_record(dataset),
+        "variant": variant_name(model, objective),
+        "objective": objective.to_dict(),
+        "training": tc.to_dict(),
+        "run": record,
+    }
     started = time.perf_counter()
     writes = out is not None and distributed.is_main()  # under torchrun, rank 0 alone writes
     with runfolder.writer(out) if writes else contextlib.nullcontext():
-        history = fit(model, objective, x_train, dataset.scaled("val", scaling), tc, checkpoint_dir=out,
-                      metadata=metadata, resume=resume, callbacks=callbacks)
+        history = fit(
+            model,
+            objective,
+            x_train,
+            dataset.scaled("val", scaling),
+            tc,
+            checkpoint_dir=out,
+            metadata=metadata,
+            resume=resume,
+            callbacks=callbacks,
+        )
         if writes and history.epochs and history.stopped != "interrupted":  # Ctrl-C: stop now, as asked
             # The distribution of training errors, so that `hourglass score` can flag rows without the training
             # data; published with the last snapshot's history and resume state.
             errors = errors_of(model, x_train)
             metadata["anomaly"] = {"train_error_quantiles": np.quantile(errors, np.linspace(0, 1, 1001)).tolist()}
             ckpt.save(out, model, history=ckpt.history_summary(history), keep_training_state=True, **metadata)
-    return TrainedModel(model, dataset, scaling, objective, history, out, time.perf_counter() - started,
-                        {"train": x_train})
+    return TrainedModel(
+        model, dataset, scaling, objective, history, out, time.perf_counter() - started, {"train": x_train}
+    )
 
 
-def rows_in_memory(dataset: Dataset | StreamedDataset, split: str, limit: int = MEASURED_ROWS
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
+def rows_in_memory(
+    dataset: Dataset | StreamedDataset, split: str, limit: int = MEASURED_ROWS
+) -> tuple[np.ndarray, np.ndarray | None]:
     """A split's rows (in the data's units) and labels, in memory: all of an in-memory dataset's, the first
     ``limit`` rows (no labels) of a dataset streamed from disk — for the measures and pictures that need arrays."""
     if isinstance(dataset, StreamedDataset):
@@ -293,14 +342,20 @@ def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> D
     if data is None:
         data = record.get("name") or record.get("path")
         if data is None:
-            raise HourglassError(f"{checkpoint.path}: the checkpoint does not say which data it was trained on; "
-                                 "name the data", params=("data",))
+            raise HourglassError(
+                f"{checkpoint.path}: the checkpoint does not say which data it was trained on; name the data",
+                params=("data",),
+            )
         if record.get("path") and not Path(record["path"]).exists():
-            raise HourglassError(f"{record['path']}: the checkpoint's training data is gone; name the data",
-                                 params=("data",))
+            raise HourglassError(
+                f"{record['path']}: the checkpoint's training data is gone; name the data", params=("data",)
+            )
     table = record.get("table") if data == record.get("path") else None
-    options = {"columns": table["columns"], "one_hot": bool(table["one_hot"]), "id_column": table["id_column"]} \
-        if table else {}
+    options = (
+        {"columns": table["columns"], "one_hot": bool(table["one_hot"]), "id_column": table["id_column"]}
+        if table
+        else {}
+    )
     stream = True if record.get("streamed") and data == record.get("path") else None
     if data == record.get("name") and record.get("validation_rows"):  # MNIST's training images split another way
         options["validation_rows"] = record["validation_rows"]
@@ -311,8 +366,13 @@ def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> D
     return dataset
 
 
-def evaluate(path: str | Path, data: str | Path | None = None, split: str = "test",
-             importance_samples: int = 0, device: str = "auto") -> dict:
+def evaluate(
+    path: str | Path,
+    data: str | Path | None = None,
+    split: str = "test",
+    importance_samples: int = 0,
+    device: str = "auto",
+) -> dict:
     """Reconstruction error of the checkpoint at ``path`` on ``split``, beside PCA fitted on the same training split
     at the same k (both in the model's scaled space; see :func:`hourglass.metrics.compare_with_pca`), and each
     measure the objective's parts imply: PSNR of corrupted and denoised inputs (a corruption), code sparsity (a
@@ -334,13 +394,19 @@ def evaluate(path: str | Path, data: str | Path | None = None, split: str = "tes
     if isinstance(dataset, StreamedDataset):  # the other measures need arrays: the split's first rows
         x_eval = s.transform(rows_in_memory(dataset, split)[0])
         result["measured_on"] = len(x_eval)
-    objective = Objective.from_dict(checkpoint.objective) if checkpoint.objective else Objective(
-        "bce" if model.output == "sigmoid" else "mse")
+    objective = (
+        Objective.from_dict(checkpoint.objective)
+        if checkpoint.objective
+        else Objective("bce" if model.output == "sigmoid" else "mse")
+    )
     extra: dict = {}
     if objective.corruption is not None:
         noisy = corrupt(objective.corruption, x_eval, seed=0)
-        extra.update(noise=objective.corruption.to_dict(), psnr_noisy=psnr(x_eval, noisy),
-                     psnr_denoised=psnr(x_eval, reconstruct(model, noisy)))
+        extra.update(
+            noise=objective.corruption.to_dict(),
+            psnr_noisy=psnr(x_eval, noisy),
+            psnr_denoised=psnr(x_eval, reconstruct(model, noisy)),
+        )
     if objective.sparse or model.architecture.topk:
         extra.update(code_sparsity(encode(model, x_eval)))
     if objective.contractive:
@@ -348,6 +414,13 @@ def evaluate(path: str | Path, data: str | Path | None = None, split: str = "tes
     if model.variational:
         x_vae = binarize(x_eval, seed=0) if objective.binarize else x_eval
         extra.update(vae_bounds(model, x_vae, importance_samples=max(1, importance_samples)))
-    return {"checkpoint": str(checkpoint.path), "data": dataset.name, "split": split,
-            "variant": variant_name(model, objective), "scaling": s.kind, "loss": objective.reconstruction,
-            **result, **extra}
+    return {
+        "checkpoint": str(checkpoint.path),
+        "data": dataset.name,
+        "split": split,
+        "variant": variant_name(model, objective),
+        "scaling": s.kind,
+        "loss": objective.reconstruction,
+        **result,
+        **extra,
+    }

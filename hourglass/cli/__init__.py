@@ -50,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         if distributed.launched() and distributed.peer_failure(e):
             return 1  # another rank died; the launcher names it
-        print(f"hourglass: unexpected error: {type(e).__name__}: {e} (set HOURGLASS_DEBUG=1 for a traceback)",
-              file=sys.stderr)
+        print(
+            f"hourglass: unexpected error: {type(e).__name__}: {e} (set HOURGLASS_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -61,8 +63,12 @@ def _with_run_file(parser, args, argv: list[str]):
     from ..runconfig import base
 
     run = base(args.config, args.like)
-    defaults = {**run.get("model", {}), **run.get("training", {}), **run.get("table", {}),
-                **{k: run[k] for k in ("data", "stream", "log") if k in run}}
+    defaults = {
+        **run.get("model", {}),
+        **run.get("training", {}),
+        **run.get("table", {}),
+        **{k: run[k] for k in ("data", "stream", "log") if k in run},
+    }
     if "out" in run and not args.like:  # a replay writes elsewhere
         defaults["out"] = run["out"]
     defaults.pop("progress", None)  # --quiet says it

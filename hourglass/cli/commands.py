@@ -45,8 +45,16 @@ def cmd_data_info(args) -> int:
             labels = f"{len(np.unique(y))} classes"
         else:
             labels = f"continuous [{y.min():.3g}, {y.max():.3g}]"
-        table.add_row(split, str(len(x)), str(x.shape[1]), "×".join(map(str, ds.shape)), f"{x.min():.4g}",
-                      f"{x.max():.4g}", f"{x.mean():.4g}", labels)
+        table.add_row(
+            split,
+            str(len(x)),
+            str(x.shape[1]),
+            "×".join(map(str, ds.shape)),
+            f"{x.min():.4g}",
+            f"{x.max():.4g}",
+            f"{x.mean():.4g}",
+            labels,
+        )
     console = _console()
     console.print(table)
     if ds.columns:
@@ -70,18 +78,35 @@ def cmd_train(args) -> int:
         distributed.launch(_without_nproc(args.argv), args.nproc, out=args.out)
         return 0
     mc = ModelConfig(**{f.name: getattr(args, f.name) for f in fields(ModelConfig)})
-    tc = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)},
-                     progress=not args.quiet)
+    tc = TrainConfig(
+        **{f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}, progress=not args.quiet
+    )
     out = Path(args.out) if args.out else run_folder(args.data, mc)
     table = {"columns": args.columns, "drop": args.drop, "one_hot": args.one_hot, "id_column": args.id_column}
-    run = {"data": str(args.data), "stream": args.stream, "log": args.log or [], "model": mc.to_dict(),
-           "training": {k: v for k, v in tc.to_dict().items() if k != "progress"}, "table": table}
+    run = {
+        "data": str(args.data),
+        "stream": args.stream,
+        "log": args.log or [],
+        "model": mc.to_dict(),
+        "training": {k: v for k, v in tc.to_dict().items() if k != "progress"},
+        "table": table,
+    }
     if args.print_config:
         print(to_toml({**run, "out": str(out)}), end="")
         return 0
     loggers = loggers_for(args.log or [], out)
-    trained = train(args.data, mc, tc, out=out, resume=args.resume, overwrite=args.overwrite, table=table,
-                    stream=args.stream, callbacks=[ShareCores(), *loggers], record=run)
+    trained = train(
+        args.data,
+        mc,
+        tc,
+        out=out,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        table=table,
+        stream=args.stream,
+        callbacks=[ShareCores(), *loggers],
+        record=run,
+    )
     if not distributed.is_main():  # rank 0 reports for all
         return 0
     h, val = trained.history, trained.validation()
@@ -90,10 +115,14 @@ def cmd_train(args) -> int:
     for note in h.notes:
         print(note)
     note = {"completed": "", "early_stopped": " (stopped early)", "interrupted": " (interrupted)"}[h.stopped]
-    print(f"trained {len(h.epochs)} epochs{note} in {trained.seconds:.1f}s; best epoch {h.best_epoch}, "
-          f"val loss {h.best_val_loss:.4g} ({trained.objective.reconstruction})")
-    print(f"validation squared error per sample: autoencoder {val['squared_error_per_sample']:.4g}, "
-          f"PCA (k={val['k']}) {val['pca_squared_error_per_sample']:.4g}")
+    print(
+        f"trained {len(h.epochs)} epochs{note} in {trained.seconds:.1f}s; best epoch {h.best_epoch}, "
+        f"val loss {h.best_val_loss:.4g} ({trained.objective.reconstruction})"
+    )
+    print(
+        f"validation squared error per sample: autoencoder {val['squared_error_per_sample']:.4g}, "
+        f"PCA (k={val['k']}) {val['pca_squared_error_per_sample']:.4g}"
+    )
     print(f"saved to {out}  (next: hourglass evaluate {out})")
     return 130 if h.stopped == "interrupted" else 0
 
@@ -114,35 +143,51 @@ def _without_nproc(argv: list[str]) -> list[str]:
 def cmd_evaluate(args) -> int:
     from ..workflow import evaluate
 
-    result = evaluate(args.checkpoint, data=args.data, split=args.split, importance_samples=args.importance_samples,
-                      device=args.device)
+    result = evaluate(
+        args.checkpoint,
+        data=args.data,
+        split=args.split,
+        importance_samples=args.importance_samples,
+        device=args.device,
+    )
     if args.json:
         print(json.dumps(result))
         return 0
     from rich.table import Table
 
-    table = Table(title=f"{result['data']} {result['split']} split, k = {result['k']} "
-                        f"({result['n_samples']} samples, scaling {result['scaling']}; {result['variant']})")
+    table = Table(
+        title=f"{result['data']} {result['split']} split, k = {result['k']} "
+        f"({result['n_samples']} samples, scaling {result['scaling']}; {result['variant']})"
+    )
     for col in ("model", "squared error per sample", "MSE per feature"):
         table.add_column(col, justify="left" if col == "model" else "right")
     table.add_row("autoencoder", f"{result['squared_error_per_sample']:.4f}", f"{result['mse_per_feature']:.6f}")
-    table.add_row(f"PCA (k={result['k']})", f"{result['pca_squared_error_per_sample']:.4f}",
-                  f"{result['pca_mse_per_feature']:.6f}")
+    table.add_row(
+        f"PCA (k={result['k']})",
+        f"{result['pca_squared_error_per_sample']:.4f}",
+        f"{result['pca_mse_per_feature']:.6f}",
+    )
     console = _console()
     console.print(table)
     if result["ratio_to_pca"] is not None:
         console.print(f"autoencoder / PCA = {result['ratio_to_pca']:.3f}")
     if "psnr_denoised" in result:
-        console.print(f"PSNR (dB) against the clean inputs: corrupted {result['psnr_noisy']:.2f}, denoised "
-                      f"{result['psnr_denoised']:.2f}")
+        console.print(
+            f"PSNR (dB) against the clean inputs: corrupted {result['psnr_noisy']:.2f}, denoised "
+            f"{result['psnr_denoised']:.2f}"
+        )
     if "zero_fraction" in result:
-        console.print(f"code sparsity: {100 * result['zero_fraction']:.1f}% of activations are exactly zero; "
-                      f"{result['mean_active']:.1f} active units per sample")
+        console.print(
+            f"code sparsity: {100 * result['zero_fraction']:.1f}% of activations are exactly zero; "
+            f"{result['mean_active']:.1f} active units per sample"
+        )
     if "mean_jacobian_norm" in result:
         console.print(f"mean encoder Jacobian norm ‖J_f(x)‖_F: {result['mean_jacobian_norm']:.4g}")
     if "elbo" in result:
-        console.print(f"ELBO {result['elbo']:.2f} nats per sample; log p(x) ≥ {result['log_likelihood']:.2f} "
-                      f"(K = {result['importance_samples']} importance samples)")
+        console.print(
+            f"ELBO {result['elbo']:.2f} nats per sample; log p(x) ≥ {result['log_likelihood']:.2f} "
+            f"(K = {result['importance_samples']} importance samples)"
+        )
     return 0
 
 
@@ -157,40 +202,71 @@ def cmd_encode(args) -> int:
 def cmd_reconstruct(args) -> int:
     from ..use import reconstruct_file
 
-    r = reconstruct_file(args.checkpoint, args.data, args.output, split=args.split, png=args.png,
-                         n_images=args.n_images, device=args.device, stream=args.stream)
+    r = reconstruct_file(
+        args.checkpoint,
+        args.data,
+        args.output,
+        split=args.split,
+        png=args.png,
+        n_images=args.n_images,
+        device=args.device,
+        stream=args.stream,
+    )
     drew = f"; drew {r['png']}" if r["png"] else ""
-    print(f"wrote {r['n']} reconstructions to {r['output']}; squared error per sample "
-          f"{r['squared_error_per_sample']:.4g} (in the model's scaled space){drew}")
+    print(
+        f"wrote {r['n']} reconstructions to {r['output']}; squared error per sample "
+        f"{r['squared_error_per_sample']:.4g} (in the model's scaled space){drew}"
+    )
     return 0
 
 
 def cmd_score(args) -> int:
     from ..use import score_file
 
-    r = score_file(args.checkpoint, args.data, args.output, contamination=args.contamination, split=args.split,
-                   device=args.device, stream=args.stream)
-    print(f"scored {r['n']} rows into {r['output']}: {r['flagged']} flagged as anomalies (squared reconstruction "
-          f"error above {r['threshold']:.4g}, the training rows' {100 * (1 - r['contamination']):g}th percentile)")
+    r = score_file(
+        args.checkpoint,
+        args.data,
+        args.output,
+        contamination=args.contamination,
+        split=args.split,
+        device=args.device,
+        stream=args.stream,
+    )
+    print(
+        f"scored {r['n']} rows into {r['output']}: {r['flagged']} flagged as anomalies (squared reconstruction "
+        f"error above {r['threshold']:.4g}, the training rows' {100 * (1 - r['contamination']):g}th percentile)"
+    )
     return 0
 
 
 def cmd_denoise(args) -> int:
     from ..use import denoise_file
 
-    r = denoise_file(args.checkpoint, args.data, args.output, noise=args.noise, split=args.split, seed=args.seed,
-                     png=args.png, n_images=args.n_images, device=args.device)
+    r = denoise_file(
+        args.checkpoint,
+        args.data,
+        args.output,
+        noise=args.noise,
+        split=args.split,
+        seed=args.seed,
+        png=args.png,
+        n_images=args.n_images,
+        device=args.device,
+    )
     drew = f"; drew {r['png']}" if r["png"] else ""
-    print(f"wrote clean, corrupted and denoised ({r['n']} samples) to {r['output']}; PSNR against clean: corrupted "
-          f"{r['psnr_noisy']:.2f} dB, denoised {r['psnr_denoised']:.2f} dB{drew}")
+    print(
+        f"wrote clean, corrupted and denoised ({r['n']} samples) to {r['output']}; PSNR against clean: corrupted "
+        f"{r['psnr_noisy']:.2f} dB, denoised {r['psnr_denoised']:.2f} dB{drew}"
+    )
     return 0
 
 
 def cmd_sample(args) -> int:
     from ..use import sample_file
 
-    r = sample_file(args.checkpoint, args.n, output=args.output, png=args.png, prior=args.prior, seed=args.seed,
-                    device=args.device)
+    r = sample_file(
+        args.checkpoint, args.n, output=args.output, png=args.png, prior=args.prior, seed=args.seed, device=args.device
+    )
     print(f"wrote {r['n']} samples to " + " and ".join(str(p) for p in (r["output"], r["png"]) if p is not None))
     return 0
 
@@ -206,28 +282,47 @@ def cmd_export(args) -> int:
     from ..export import export_onnx
 
     r = export_onnx(args.checkpoint, args.output, part=args.part, opset=args.opset)
-    print(f"wrote {r['output']} ({r['part']}: {', '.join(r['inputs'])} → {', '.join(r['outputs'])}; opset "
-          f"{r['opset']}; onnxruntime matches PyTorch within {r['max_relative_error']:.1e} relative)")
+    print(
+        f"wrote {r['output']} ({r['part']}: {', '.join(r['inputs'])} → {', '.join(r['outputs'])}; opset "
+        f"{r['opset']}; onnxruntime matches PyTorch within {r['max_relative_error']:.1e} relative)"
+    )
     return 0
 
 
 def cmd_serve(args) -> int:
     from ..service import ServiceConfig, serve
 
-    serve(args.checkpoint, ServiceConfig(host=args.host, port=args.port, workers=args.workers,
-                                         max_rows=args.max_rows, max_body_bytes=args.max_body_bytes,
-                                         device=args.device))
+    serve(
+        args.checkpoint,
+        ServiceConfig(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            max_rows=args.max_rows,
+            max_body_bytes=args.max_body_bytes,
+            device=args.device,
+        ),
+    )
     return 0
 
 
 def cmd_explore(args) -> int:
     from ..explorer import explore_file
 
-    r = explore_file(args.checkpoint, args.output, data=args.data, split=args.split, max_points=args.max_points,
-                     seed=args.seed, device=args.device)
+    r = explore_file(
+        args.checkpoint,
+        args.output,
+        data=args.data,
+        split=args.split,
+        max_points=args.max_points,
+        seed=args.seed,
+        device=args.device,
+    )
     plane = "its first two principal directions" if r["principal_plane"] else "the code itself"
-    print(f"wrote {r['output']}: {r['points']} codes (k = {r['latent_dim']}; the scatter shows {plane}); open it "
-          "in a browser")
+    print(
+        f"wrote {r['output']}: {r['points']} codes (k = {r['latent_dim']}; the scatter shows {plane}); open it "
+        "in a browser"
+    )
     return 0
 
 
@@ -236,18 +331,31 @@ def cmd_demo(args) -> int:
 
     from ..demo import run_demo
 
-    metrics = run_demo(args.out, seed=args.seed, epochs=args.epochs, progress=not args.quiet, device=args.device,
-                       precision=args.precision)
+    metrics = run_demo(
+        args.out,
+        seed=args.seed,
+        epochs=args.epochs,
+        progress=not args.quiet,
+        device=args.device,
+        precision=args.precision,
+    )
     table = Table(title="MNIST test set, squared error per image")
     for col in ("k", "autoencoder", "PCA", "AE / PCA", "train time"):
         table.add_column(col, justify="right")
     for r in metrics["results"].values():
-        table.add_row(str(r["k"]), f"{r['squared_error_per_sample']:.2f}", f"{r['pca_squared_error_per_sample']:.2f}",
-                      f"{r['ratio_to_pca']:.3f}", f"{r['train_seconds']:.0f}s")
+        table.add_row(
+            str(r["k"]),
+            f"{r['squared_error_per_sample']:.2f}",
+            f"{r['pca_squared_error_per_sample']:.2f}",
+            f"{r['ratio_to_pca']:.3f}",
+            f"{r['train_seconds']:.0f}s",
+        )
     console = _console()
     console.print(table)
-    console.print(f"wrote {args.out}/reconstructions.png, latent2d.png, metrics.json and the checkpoints "
-                  f"({metrics['seconds']:.0f}s in all)")
+    console.print(
+        f"wrote {args.out}/reconstructions.png, latent2d.png, metrics.json and the checkpoints "
+        f"({metrics['seconds']:.0f}s in all)"
+    )
     return 0
 
 
@@ -257,24 +365,38 @@ def cmd_claims(args) -> int:
     from ..experiments import run_claims
 
     out = Path(args.out or ("claims-quick" if args.quick else "claims-output"))
-    claims = run_claims(out, quick=args.quick, seed=args.seed, only=args.only, progress=not args.quiet,
-                        log=(lambda *a: None) if args.quiet else print, device=args.device)
+    claims = run_claims(
+        out,
+        quick=args.quick,
+        seed=args.seed,
+        only=args.only,
+        progress=not args.quiet,
+        log=(lambda *a: None) if args.quiet else print,
+        device=args.device,
+    )
     table = Table(title=f"claims ({'quick' if args.quick else 'full'} run, seed {args.seed})")
     for col in ("#", "claim", "verdict", "value", "criterion", "seconds"):
         table.add_column(col, justify="right" if col in ("#", "value", "seconds") else "left")
     colour = {"PASS": "green", "FAIL": "red", "ERROR": "red"}
     for c in claims:
         main = c.headline
-        table.add_row(str(c.number), c.title, f"[{colour.get(c.verdict, 'yellow')}]{c.verdict}[/]",
-                      f"{main.value:.4g}" if main else "", main.criterion if main else "", f"{c.seconds:.0f}")
+        table.add_row(
+            str(c.number),
+            c.title,
+            f"[{colour.get(c.verdict, 'yellow')}]{c.verdict}[/]",
+            f"{main.value:.4g}" if main else "",
+            main.criterion if main else "",
+            f"{c.seconds:.0f}",
+        )
     console = _console()
     console.print(table)
     console.print(f"wrote {out / 'claims.json'} and {out / 'report.html'}")
     failed = [c for c in claims if c.verdict in ("FAIL", "ERROR")]
     if failed:
-        print(f"hourglass: {len(failed)} claim(s) did not pass: "
-              + ", ".join(f"{c.number} ({c.verdict})" for c in failed), file=sys.stderr)
+        print(
+            f"hourglass: {len(failed)} claim(s) did not pass: "
+            + ", ".join(f"{c.number} ({c.verdict})" for c in failed),
+            file=sys.stderr,
+        )
         return 1
     return 0
-
-

@@ -19,17 +19,59 @@ problem; nothing is written unless the whole read succeeded.
 from .bundled import load_digits, load_manifold
 from .dataset import SPLITS, Dataset, Samples, check_array, split_indices
 from .loading import NAMED_DATASETS, load_dataset, load_samples
-from .mnist import (MNIST_MEMBER, MNIST_SHA256, MNIST_WHEEL, RestrictedUnpickler, fetch_mnist, hourglass_home,
-                    is_idx_folder, load_mnist, load_mnist_idx, read_idx, restricted_loads)
+from .mnist import (
+    MNIST_MEMBER,
+    MNIST_SHA256,
+    MNIST_WHEEL,
+    RestrictedUnpickler,
+    fetch_mnist,
+    hourglass_home,
+    is_idx_folder,
+    load_mnist,
+    load_mnist_idx,
+    read_idx,
+    restricted_loads,
+)
 from .readers import load_file, read_array_file, read_png_folder
 from .scaling import ColumnStats, Scaling, binarize, in_unit_range
 from .streaming import StreamedDataset, StreamedSplit, open_stream
 from .tables import TABLE_SUFFIXES, TableSpec, read_table, table_spec, table_to_array
 
-__all__ = ["ColumnStats", "Dataset", "MNIST_MEMBER", "MNIST_SHA256", "MNIST_WHEEL", "NAMED_DATASETS",
-           "RestrictedUnpickler", "SPLITS", "Samples", "Scaling", "StreamedDataset", "StreamedSplit",
-           "TABLE_SUFFIXES", "TableSpec", "binarize", "check_array", "fetch_mnist", "hourglass_home",
-           "in_unit_range", "is_idx_folder", "load_dataset", "load_digits", "load_file", "load_manifold",
-           "load_mnist", "load_mnist_idx", "load_samples", "open_stream", "read_array_file", "read_idx",
-           "read_png_folder", "read_table", "restricted_loads", "split_indices", "table_spec",
-           "table_to_array"]
+__all__ = [
+    "ColumnStats",
+    "Dataset",
+    "MNIST_MEMBER",
+    "MNIST_SHA256",
+    "MNIST_WHEEL",
+    "NAMED_DATASETS",
+    "RestrictedUnpickler",
+    "SPLITS",
+    "Samples",
+    "Scaling",
+    "StreamedDataset",
+    "StreamedSplit",
+    "TABLE_SUFFIXES",
+    "TableSpec",
+    "binarize",
+    "check_array",
+    "fetch_mnist",
+    "hourglass_home",
+    "in_unit_range",
+    "is_idx_folder",
+    "load_dataset",
+    "load_digits",
+    "load_file",
+    "load_manifold",
+    "load_mnist",
+    "load_mnist_idx",
+    "load_samples",
+    "open_stream",
+    "read_array_file",
+    "read_idx",
+    "read_png_folder",
+    "read_table",
+    "restricted_loads",
+    "split_indices",
+    "table_spec",
+    "table_to_array",
+]

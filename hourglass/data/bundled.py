@@ -15,8 +15,9 @@ def load_digits(seed: int = 0) -> Dataset:
     pixels, labels = digits_arrays()
     x, y = (pixels / 16.0).astype(np.float32), labels.astype(np.int64)
     tr, va, te = split_indices(len(x), seed)
-    return Dataset("digits", x[tr], x[va], x[te], y[tr], y[va], y[te], shape=(1, 8, 8),
-                   source={"name": "digits", "seed": seed})
+    return Dataset(
+        "digits", x[tr], x[va], x[te], y[tr], y[va], y[te], shape=(1, 8, 8), source={"name": "digits", "seed": seed}
+    )
 
 
 def digits_arrays() -> tuple[np.ndarray, np.ndarray]:

@@ -67,12 +67,12 @@ class Dataset:
         return scaling.scaled_range(self.x_train.min(axis=0), self.x_train.max(axis=0))
 
 
-
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def check_array(x, source: str, what: str = "data", columns: list[str] | None = None, first_row: int = 0
-                ) -> tuple[np.ndarray, tuple[int, ...]]:
+def check_array(
+    x, source: str, what: str = "data", columns: list[str] | None = None, first_row: int = 0
+) -> tuple[np.ndarray, tuple[int, ...]]:
     """Validate samples read from ``source``; return them as float32 (N, D) and one sample's shape.
 
     Accepted: a numeric array of rank 2 (N, D), 3 (N, H, W: one-channel images) or 4 (N, C, H, W).
@@ -86,9 +86,7 @@ def check_array(x, source: str, what: str = "data", columns: list[str] | None = 
         raise HourglassError(f"{source}: {what} has dtype {x.dtype}, expected numbers (int, uint, float or bool)")
     if x.ndim < 2 or x.ndim > 4:
         hint = " (one feature per sample? reshape to (N, 1))" if x.ndim == 1 else ""
-        raise HourglassError(
-            f"{source}: {what} has shape {x.shape}, expected (N, D), (N, H, W) or (N, C, H, W){hint}"
-        )
+        raise HourglassError(f"{source}: {what} has shape {x.shape}, expected (N, D), (N, H, W) or (N, C, H, W){hint}")
     if x.shape[0] == 0 or int(np.prod(x.shape[1:])) == 0:
         raise HourglassError(f"{source}: {what} is empty (shape {x.shape})")
     shape = tuple(int(s) for s in x.shape[1:])
@@ -107,8 +105,10 @@ def check_array(x, source: str, what: str = "data", columns: list[str] | None = 
         huge = np.abs(x) > FLOAT32_MAX if x.dtype.itemsize > 4 else np.zeros(x.shape, bool)
         if huge.any():
             row, col = np.argwhere(huge)[0]
-            raise HourglassError(f"{source}: {what} has {int(huge.sum())} values beyond float32's range ±3.4e38 "
-                                 f"(first: {x[row, col]:.3g} at {_where(first_row + row, col, columns)}); rescale them")
+            raise HourglassError(
+                f"{source}: {what} has {int(huge.sum())} values beyond float32's range ±3.4e38 "
+                f"(first: {x[row, col]:.3g} at {_where(first_row + row, col, columns)}); rescale them"
+            )
     return np.ascontiguousarray(x, dtype=np.float32), shape
 
 
@@ -126,14 +126,13 @@ def split_indices(n: int, seed: int, val_fraction: float = 0.1, test_fraction: f
         raise HourglassError(f"seed must be a whole number >= 0, got {seed!r}", params=("seed",))
     wanted = 1 + (val_fraction > 0) + (test_fraction > 0)
     if n < wanted:
-        raise HourglassError(f"need at least {wanted} samples to split into train/val{'/test' * (test_fraction > 0)}, "
-                             f"got {n}")
+        raise HourglassError(
+            f"need at least {wanted} samples to split into train/val{'/test' * (test_fraction > 0)}, got {n}"
+        )
     order = np.random.default_rng(seed).permutation(n)
     n_val = max(1, round(val_fraction * n)) if val_fraction > 0 else 0
     n_test = max(1, round(test_fraction * n)) if test_fraction > 0 else 0
     return order[: n - n_val - n_test], order[n - n_val - n_test : n - n_test], order[n - n_test :]
-
-
 
 
 @dataclass

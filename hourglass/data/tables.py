@@ -60,8 +60,10 @@ def read_table(path: Path):
         raise HourglassError(f"{path}: column {names.index('') + 1} of the header has no name")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise HourglassError(f"{path}: the header names {', '.join(map(repr, repeated))} more than once (surrounding "
-                             "spaces aside); give every column its own name")
+        raise HourglassError(
+            f"{path}: the header names {', '.join(map(repr, repeated))} more than once (surrounding "
+            "spaces aside); give every column its own name"
+        )
     frame.columns = names
     return frame
 
@@ -72,8 +74,9 @@ def _split_names(names) -> list[str]:
     return [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
 
 
-def table_spec(frame, source: str, columns=None, drop=None, one_hot: bool = False,
-               id_column: str | None = None) -> TableSpec:
+def table_spec(
+    frame, source: str, columns=None, drop=None, one_hot: bool = False, id_column: str | None = None
+) -> TableSpec:
     """Decide which columns of ``frame`` the model uses.
 
     ``columns``/``drop`` select by name (lists or comma-separated); a column named ``id`` or ``*_id`` (any case) is
@@ -94,10 +97,12 @@ def table_spec(frame, source: str, columns=None, drop=None, one_hot: bool = Fals
     text = [c for c in chosen if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])]
     if text and not one_hot:
         example = frame[text[0]].dropna().astype(str).iloc[0] if frame[text[0]].notna().any() else "?"
-        raise HourglassError(f"{source}: column{'s' if len(text) > 1 else ''} {', '.join(map(repr, text))} "
-                             f"{'are' if len(text) > 1 else 'is'} not numeric (e.g. {example!r}); leave "
-                             f"{'them' if len(text) > 1 else 'it'} out (drop) or encode it (one_hot)",
-                             params=("drop", "one_hot"))
+        raise HourglassError(
+            f"{source}: column{'s' if len(text) > 1 else ''} {', '.join(map(repr, text))} "
+            f"{'are' if len(text) > 1 else 'is'} not numeric (e.g. {example!r}); leave "
+            f"{'them' if len(text) > 1 else 'it'} out (drop) or encode it (one_hot)",
+            params=("drop", "one_hot"),
+        )
     categories = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in text}
     return TableSpec(chosen, categories, id_column)
 
@@ -110,8 +115,10 @@ def table_to_array(frame, spec: TableSpec, source: str, first_row: int = 0) -> t
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
         plural = "s" if len(missing) > 1 else ""
-        raise HourglassError(f"{source}: missing column{plural} {', '.join(map(repr, missing))} the model was trained "
-                             f"with (it expects {', '.join(spec.columns)})")
+        raise HourglassError(
+            f"{source}: missing column{plural} {', '.join(map(repr, missing))} the model was trained "
+            f"with (it expects {', '.join(spec.columns)})"
+        )
     parts = []
     for c in spec.columns:
         col = frame[c]

@@ -12,19 +12,71 @@ list ``CLAIMS``; ``runner``: :func:`run_claims`, which runs them and writes ``cl
 """
 
 from .classifier import DigitClassifier, frechet_distance
-from .claims import (CLAIMS, claim_contractive, claim_curved_manifolds, claim_deep_beats_pca, claim_denoising,
-                     claim_generative, claim_hourglass, claim_principal_subspace, claim_sharpness, claim_sparse_codes,
-                     claim_useful_codes)
+from .claims import (
+    CLAIMS,
+    claim_contractive,
+    claim_curved_manifolds,
+    claim_deep_beats_pca,
+    claim_denoising,
+    claim_generative,
+    claim_hourglass,
+    claim_principal_subspace,
+    claim_sharpness,
+    claim_sparse_codes,
+    claim_useful_codes,
+)
 from .lab import FULL, QUICK, Lab, Sizes
-from .measures import (centred, denoising_score_matching, gaussian_mixture_2d, knn_accuracy, laplacian_variance,
-                       linear_autoencoder_vs_pca, mixture_score, pca_link, perturbation_ratio, principal_subspace,
-                       prior_coverage, score_accuracy, waist)
+from .measures import (
+    centred,
+    denoising_score_matching,
+    gaussian_mixture_2d,
+    knn_accuracy,
+    laplacian_variance,
+    linear_autoencoder_vs_pca,
+    mixture_score,
+    pca_link,
+    perturbation_ratio,
+    principal_subspace,
+    prior_coverage,
+    score_accuracy,
+    waist,
+)
 from .record import Check, Claim, Figure
 from .runner import run_claims
 
-__all__ = ["CLAIMS", "FULL", "QUICK", "Check", "Claim", "DigitClassifier", "Figure", "Lab", "Sizes", "centred",
-           "claim_contractive", "claim_curved_manifolds", "claim_deep_beats_pca", "claim_denoising",
-           "claim_generative", "claim_hourglass", "claim_principal_subspace", "claim_sharpness", "claim_sparse_codes",
-           "claim_useful_codes", "denoising_score_matching", "frechet_distance", "gaussian_mixture_2d",
-           "knn_accuracy", "laplacian_variance", "linear_autoencoder_vs_pca", "mixture_score", "pca_link",
-           "perturbation_ratio", "principal_subspace", "prior_coverage", "run_claims", "score_accuracy", "waist"]
+__all__ = [
+    "CLAIMS",
+    "FULL",
+    "QUICK",
+    "Check",
+    "Claim",
+    "DigitClassifier",
+    "Figure",
+    "Lab",
+    "Sizes",
+    "centred",
+    "claim_contractive",
+    "claim_curved_manifolds",
+    "claim_deep_beats_pca",
+    "claim_denoising",
+    "claim_generative",
+    "claim_hourglass",
+    "claim_principal_subspace",
+    "claim_sharpness",
+    "claim_sparse_codes",
+    "claim_useful_codes",
+    "denoising_score_matching",
+    "frechet_distance",
+    "gaussian_mixture_2d",
+    "knn_accuracy",
+    "laplacian_variance",
+    "linear_autoencoder_vs_pca",
+    "mixture_score",
+    "pca_link",
+    "perturbation_ratio",
+    "principal_subspace",
+    "prior_coverage",
+    "run_claims",
+    "score_accuracy",
+    "waist",
+]

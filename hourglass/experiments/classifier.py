@@ -40,9 +40,16 @@ class DigitClassifier(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.Unflatten(1, (1, 28, 28)),
-            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU())
+            nn.Conv2d(1, 32, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * 7 * 7, 128),
+            nn.ReLU(),
+        )
         self.head = nn.Linear(128, 10)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -71,17 +78,26 @@ class ShiftedCrossEntropy:
         s = self.max_shift
         padded = nn.functional.pad(x.view(-1, 28, 28), (s,) * 4)
         dy, dx = (int(v) for v in torch.randint(0, 2 * s + 1, (2,), generator=generator))
-        return y, padded[:, dy:dy + 28, dx:dx + 28].reshape(len(x), -1)
+        return y, padded[:, dy : dy + 28, dx : dx + 28].reshape(len(x), -1)
 
     def __call__(self, logits, y, x_in=None, encoder=None, generator=None, training=False):
         loss = nn.functional.cross_entropy(logits, y)
         return loss, {"cross_entropy": loss.detach()}
 
 
-def train_classifier(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray | None = None,
-                     y_val: np.ndarray | None = None, epochs: int = 4, seed: int = 0, batch_size: int = 128,
-                     lr: float = 2e-3, max_shift: int = 2, progress: bool = False, device: str = "auto"
-                     ) -> DigitClassifier:
+def train_classifier(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    epochs: int = 4,
+    seed: int = 0,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    max_shift: int = 2,
+    progress: bool = False,
+    device: str = "auto",
+) -> DigitClassifier:
     """Train :class:`DigitClassifier` with hourglass's one trainer (:func:`hourglass.training.loop.fit`: Adam, a cosine
     learning rate, the weights of the best validation epoch) on the :class:`ShiftedCrossEntropy` objective.
     Without a validation split the training rows stand in for it. Trained on ``device``, returned on the CPU."""
@@ -90,8 +106,13 @@ def train_classifier(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray
     x_val, y_val = (x_train, y_train) if x_val is None else (x_val, y_val)
     train = (np.asarray(x_train, np.float32), np.asarray(y_train, np.int64))
     val = (np.asarray(x_val, np.float32), np.asarray(y_val, np.int64))
-    fit(model, ShiftedCrossEntropy(max_shift), train, val,
-        TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress, device=device))
+    fit(
+        model,
+        ShiftedCrossEntropy(max_shift),
+        train,
+        val,
+        TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress, device=device),
+    )
     return model.cpu().eval()
 
 

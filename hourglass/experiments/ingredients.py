@@ -30,8 +30,9 @@ def family_model(lab: Lab, k: int):
 
 def reference_model(lab: Lab, variant: str = "ae", noise: str | None = None):
     name = {"ae": "ae-ref", "vae": "vae-ref"}.get(variant) or f"dae-{noise.replace(':', '-')}"
-    return lab.model(name, ModelConfig(model=variant, noise=noise, **REFERENCE), lab.sizes.epochs,
-                     precision=WIDE_PRECISION)
+    return lab.model(
+        name, ModelConfig(model=variant, noise=noise, **REFERENCE), lab.sizes.epochs, precision=WIDE_PRECISION
+    )
 
 
 def signed_images(vectors: np.ndarray) -> np.ndarray:
@@ -48,4 +49,3 @@ def as_images(x: np.ndarray) -> np.ndarray:
 def error_per_image(model, x: np.ndarray) -> float:
     """Mean squared reconstruction error per row of ``x`` (summed over pixels)."""
     return float(squared_errors(x, reconstruct(model, x)).mean())
-

@@ -52,12 +52,40 @@ class Sizes:
         return self.name == "quick"
 
 
-FULL = Sizes("full", None, None, None, batch_size=256, epochs=30, linear_epochs=30, deep_epochs=180, conv_epochs=25,
-             classifier_epochs=4, manifold_samples=10_000, manifold_epochs=100, score_train=20_000, score_epochs=30,
-             draws=10_000)
-QUICK = Sizes("quick", 6_000, 1_000, 1_000, batch_size=64, epochs=6, linear_epochs=6, deep_epochs=2, conv_epochs=1,
-              classifier_epochs=1, manifold_samples=3_000, manifold_epochs=60, score_train=5_000, score_epochs=10,
-              draws=1_000)
+FULL = Sizes(
+    "full",
+    None,
+    None,
+    None,
+    batch_size=256,
+    epochs=30,
+    linear_epochs=30,
+    deep_epochs=180,
+    conv_epochs=25,
+    classifier_epochs=4,
+    manifold_samples=10_000,
+    manifold_epochs=100,
+    score_train=20_000,
+    score_epochs=30,
+    draws=10_000,
+)
+QUICK = Sizes(
+    "quick",
+    6_000,
+    1_000,
+    1_000,
+    batch_size=64,
+    epochs=6,
+    linear_epochs=6,
+    deep_epochs=2,
+    conv_epochs=1,
+    classifier_epochs=1,
+    manifold_samples=3_000,
+    manifold_epochs=60,
+    score_train=5_000,
+    score_epochs=10,
+    draws=1_000,
+)
 
 
 @dataclass
@@ -99,9 +127,16 @@ class Lab:
                 self._mnist = full
             else:
                 self._mnist = Dataset(
-                    f"mnist[:{s.n_train}]", full.x_train[:s.n_train], full.x_val[:s.n_val], full.x_test[:s.n_test],
-                    full.y_train[:s.n_train], full.y_val[:s.n_val], full.y_test[:s.n_test], shape=full.shape,
-                    source={"name": "mnist", "rows": [s.n_train, s.n_val, s.n_test]})
+                    f"mnist[:{s.n_train}]",
+                    full.x_train[: s.n_train],
+                    full.x_val[: s.n_val],
+                    full.x_test[: s.n_test],
+                    full.y_train[: s.n_train],
+                    full.y_val[: s.n_val],
+                    full.y_test[: s.n_test],
+                    shape=full.shape,
+                    source={"name": "mnist", "rows": [s.n_train, s.n_val, s.n_test]},
+                )
         return self._mnist
 
     def figure(self, name: str) -> Path:
@@ -110,8 +145,15 @@ class Lab:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def model(self, name: str, config: ModelConfig, epochs: int, lr: float = 3e-3, data: Dataset | None = None,
-              **train_options) -> LabModel:
+    def model(
+        self,
+        name: str,
+        config: ModelConfig,
+        epochs: int,
+        lr: float = 3e-3,
+        data: Dataset | None = None,
+        **train_options,
+    ) -> LabModel:
         """The model ``name`` trained with ``config`` for ``epochs`` on ``data`` (default MNIST): from memory, from
         ``OUT/models/NAME`` when its recipe matches, or trained now (resuming a stopped run of the same recipe).
         ``train_options`` are :class:`TrainConfig` fields; precision "auto" is resolved for the lab's device
@@ -122,11 +164,16 @@ class Lab:
         train_options.setdefault("batch_size", self.sizes.batch_size)
         if "precision" in train_options:  # "auto": bf16 where the device computes it natively, else fp32
             train_options["precision"] = fastest_precision(train_options["precision"], resolve(self.device))
-        tc = TrainConfig(epochs=epochs, lr=lr, seed=self.seed, progress=self.progress, device=self.device,
-                         **train_options)
+        tc = TrainConfig(
+            epochs=epochs, lr=lr, seed=self.seed, progress=self.progress, device=self.device, **train_options
+        )
         # The device is not part of the recipe: a model trained on a GPU is the same model for the claims.
-        recipe = {"model": _jsonable(asdict(config)), "training": replace(tc, progress=False, device="auto").to_dict(),
-                  "data": {"name": data.name, **data.source}, "sizes": self.sizes.name}
+        recipe = {
+            "model": _jsonable(asdict(config)),
+            "training": replace(tc, progress=False, device="auto").to_dict(),
+            "data": {"name": data.name, **data.source},
+            "sizes": self.sizes.name,
+        }
         folder = self.out / "models" / name
         record_path = folder / "recipe.json"
         record = _read_record(record_path)
@@ -144,8 +191,10 @@ class Lab:
                 shutil.rmtree(folder)  # another recipe, or nothing saved yet: start afresh
             folder.mkdir(parents=True, exist_ok=True)
             files.write_text(record_path, json.dumps({"recipe": recipe, "finished": False}, indent=2) + "\n")
-            self.log(f"  {name}: training {config.model} {config.arch} {_widths(config)} for {epochs} epochs"
-                     + (f" (resuming after epoch {done})" if resume else ""))
+            self.log(
+                f"  {name}: training {config.model} {config.arch} {_widths(config)} for {epochs} epochs"
+                + (f" (resuming after epoch {done})" if resume else "")
+            )
             result = train(data, config, tc, out=folder, resume=resume)
             if result.history.stopped == "interrupted":  # Ctrl-C: stop the run; the next one resumes from here
                 raise KeyboardInterrupt

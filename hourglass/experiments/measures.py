@@ -43,10 +43,16 @@ def principal_subspace(model: Autoencoder, pca: PCABaseline, x_train: np.ndarray
     recovered = u @ rotation[:, ::-1]  # principal directions inside span W, by decreasing variance
     cosines = np.abs(np.sum(recovered * v, axis=0))
     signs = np.sign(np.sum(recovered * v, axis=0))  # a component's sign is arbitrary: align with PCA's for display
-    return {"k": k, "principal_angles_deg": angles.tolist(), "mean_angle_deg": float(angles.mean()),
-            "max_angle_deg": float(angles.max()), "orthonormality_error": orthonormality,
-            "recovered_cosines": cosines.tolist(), "min_recovered_cosine": float(cosines.min()),
-            "recovered_components": (recovered * signs).T}
+    return {
+        "k": k,
+        "principal_angles_deg": angles.tolist(),
+        "mean_angle_deg": float(angles.mean()),
+        "max_angle_deg": float(angles.max()),
+        "orthonormality_error": orthonormality,
+        "recovered_cosines": cosines.tolist(),
+        "min_recovered_cosine": float(cosines.min()),
+        "recovered_components": (recovered * signs).T,
+    }
 
 
 LINEAR_PCA_K = 16  # the code size of the PCA-link experiment (claim 1, bench/pca_link.py)
@@ -56,8 +62,12 @@ def centred(data: Dataset) -> Dataset:
     """``data`` minus its training split's mean: the PCA link is about centred data (PCA centres; a linear
     autoencoder's biases could, but then its weights need not span the principal subspace exactly)."""
     mean = data.x_train.mean(axis=0, dtype=np.float64).astype(np.float32)
-    return Dataset(f"{data.name}-centred", *(x - mean for x in (data.x_train, data.x_val, data.x_test)),
-                   shape=data.shape, source={**data.source, "centred": True})
+    return Dataset(
+        f"{data.name}-centred",
+        *(x - mean for x in (data.x_train, data.x_val, data.x_test)),
+        shape=data.shape,
+        source={**data.source, "centred": True},
+    )
 
 
 def linear_pca_config(k: int = LINEAR_PCA_K) -> ModelConfig:
@@ -71,8 +81,13 @@ def pca_link(model: Autoencoder, data: Dataset) -> dict:
     pca = PCABaseline(model.latent_dim).fit(data.x_train)
     ae = float(squared_errors(data.x_test, reconstruct(model, data.x_test)).mean())
     base = pca.squared_error_per_sample(data.x_test)
-    return {"squared_error_per_sample": ae, "pca_squared_error_per_sample": base, "ratio_to_pca": ae / base,
-            "pca": pca, **principal_subspace(model, pca, data.x_train)}
+    return {
+        "squared_error_per_sample": ae,
+        "pca_squared_error_per_sample": base,
+        "ratio_to_pca": ae / base,
+        "pca": pca,
+        **principal_subspace(model, pca, data.x_train),
+    }
 
 
 def linear_autoencoder_vs_pca(data: Dataset, k: int, config: TrainConfig) -> dict:
@@ -114,8 +129,14 @@ def waist(model) -> dict:
     return {"sizes": sizes, "code": code, "narrowest": min(sizes)}
 
 
-def prior_coverage(model, x_train: np.ndarray, n_draws: int = 10_000, seed: int = 0, percentile: float = 99.0,
-                   max_reference: int = 20_000) -> dict:
+def prior_coverage(
+    model,
+    x_train: np.ndarray,
+    n_draws: int = 10_000,
+    seed: int = 0,
+    percentile: float = 99.0,
+    max_reference: int = 20_000,
+) -> dict:
     """Do draws z ~ N(0, I) land where the model's training codes are?
 
     The region of the training codes: each training code's distance to its nearest other training code, and the
@@ -147,12 +168,17 @@ def prior_coverage(model, x_train: np.ndarray, n_draws: int = 10_000, seed: int 
     radius = float(np.percentile(own, percentile))
     draws = rng.standard_normal((n_draws, codes.shape[1]))
     nearest = nn.kneighbors(draws, n_neighbors=1)[0][:, 0]
-    return {"outside_fraction": float(np.mean(nearest > radius)), "radius": radius,
-            "mean_code_norm": float(np.linalg.norm(codes, axis=1).mean()), "n_draws": n_draws}
+    return {
+        "outside_fraction": float(np.mean(nearest > radius)),
+        "radius": radius,
+        "mean_code_norm": float(np.linalg.norm(codes, axis=1).mean()),
+        "n_draws": n_draws,
+    }
 
 
-def knn_accuracy(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np.ndarray,
-                 n_neighbors: int = 5) -> float:
+def knn_accuracy(
+    z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np.ndarray, n_neighbors: int = 5
+) -> float:
     """Test accuracy of a k-nearest-neighbour classifier on codes (or any representation): how much of the labels'
     structure the representation keeps."""
     from sklearn.neighbors import KNeighborsClassifier
@@ -200,8 +226,9 @@ def mixture_score(x: np.ndarray, means: np.ndarray, variance: float) -> np.ndarr
     return (w[:, :, None] * (means[None, :, :] - x[:, None, :])).sum(axis=1) / variance
 
 
-def denoising_score_matching(sigma: float = 0.2, n_train: int = 20_000, n_eval: int = 5_000, epochs: int = 30,
-                             seed: int = 0) -> dict:
+def denoising_score_matching(
+    sigma: float = 0.2, n_train: int = 20_000, n_eval: int = 5_000, epochs: int = 30, seed: int = 0
+) -> dict:
     """The link between denoising and score matching (Vincent 2011; Tweedie's formula): a denoiser r trained with
     squared error on x̃ = x + σε approximates E[x | x̃] = x̃ + σ² ∇ log p_σ(x̃), so (r(x̃) − x̃)/σ² estimates the score
     of the noisy density p_σ = p ∗ N(0, σ²I).
@@ -210,22 +237,25 @@ def denoising_score_matching(sigma: float = 0.2, n_train: int = 20_000, n_eval: 
     denoising autoencoder (:func:`score_model_config`) and returns :func:`score_accuracy` of it.
     """
     data = mixture_dataset(n_train, seed)
-    trained = train(data, score_model_config(sigma), TrainConfig(epochs=epochs, batch_size=256, seed=seed,
-                                                                  progress=False))
+    trained = train(
+        data, score_model_config(sigma), TrainConfig(epochs=epochs, batch_size=256, seed=seed, progress=False)
+    )
     return score_accuracy(trained.model.cpu(), sigma, n_eval, seed)
 
 
 def mixture_dataset(n_train: int, seed: int = 0):
     """Training and validation points of :func:`gaussian_mixture_2d` as a :class:`Dataset` (no test split)."""
     x, _, _ = gaussian_mixture_2d(n_train + n_train // 10, seed)
-    return Dataset("gaussian-mixture-2d", x[:n_train], x[n_train:], x[:0], source={"name": "gaussian-mixture-2d",
-                                                                                  "seed": seed})
+    return Dataset(
+        "gaussian-mixture-2d", x[:n_train], x[n_train:], x[:0], source={"name": "gaussian-mixture-2d", "seed": seed}
+    )
 
 
 def score_model_config(sigma: float):
     """The denoising autoencoder for 2-D points: 2 → 64 → 64 → 16 and back, squared error, Gaussian noise σ."""
-    return ModelConfig(model="dae", widths=(64, 64), latent_dim=16, noise=f"gaussian:{sigma:g}", loss="mse",
-                       scaling="none")
+    return ModelConfig(
+        model="dae", widths=(64, 64), latent_dim=16, noise=f"gaussian:{sigma:g}", loss="mse", scaling="none"
+    )
 
 
 def score_accuracy(model, sigma: float, n_eval: int = 5_000, seed: int = 0) -> dict:
@@ -234,10 +264,16 @@ def score_accuracy(model, sigma: float, n_eval: int = 5_000, seed: int = 0) -> d
     arrays ``points``, ``estimated``, ``true`` for a quiver plot."""
     clean, means, std = gaussian_mixture_2d(n_eval, seed + 1)
     noisy = clean + sigma * np.random.default_rng(seed + 2).standard_normal(clean.shape).astype(np.float32)
-    estimated = (reconstruct(model, noisy).astype(np.float64) - noisy) / sigma ** 2
-    true = mixture_score(noisy.astype(np.float64), means, std ** 2 + sigma ** 2)
+    estimated = (reconstruct(model, noisy).astype(np.float64) - noisy) / sigma**2
+    true = mixture_score(noisy.astype(np.float64), means, std**2 + sigma**2)
     norms = np.linalg.norm(estimated, axis=1) * np.linalg.norm(true, axis=1)
     cosine = (estimated * true).sum(axis=1) / np.maximum(norms, 1e-12)
     relative = np.linalg.norm(estimated - true, axis=1) / np.maximum(np.linalg.norm(true, axis=1), 1e-12)
-    return {"sigma": sigma, "mean_cosine": float(cosine.mean()), "relative_error": float(np.mean(relative)),
-            "points": noisy, "estimated": estimated, "true": true}
+    return {
+        "sigma": sigma,
+        "mean_cosine": float(cosine.mean()),
+        "relative_error": float(np.mean(relative)),
+        "points": noisy,
+        "estimated": estimated,
+        "true": true,
+    }

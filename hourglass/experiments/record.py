@@ -24,8 +24,12 @@ class Check:
     judged: bool = True
 
     def to_dict(self) -> dict:
-        return {"metric": self.metric, "value": _plain(self.value), "criterion": self.criterion,
-                "verdict": ("PASS" if self.passed else "FAIL") if self.judged else "NOT JUDGED"}
+        return {
+            "metric": self.metric,
+            "value": _plain(self.value),
+            "criterion": self.criterion,
+            "verdict": ("PASS" if self.passed else "FAIL") if self.judged else "NOT JUDGED",
+        }
 
 
 def at_most(metric: str, value: float, bound: float, judged: bool = True) -> Check:
@@ -84,12 +88,22 @@ class Claim:
 
     def to_dict(self, root: Path) -> dict:
         main = self.headline or Check("", None, "", False, False)
-        return {"claim": self.number, "title": self.title, "statement": self.statement,
-                "metric": main.metric, "value": main.value, "criterion": main.criterion, "verdict": self.verdict,
-                "seconds": round(self.seconds, 1), "checks": [c.to_dict() for c in self.checks],
-                "measurements": _plain(self.measurements), "notes": self.notes, "error": self.error,
-                "figures": [{"file": str(f.path.relative_to(root)), "caption": f.caption} for f in self.figures],
-                "links": [{"file": str(f.path.relative_to(root)), "caption": f.caption} for f in self.links]}
+        return {
+            "claim": self.number,
+            "title": self.title,
+            "statement": self.statement,
+            "metric": main.metric,
+            "value": main.value,
+            "criterion": main.criterion,
+            "verdict": self.verdict,
+            "seconds": round(self.seconds, 1),
+            "checks": [c.to_dict() for c in self.checks],
+            "measurements": _plain(self.measurements),
+            "notes": self.notes,
+            "error": self.error,
+            "figures": [{"file": str(f.path.relative_to(root)), "caption": f.caption} for f in self.figures],
+            "links": [{"file": str(f.path.relative_to(root)), "caption": f.caption} for f in self.links],
+        }
 
 
 def _plain(value):
@@ -103,4 +117,3 @@ def _plain(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
-

@@ -19,8 +19,15 @@ from .lab import FULL, QUICK, Lab
 from .record import Claim
 
 
-def run_claims(out: str | Path = "claims-output", quick: bool = False, seed: int = 0, only: list[int] | None = None,
-               progress: bool = True, log=print, device: str = "auto") -> list[Claim]:
+def run_claims(
+    out: str | Path = "claims-output",
+    quick: bool = False,
+    seed: int = 0,
+    only: list[int] | None = None,
+    progress: bool = True,
+    log=print,
+    device: str = "auto",
+) -> list[Claim]:
     """Run the claims (all, or the numbers in ``only``) and return them, writing ``out/claims.json`` and
     ``out/report.html`` after each one. With ``only``, the results of the other claims from an earlier run of the
     same size and seed in ``out`` stay in both files. A claim whose experiment raises is recorded as ERROR with the
@@ -29,8 +36,9 @@ def run_claims(out: str | Path = "claims-output", quick: bool = False, seed: int
 
     unknown = sorted(set(only or ()) - set(range(1, len(CLAIMS) + 1)))
     if unknown:
-        raise HourglassError(f"only takes claim numbers 1 to {len(CLAIMS)}, got {', '.join(map(str, unknown))}",
-                             params=("only",))
+        raise HourglassError(
+            f"only takes claim numbers 1 to {len(CLAIMS)}, got {', '.join(map(str, unknown))}", params=("only",)
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     resolve(device)  # a device that is not there is refused now, not in each claim
@@ -65,20 +73,32 @@ def _earlier_records(out: Path, lab: Lab) -> dict[int, dict]:
     except (OSError, ValueError):
         return {}
     if earlier.get("format") != "hourglass-claims" or (earlier.get("mode"), earlier.get("seed")) != (
-            lab.sizes.name, lab.seed):
+        lab.sizes.name,
+        lab.seed,
+    ):
         return {}
-    return {c["claim"]: c for c in earlier.get("claims", [])
-            if all((out / f["file"]).exists() for f in c.get("figures", []))}
+    return {
+        c["claim"]: c
+        for c in earlier.get("claims", [])
+        if all((out / f["file"]).exists() for f in c.get("figures", []))
+    }
 
 
 def write_summary(out: Path, records: list[dict], lab: Lab) -> dict:
     """Write ``claims.json``: the run's settings and versions, and one record per claim (see :meth:`Claim.to_dict`).
     ``seconds`` is the sum of the claims' own times."""
-    summary = {"format": "hourglass-claims", "mode": lab.sizes.name, "seed": lab.seed,
-               "seconds": round(sum(r["seconds"] for r in records), 1), "data": lab.mnist.name,
-               "hourglass_version": __version__, "torch_version": torch.__version__,
-               "python_version": platform.python_version(), "machine": platform.machine(),
-               "threads": torch.get_num_threads(), "claims": records}
+    summary = {
+        "format": "hourglass-claims",
+        "mode": lab.sizes.name,
+        "seed": lab.seed,
+        "seconds": round(sum(r["seconds"] for r in records), 1),
+        "data": lab.mnist.name,
+        "hourglass_version": __version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "machine": platform.machine(),
+        "threads": torch.get_num_threads(),
+        "claims": records,
+    }
     files.write_text(out / "claims.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
-

@@ -44,8 +44,15 @@ def decoder_layers(model) -> list[dict]:
     layers, shape = [], None  # shape: the current (C, H, W) once the rows are folded into images
     for m in modules:
         if isinstance(m, nn.Linear):
-            layers.append({"op": "linear", "in": m.in_features, "out": m.out_features, "weight": _floats(m.weight),
-                           "bias": _floats(m.bias)})
+            layers.append(
+                {
+                    "op": "linear",
+                    "in": m.in_features,
+                    "out": m.out_features,
+                    "weight": _floats(m.weight),
+                    "bias": _floats(m.bias),
+                }
+            )
         elif type(m) in names:
             layers.append({"op": names[type(m)]})
         elif isinstance(m, nn.Unflatten):
@@ -56,9 +63,18 @@ def decoder_layers(model) -> list[dict]:
             c, h, w = shape
             (k, _), (s, _), (p, _), (op_h, op_w) = m.kernel_size, m.stride, m.padding, m.output_padding
             out_h, out_w = (h - 1) * s - 2 * p + k + op_h, (w - 1) * s - 2 * p + k + op_w
-            layers.append({"op": "conv_transpose", "in_shape": [c, h, w], "out_shape": [m.out_channels, out_h, out_w],
-                           "kernel": k, "stride": s, "padding": p, "weight": _floats(m.weight),
-                           "bias": _floats(m.bias)})
+            layers.append(
+                {
+                    "op": "conv_transpose",
+                    "in_shape": [c, h, w],
+                    "out_shape": [m.out_channels, out_h, out_w],
+                    "kernel": k,
+                    "stride": s,
+                    "padding": p,
+                    "weight": _floats(m.weight),
+                    "bias": _floats(m.bias),
+                }
+            )
             shape = (m.out_channels, out_h, out_w)
         else:
             raise HourglassError(f"the explorer cannot run the decoder layer {type(m).__name__} in the browser")
@@ -78,8 +94,9 @@ def code_plane(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, vt[:2]
 
 
-def payload(checkpoint: ckpt.Checkpoint, x: np.ndarray, labels: np.ndarray | None, max_points: int = MAX_POINTS,
-            seed: int = 0) -> dict:
+def payload(
+    checkpoint: ckpt.Checkpoint, x: np.ndarray, labels: np.ndarray | None, max_points: int = MAX_POINTS, seed: int = 0
+) -> dict:
     """Everything the page needs, as JSON: the decoder, the scatter's points and labels, the plane, and how to show
     a decoded sample (an image's shape and value range, or a table's columns and their means)."""
     model, arch = checkpoint.model.eval(), checkpoint.model.architecture
@@ -92,23 +109,36 @@ def payload(checkpoint: ckpt.Checkpoint, x: np.ndarray, labels: np.ndarray | Non
     image = len(arch.input_shape) == 3
     scaling = checkpoint.scaling
     shown = scaling.inverse_transform(x)
-    page = {"title": f"{checkpoint.variant} · k = {arch.latent_dim} · {checkpoint.data.get('name', '')}",
-            "latent_dim": arch.latent_dim, "variational": bool(model.variational),
-            "plane": {"origin": origin.tolist(), "directions": directions.tolist(),
-                      "principal": arch.latent_dim > 2},
-            "points": np.round(points, 4).tolist(), "layers": decoder_layers(model),
-            "scaling": {"shift": np.broadcast_to(scaling.shift, (arch.n_features,)).tolist(),
-                        "scale": np.broadcast_to(scaling.scale, (arch.n_features,)).tolist()}}
+    page = {
+        "title": f"{checkpoint.variant} · k = {arch.latent_dim} · {checkpoint.data.get('name', '')}",
+        "latent_dim": arch.latent_dim,
+        "variational": bool(model.variational),
+        "plane": {"origin": origin.tolist(), "directions": directions.tolist(), "principal": arch.latent_dim > 2},
+        "points": np.round(points, 4).tolist(),
+        "layers": decoder_layers(model),
+        "scaling": {
+            "shift": np.broadcast_to(scaling.shift, (arch.n_features,)).tolist(),
+            "scale": np.broadcast_to(scaling.scale, (arch.n_features,)).tolist(),
+        },
+    }
     if labels is not None and np.issubdtype(np.asarray(labels).dtype, np.integer) and len(np.unique(labels)) <= 20:
         page["labels"] = np.asarray(labels).astype(int).tolist()
     if image:
-        low, high = (0.0, 1.0) if scaling.kind == "none" else (0.0, 255.0) if scaling.kind == "divide" else (
-            float(shown.min()), float(shown.max()))
+        low, high = (
+            (0.0, 1.0)
+            if scaling.kind == "none"
+            else (0.0, 255.0)
+            if scaling.kind == "divide"
+            else (float(shown.min()), float(shown.max()))
+        )
         page["image"] = {"shape": list(arch.input_shape), "range": [low, high]}
     else:
         columns = checkpoint.data.get("columns") or [f"x{i + 1}" for i in range(arch.n_features)]
-        page["table"] = {"columns": columns, "means": shown.mean(axis=0).tolist(),
-                         "stds": np.maximum(shown.std(axis=0), 1e-12).tolist()}
+        page["table"] = {
+            "columns": columns,
+            "means": shown.mean(axis=0).tolist(),
+            "stds": np.maximum(shown.std(axis=0), 1e-12).tolist(),
+        }
     return page
 
 
@@ -119,14 +149,23 @@ def render(page: dict) -> str:
     folder = resources.files(__package__)
     template = (folder / "explorer.html").read_text(encoding="utf-8")
     data = json.dumps(page, separators=(",", ":")).replace("</", "<\\/")  # nothing in the JSON can close the script
-    return (template.replace("{{TITLE}}", escape(page["title"]))
-            .replace("{{STYLE}}", (folder / "explorer.css").read_text(encoding="utf-8"))
-            .replace("{{DATA}}", data)
-            .replace("{{SCRIPT}}", (folder / "explorer.js").read_text(encoding="utf-8")))
+    return (
+        template.replace("{{TITLE}}", escape(page["title"]))
+        .replace("{{STYLE}}", (folder / "explorer.css").read_text(encoding="utf-8"))
+        .replace("{{DATA}}", data)
+        .replace("{{SCRIPT}}", (folder / "explorer.js").read_text(encoding="utf-8"))
+    )
 
 
-def explore_file(checkpoint, output: str | Path, data: str | Path | None = None, split: str = "test",
-                 max_points: int = MAX_POINTS, seed: int = 0, device: str = "auto") -> dict:
+def explore_file(
+    checkpoint,
+    output: str | Path,
+    data: str | Path | None = None,
+    split: str = "test",
+    max_points: int = MAX_POINTS,
+    seed: int = 0,
+    device: str = "auto",
+) -> dict:
     """Write the explorer of ``checkpoint`` to ``output`` (.html): the codes of ``data`` (a file whole, or a split
     of a named dataset; default the checkpoint's own dataset's ``split``), at most ``max_points`` of them."""
     from ..use import open_checkpoint, samples_for
@@ -145,10 +184,21 @@ def explore_file(checkpoint, output: str | Path, data: str | Path | None = None,
     return write_explorer(checkpoint, x, labels, output, max_points, seed)
 
 
-def write_explorer(checkpoint: ckpt.Checkpoint, x: np.ndarray, labels: np.ndarray | None, output: Path,
-                   max_points: int = MAX_POINTS, seed: int = 0) -> dict:
+def write_explorer(
+    checkpoint: ckpt.Checkpoint,
+    x: np.ndarray,
+    labels: np.ndarray | None,
+    output: Path,
+    max_points: int = MAX_POINTS,
+    seed: int = 0,
+) -> dict:
     """Write the explorer page of rows ``x`` (the model's space) and their ``labels`` to ``output``."""
     page = payload(checkpoint, x, labels, max_points, seed)
     write_text(output, render(page))
-    return {"output": output, "points": len(page["points"]), "latent_dim": page["latent_dim"],
-            "principal_plane": page["plane"]["principal"], "labels": "labels" in page}
+    return {
+        "output": output,
+        "points": len(page["points"]),
+        "latent_dim": page["latent_dim"],
+        "principal_plane": page["plane"]["principal"],
+        "labels": "labels" in page,
+    }

@@ -3,5 +3,13 @@
 from .diagram import hourglass_diagram, layer_sizes
 from .figures import image_grid, latent_scatter, line_plot, one_per_class, point_clouds_3d, score_quiver
 
-__all__ = ["hourglass_diagram", "image_grid", "latent_scatter", "layer_sizes", "line_plot", "one_per_class",
-           "point_clouds_3d", "score_quiver"]
+__all__ = [
+    "hourglass_diagram",
+    "image_grid",
+    "latent_scatter",
+    "layer_sizes",
+    "line_plot",
+    "one_per_class",
+    "point_clouds_3d",
+    "score_quiver",
+]

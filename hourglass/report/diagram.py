@@ -32,8 +32,9 @@ def layer_sizes(arch: Architecture, kind: str = "autoencoder") -> list[tuple[str
     return encoder + code + encoder[::-1]
 
 
-def hourglass_diagram(arch: Architecture, path: str | Path, kind: str = "autoencoder", title: str | None = None,
-                      fmt: str | None = None) -> Path:
+def hourglass_diagram(
+    arch: Architecture, path: str | Path, kind: str = "autoencoder", title: str | None = None, fmt: str | None = None
+) -> Path:
     """Draw ``arch`` as an hourglass and write it to ``path`` (SVG or PNG, by suffix or ``fmt``).
 
     Bar heights grow with the square root of each layer's size, so that a 784-unit input and a 4-unit code both
@@ -53,8 +54,19 @@ def hourglass_diagram(arch: Architecture, path: str | Path, kind: str = "autoenc
         ax.text(i, -height / 2 - 0.06, label, ha="center", va="top", fontsize=8)
         if i + 1 < len(layers):  # the funnel between consecutive layers
             nxt = heights[i + 1]
-            ax.add_patch(Polygon([(i + bar / 2, height / 2), (i + 1 - bar / 2, nxt / 2), (i + 1 - bar / 2, -nxt / 2),
-                                  (i + bar / 2, -height / 2)], color="#bbbbbb", alpha=0.35, lw=0))
+            ax.add_patch(
+                Polygon(
+                    [
+                        (i + bar / 2, height / 2),
+                        (i + 1 - bar / 2, nxt / 2),
+                        (i + 1 - bar / 2, -nxt / 2),
+                        (i + bar / 2, -height / 2),
+                    ],
+                    color="#bbbbbb",
+                    alpha=0.35,
+                    lw=0,
+                )
+            )
     ax.text((waist - 0.5) / 2, 0.62, "encoder f", ha="center", fontsize=10, color="#1b9e77")
     ax.text(waist, 0.62, "code", ha="center", fontsize=10, color="#d95f02")
     ax.text((waist + len(layers) - 0.5) / 2, 0.62, "decoder g", ha="center", fontsize=10, color="#7570b3")

@@ -28,8 +28,9 @@ def _as_image(row: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return img[0] if shape[0] == 1 else img.transpose(1, 2, 0)
 
 
-def image_grid(rows: list[tuple[str, np.ndarray]], shape: tuple[int, ...], path: str | Path,
-               title: str | None = None) -> Path:
+def image_grid(
+    rows: list[tuple[str, np.ndarray]], shape: tuple[int, ...], path: str | Path, title: str | None = None
+) -> Path:
     """One labelled row of images per entry of ``rows``: ``(label, images (n, D))``, values in [0, 1].
 
     shape: one image's (C, H, W), C = 1 (grey) or 3 (RGB).
@@ -54,8 +55,9 @@ def image_grid(rows: list[tuple[str, np.ndarray]], shape: tuple[int, ...], path:
     return _save(fig, path)
 
 
-def latent_scatter(panels: list[tuple[str, np.ndarray]], labels: np.ndarray | None, path: str | Path,
-                   title: str | None = None) -> Path:
+def latent_scatter(
+    panels: list[tuple[str, np.ndarray]], labels: np.ndarray | None, path: str | Path, title: str | None = None
+) -> Path:
     """Side-by-side scatter plots of 2-d codes ``(title, codes (N, 2))``, coloured by ``labels``.
 
     Integer labels with at most 20 values get a legend of classes; other labels a colour bar.
@@ -70,8 +72,7 @@ def latent_scatter(panels: list[tuple[str, np.ndarray]], labels: np.ndarray | No
             cmap = __import__("matplotlib").colormaps["tab10" if len(np.unique(labels)) <= 10 else "tab20"]
             for i, cls in enumerate(np.unique(labels)):
                 sel = labels == cls
-                ax.scatter(codes[sel, 0], codes[sel, 1], s=2, alpha=0.5, color=cmap(i), label=str(cls),
-                           rasterized=True)
+                ax.scatter(codes[sel, 0], codes[sel, 1], s=2, alpha=0.5, color=cmap(i), label=str(cls), rasterized=True)
         else:
             sc = ax.scatter(codes[:, 0], codes[:, 1], s=2, alpha=0.6, c=labels, cmap="viridis", rasterized=True)
             if labels is not None:
@@ -85,18 +86,42 @@ def latent_scatter(panels: list[tuple[str, np.ndarray]], labels: np.ndarray | No
     return _save(fig, path)
 
 
-def score_quiver(points: np.ndarray, estimated: np.ndarray, true: np.ndarray, path: str | Path, n_arrows: int = 400,
-                 title: str | None = None) -> Path:
+def score_quiver(
+    points: np.ndarray,
+    estimated: np.ndarray,
+    true: np.ndarray,
+    path: str | Path,
+    n_arrows: int = 400,
+    title: str | None = None,
+) -> Path:
     """Two arrow fields over the same 2-d points: an estimated score (orange) and the true one (black)."""
     rows = np.random.default_rng(0).permutation(len(points))[:n_arrows]
     p, e, t = points[rows], estimated[rows], true[rows]
     fig = Figure(figsize=(6, 6))
     ax = fig.subplots()
     scale = np.percentile(np.linalg.norm(t, axis=1), 90) * 25
-    ax.quiver(p[:, 0], p[:, 1], t[:, 0], t[:, 1], color="black", alpha=0.6, scale=scale, width=0.004,
-              label="true score ∇ log p_σ")
-    ax.quiver(p[:, 0], p[:, 1], e[:, 0], e[:, 1], color="#d95f02", alpha=0.8, scale=scale, width=0.003,
-              label="DAE estimate (r(x̃) − x̃)/σ²")
+    ax.quiver(
+        p[:, 0],
+        p[:, 1],
+        t[:, 0],
+        t[:, 1],
+        color="black",
+        alpha=0.6,
+        scale=scale,
+        width=0.004,
+        label="true score ∇ log p_σ",
+    )
+    ax.quiver(
+        p[:, 0],
+        p[:, 1],
+        e[:, 0],
+        e[:, 1],
+        color="#d95f02",
+        alpha=0.8,
+        scale=scale,
+        width=0.003,
+        label="DAE estimate (r(x̃) − x̃)/σ²",
+    )
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title or "denoising autoencoder as a score estimator")
@@ -134,8 +159,9 @@ def line_plot(panels: list[dict], path: str | Path, title: str | None = None) ->
     return _save(fig, path)
 
 
-def point_clouds_3d(panels: list[tuple[str, np.ndarray]], colours: np.ndarray, path: str | Path,
-                    title: str | None = None) -> Path:
+def point_clouds_3d(
+    panels: list[tuple[str, np.ndarray]], colours: np.ndarray, path: str | Path, title: str | None = None
+) -> Path:
     """Side-by-side 3-D scatter plots ``(title, points (N, 3))`` sharing one view and one colouring."""
     fig = Figure(figsize=(4.4 * len(panels), 4.4))
     for i, (name, points) in enumerate(panels, 1):

@@ -55,25 +55,36 @@ def render(summary: dict, root: Path) -> str:
     """The report's HTML for a claims ``summary``; figure files are read relative to ``root``."""
     claims = summary["claims"]
     counts = {v: sum(c["verdict"] == v for c in claims) for v in ("PASS", "FAIL", "ERROR", "NOT JUDGED")}
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             "<title>hourglass claims report</title>", f"<style>{STYLE}</style></head><body>",
-             "<h1>Autoencoder claims, tested</h1>",
-             f'<p class="meta">{escape(summary["mode"])} run on {escape(summary["data"])}, seed {summary["seed"]}, '
-             f'{summary["seconds"]:.0f} s in all; hourglass {escape(summary["hourglass_version"])}, '
-             f'PyTorch {escape(summary["torch_version"])}, Python {escape(summary["python_version"])}, '
-             f'{escape(summary["machine"])} with {summary["threads"]} threads. '
-             + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".</p>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>hourglass claims report</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>Autoencoder claims, tested</h1>",
+        f'<p class="meta">{escape(summary["mode"])} run on {escape(summary["data"])}, seed {summary["seed"]}, '
+        f"{summary['seconds']:.0f} s in all; hourglass {escape(summary['hourglass_version'])}, "
+        f"PyTorch {escape(summary['torch_version'])}, Python {escape(summary['python_version'])}, "
+        f"{escape(summary['machine'])} with {summary['threads']} threads. "
+        + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+        + ".</p>",
+    ]
     if summary["mode"] == "quick":
-        parts.append('<p class="meta">A quick run: every experiment at reduced size. Criteria meant for the full '
-                     "run are reported but not judged.</p>")
-    parts.append("<table><tr><th>#</th><th>claim</th><th>verdict</th><th>metric</th><th>value</th>"
-                 "<th>criterion</th><th>seconds</th></tr>")
+        parts.append(
+            '<p class="meta">A quick run: every experiment at reduced size. Criteria meant for the full '
+            "run are reported but not judged.</p>"
+        )
+    parts.append(
+        "<table><tr><th>#</th><th>claim</th><th>verdict</th><th>metric</th><th>value</th>"
+        "<th>criterion</th><th>seconds</th></tr>"
+    )
     for c in claims:
-        parts.append(f'<tr><td>{c["claim"]}</td><td><a href="#claim-{c["claim"]}">{escape(c["title"])}</a></td>'
-                     f'<td>{_verdict(c["verdict"])}</td><td>{escape(c["metric"] or "")}</td>'
-                     f'<td class="num">{_number(c["value"])}</td><td>{escape(c["criterion"] or "")}</td>'
-                     f'<td class="num">{c["seconds"]:.0f}</td></tr>')
+        parts.append(
+            f'<tr><td>{c["claim"]}</td><td><a href="#claim-{c["claim"]}">{escape(c["title"])}</a></td>'
+            f"<td>{_verdict(c['verdict'])}</td><td>{escape(c['metric'] or '')}</td>"
+            f'<td class="num">{_number(c["value"])}</td><td>{escape(c["criterion"] or "")}</td>'
+            f'<td class="num">{c["seconds"]:.0f}</td></tr>'
+        )
     parts.append("</table>")
     for c in claims:
         parts.append(f'<h2 id="claim-{c["claim"]}">{c["claim"]}. {escape(c["title"])} {_verdict(c["verdict"])}</h2>')
@@ -84,19 +95,25 @@ def render(summary: dict, root: Path) -> str:
         if c["checks"]:
             parts.append("<table><tr><th>metric</th><th>measured</th><th>criterion</th><th>verdict</th></tr>")
             for check in c["checks"]:
-                parts.append(f'<tr><td>{escape(check["metric"])}</td><td class="num">{_number(check["value"])}</td>'
-                             f'<td>{escape(check["criterion"])}</td><td>{_verdict(check["verdict"])}</td></tr>')
+                parts.append(
+                    f'<tr><td>{escape(check["metric"])}</td><td class="num">{_number(check["value"])}</td>'
+                    f"<td>{escape(check['criterion'])}</td><td>{_verdict(check['verdict'])}</td></tr>"
+                )
             parts.append("</table>")
         for note in c["notes"]:
             parts.append(f"<p>{escape(note)}</p>" if not c["error"] else f"<pre>{escape(note)}</pre>")
         for figure in c["figures"]:
-            parts.append(f"<figure>{_image(root / figure['file'], figure['caption'])}"
-                         f"<figcaption>{escape(figure['caption'])}</figcaption></figure>")
+            parts.append(
+                f"<figure>{_image(root / figure['file'], figure['caption'])}"
+                f"<figcaption>{escape(figure['caption'])}</figcaption></figure>"
+            )
         for link in c.get("links", []):
             parts.append(f'<p class="link">▶ <a href="{escape(link["file"])}">{escape(link["caption"])}</a></p>')
         if c["measurements"]:
-            parts.append("<details><summary>all measurements</summary><pre>"
-                         f"{escape(json.dumps(c['measurements'], indent=1, ensure_ascii=False))}</pre></details>")
+            parts.append(
+                "<details><summary>all measurements</summary><pre>"
+                f"{escape(json.dumps(c['measurements'], indent=1, ensure_ascii=False))}</pre></details>"
+            )
         parts.append(f'<p class="meta">{c["seconds"]:.0f} s.</p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -64,7 +64,7 @@ class Batcher:
             start = 0
             for x, done in waiting:
                 if not done.done():  # a request whose client went away was cancelled: nobody to answer
-                    done.set_result({k: v[start:start + len(x)] for k, v in out.items()})
+                    done.set_result({k: v[start : start + len(x)] for k, v in out.items()})
                 start += len(x)
 
 
@@ -80,8 +80,11 @@ def model_pass(checkpoint: ckpt.Checkpoint, device: str = "auto"):
         with torch.inference_mode():
             z = model.encode(torch.from_numpy(x_model).to(device))
             x_hat = model.decode(z).cpu().numpy()
-        return {"code": z.cpu().numpy(), "reconstruction": scaling.inverse_transform(x_hat),
-                "score": squared_errors(x_model, x_hat)}
+        return {
+            "code": z.cpu().numpy(),
+            "reconstruction": scaling.inverse_transform(x_hat),
+            "score": squared_errors(x_model, x_hat),
+        }
 
     return run
 
@@ -90,23 +93,52 @@ def describe(checkpoint: ckpt.Checkpoint, config: ServiceConfig) -> dict:
     """What ``GET /model`` answers: the model, its objective and training data, and the request limits."""
     arch = checkpoint.model.architecture
     summary = checkpoint.config.get("history") or {}
-    return {"hourglass_version": __version__, "trained_with": checkpoint.config.get("hourglass_version"),
-            "variant": checkpoint.variant, "model_kind": checkpoint.model.kind, "architecture": arch.to_dict(),
-            "features": arch.n_features, "latent_dim": arch.latent_dim,
-            "feature_names": checkpoint.data.get("columns"), "objective": checkpoint.objective,
-            "preprocessing": checkpoint.config.get("preprocessing"), "data": checkpoint.data,
-            "training": {**(checkpoint.config.get("training") or {}), "history": summary},
-            "scores": bool((checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")),
-            "limits": {"max_rows": config.max_rows, "max_body_bytes": config.max_body_bytes}}
+    return {
+        "hourglass_version": __version__,
+        "trained_with": checkpoint.config.get("hourglass_version"),
+        "variant": checkpoint.variant,
+        "model_kind": checkpoint.model.kind,
+        "architecture": arch.to_dict(),
+        "features": arch.n_features,
+        "latent_dim": arch.latent_dim,
+        "feature_names": checkpoint.data.get("columns"),
+        "objective": checkpoint.objective,
+        "preprocessing": checkpoint.config.get("preprocessing"),
+        "data": checkpoint.data,
+        "training": {**(checkpoint.config.get("training") or {}), "history": summary},
+        "scores": bool((checkpoint.config.get("anomaly") or {}).get("train_error_quantiles")),
+        "limits": {"max_rows": config.max_rows, "max_body_bytes": config.max_body_bytes},
+    }
 
 
-ROWS_SCHEMA = {"type": "object", "required": ["rows"], "properties": {
-    "rows": {"type": "array", "minItems": 1, "items": {"oneOf": [
-        {"type": "array", "items": {"type": "number"}, "description": "the D features, in the model's order"},
-        {"type": "object", "additionalProperties": {}, "description": "a table row keyed by column name"}]}},
-    "contamination": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "default": 0.01,
-                      "description": "/score only: the share of training rows flagged"}},
-    "example": {"rows": [[0.0, 0.5, 1.0]]}}
+ROWS_SCHEMA = {
+    "type": "object",
+    "required": ["rows"],
+    "properties": {
+        "rows": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "oneOf": [
+                    {
+                        "type": "array",
+                        "items": {"type": "number"},
+                        "description": "the D features, in the model's order",
+                    },
+                    {"type": "object", "additionalProperties": {}, "description": "a table row keyed by column name"},
+                ]
+            },
+        },
+        "contamination": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "exclusiveMaximum": 1,
+            "default": 0.01,
+            "description": "/score only: the share of training rows flagged",
+        },
+    },
+    "example": {"rows": [[0.0, 0.5, 1.0]]},
+}
 
 
 def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig = ServiceConfig()):
@@ -120,9 +152,13 @@ def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig =
         yield
         task.cancel()
 
-    app = FastAPI(title="hourglass scoring service", version=__version__, lifespan=lifespan,
-                  description=f"{checkpoint.variant} model from {checkpoint.path}: codes, reconstructions and "
-                              "anomaly scores of JSON rows.")
+    app = FastAPI(
+        title="hourglass scoring service",
+        version=__version__,
+        lifespan=lifespan,
+        description=f"{checkpoint.variant} model from {checkpoint.path}: codes, reconstructions and "
+        "anomaly scores of JSON rows.",
+    )
 
     def problem(status: int, message: str) -> JSONResponse:
         return JSONResponse({"detail": message}, status_code=status)
@@ -136,8 +172,10 @@ def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig =
     async def rows_of(request: Request, allowed=("rows",)):
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > config.max_body_bytes:
-            raise TooLarge(f"the body has {int(declared)} bytes; this service takes at most "
-                           f"{config.max_body_bytes} (max_body_bytes)")
+            raise TooLarge(
+                f"the body has {int(declared)} bytes; this service takes at most "
+                f"{config.max_body_bytes} (max_body_bytes)"
+            )
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
@@ -160,17 +198,25 @@ def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig =
         _, out, ids = await rows_of(request)
         return {"reconstructions": out["reconstruction"].tolist(), "columns": model_info["feature_names"], **ids}
 
-    @app.post("/score", openapi_extra=body, summary="anomaly scores: squared reconstruction error, its training "
-                                                    "percentile, and a flag")
+    @app.post(
+        "/score",
+        openapi_extra=body,
+        summary="anomaly scores: squared reconstruction error, its training percentile, and a flag",
+    )
     async def score(request: Request):
         payload, out, ids = await rows_of(request, ("rows", "contamination"))
         contamination = payload.get("contamination", 0.01)
         if isinstance(contamination, bool) or not isinstance(contamination, (int, float)):
             raise HourglassError(f"contamination must be a number in (0, 1), got {contamination!r}")
         judged = judge_scores(checkpoint, out["score"], contamination)
-        return {"scores": judged["scores"].tolist(), "training_percentile": judged["training_percentile"].tolist(),
-                "is_anomaly": judged["is_anomaly"].tolist(), "threshold": judged["threshold"],
-                "contamination": contamination, **ids}
+        return {
+            "scores": judged["scores"].tolist(),
+            "training_percentile": judged["training_percentile"].tolist(),
+            "is_anomaly": judged["is_anomaly"].tolist(),
+            "threshold": judged["threshold"],
+            "contamination": contamination,
+            **ids,
+        }
 
     @app.get("/health", summary="is the service up")
     async def health():
@@ -203,19 +249,28 @@ def serve(checkpoint: str | Path, config: ServiceConfig = ServiceConfig(), log_l
     import uvicorn
 
     if config.workers < 1 or config.max_rows < 1 or config.max_body_bytes < 1:
-        raise HourglassError("workers, max_rows and max_body_bytes must be at least 1",
-                             params=("workers", "max_rows", "max_body_bytes"))
+        raise HourglassError(
+            "workers, max_rows and max_body_bytes must be at least 1", params=("workers", "max_rows", "max_body_bytes")
+        )
     loaded = ckpt.load(checkpoint)
     try:
         with socket.create_server((config.host, config.port)):
             pass
     except OSError as e:
         reason = os.strerror(e.errno).lower() if e.errno else str(e)
-        raise HourglassError(f"cannot listen on {config.host}:{config.port} ({reason}); choose another port or host",
-                             params=("host", "port")) from None
+        raise HourglassError(
+            f"cannot listen on {config.host}:{config.port} ({reason}); choose another port or host",
+            params=("host", "port"),
+        ) from None
     if config.workers == 1:
         uvicorn.run(create_app(loaded, config), host=config.host, port=config.port, log_level=log_level)
         return
     os.environ[ENVIRONMENT] = json.dumps({**config.__dict__, "checkpoint": str(checkpoint)})
-    uvicorn.run("hourglass.service.app:from_environment", factory=True, host=config.host, port=config.port,
-                workers=config.workers, log_level=log_level)
+    uvicorn.run(
+        "hourglass.service.app:from_environment",
+        factory=True,
+        host=config.host,
+        port=config.port,
+        workers=config.workers,
+        log_level=log_level,
+    )

@@ -43,7 +43,8 @@ def read_json(body: bytes) -> dict:
 
 def _kind(value) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number")
+        type(value), "a number"
+    )
 
 
 def _number(value, where: str) -> float:
@@ -55,13 +56,16 @@ def _number(value, where: str) -> float:
     return float(value)
 
 
-def parse_rows(payload: dict, checkpoint: Checkpoint, max_rows: int,
-               allowed: tuple[str, ...] = ("rows",)) -> tuple[np.ndarray, list | None]:
+def parse_rows(
+    payload: dict, checkpoint: Checkpoint, max_rows: int, allowed: tuple[str, ...] = ("rows",)
+) -> tuple[np.ndarray, list | None]:
     """The rows of ``payload`` as a float64 array (N, D) in the data's units, and their IDs (or None)."""
     unknown = sorted(set(payload) - set(allowed))
     if unknown:
-        raise HourglassError(f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                             f"the body takes {', '.join(allowed)}")
+        raise HourglassError(
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"the body takes {', '.join(allowed)}"
+        )
     rows = payload.get("rows")
     if rows is None:
         raise HourglassError('the body has no "rows": send {"rows": [[...], ...]}')
@@ -74,8 +78,9 @@ def parse_rows(payload: dict, checkpoint: Checkpoint, max_rows: int,
     spec = checkpoint.data.get("table")
     if all(isinstance(r, dict) for r in rows):
         if not spec:
-            raise HourglassError("rows are objects, but this model was not trained on a table; send each row as "
-                                 "a list of numbers")
+            raise HourglassError(
+                "rows are objects, but this model was not trained on a table; send each row as a list of numbers"
+            )
         return _table_rows(rows, TableSpec.from_dict(spec))
     width = checkpoint.model.architecture.n_features
     if all(type(r) is list and len(r) == width for r in rows) and {type(v) for r in rows for v in r} <= {int, float}:
@@ -85,8 +90,10 @@ def parse_rows(payload: dict, checkpoint: Checkpoint, max_rows: int,
     x = np.empty((len(rows), width))  # something is wrong: find the first bad row and value, and say which
     for i, row in enumerate(rows, 1):
         if not isinstance(row, list):
-            raise HourglassError(f"row {i} is {_kind(row)}; every row must be a list of {width} numbers"
-                                 + (" or every row an object keyed by column" if spec else ""))
+            raise HourglassError(
+                f"row {i} is {_kind(row)}; every row must be a list of {width} numbers"
+                + (" or every row an object keyed by column" if spec else "")
+            )
         if len(row) != width:
             raise HourglassError(f"row {i} has {len(row)} values; the model expects {width}")
         x[i - 1] = [_number(v, f"row {i}, value {j}") for j, v in enumerate(row, 1)]
@@ -100,18 +107,23 @@ def _table_rows(rows: list[dict], spec: TableSpec) -> tuple[np.ndarray, list | N
     for i, row in enumerate(rows, 1):
         extra = sorted(set(row) - known)
         if extra:
-            raise HourglassError(f"row {i} has unknown column{'s' if len(extra) > 1 else ''} "
-                                 f"{', '.join(map(repr, extra))}; the model's columns are {', '.join(spec.columns)}")
+            raise HourglassError(
+                f"row {i} has unknown column{'s' if len(extra) > 1 else ''} "
+                f"{', '.join(map(repr, extra))}; the model's columns are {', '.join(spec.columns)}"
+            )
         missing = [c for c in spec.columns if c not in row]
         if missing:
-            raise HourglassError(f"row {i} lacks column{'s' if len(missing) > 1 else ''} "
-                                 f"{', '.join(map(repr, missing))}")
+            raise HourglassError(
+                f"row {i} lacks column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}"
+            )
         for c in spec.columns:
             if c in spec.one_hot:
                 value = row[c]
                 if isinstance(value, (dict, list)) or value is None or str(value) not in spec.one_hot[c]:
-                    raise HourglassError(f"row {i}, column {c!r} is {json.dumps(value)[:40]}; the categories seen "
-                                         f"in training are {', '.join(spec.one_hot[c])}")
+                    raise HourglassError(
+                        f"row {i}, column {c!r} is {json.dumps(value)[:40]}; the categories seen "
+                        f"in training are {', '.join(spec.one_hot[c])}"
+                    )
             else:
                 _number(row[c], f"row {i}, column {c!r}")
     frame = pd.DataFrame.from_records(rows, columns=[*spec.columns, *([spec.id_column] if spec.id_column else [])])

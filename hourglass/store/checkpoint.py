@@ -74,16 +74,26 @@ def _state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}  # device-independent
 
 
-def checkpoint_files(model, tensors: dict[str, torch.Tensor] | None = None, *, scaling: Scaling | None = None,
-                     objective: dict | None = None, data: dict | None = None, training: dict | None = None,
-                     history: dict | None = None, variant: str | None = None, anomaly: dict | None = None,
-                     run: dict | None = None) -> dict:
+def checkpoint_files(
+    model,
+    tensors: dict[str, torch.Tensor] | None = None,
+    *,
+    scaling: Scaling | None = None,
+    objective: dict | None = None,
+    data: dict | None = None,
+    training: dict | None = None,
+    history: dict | None = None,
+    variant: str | None = None,
+    anomaly: dict | None = None,
+    run: dict | None = None,
+) -> dict:
     """The weights (``tensors``, default the model's own) and config.json of a checkpoint, as bytes by file name.
     A model built from an :class:`Architecture` is recorded so that :func:`load` rebuilds it; any other module
     (a network the user wrote) as a record of what it was — its class's name and its tensors' shapes — and
     :func:`load` puts its weights into a module the user builds (nothing named in a file is ever imported)."""
-    tensors = _state_tensors(model) if tensors is None else {k: v.detach().cpu().contiguous()
-                                                             for k, v in tensors.items()}
+    tensors = (
+        _state_tensors(model) if tensors is None else {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    )
     blob = st_save(tensors, metadata={"format": FORMAT})
     config = {
         "format": FORMAT,
@@ -108,8 +118,11 @@ def checkpoint_files(model, tensors: dict[str, torch.Tensor] | None = None, *, s
 def _model_record(model, tensors: dict[str, torch.Tensor]) -> dict:
     if getattr(model, "architecture", None) is not None and getattr(model, "kind", None) in MODEL_KINDS:
         return {"kind": model.kind, "architecture": model.architecture.to_dict(), "options": model.options()}
-    return {"kind": CUSTOM, "class": f"{type(model).__module__}.{type(model).__qualname__}",
-            "tensors": {name: list(t.shape) for name, t in tensors.items()}}
+    return {
+        "kind": CUSTOM,
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "tensors": {name: list(t.shape) for name, t in tensors.items()},
+    }
 
 
 def history_file(epochs: list[dict]) -> dict:
@@ -154,8 +167,9 @@ def _read_blob(path: Path, sha256: str | None) -> bytes:
         raise HourglassError(f"{path}: missing")
     blob = path.read_bytes()
     if sha256 is not None and _sha256(blob) != sha256:
-        raise HourglassError(f"{path}: sha256 does not match its config; the file is truncated, corrupted or "
-                             "from another checkpoint")
+        raise HourglassError(
+            f"{path}: sha256 does not match its config; the file is truncated, corrupted or from another checkpoint"
+        )
     return blob
 
 
@@ -165,7 +179,7 @@ def _header(blob: bytes, path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
         size = struct.unpack("<Q", blob[:8])[0]
         if size > len(blob) - 8:
             raise ValueError(f"header of {size} bytes in a file of {len(blob)}")
-        header = json.loads(blob[8:8 + size])
+        header = json.loads(blob[8 : 8 + size])
         return {k: (v["dtype"], tuple(int(n) for n in v["shape"])) for k, v in header.items() if k != "__metadata__"}
     except (struct.error, ValueError, KeyError, TypeError, AttributeError) as e:
         raise HourglassError(f"{path}: not a readable safetensors file ({e})") from None
@@ -184,15 +198,17 @@ _DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16", tor
 def _check_header(header: dict, skeleton: torch.nn.Module, path: Path, prefix: str = "") -> None:
     """The file's tensors (names, shapes, dtypes) against a model built on the meta device: nothing allocated."""
     expected = {k: (_DTYPES.get(v.dtype, str(v.dtype)), tuple(v.shape)) for k, v in skeleton.state_dict().items()}
-    got = {k[len(prefix):]: v for k, v in header.items() if k.startswith(prefix)}
+    got = {k[len(prefix) :]: v for k, v in header.items() if k.startswith(prefix)}
     missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
     if missing or extra:
-        raise HourglassError(f"{path}: weights do not fit the architecture (missing {missing[:3]}, "
-                             f"unexpected {extra[:3]})")
+        raise HourglassError(
+            f"{path}: weights do not fit the architecture (missing {missing[:3]}, unexpected {extra[:3]})"
+        )
     for name, (dtype, shape) in expected.items():
         if got[name] != (dtype, shape):
-            raise HourglassError(f"{path}: tensor {name} is {got[name][0]} {got[name][1]}, the architecture "
-                                 f"needs {dtype} {shape}")
+            raise HourglassError(
+                f"{path}: tensor {name} is {got[name][0]} {got[name][1]}, the architecture needs {dtype} {shape}"
+            )
 
 
 def _snapshot(directory: str | Path) -> tuple[Path, Path]:
@@ -209,8 +225,9 @@ def _snapshot(directory: str | Path) -> tuple[Path, Path]:
         return path.parent, path
     snapshot = runfolder.current(path)
     if snapshot is None:
-        raise HourglassError(f"{path}: holds no checkpoint (no {runfolder.CURRENT} and no {CONFIG}); has its run "
-                             "saved an epoch yet?")
+        raise HourglassError(
+            f"{path}: holds no checkpoint (no {runfolder.CURRENT} and no {CONFIG}); has its run saved an epoch yet?"
+        )
     return path, snapshot
 
 
@@ -223,15 +240,23 @@ def read_config(directory: str | Path) -> dict:
         raise HourglassError(f"{path}: not an hourglass checkpoint (format is {config.get('format')!r})")
     version = config.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise HourglassError(f"{path}: checkpoint format version {version!r}; this hourglass ({__version__}) reads "
-                             f"up to {FORMAT_VERSION}")
+        raise HourglassError(
+            f"{path}: checkpoint format version {version!r}; this hourglass ({__version__}) reads "
+            f"up to {FORMAT_VERSION}"
+        )
     model = config.get("model")
     if isinstance(model, dict) and model.get("kind") == CUSTOM and isinstance(model.get("class"), str):
         pass  # a user's module: load() needs the module itself
-    elif not isinstance(model, dict) or not isinstance(model.get("kind"), str) or model["kind"] not in MODEL_KINDS \
-            or not isinstance(model.get("options"), dict) or not isinstance(model.get("architecture"), dict):
-        raise HourglassError(f"{path}: model must name a kind in {sorted(MODEL_KINDS)}, its architecture and its "
-                             "options")
+    elif (
+        not isinstance(model, dict)
+        or not isinstance(model.get("kind"), str)
+        or model["kind"] not in MODEL_KINDS
+        or not isinstance(model.get("options"), dict)
+        or not isinstance(model.get("architecture"), dict)
+    ):
+        raise HourglassError(
+            f"{path}: model must name a kind in {sorted(MODEL_KINDS)}, its architecture and its options"
+        )
     if not isinstance(config.get("weights"), dict) or not isinstance(config["weights"].get("sha256"), str):
         raise HourglassError(f"{path}: weights.sha256 missing")
     return config
@@ -278,8 +303,11 @@ def load(directory: str | Path, model: torch.nn.Module | None = None) -> Checkpo
 def _load_into(model: torch.nn.Module | None, config: dict, blob: bytes, snapshot: Path, run: Path) -> Checkpoint:
     weights = snapshot / WEIGHTS
     if model is None:
-        raise HourglassError(f"{snapshot / CONFIG}: holds the weights of a custom module ({config['model']['class']}); "
-                             "build that module and pass it: load(path, model=module)", params=("model",))
+        raise HourglassError(
+            f"{snapshot / CONFIG}: holds the weights of a custom module ({config['model']['class']}); "
+            "build that module and pass it: load(path, model=module)",
+            params=("model",),
+        )
     _check_header(_header(blob, weights), model, weights)
     tensors = _tensors(blob, weights)
     _refuse_non_finite(tensors, weights)
@@ -314,8 +342,13 @@ def training_state_files(model, optimizer: torch.optim.Optimizer, generator: tor
     tensors["generator_state"] = generator.get_state()
     blob = st_save(tensors, metadata={"format": FORMAT + "-resume"})
     groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in opt["param_groups"]]
-    record = {"format": FORMAT + "-resume", "format_version": FORMAT_VERSION, "sha256": _sha256(blob),
-              "param_groups": groups, **state}
+    record = {
+        "format": FORMAT + "-resume",
+        "format_version": FORMAT_VERSION,
+        "sha256": _sha256(blob),
+        "param_groups": groups,
+        **state,
+    }
     return {RESUME_WEIGHTS: blob, RESUME_STATE: (json.dumps(record) + "\n").encode()}
 
 
@@ -331,8 +364,9 @@ def read_training_record(directory: str | Path) -> dict | None:
     return record
 
 
-def load_training_state(directory: str | Path, model, optimizer: torch.optim.Optimizer,
-                        generator: torch.Generator) -> dict:
+def load_training_state(
+    directory: str | Path, model, optimizer: torch.optim.Optimizer, generator: torch.Generator
+) -> dict:
     """Restore what :func:`training_state_files` wrote into ``model``, ``optimizer`` and ``generator``; return the
     record (None when the run has no resume state yet, and nothing is changed)."""
     record = read_training_record(directory)
@@ -343,7 +377,7 @@ def load_training_state(directory: str | Path, model, optimizer: torch.optim.Opt
     _check_header(_header(blob, path), model, path, prefix="model.")
     tensors = _tensors(blob, path)
     _refuse_non_finite(tensors, path)
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
+    model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
     per_param: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optimizer."):
@@ -361,7 +395,13 @@ def load_training_state(directory: str | Path, model, optimizer: torch.optim.Opt
 def history_summary(history) -> dict:
     """The part of a training history stored in config.json: what the run computed, not how long it took (the
     timings are in history.jsonl), so the same run replayed writes the same file."""
-    last = {k: v for k, v in (history.epochs[-1] if history.epochs else {}).items()
-            if k not in ("seconds", "samples_per_s")}
-    return {"epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
-            "best_val_loss": history.best_val_loss, "stopped": history.stopped, "last": last}
+    last = {
+        k: v for k, v in (history.epochs[-1] if history.epochs else {}).items() if k not in ("seconds", "samples_per_s")
+    }
+    return {
+        "epochs_run": len(history.epochs),
+        "best_epoch": history.best_epoch,
+        "best_val_loss": history.best_val_loss,
+        "stopped": history.stopped,
+        "last": last,
+    }

@@ -106,9 +106,14 @@ class RowWriter:
             frame.to_csv(self._file, index=False, header=self.written == 0, float_format="%.8g")
         else:
             if self.written == 0:
-                np.lib.format.write_array_header_2_0(self._file, {"descr": np.lib.format.dtype_to_descr(rows.dtype),
-                                                                  "fortran_order": False,
-                                                                  "shape": (self.n_rows, rows.shape[1])})
+                np.lib.format.write_array_header_2_0(
+                    self._file,
+                    {
+                        "descr": np.lib.format.dtype_to_descr(rows.dtype),
+                        "fortran_order": False,
+                        "shape": (self.n_rows, rows.shape[1]),
+                    },
+                )
             self._file.write(np.ascontiguousarray(rows).tobytes())
         self.written += len(rows)
 

@@ -120,8 +120,11 @@ def writer(directory: str | Path):
         lock.acquire(timeout=0)
     except Timeout:
         holder = (directory / (LOCK + ".pid")).read_text().strip() if (directory / (LOCK + ".pid")).exists() else "?"
-        raise HourglassError(f"{directory}: another process (PID {holder}) is writing this run; wait for it to "
-                             "finish, or choose another out", params=("out",)) from None
+        raise HourglassError(
+            f"{directory}: another process (PID {holder}) is writing this run; wait for it to "
+            "finish, or choose another out",
+            params=("out",),
+        ) from None
     try:
         if lock.lock_counter == 1:
             (directory / (LOCK + ".pid")).write_text(f"{os.getpid()}\n")

@@ -71,6 +71,7 @@ class CallbackList:
         def call(*args, **kwargs):
             for callback in self.callbacks:
                 getattr(callback, hook)(*args, **kwargs)
+
         return call
 
 

@@ -64,12 +64,19 @@ class TrainConfig:
 
 
 TRAIN_OPTIONS = {
-    "epochs": Allowed(whole=True, minimum=1), "batch_size": Allowed(whole=True, minimum=1),
-    "lr": Allowed(above=0), "weight_decay": Allowed(minimum=0), "schedule": Allowed(choices=SCHEDULES),
-    "warmup_steps": Allowed(whole=True, minimum=0), "clip_grad_norm": Allowed(above=0, optional=True),
-    "patience": Allowed(whole=True, minimum=1, optional=True), "seed": Allowed(whole=True, minimum=0),
-    "checkpoint_every": Allowed(whole=True, minimum=1), "progress": Allowed(choices=(True, False)),
-    "precision": Allowed(choices=tuple(PRECISIONS)), "compile": Allowed(choices=(True, False)),
+    "epochs": Allowed(whole=True, minimum=1),
+    "batch_size": Allowed(whole=True, minimum=1),
+    "lr": Allowed(above=0),
+    "weight_decay": Allowed(minimum=0),
+    "schedule": Allowed(choices=SCHEDULES),
+    "warmup_steps": Allowed(whole=True, minimum=0),
+    "clip_grad_norm": Allowed(above=0, optional=True),
+    "patience": Allowed(whole=True, minimum=1, optional=True),
+    "seed": Allowed(whole=True, minimum=0),
+    "checkpoint_every": Allowed(whole=True, minimum=1),
+    "progress": Allowed(choices=(True, False)),
+    "precision": Allowed(choices=tuple(PRECISIONS)),
+    "compile": Allowed(choices=(True, False)),
 }
 
 

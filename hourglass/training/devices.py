@@ -33,25 +33,34 @@ def resolve(device: str | torch.device = "auto") -> torch.device:
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
             build = " (this torch is a CPU build)" if torch.version.cuda is None else ""
-            raise HourglassError(f"device {device}: no CUDA GPU is visible to PyTorch here{build}; use device cpu "
-                                 "or auto", params=("device",))
+            raise HourglassError(
+                f"device {device}: no CUDA GPU is visible to PyTorch here{build}; use device cpu or auto",
+                params=("device",),
+            )
         index = int(device.split(":")[1]) if ":" in device else 0
         if index >= torch.cuda.device_count():
-            raise HourglassError(f"device {device}: there are {torch.cuda.device_count()} CUDA devices (0 to "
-                                 f"{torch.cuda.device_count() - 1})", params=("device",))
+            raise HourglassError(
+                f"device {device}: there are {torch.cuda.device_count()} CUDA devices (0 to "
+                f"{torch.cuda.device_count() - 1})",
+                params=("device",),
+            )
     if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise HourglassError("device mps: Apple's Metal backend is not available here; use device cpu or auto",
-                             params=("device",))
+        raise HourglassError(
+            "device mps: Apple's Metal backend is not available here; use device cpu or auto", params=("device",)
+        )
     return torch.device(device)
 
 
 def check_precision(precision: str, device: torch.device) -> None:
     if precision not in PRECISIONS:
-        raise HourglassError(f"unknown precision {precision!r}; expected {', '.join(PRECISIONS)}",
-                             params=("precision",))
+        raise HourglassError(
+            f"unknown precision {precision!r}; expected {', '.join(PRECISIONS)}", params=("precision",)
+        )
     if precision == "fp16" and device.type != "cuda":
-        raise HourglassError(f"precision fp16 needs device cuda (it trains with a gradient scaler); on "
-                             f"{device.type} use bf16", params=("precision", "device"))
+        raise HourglassError(
+            f"precision fp16 needs device cuda (it trains with a gradient scaler); on {device.type} use bf16",
+            params=("precision", "device"),
+        )
 
 
 def native_bf16(device: torch.device) -> bool:

@@ -126,16 +126,19 @@ def peer_failure(error: BaseException) -> bool:
     """Whether ``error`` is a collective failing because another rank went away (the launcher reports that rank)."""
     text = str(error)
     return isinstance(error, getattr(dist, "DistError", ())) or any(
-        word in text for word in ("gloo", "NCCL", "Connection reset by peer", "Connection closed by peer"))
+        word in text for word in ("gloo", "NCCL", "Connection reset by peer", "Connection closed by peer")
+    )
 
 
 def check_objective(objective) -> None:
     """Refuse what DistributedDataParallel cannot average: the contractive penalty differentiates the encoder a
     second time, outside the one forward call that DDP watches."""
     if world_size() > 1 and getattr(objective, "contractive", False):
-        raise HourglassError("the contractive penalty cannot be trained on several processes yet (it calls the "
-                             "encoder outside the model's forward pass); train it with nproc 1",
-                             params=("contractive", "nproc"))
+        raise HourglassError(
+            "the contractive penalty cannot be trained on several processes yet (it calls the "
+            "encoder outside the model's forward pass); train it with nproc 1",
+            params=("contractive", "nproc"),
+        )
 
 
 def launch(argv: list[str], nproc: int, out: str | None = None) -> None:
@@ -159,19 +162,35 @@ def launch(argv: list[str], nproc: int, out: str | None = None) -> None:
     from .threads import cores
 
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cores() // nproc)))  # no more threads than cores in all
-    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id="hourglass", rdzv_backend="static",
-                          rdzv_endpoint=f"127.0.0.1:{port}", rdzv_configs={"rank": 0}, max_restarts=0,
-                          monitor_interval=0.2, local_addr="127.0.0.1")
-    for name in ("torch.distributed.elastic", "torch.distributed.elastic.multiprocessing.api",
-                 "torch.distributed.elastic.agent.server.api"):  # the launcher's chatter: the error below says it
+    config = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=nproc,
+        run_id="hourglass",
+        rdzv_backend="static",
+        rdzv_endpoint=f"127.0.0.1:{port}",
+        rdzv_configs={"rank": 0},
+        max_restarts=0,
+        monitor_interval=0.2,
+        local_addr="127.0.0.1",
+    )
+    for name in (
+        "torch.distributed.elastic",
+        "torch.distributed.elastic.multiprocessing.api",
+        "torch.distributed.elastic.agent.server.api",
+    ):  # the launcher's chatter: the error below says it
         logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         elastic_launch(config, entrypoint=sys.executable)("-m", "hourglass", *argv)
     except ChildFailedError as e:
         # The cause, not the casualties: ranks the launcher stopped (SIGTERM) after another failed come last.
-        r, failure = min(e.failures.items(), key=lambda item: (item[1].exitcode == -signal.SIGTERM,
-                                                                item[1].timestamp, item[0]))
-        how = f"was killed by signal {-failure.exitcode}" if failure.exitcode < 0 else \
-            f"exited with status {failure.exitcode}"
+        r, failure = min(
+            e.failures.items(), key=lambda item: (item[1].exitcode == -signal.SIGTERM, item[1].timestamp, item[0])
+        )
+        how = (
+            f"was killed by signal {-failure.exitcode}"
+            if failure.exitcode < 0
+            else f"exited with status {failure.exitcode}"
+        )
         kept = f"; {out} keeps its last complete checkpoint" if out else ""
         raise HourglassError(f"training on {nproc} processes stopped: rank {r} {how}{kept}") from None

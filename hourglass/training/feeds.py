@@ -64,7 +64,7 @@ class InMemory:
         """Batches of a fresh permutation drawn from ``generator``: ⌈len / batch_size⌉ of them, the last smaller."""
         order = torch.randperm(len(self), generator=generator).to(self.data[0].device)
         for start in range(0, len(self), batch_size):
-            yield rows(self.data, order[start:start + batch_size])
+            yield rows(self.data, order[start : start + batch_size])
 
     def chunks(self, batch_size: int):
         for start in range(0, len(self), batch_size):

@@ -34,8 +34,9 @@ def needs(extra: str, module: str, what: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise HourglassError(f"{what} needs the '{extra}' extra: pip install 'hourglass-ae[{extra}]'",
-                             params=("log",)) from None
+        raise HourglassError(
+            f"{what} needs the '{extra}' extra: pip install 'hourglass-ae[{extra}]'", params=("log",)
+        ) from None
 
 
 def scalars(record: dict) -> dict[str, float]:
@@ -106,7 +107,7 @@ def image_grid(top: torch.Tensor, bottom: torch.Tensor, pad: int = 1) -> torch.T
     for row, images in enumerate((top, bottom)):
         for i, image in enumerate(images.clamp(0, 1)):
             y, x = pad + row * (h + pad), pad + i * (w + pad)
-            canvas[:, y:y + h, x:x + w] = image
+            canvas[:, y : y + h, x : x + w] = image
     return canvas
 
 
@@ -141,8 +142,9 @@ class TensorBoardLogger(Logger):
         shape = image_shape(trainer)
         if shape is not None and (epoch % self.images_every == 0 or epoch == trainer.config.epochs):
             n = min(16, len(x))
-            self.writer.add_image("reconstructions", image_grid(x[:n].reshape(n, *shape),
-                                                                x_hat[:n].reshape(n, *shape)), epoch)
+            self.writer.add_image(
+                "reconstructions", image_grid(x[:n].reshape(n, *shape), x_hat[:n].reshape(n, *shape)), epoch
+            )
         self.writer.flush()
 
     def on_fit_end(self, trainer) -> None:
@@ -180,10 +182,20 @@ class MLflowLogger(Logger):
     Uses :class:`mlflow.MlflowClient` with the run's id throughout, so nothing depends on MLflow's active run.
     """
 
-    def __init__(self, tracking_uri: str | None = None, experiment: str = "hourglass", run_name: str | None = None,
-                 artifacts: bool = True):
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        experiment: str = "hourglass",
+        run_name: str | None = None,
+        artifacts: bool = True,
+    ):
         needs("mlflow", "mlflow", "MLflowLogger")  # said before any data is read
-        self.tracking_uri, self.experiment, self.run_name, self.artifacts = tracking_uri, experiment, run_name, artifacts
+        self.tracking_uri, self.experiment, self.run_name, self.artifacts = (
+            tracking_uri,
+            experiment,
+            run_name,
+            artifacts,
+        )
         self.client, self.run_id = None, None
 
     def on_fit_start(self, trainer) -> None:
@@ -194,8 +206,10 @@ class MLflowLogger(Logger):
         experiment_id = found.experiment_id if found is not None else self.client.create_experiment(self.experiment)
         name = self.run_name or (trainer.folder.name if trainer.folder is not None else None)
         self.run_id = self.client.create_run(experiment_id, run_name=name).info.run_id
-        params = {"training": trainer.config.to_dict(),
-                  **{k: v for k, v in trainer.metadata.items() if k in ("objective", "data", "variant")}}
+        params = {
+            "training": trainer.config.to_dict(),
+            **{k: v for k, v in trainer.metadata.items() if k in ("objective", "data", "variant")},
+        }
         architecture = getattr(trainer.module, "architecture", None)
         if architecture is not None:
             params["architecture"] = architecture.to_dict()
@@ -220,8 +234,9 @@ class MLflowLogger(Logger):
             return
         history = trainer.history
         if history.best_epoch is not None:
-            self._metrics({"best_epoch": history.best_epoch, "best_val_loss": history.best_val_loss},
-                          len(history.epochs))
+            self._metrics(
+                {"best_epoch": history.best_epoch, "best_val_loss": history.best_val_loss}, len(history.epochs)
+            )
         self.client.set_tag(self.run_id, "stopped", history.stopped)
         if self.artifacts and trainer.folder is not None and history.epochs:
             from ..store import runfolder
@@ -251,8 +266,11 @@ class MLflowLogger(Logger):
     def log_evaluation(self, metrics: dict) -> None:
         if self.run_id is None:
             return
-        values = {f"eval_{k}": float(v) for k, v in metrics.items()
-                  if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)}
+        values = {
+            f"eval_{k}": float(v)
+            for k, v in metrics.items()
+            if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)
+        }
         self._metrics(values, 0)
 
 
@@ -260,6 +278,9 @@ def loggers_for(names, out: str | Path) -> list[Logger]:
     """The loggers that ``--log`` names, writing beside the run folder ``out``: csv → OUT/metrics.csv, tensorboard
     → OUT/tensorboard, mlflow → a run named after OUT (where ``MLFLOW_TRACKING_URI`` says)."""
     out = Path(out)
-    made = {"csv": lambda: CSVLogger(out / "metrics.csv"), "tensorboard": lambda: TensorBoardLogger(out / "tensorboard"),
-            "mlflow": lambda: MLflowLogger(run_name=out.name)}
+    made = {
+        "csv": lambda: CSVLogger(out / "metrics.csv"),
+        "tensorboard": lambda: TensorBoardLogger(out / "tensorboard"),
+        "mlflow": lambda: MLflowLogger(run_name=out.name),
+    }
     return [made[name]() for name in dict.fromkeys(names)]

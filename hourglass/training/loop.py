@@ -29,8 +29,15 @@ from ..store import runfolder
 from . import distributed, feeds
 from . import resume as resume_state
 from .callbacks import Callback, CallbackList, built_in
-from .config import (SCHEDULES, History, OptimizerFactory, Schedule, TrainConfig, adam,  # noqa: F401 - API
-                     warmup_then_decay)
+from .config import (
+    SCHEDULES,
+    History,
+    OptimizerFactory,
+    Schedule,
+    TrainConfig,
+    adam,  # noqa: F401 - API
+    warmup_then_decay,
+)
 from .devices import check_precision, resolve
 from .progress import ProgressBar
 from .step import Objective, batch_loss, evaluate_loss, unwrap  # noqa: F401 - part of this module's API
@@ -41,10 +48,20 @@ GUARD_EVERY = 50
 NO_STEP = 2**62  # "no bad step" in the guard's all-reduced minimum
 
 
-def fit(model: torch.nn.Module, objective: Objective, x_train, x_val, config: TrainConfig | None = None, *,
-        callbacks: Sequence[Callback] = (), optimizer: OptimizerFactory = adam,
-        schedule: Schedule = warmup_then_decay, checkpoint_dir: str | Path | None = None,
-        metadata: dict | None = None, resume: bool = False) -> History:
+def fit(
+    model: torch.nn.Module,
+    objective: Objective,
+    x_train,
+    x_val,
+    config: TrainConfig | None = None,
+    *,
+    callbacks: Sequence[Callback] = (),
+    optimizer: OptimizerFactory = adam,
+    schedule: Schedule = warmup_then_decay,
+    checkpoint_dir: str | Path | None = None,
+    metadata: dict | None = None,
+    resume: bool = False,
+) -> History:
     """Train ``model`` in place to minimise ``objective`` on ``x_train``; return the :class:`History`.
 
     x_train, x_val: float32 (N, D) arrays or tensors, already in the model's space (scaled); or tuples of such
@@ -68,22 +85,28 @@ def fit(model: torch.nn.Module, objective: Objective, x_train, x_val, config: Tr
     config = config or TrainConfig()
     module = unwrap(model)  # what is saved and restored; ``model`` (perhaps a wrapper) is what is called
     if not isinstance(objective, Objective):
-        raise HourglassError(f"objective must have inputs(batch, generator), check(model) and __call__(output, "
-                             f"target, ...) (hourglass.Objective does); got {type(objective).__name__}",
-                             params=("objective",))
+        raise HourglassError(
+            f"objective must have inputs(batch, generator), check(model) and __call__(output, "
+            f"target, ...) (hourglass.Objective does); got {type(objective).__name__}",
+            params=("objective",),
+        )
     objective.check(module)
     train_data, val_data = feeds.as_feed(x_train), feeds.as_feed(x_val)
     if len(train_data) == 0 or len(val_data) == 0:
         raise HourglassError("training and validation data must each have at least one sample")
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if folder is not None:
-        metadata = {"training": config.to_dict(), **({"objective": objective.to_dict()}
-                                                     if hasattr(objective, "to_dict") else {}), **(metadata or {})}
+        metadata = {
+            "training": config.to_dict(),
+            **({"objective": objective.to_dict()} if hasattr(objective, "to_dict") else {}),
+            **(metadata or {}),
+        }
     # Under torchrun, rank 0 alone writes (and locks) the run folder.
     writes = folder is not None and distributed.is_main()
     with runfolder.writer(folder) if writes else contextlib.nullcontext():
-        trainer = Trainer(model, objective, train_data, val_data, config, folder, metadata or {}, callbacks,
-                          optimizer, schedule)
+        trainer = Trainer(
+            model, objective, train_data, val_data, config, folder, metadata or {}, callbacks, optimizer, schedule
+        )
         if resume and folder is not None:
             trainer.restore()
         return trainer.train()
@@ -94,16 +117,28 @@ class Trainer:
     count — and the loop over its epochs. Everything the resume state must hold is an attribute here; callbacks
     receive it and may read any of it, and set :attr:`should_stop`."""
 
-    def __init__(self, model, objective, train_data, val_data, config: TrainConfig, folder: Path | None,
-                 metadata: dict, callbacks: Sequence[Callback] = (), optimizer: OptimizerFactory = adam,
-                 schedule: Schedule = warmup_then_decay):
+    def __init__(
+        self,
+        model,
+        objective,
+        train_data,
+        val_data,
+        config: TrainConfig,
+        folder: Path | None,
+        metadata: dict,
+        callbacks: Sequence[Callback] = (),
+        optimizer: OptimizerFactory = adam,
+        schedule: Schedule = warmup_then_decay,
+    ):
         self.module, self.objective = unwrap(model), objective
         self.device = distributed.join(resolve(config.device))  # under torchrun: this rank's device, group joined
         check_precision(config.precision, self.device)
         distributed.check_objective(objective)
         if min(len(train_data), len(val_data)) < distributed.world_size():
-            raise HourglassError(f"{distributed.world_size()} processes need at least as many training and "
-                                 "validation samples", params=("nproc",))
+            raise HourglassError(
+                f"{distributed.world_size()} processes need at least as many training and validation samples",
+                params=("nproc",),
+            )
         if feeds.device_of(self.module) != self.device:
             self.module.to(self.device)
         self.model = distributed.wrap(model, self.device)  # DistributedDataParallel when there are several ranks
@@ -124,9 +159,13 @@ class Trainer:
         self.steps_per_epoch = max(1, math.ceil(len(self.train_data) / config.batch_size))
         first, last = built_in(config, folder, ProgressBar)
         self.callbacks = CallbackList([*first, *callbacks, *last], distributed.is_main())
-        self.fingerprint = (resume_state.fingerprint(config, objective, self.module, train_data, val_data, metadata,
-                                                     optimizer, schedule)
-                            if folder is not None else None)
+        self.fingerprint = (
+            resume_state.fingerprint(
+                config, objective, self.module, train_data, val_data, metadata, optimizer, schedule
+            )
+            if folder is not None
+            else None
+        )
 
     @property
     def should_stop(self) -> bool:
@@ -157,9 +196,11 @@ class Trainer:
         done, asked = len(self.history.epochs), self.config.epochs
         saved_epochs = (record.get("training") or {}).get("epochs", done)
         if asked > saved_epochs and self.config.schedule == "cosine":
-            self.history.notes.append(f"epochs grew from {saved_epochs} to {asked}: the cosine schedule now decays "
-                                      f"over {asked} epochs (the {done} already run followed the {saved_epochs}-epoch "
-                                      "schedule)")
+            self.history.notes.append(
+                f"epochs grew from {saved_epochs} to {asked}: the cosine schedule now decays "
+                f"over {asked} epochs (the {done} already run followed the {saved_epochs}-epoch "
+                "schedule)"
+            )
 
     def _finished(self) -> bool:
         done = len(self.history.epochs)
@@ -169,12 +210,17 @@ class Trainer:
         """Publish the best model, the history and (unless interrupted mid-epoch) the resume state, as one snapshot."""
         if self.folder is None or not distributed.is_main():
             return
-        contents = ckpt.checkpoint_files(self.module, self.best_state,
-                                         history=ckpt.history_summary(self.history), **self.metadata)
+        contents = ckpt.checkpoint_files(
+            self.module, self.best_state, history=ckpt.history_summary(self.history), **self.metadata
+        )
         contents.update(ckpt.history_file(self.history.epochs))
         if with_training_state:
-            state = {"history": self.history.to_dict(), "epochs_since_best": self.epochs_since_best,
-                     "fingerprint": self.fingerprint, "training": self.config.to_dict()}
+            state = {
+                "history": self.history.to_dict(),
+                "epochs_since_best": self.epochs_since_best,
+                "fingerprint": self.fingerprint,
+                "training": self.config.to_dict(),
+            }
             contents.update(ckpt.training_state_files(self.module, self.optimizer, self.generator, state))
         else:  # the resume state stays at the last completed epoch
             contents.update(ckpt.carried(self.folder, (ckpt.RESUME_WEIGHTS, ckpt.RESUME_STATE)))
@@ -184,8 +230,10 @@ class Trainer:
     def train(self) -> History:
         config, history = self.config, self.history
         if history.epochs and self._finished():
-            history.notes.append(f"{self.folder} already trained {len(history.epochs)} epochs "
-                                 f"({history.stopped.replace('_', ' ')}); nothing to do")
+            history.notes.append(
+                f"{self.folder} already trained {len(history.epochs)} epochs "
+                f"({history.stopped.replace('_', ' ')}); nothing to do"
+            )
             self.module.load_state_dict(self.best_state)
             self.model.eval()
             return history
@@ -251,8 +299,9 @@ class Trainer:
                 group["lr"] = lr
             batch, weight = distributed.share_batch(global_batch)
             batch = feeds.on_device(self.device, batch)
-            loss, terms = self.batch_loss(self.model, self.objective, batch, draws, training=True,
-                                          precision=config.precision)
+            loss, terms = self.batch_loss(
+                self.model, self.objective, batch, draws, training=True, precision=config.precision
+            )
             self.step(loss if weight == 1.0 else loss * weight)  # the global batch's mean, across ranks
             if i == len(losses):
                 losses = torch.cat([losses, torch.empty_like(losses)])
@@ -279,10 +328,16 @@ class Trainer:
         sums = dict(zip(sums, distributed.all_sum(list(sums.values()), self.device)))  # over the ranks' shares
         val = self.validate()
         seconds = time.perf_counter() - started
-        record = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / n, "val_loss": val["loss"],
-                  **{f"train_{k}": v / n for k, v in sums.items()},
-                  **{f"val_{k}": v for k, v in val.items() if k != "loss"},
-                  "lr": lr, "seconds": seconds, "samples_per_s": done / seconds}
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": sums.pop("loss") / n,
+            "val_loss": val["loss"],
+            **{f"train_{k}": v / n for k, v in sums.items()},
+            **{f"val_{k}": v for k, v in val.items() if k != "loss"},
+            "lr": lr,
+            "seconds": seconds,
+            "samples_per_s": done / seconds,
+        }
         self.history.epochs.append(record)
         if not math.isfinite(record["val_loss"]):
             self.diverged(f"validation loss became {record['val_loss']} at epoch {epoch + 1}")
@@ -305,6 +360,7 @@ class Trainer:
             if clip is not None:
                 torch.nn.utils.clip_grad_norm_(self.module.parameters(), clip)
             self.optimizer.step()
+
     def validate(self) -> dict[str, float]:
         """The validation loss and terms; with several ranks each takes every W-th row and the sums are
         all-reduced, so every rank sees the same numbers (and takes the same best-epoch and stopping decisions)."""
@@ -339,5 +395,9 @@ class Trainer:
         self.history.stopped = "diverged"  # ModelCheckpoint publishes the best weights (on_exception)
         where = f" in {self.folder}" if self.folder is not None else ""
         good = f"epoch {self.history.best_epoch}" if self.history.best_epoch else "initialisation"
-        raise TrainingDiverged(f"{what}; kept the weights of {good}{where}. Try a lower learning rate (now "
-                               f"{self.config.lr:g}) or check the data's scale", self.history, params=("lr",))
+        raise TrainingDiverged(
+            f"{what}; kept the weights of {good}{where}. Try a lower learning rate (now "
+            f"{self.config.lr:g}) or check the data's scale",
+            self.history,
+            params=("lr",),
+        )

@@ -27,14 +27,27 @@ class ProgressBar(Callback):
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self.bar = Progress(TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-                                BarColumn(bar_width=24), MofNCompleteColumn(), TextColumn("steps"),
-                                TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn(),
-                                TextColumn("{task.fields[status]}"), console=Console(file=self.stream),
-                                transient=False)
-            self.task = self.bar.add_task("train", total=self.epochs * self.steps,
-                                          completed=self.first_epoch * self.steps, epoch=self.first_epoch + 1,
-                                          epochs=self.epochs, rate="", status="")
+            self.bar = Progress(
+                TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+                BarColumn(bar_width=24),
+                MofNCompleteColumn(),
+                TextColumn("steps"),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[status]}"),
+                console=Console(file=self.stream),
+                transient=False,
+            )
+            self.task = self.bar.add_task(
+                "train",
+                total=self.epochs * self.steps,
+                completed=self.first_epoch * self.steps,
+                epoch=self.first_epoch + 1,
+                epochs=self.epochs,
+                rate="",
+                status="",
+            )
             self.bar.start()
 
     def on_epoch_start(self, trainer, epoch: int) -> None:
@@ -46,12 +59,17 @@ class ProgressBar(Callback):
         now = time.perf_counter()
         rate = samples / max(now - self.epoch_started, 1e-9)
         if self.bar is not None:
-            self.bar.update(self.task, completed=self.epoch * self.steps + min(step, self.steps),
-                            rate=f"{rate:,.0f} samples/s")
+            self.bar.update(
+                self.task, completed=self.epoch * self.steps + min(step, self.steps), rate=f"{rate:,.0f} samples/s"
+            )
         elif now - self.last_line >= self.every_s:
             left = (steps - step) * (now - self.epoch_started) / max(step, 1)
-            print(f"epoch {self.epoch + 1}/{self.epochs}  step {step}/{steps}  {rate:,.0f} samples/s  "
-                  f"ETA of the epoch {left:.0f}s", file=self.stream, flush=True)
+            print(
+                f"epoch {self.epoch + 1}/{self.epochs}  step {step}/{steps}  {rate:,.0f} samples/s  "
+                f"ETA of the epoch {left:.0f}s",
+                file=self.stream,
+                flush=True,
+            )
             self.last_line = now
 
     def on_epoch_end(self, trainer, record: dict) -> None:
@@ -59,8 +77,12 @@ class ProgressBar(Callback):
         if self.bar is not None:
             self.bar.update(self.task, completed=record["epoch"] * self.steps, status=status)
         else:
-            print(f"epoch {record['epoch']}/{self.epochs}  {status}  ({record['seconds']:.1f}s, "
-                  f"{record['samples_per_s']:,.0f} samples/s)", file=self.stream, flush=True)
+            print(
+                f"epoch {record['epoch']}/{self.epochs}  {status}  ({record['seconds']:.1f}s, "
+                f"{record['samples_per_s']:,.0f} samples/s)",
+                file=self.stream,
+                flush=True,
+            )
             self.last_line = time.perf_counter()
 
     def on_fit_end(self, trainer) -> None:

@@ -15,8 +15,18 @@ import torch
 from ..errors import HourglassError
 from .config import factory_name
 
-TRAJECTORY = ("seed", "lr", "batch_size", "weight_decay", "schedule", "warmup_steps", "clip_grad_norm", "patience",
-              "precision", "compile")  # the TrainConfig fields that count
+TRAJECTORY = (
+    "seed",
+    "lr",
+    "batch_size",
+    "weight_decay",
+    "schedule",
+    "warmup_steps",
+    "clip_grad_norm",
+    "patience",
+    "precision",
+    "compile",
+)  # the TrainConfig fields that count
 
 
 def data_fingerprint(parts: tuple[torch.Tensor, ...]) -> dict:
@@ -54,25 +64,34 @@ def completed(saved: dict | None, training: dict | None) -> dict | None:
         return None
     from .config import adam, warmup_then_decay
 
-    earlier = {"warmup_steps": 0, "clip_grad_norm": None, "compile": False,
-               "precision": (training or {}).get("precision", "fp32"), "optimizer": factory_name(adam),
-               "schedule_function": factory_name(warmup_then_decay)}
+    earlier = {
+        "warmup_steps": 0,
+        "clip_grad_norm": None,
+        "compile": False,
+        "precision": (training or {}).get("precision", "fp32"),
+        "optimizer": factory_name(adam),
+        "schedule_function": factory_name(warmup_then_decay),
+    }
     return {**earlier, **saved}
 
 
 def check_same_run(saved: dict | None, now: dict, where) -> None:
     """Refuse to resume when the fingerprints differ, naming the first setting that changed and both values."""
     if saved is None:
-        raise HourglassError(f"{where}: its resume state has no fingerprint (an old run folder); it cannot "
-                             "be checked, so it is not resumed: train it again with overwrite")
+        raise HourglassError(
+            f"{where}: its resume state has no fingerprint (an old run folder); it cannot "
+            "be checked, so it is not resumed: train it again with overwrite"
+        )
     for name, value in now.items():
         if saved.get(name) != value:
             old, new = saved.get(name), value
             if name.endswith("_data"):
                 old, new = _describe(old), _describe(new)
-            raise HourglassError(f"{where}: cannot resume: {name} was {old}, now {new}; resume with the same data "
-                                 "and settings (only epochs may grow), or start afresh (overwrite)",
-                                 params=(name, "overwrite"))
+            raise HourglassError(
+                f"{where}: cannot resume: {name} was {old}, now {new}; resume with the same data "
+                "and settings (only epochs may grow), or start afresh (overwrite)",
+                params=(name, "overwrite"),
+            )
 
 
 def _describe(data: dict | None) -> str:

@@ -47,8 +47,9 @@ def _float32(out):
     return type(out)(*(t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t for t in out))
 
 
-def batch_loss(model, objective, batch, generator: torch.Generator | None = None, training: bool = False,
-               precision: str = "fp32"):
+def batch_loss(
+    model, objective, batch, generator: torch.Generator | None = None, training: bool = False, precision: str = "fp32"
+):
     """One forward computation: the objective's inputs for ``batch``, one ``model(...)`` call (under autocast
     for bf16/fp16), the objective's loss and terms — always in float32. The contractive penalty also gets the
     encoder f, the one part of a loss that is a function."""
@@ -62,8 +63,9 @@ def batch_loss(model, objective, batch, generator: torch.Generator | None = None
 
 
 @torch.no_grad()
-def evaluate_loss(model, objective, x, batch_size: int = 4096, seed: int = 0,
-                  precision: str = "fp32") -> dict[str, float]:
+def evaluate_loss(
+    model, objective, x, batch_size: int = 4096, seed: int = 0, precision: str = "fp32"
+) -> dict[str, float]:
     """Mean loss and terms of ``objective`` over all of ``x`` (a tensor, or a tuple of tensors, on the model's
     device or the host, or a feed: :mod:`hourglass.training.feeds`), in eval mode, weighted by batch size."""
     was_training = model.training

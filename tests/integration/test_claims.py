@@ -15,7 +15,6 @@ from hourglass.cli import main
 from .browser import LOCAL, chromium, console_errors, requested_urls
 
 
-
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("claims") / "quick"
@@ -91,8 +90,9 @@ def test_report_is_self_contained(quick_run):
     out, _ = quick_run
     html = (out / "report.html").read_text()
     assert "http://" not in html and "https://" not in html and "<script" not in html
-    assert html.count("data:image/") == sum(len(c["figures"]) for c in
-                                            json.loads((out / "claims.json").read_text())["claims"])
+    assert html.count("data:image/") == sum(
+        len(c["figures"]) for c in json.loads((out / "claims.json").read_text())["claims"]
+    )
 
 
 def test_report_renders_in_headless_chromium(quick_run, tmp_path):
@@ -104,7 +104,8 @@ def test_report_renders_in_headless_chromium(quick_run, tmp_path):
         requested_urls(driver)  # forget the browser's own start-up
         driver.get((out / "report.html").resolve().as_uri())
         images = driver.execute_script(
-            "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+            "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])"
+        )
         heading = driver.find_element(By.TAG_NAME, "h1").text
         height = driver.execute_script("return document.documentElement.scrollHeight")
         driver.set_window_size(1200, min(height, 8000))

@@ -11,11 +11,13 @@ import pytest
 import hourglass as hg
 from hourglass.store import runfolder
 
+
 def hourglass(*args, cwd=None, check=True):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     env.pop("HOURGLASS_DEBUG", None)
-    done = subprocess.run([sys.executable, "-m", "hourglass.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "hourglass.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"hourglass {args} exited {done.returncode}: {done.stderr}")
     return done
@@ -35,8 +37,10 @@ def test_every_command_runs_for_real(tmp_path):
     hourglass("data", "fetch", "mnist")
     assert "10 classes" in hourglass("data", "info", "digits").stdout
     run = tmp_path / "run"
-    assert "saved to" in hourglass("train", "digits", "--noise", "mask:0.3", "--epochs", "3", "--out", run,
-                                   "--quiet").stdout
+    assert (
+        "saved to"
+        in hourglass("train", "digits", "--noise", "mask:0.3", "--epochs", "3", "--out", run, "--quiet").stdout
+    )
     assert "PSNR" in hourglass("evaluate", run).stdout
     hourglass("encode", run, "digits", "-o", tmp_path / "z.csv")
     assert (tmp_path / "z.csv").read_text().splitlines()[0] == "z1,z2,z3,z4"
@@ -51,7 +55,8 @@ def test_every_command_runs_for_real(tmp_path):
     assert "z: 4" in (tmp_path / "d.svg").read_text()
     hourglass("demo", "--epochs", "1", "--out", tmp_path / "demo", "--quiet")
     assert {"reconstructions.png", "latent2d.png", "metrics.json", "ae-k4", "ae-k2"} <= {
-        p.name for p in (tmp_path / "demo").iterdir()}
+        p.name for p in (tmp_path / "demo").iterdir()
+    }
     claims = hourglass("claims", "--quick", "--only", "10", "--out", tmp_path / "claims", "--quiet").stdout
     record = json.loads((tmp_path / "claims" / "claims.json").read_text())["claims"]
     assert "PASS" in claims and [c["claim"] for c in record] == [10] and record[0]["verdict"] == "PASS"
@@ -63,8 +68,21 @@ def test_every_command_runs_for_real(tmp_path):
 def trained(tmp_path_factory):
     """The README's quickstart on digits: train, then the other commands on the checkpoint."""
     root = tmp_path_factory.mktemp("cli")
-    done = hourglass("train", "digits", "--latent-dim", "4", "--epochs", "40", "--batch-size", "64",
-                     "--out", root / "run", "--seed", "1", cwd=root)
+    done = hourglass(
+        "train",
+        "digits",
+        "--latent-dim",
+        "4",
+        "--epochs",
+        "40",
+        "--batch-size",
+        "64",
+        "--out",
+        root / "run",
+        "--seed",
+        "1",
+        cwd=root,
+    )
     assert "saved to" in done.stdout
     return root
 
@@ -83,8 +101,17 @@ def test_encode_and_reconstruct_write_arrays_and_png(trained):
     assert z.shape == (180, 4) and z.dtype == np.float32
     ckpt = hg.load(trained / "run")
     np.testing.assert_array_equal(z, hg.encode(ckpt.model, hg.load_digits(seed=1).x_test))
-    hourglass("reconstruct", trained / "run", "digits", "--split", "val", "-o", trained / "xh.csv",
-              "--png", trained / "grid.png")
+    hourglass(
+        "reconstruct",
+        trained / "run",
+        "digits",
+        "--split",
+        "val",
+        "-o",
+        trained / "xh.csv",
+        "--png",
+        trained / "grid.png",
+    )
     x_hat = np.loadtxt(trained / "xh.csv", delimiter=",", skiprows=1)  # a header row: x1, ..., x64
     assert x_hat.shape == (180, 64) and (trained / "grid.png").stat().st_size > 1000
 
@@ -93,35 +120,68 @@ def test_diagram_draws_the_trained_model(trained):
     hourglass("diagram", trained / "run", "-o", trained / "arch.svg")
     svg = (trained / "arch.svg").read_text()
     assert all(f">{label}<" in svg for label in ("64", "256", "z: 4", "encoder f", "decoder g"))
-    assert_one_line_error(hourglass("diagram", trained / "run", "-o", trained / "arch.txt", check=False),
-                          "must end in .svg, .png or .pdf")
+    assert_one_line_error(
+        hourglass("diagram", trained / "run", "-o", trained / "arch.txt", check=False), "must end in .svg, .png or .pdf"
+    )
 
 
 def test_same_seed_same_checkpoint_bytes(trained, tmp_path):
-    hourglass("train", "digits", "--latent-dim", "4", "--epochs", "40", "--batch-size", "64", "--out",
-              tmp_path / "again", "--seed", "1", "--quiet")
+    hourglass(
+        "train",
+        "digits",
+        "--latent-dim",
+        "4",
+        "--epochs",
+        "40",
+        "--batch-size",
+        "64",
+        "--out",
+        tmp_path / "again",
+        "--seed",
+        "1",
+        "--quiet",
+    )
     weights = lambda run: (runfolder.current(run) / "model.safetensors").read_bytes()  # noqa: E731
     assert weights(tmp_path / "again") == weights(trained / "run")
 
 
 def test_resume_from_the_cli_extends_a_run(tmp_path):
     hourglass("train", "digits", "--epochs", "2", "--out", tmp_path / "r", "--quiet")
-    assert_one_line_error(hourglass("train", "digits", "--epochs", "2", "--out", tmp_path / "r", check=False),
-                          "already holds a run", "--resume")
+    assert_one_line_error(
+        hourglass("train", "digits", "--epochs", "2", "--out", tmp_path / "r", check=False),
+        "already holds a run",
+        "--resume",
+    )
     hourglass("train", "digits", "--epochs", "4", "--out", tmp_path / "r", "--resume", "--quiet")
     assert hg.load(tmp_path / "r").config["history"]["epochs_run"] == 4
-    assert_one_line_error(hourglass("train", "digits", "--epochs", "4", "--latent-dim", "3", "--out", tmp_path / "r",
-                                    "--resume", check=False),
-                          "cannot resume: architecture was", "'latent_dim': 4", "'latent_dim': 3")
+    assert_one_line_error(
+        hourglass(
+            "train", "digits", "--epochs", "4", "--latent-dim", "3", "--out", tmp_path / "r", "--resume", check=False
+        ),
+        "cannot resume: architecture was",
+        "'latent_dim': 4",
+        "'latent_dim': 3",
+    )
 
 
 def test_user_csv_is_standardized_and_reconstructed_in_its_units(tmp_path):
     rng = np.random.default_rng(0)
     t = rng.random((200, 1))
-    table = np.hstack([t * 100, np.sin(3 * t) * 5 + 20, t ** 2 * 1000]) + rng.normal(0, 0.01, (200, 3))
+    table = np.hstack([t * 100, np.sin(3 * t) * 5 + 20, t**2 * 1000]) + rng.normal(0, 0.01, (200, 3))
     np.savetxt(tmp_path / "t.csv", table, delimiter=",", header="a,b,c", comments="")
-    hourglass("train", tmp_path / "t.csv", "--latent-dim", "1", "--epochs", "60", "--batch-size", "32",
-              "--out", tmp_path / "run", "--quiet")
+    hourglass(
+        "train",
+        tmp_path / "t.csv",
+        "--latent-dim",
+        "1",
+        "--epochs",
+        "60",
+        "--batch-size",
+        "32",
+        "--out",
+        tmp_path / "run",
+        "--quiet",
+    )
     cfg = hg.load(tmp_path / "run").config
     assert cfg["preprocessing"]["kind"] == "standardize" and cfg["objective"]["reconstruction"] == "mse"
     assert cfg["data"]["columns"] == ["a", "b", "c"]
@@ -130,14 +190,17 @@ def test_user_csv_is_standardized_and_reconstructed_in_its_units(tmp_path):
     assert back.shape == (200, 3)
     assert (np.abs(back - table).mean(axis=0) / table.std(axis=0)).max() < 0.05  # in the data's own units
     np.savetxt(tmp_path / "other.csv", table, delimiter=",", header="a,b,x", comments="")
-    assert_one_line_error(hourglass("encode", tmp_path / "run", tmp_path / "other.csv", "-o", tmp_path / "z.npy",
-                                    check=False), "missing column 'c' the model was trained with")
+    assert_one_line_error(
+        hourglass("encode", tmp_path / "run", tmp_path / "other.csv", "-o", tmp_path / "z.npy", check=False),
+        "missing column 'c' the model was trained with",
+    )
 
 
 def test_bad_inputs_give_one_clear_line(tmp_path):
     (tmp_path / "text.csv").write_text("a,city\n1,Paris\n2,Oslo\n3,Rome\n")
-    assert_one_line_error(hourglass("train", tmp_path / "text.csv", check=False), "text.csv", "column 'city'",
-                          "not numeric")
+    assert_one_line_error(
+        hourglass("train", tmp_path / "text.csv", check=False), "text.csv", "column 'city'", "not numeric"
+    )
     np.save(tmp_path / "nan.npy", np.array([[0.5, np.nan, 0.1]] * 10))
     assert_one_line_error(hourglass("train", tmp_path / "nan.npy", check=False), "nan.npy", "NaN")
     hourglass("train", "digits", "--epochs", "1", "--out", tmp_path / "run", "--quiet")
@@ -145,9 +208,14 @@ def test_bad_inputs_give_one_clear_line(tmp_path):
     weights.write_bytes(weights.read_bytes()[:1000])
     assert_one_line_error(hourglass("evaluate", tmp_path / "run", check=False), "model.safetensors", "truncated")
     assert_one_line_error(hourglass("evaluate", tmp_path / "nowhere", check=False), "no such checkpoint folder")
-    assert_one_line_error(hourglass("train", "digits", "--loss", "bce", "--scaling", "standardize", check=False),
-                          "--loss bce needs data in [0, 1]", "--scaling standardize")
-    assert_one_line_error(hourglass("train", "digits", "--iw-samples", "5", check=False),
-                          "--iw-samples is an option of the VAE (--model vae)")
+    assert_one_line_error(
+        hourglass("train", "digits", "--loss", "bce", "--scaling", "standardize", check=False),
+        "--loss bce needs data in [0, 1]",
+        "--scaling standardize",
+    )
+    assert_one_line_error(
+        hourglass("train", "digits", "--iw-samples", "5", check=False),
+        "--iw-samples is an option of the VAE (--model vae)",
+    )
     usage = hourglass("train", "digits", "--widths", "64,x", check=False)
     assert usage.returncode == 2 and "comma-separated integers" in usage.stderr and "Traceback" not in usage.stderr

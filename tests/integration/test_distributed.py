@@ -63,8 +63,13 @@ def rank_pids(launcher_pid: int) -> dict[int, int]:
 def test_a_killed_rank_ends_the_job_with_one_line_and_the_checkpoint_intact(tmp_path):
     out = tmp_path / "k"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    job = subprocess.Popen([sys.executable, "-m", "hourglass", *RUN, "--epochs", "500", "--out", str(out),
-                            "--nproc", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    job = subprocess.Popen(
+        [sys.executable, "-m", "hourglass", *RUN, "--epochs", "500", "--out", str(out), "--nproc", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and runfolder.current(out) is None:

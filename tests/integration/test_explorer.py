@@ -26,8 +26,9 @@ def point_at(driver, canvas, u, v):
     from selenium.webdriver.common.action_chains import ActionChains
 
     px, py = driver.execute_script("return window.explorer.toScreen(arguments[0], arguments[1])", u, v)
-    ActionChains(driver).move_to_element_with_offset(canvas, round(px - canvas.size["width"] / 2),
-                                                     round(py - canvas.size["height"] / 2)).perform()
+    ActionChains(driver).move_to_element_with_offset(
+        canvas, round(px - canvas.size["width"] / 2), round(py - canvas.size["height"] / 2)
+    ).perform()
     return driver.execute_script("return window.explorer.state.z")
 
 

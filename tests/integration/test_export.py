@@ -41,7 +41,7 @@ def test_onnx_outputs_equal_pytorch_from_raw_rows(trained, tmp_path, name):
     assert result["max_relative_error"] <= 1e-5
     for rows in (raw[:1], raw):  # the batch axis is dynamic: 1 row, and all of them
         out = run(tmp_path / "m.onnx", rows)
-        x_m = x_model[:len(rows)]
+        x_m = x_model[: len(rows)]
         close(out["code"], encode(checkpoint.model, x_m))  # a VAE's code is the mean of q(z|x)
         close(out["reconstruction"], checkpoint.scaling.inverse_transform(reconstruct(checkpoint.model, x_m)))
         close(out["score"], anomaly_scores(checkpoint, x_m)["scores"])
@@ -51,8 +51,11 @@ def test_onnx_outputs_equal_pytorch_from_raw_rows(trained, tmp_path, name):
     quantiles = checkpoint.config["anomaly"]["train_error_quantiles"]
     assert json.loads(meta["train_error_quantiles"]) == quantiles
     names = json.loads(meta["feature_names"])
-    assert names == (["spend", "visits", "basket", "region=north", "region=south"] if name == "table"
-                     else [f"x{i}" for i in range(1, 65)])
+    assert names == (
+        ["spend", "visits", "basket", "region=north", "region=south"]
+        if name == "table"
+        else [f"x{i}" for i in range(1, 65)]
+    )
 
 
 def test_each_part_alone(trained, tmp_path):

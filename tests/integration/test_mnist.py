@@ -19,9 +19,17 @@ def mnist():
 
 
 def subset(ds, n_train, n_val, n_test):
-    return hg.Dataset("mnist-subset", ds.x_train[:n_train], ds.x_val[:n_val], ds.x_test[:n_test],
-                      ds.y_train[:n_train], ds.y_val[:n_val], ds.y_test[:n_test], shape=ds.shape,
-                      source={"name": "mnist"})
+    return hg.Dataset(
+        "mnist-subset",
+        ds.x_train[:n_train],
+        ds.x_val[:n_val],
+        ds.x_test[:n_test],
+        ds.y_train[:n_train],
+        ds.y_val[:n_val],
+        ds.y_test[:n_test],
+        shape=ds.shape,
+        source={"name": "mnist"},
+    )
 
 
 def test_mnist_splits_match_the_classic_pickle(mnist):
@@ -50,8 +58,14 @@ def test_mnist_training_images_can_be_split_another_way(mnist, tmp_path):
     with pytest.raises(hg.HourglassError, match="digits: validation_rows applies to mnist only"):
         hg.load_dataset("digits", validation_rows=5)
     # A checkpoint remembers the split: its data is loaded again the same way.
-    small = hg.Dataset("mnist", resplit.x_train[:500], resplit.x_val[:100], resplit.x_test[:100],
-                       shape=resplit.shape, source=resplit.source)
+    small = hg.Dataset(
+        "mnist",
+        resplit.x_train[:500],
+        resplit.x_val[:100],
+        resplit.x_test[:100],
+        shape=resplit.shape,
+        source=resplit.source,
+    )
     train(small, ModelConfig(latent_dim=2), hg.TrainConfig(epochs=1, seed=0, progress=False), out=tmp_path / "run")
     again = dataset_of(ckpt.load(tmp_path / "run"))
     assert (len(again.x_train), len(again.x_val)) == (59_000, 1_000)
@@ -60,8 +74,12 @@ def test_mnist_training_images_can_be_split_another_way(mnist, tmp_path):
 @pytest.mark.parametrize("arch, epochs", [("mlp", 10), ("conv", 5)])
 def test_autoencoder_beats_pca_on_an_mnist_subset(mnist, arch, epochs, tmp_path):
     ds = subset(mnist, 10_000, 1_000, 2_000)
-    trained = train(ds, ModelConfig(arch=arch, latent_dim=4, activation="silu"),
-                    hg.TrainConfig(epochs=epochs, batch_size=64, seed=0, progress=False), out=tmp_path / arch)
+    trained = train(
+        ds,
+        ModelConfig(arch=arch, latent_dim=4, activation="silu"),
+        hg.TrainConfig(epochs=epochs, batch_size=64, seed=0, progress=False),
+        out=tmp_path / arch,
+    )
     result = hg.compare_with_pca(trained.model, ds.x_train, ds.x_test)
     assert result["k"] == 4
     assert result["squared_error_per_sample"] < 0.9 * result["pca_squared_error_per_sample"], result
@@ -75,8 +93,11 @@ def test_deep_autoencoder_beats_pca_on_digits(digits):
 
 def test_linear_autoencoder_matches_pca_on_digits(digits):
     """The PCA link: a linear AE with squared error reaches PCA's error (it cannot beat the optimum)."""
-    trained = train(digits, ModelConfig(arch="linear", latent_dim=4, loss="mse"),
-                    hg.TrainConfig(epochs=150, batch_size=64, lr=1e-2, progress=False))
+    trained = train(
+        digits,
+        ModelConfig(arch="linear", latent_dim=4, loss="mse"),
+        hg.TrainConfig(epochs=150, batch_size=64, lr=1e-2, progress=False),
+    )
     result = hg.compare_with_pca(trained.model, digits.x_train, digits.x_train)  # PCA is optimal on its own data
     assert 1.0 - 1e-4 <= result["ratio_to_pca"] < 1.02, result
 

@@ -28,15 +28,21 @@ def test_python_quickstart_runs(tmp_path, monkeypatch, capsys):
 def test_cli_quickstart_train_then_evaluate_runs(tmp_path):
     block = re.search(r"## Quickstart: the command line\n\n```\n(.*?)```", README, re.S).group(1)
     lines = [line.split("#")[0].strip() for line in block.splitlines()[:2]]
-    assert lines[0].startswith(".venv/bin/hourglass train mnist") and lines[1].startswith(".venv/bin/hourglass evaluate")
+    assert lines[0].startswith(".venv/bin/hourglass train mnist") and lines[1].startswith(
+        ".venv/bin/hourglass evaluate"
+    )
     for line in lines:
         args = shlex.split(line)[1:]
-        done = subprocess.run([sys.executable, "-m", "hourglass.cli", *args], cwd=tmp_path, capture_output=True,
-                              text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "hourglass.cli", *args], cwd=tmp_path, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
     # the evaluate table: the autoencoder's row beats PCA's
-    rows = {line.split("│")[1].strip(): float(line.split("│")[2]) for line in done.stdout.splitlines()
-            if line.startswith("│")}
+    rows = {
+        line.split("│")[1].strip(): float(line.split("│")[2])
+        for line in done.stdout.splitlines()
+        if line.startswith("│")
+    }
     assert rows["autoencoder"] < rows["PCA (k=4)"], done.stdout
 
 

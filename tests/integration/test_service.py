@@ -55,23 +55,26 @@ def test_answers_equal_the_library(trained, digits_service):
 ROW = [0.0] * 64
 
 
-@pytest.mark.parametrize("body, status, fragment", [
-    (b"", 422, "body is empty"),
-    (b"{not json", 422, "not JSON"),
-    (b"[1, 2]", 422, "JSON object"),
-    (b'{"rows": []}', 422, "empty"),
-    (b'{"rows": 7}', 422, "list of rows"),
-    (b'{"rows": [[1, 2, 3]]}', 422, "row 1 has 3 values; the model expects 64"),
-    (json.dumps({"rows": [ROW, ROW[:-1] + ["x"]]}).encode(), 422, 'row 2, value 64 is "x", not a number'),
-    (json.dumps({"rows": [ROW[:5] + [True] + ROW[6:]]}).encode(), 422, "row 1, value 6 is true"),
-    (b'{"rows": [[NaN' + b", 0" * 63 + b"]]}", 422, "row 1, value 1 is nan"),
-    (b'{"rows": [[Infinity' + b", 0" * 63 + b"]]}", 422, "finite"),
-    (json.dumps({"rows": [{"a": 1}]}).encode(), 422, "not trained on a table"),
-    (json.dumps({"rows": [ROW], "extra": 1}).encode(), 422, "unknown field 'extra'"),
-    (json.dumps({"rows": [ROW] * 51}).encode(), 413, "51 rows in one request; this service takes at most 50"),
-    (json.dumps({"rows": [ROW] * 49, "pad": "x" * 200_000}).encode(), 413, "200000"),
-    (b"[" * 100_000, 422, "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "body, status, fragment",
+    [
+        (b"", 422, "body is empty"),
+        (b"{not json", 422, "not JSON"),
+        (b"[1, 2]", 422, "JSON object"),
+        (b'{"rows": []}', 422, "empty"),
+        (b'{"rows": 7}', 422, "list of rows"),
+        (b'{"rows": [[1, 2, 3]]}', 422, "row 1 has 3 values; the model expects 64"),
+        (json.dumps({"rows": [ROW, ROW[:-1] + ["x"]]}).encode(), 422, 'row 2, value 64 is "x", not a number'),
+        (json.dumps({"rows": [ROW[:5] + [True] + ROW[6:]]}).encode(), 422, "row 1, value 6 is true"),
+        (b'{"rows": [[NaN' + b", 0" * 63 + b"]]}", 422, "row 1, value 1 is nan"),
+        (b'{"rows": [[Infinity' + b", 0" * 63 + b"]]}", 422, "finite"),
+        (json.dumps({"rows": [{"a": 1}]}).encode(), 422, "not trained on a table"),
+        (json.dumps({"rows": [ROW], "extra": 1}).encode(), 422, "unknown field 'extra'"),
+        (json.dumps({"rows": [ROW] * 51}).encode(), 413, "51 rows in one request; this service takes at most 50"),
+        (json.dumps({"rows": [ROW] * 49, "pad": "x" * 200_000}).encode(), 413, "200000"),
+        (b"[" * 100_000, 422, "nested too deeply"),
+    ],
+)
 def test_bad_requests_get_a_4xx_naming_the_problem(digits_service, body, status, fragment):
     r = digits_service.post("/score", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
@@ -96,12 +99,13 @@ def test_table_rows_by_column_name_in_any_order(trained, table_service):
     _, x_model = samples_for(checkpoint, trained["customers.csv"])
     np.testing.assert_allclose(answer["scores"], anomaly_scores(checkpoint, x_model[:5])["scores"], rtol=1e-6)
     row = frame.drop(columns="customer_id").iloc[0].to_dict()
-    for bad, fragment in [({**row, "colour": 1}, "unknown column 'colour'"),
-                          ({k: v for k, v in row.items() if k != "visits"}, "lacks column 'visits'"),
-                          ({**row, "region": "west"}, "'region' is \"west\"; the categories seen in training are "
-                                                      "north, south"),
-                          ({**row, "spend": "lots"}, "column 'spend' is \"lots\", not a number"),
-                          ({**row, "spend": None}, "column 'spend' is null, not a number")]:
+    for bad, fragment in [
+        ({**row, "colour": 1}, "unknown column 'colour'"),
+        ({k: v for k, v in row.items() if k != "visits"}, "lacks column 'visits'"),
+        ({**row, "region": "west"}, "'region' is \"west\"; the categories seen in training are north, south"),
+        ({**row, "spend": "lots"}, "column 'spend' is \"lots\", not a number"),
+        ({**row, "spend": None}, "column 'spend' is null, not a number"),
+    ]:
         r = table_service.post("/score", json={"rows": [row, bad]})
         assert r.status_code == 422 and "row 2" in r.json()["detail"] and fragment in r.json()["detail"], r.text
     assert table_service.post("/encode", json={"rows": [list(range(5))]}).status_code == 200  # features in order
@@ -117,8 +121,12 @@ def free_port() -> int:
 def test_the_real_server_on_loopback(trained, tmp_path):
     port = free_port()
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    server = subprocess.Popen([sys.executable, "-m", "hourglass", "serve", str(trained["mlp"]), "--port", str(port),
-                               "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hourglass", "serve", str(trained["mlp"]), "--port", str(port), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

@@ -17,8 +17,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from hourglass.sklearn import AutoencoderOutlierDetector, AutoencoderTransformer
 
 
-@parametrize_with_checks([AutoencoderTransformer(epochs=5, random_state=0),
-                          AutoencoderOutlierDetector(epochs=5, random_state=0)])
+@parametrize_with_checks(
+    [AutoencoderTransformer(epochs=5, random_state=0), AutoencoderOutlierDetector(epochs=5, random_state=0)]
+)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -29,9 +30,13 @@ def cancer():
 
 
 def pipeline(**kw):
-    return Pipeline([("scale", StandardScaler()),
-                     ("ae", AutoencoderTransformer(hidden_widths=(32,), epochs=60, random_state=0, **kw)),
-                     ("clf", LogisticRegression(max_iter=1000))])
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("ae", AutoencoderTransformer(hidden_widths=(32,), epochs=60, random_state=0, **kw)),
+            ("clf", LogisticRegression(max_iter=1000)),
+        ]
+    )
 
 
 def test_pipeline_grid_search_on_breast_cancer(cancer, tmp_path):
@@ -69,8 +74,9 @@ def test_transformer_round_trips_clone_and_pandas_output(cancer, tmp_path):
 
 def test_outlier_detector_finds_other_digits(digits):
     x_train = digits.x_train[digits.y_train == 0]
-    detector = AutoencoderOutlierDetector(latent_dim=4, hidden_widths=(32,), epochs=100, contamination=0.05,
-                                          random_state=0).fit(x_train)
+    detector = AutoencoderOutlierDetector(
+        latent_dim=4, hidden_widths=(32,), epochs=100, contamination=0.05, random_state=0
+    ).fit(x_train)
     scores = detector.score_samples(digits.x_test)
     auc = roc_auc_score(digits.y_test == 0, scores)
     assert auc > 0.95, auc

@@ -54,8 +54,9 @@ def test_contractive_autoencoder_has_a_smaller_jacobian(digits, plain):
 def test_vae_learns_and_its_importance_bound_is_tighter_than_its_elbo(digits):
     from hourglass.metrics import vae_bounds
 
-    untrained = train(digits, ModelConfig(model="vae", widths=(64,), latent_dim=4),
-                      hg.TrainConfig(epochs=1, **FAST)).model
+    untrained = train(
+        digits, ModelConfig(model="vae", widths=(64,), latent_dim=4), hg.TrainConfig(epochs=1, **FAST)
+    ).model
     model = fit(digits, epochs=60, model="vae", widths=(64,), latent_dim=4)
     before = vae_bounds(untrained, digits.x_test, importance_samples=1)["elbo"]
     after = vae_bounds(model, digits.x_test, importance_samples=100)
@@ -84,13 +85,16 @@ def defining_property(variant, result, model, plain, digits):
         assert result["elbo"] > -0.8 * untrained and result["log_likelihood"] > result["elbo"] - 0.05, result
 
 
-@pytest.mark.parametrize("variant, options", [
-    ("dae", ["--model", "dae", "--noise", "mask:0.5", "--latent-dim", "16"]),
-    ("sae", ["--model", "sae", "--latent-dim", "64"]),
-    ("cae", ["--model", "cae", "--contractive", "0.1", "--latent-dim", "16"]),
-    ("vae", ["--model", "vae", "--kl-warmup-epochs", "2", "--latent-dim", "4"]),
-    ("dae+sae", ["--noise", "mask:0.5", "--l1", "0.05", "--latent-dim", "64"]),  # any combination
-])
+@pytest.mark.parametrize(
+    "variant, options",
+    [
+        ("dae", ["--model", "dae", "--noise", "mask:0.5", "--latent-dim", "16"]),
+        ("sae", ["--model", "sae", "--latent-dim", "64"]),
+        ("cae", ["--model", "cae", "--contractive", "0.1", "--latent-dim", "16"]),
+        ("vae", ["--model", "vae", "--kl-warmup-epochs", "2", "--latent-dim", "4"]),
+        ("dae+sae", ["--noise", "mask:0.5", "--l1", "0.05", "--latent-dim", "64"]),  # any combination
+    ],
+)
 def test_every_variant_trains_and_evaluates_from_the_cli(tmp_path, digits, plain_cli, variant, options):
     hourglass("train", "digits", *options, *BUDGET, "--out", tmp_path / "run", "--quiet")
     result = json.loads(hourglass("evaluate", tmp_path / "run", "--json", "--importance-samples", "20").stdout)
@@ -100,30 +104,60 @@ def test_every_variant_trains_and_evaluates_from_the_cli(tmp_path, digits, plain
 
 
 def test_denoise_and_sample_commands(tmp_path):
-    hourglass("train", "digits", "--model", "dae", "--noise", "mask:0.4", "--epochs", "30", "--batch-size", "64",
-              "--latent-dim", "16", "--out", tmp_path / "dae", "--quiet")
+    hourglass(
+        "train",
+        "digits",
+        "--model",
+        "dae",
+        "--noise",
+        "mask:0.4",
+        "--epochs",
+        "30",
+        "--batch-size",
+        "64",
+        "--latent-dim",
+        "16",
+        "--out",
+        tmp_path / "dae",
+        "--quiet",
+    )
     done = hourglass("denoise", tmp_path / "dae", "digits", "-o", tmp_path / "d.npz", "--png", tmp_path / "d.png")
     with np.load(tmp_path / "d.npz") as f:
         clean, noisy, denoised = f["clean"], f["corrupted"], f["denoised"]
     assert clean.shape == noisy.shape == denoised.shape == (180, 64)
     assert psnr(clean, denoised) > psnr(clean, noisy)
     assert "PSNR" in done.stdout and (tmp_path / "d.png").stat().st_size > 1000
-    hourglass("sample", tmp_path / "dae", "-n", "16", "--png", tmp_path / "s.png", "-o", tmp_path / "s.npy",
-              "--prior", "fitted")
+    hourglass(
+        "sample",
+        tmp_path / "dae",
+        "-n",
+        "16",
+        "--png",
+        tmp_path / "s.png",
+        "-o",
+        tmp_path / "s.npy",
+        "--prior",
+        "fitted",
+    )
     assert np.load(tmp_path / "s.npy").shape == (16, 64)
-    assert_one_line_error(hourglass("denoise", tmp_path / "dae", "digits", "-o", tmp_path / "x.npz", "--noise",
-                                    "blur:1", check=False), "unknown noise 'blur'")
+    assert_one_line_error(
+        hourglass("denoise", tmp_path / "dae", "digits", "-o", tmp_path / "x.npz", "--noise", "blur:1", check=False),
+        "unknown noise 'blur'",
+    )
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--model", "sae", "--l1", "-1"], "--l1 must be at least 0, got -1"),
-    (["--model", "dae", "--noise", "mask:1.5"], "probability must be in [0, 1)"),
-    (["--model", "dae", "--noise", "pixelate:0.2"], "unknown noise 'pixelate'"),
-    (["--model", "cae", "--contractive", "-0.5"], "--contractive must be at least 0, got -0.5"),
-    (["--model", "vae", "--l1", "0.1"], "a VAE's code is a Gaussian draw"),
-    (["--beta", "2"], "--beta is an option of the VAE (--model vae), not of --model ae"),
-    (["--topk", "9", "--latent-dim", "4"], "--topk must be between 1 and --latent-dim (4), got 9"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--model", "sae", "--l1", "-1"], "--l1 must be at least 0, got -1"),
+        (["--model", "dae", "--noise", "mask:1.5"], "probability must be in [0, 1)"),
+        (["--model", "dae", "--noise", "pixelate:0.2"], "unknown noise 'pixelate'"),
+        (["--model", "cae", "--contractive", "-0.5"], "--contractive must be at least 0, got -0.5"),
+        (["--model", "vae", "--l1", "0.1"], "a VAE's code is a Gaussian draw"),
+        (["--beta", "2"], "--beta is an option of the VAE (--model vae), not of --model ae"),
+        (["--topk", "9", "--latent-dim", "4"], "--topk must be between 1 and --latent-dim (4), got 9"),
+    ],
+)
 def test_bad_variant_options_give_one_line(tmp_path, args, fragment):
     assert_one_line_error(hourglass("train", "digits", *args, "--out", tmp_path / "r", check=False), fragment)
 

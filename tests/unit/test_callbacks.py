@@ -17,7 +17,7 @@ from hourglass.training.step import unwrap
 
 def problem(n=120, d=6, seed=0):
     x = np.random.default_rng(seed).random((n, d)).astype(np.float32)
-    return x[: n * 3 // 4], x[n * 3 // 4:]
+    return x[: n * 3 // 4], x[n * 3 // 4 :]
 
 
 def model(d=6, seed=0):
@@ -55,11 +55,30 @@ class Recorder(hg.Callback):
 def test_hooks_run_in_order_at_the_loops_own_host_syncs(tmp_path):
     x_train, x_val = problem(n=160)  # 120 rows in batches of 2: 60 steps, looked at after 50 and 60
     rec = Recorder()
-    hg.fit(model(), hg.Objective("bce"), x_train, x_val,
-           hg.TrainConfig(epochs=2, batch_size=2, progress=False), callbacks=[rec], checkpoint_dir=tmp_path / "run")
+    hg.fit(
+        model(),
+        hg.Objective("bce"),
+        x_train,
+        x_val,
+        hg.TrainConfig(epochs=2, batch_size=2, progress=False),
+        callbacks=[rec],
+        checkpoint_dir=tmp_path / "run",
+    )
     names = [c[0] for c in rec.calls]
-    assert names == ["fit_start", "epoch_start", "step_end", "step_end", "epoch_end", "checkpoint",
-                     "epoch_start", "step_end", "step_end", "epoch_end", "checkpoint", "fit_end"]
+    assert names == [
+        "fit_start",
+        "epoch_start",
+        "step_end",
+        "step_end",
+        "epoch_end",
+        "checkpoint",
+        "epoch_start",
+        "step_end",
+        "step_end",
+        "epoch_end",
+        "checkpoint",
+        "fit_end",
+    ]
     assert rec.calls[2] == ("step_end", 50, 60, 100) and rec.calls[3] == ("step_end", 60, 60, 120)
     assert {"epoch", "train_loss", "val_loss", "lr", "seconds", "samples_per_s"} <= set(rec.calls[4][2])
     assert rec.calls[-1] == ("fit_end", "completed")
@@ -68,8 +87,15 @@ def test_hooks_run_in_order_at_the_loops_own_host_syncs(tmp_path):
 def test_a_callback_stops_training_and_the_snapshot_says_so(tmp_path):
     x_train, x_val = problem()
     rec = Recorder(stop_after=2)
-    h = hg.fit(model(), hg.Objective("bce"), x_train, x_val, hg.TrainConfig(epochs=6, progress=False),
-               callbacks=[rec], checkpoint_dir=tmp_path / "run")
+    h = hg.fit(
+        model(),
+        hg.Objective("bce"),
+        x_train,
+        x_val,
+        hg.TrainConfig(epochs=6, progress=False),
+        callbacks=[rec],
+        checkpoint_dir=tmp_path / "run",
+    )
     assert len(h.epochs) == 2 and h.stopped == "early_stopped"
     assert ckpt.read_config(tmp_path / "run")["history"]["stopped"] == "early_stopped"
 
@@ -82,8 +108,15 @@ def test_ctrl_c_reaches_on_exception_with_the_best_weights_published(tmp_path):
 
     x_train, x_val = problem()
     rec = Recorder()
-    h = hg.fit(model(), hg.Objective("bce"), x_train, x_val, hg.TrainConfig(epochs=5, progress=False),
-               callbacks=[rec, Interrupt()], checkpoint_dir=tmp_path / "run")
+    h = hg.fit(
+        model(),
+        hg.Objective("bce"),
+        x_train,
+        x_val,
+        hg.TrainConfig(epochs=5, progress=False),
+        callbacks=[rec, Interrupt()],
+        checkpoint_dir=tmp_path / "run",
+    )
     assert h.stopped == "interrupted" and len(h.epochs) == 2
     assert ("exception", "KeyboardInterrupt") in rec.calls and rec.calls[-1] == ("fit_end", "interrupted")
 
@@ -95,9 +128,14 @@ def test_the_optimizer_factory_and_gradient_clipping():
     def moved(clip):
         m = model()
         before = torch.cat([p.detach().flatten().clone() for p in m.parameters()])
-        hg.fit(m, hg.Objective("bce"), x_train, x_val, hg.TrainConfig(epochs=1, lr=0.5, clip_grad_norm=clip,
-                                                                        schedule="constant", progress=False),
-               optimizer=sgd)
+        hg.fit(
+            m,
+            hg.Objective("bce"),
+            x_train,
+            x_val,
+            hg.TrainConfig(epochs=1, lr=0.5, clip_grad_norm=clip, schedule="constant", progress=False),
+            optimizer=sgd,
+        )
         return float((torch.cat([p.detach().flatten() for p in m.parameters()]) - before).abs().max())
 
     steps = -(-len(x_train) // 256)
@@ -113,8 +151,14 @@ def test_the_schedule_is_a_function_the_loop_calls_each_step():
         seen.append((step, total))
         return config.lr
 
-    h = hg.fit(model(), hg.Objective("bce"), x_train, x_val, hg.TrainConfig(epochs=2, batch_size=100,
-                                                                              progress=False), schedule=schedule)
+    h = hg.fit(
+        model(),
+        hg.Objective("bce"),
+        x_train,
+        x_val,
+        hg.TrainConfig(epochs=2, batch_size=100, progress=False),
+        schedule=schedule,
+    )
     assert seen == [(s, 6) for s in range(6)] and h.epochs[-1]["lr"] == 3e-3
 
 
@@ -181,12 +225,24 @@ def test_unwrap_knows_its_wrappers_and_nothing_else():
 
 def test_resume_refuses_a_change_of_precision(tmp_path):
     x_train, x_val = problem()
-    hg.fit(model(), hg.Objective("bce"), x_train, x_val, hg.TrainConfig(epochs=1, progress=False),
-           checkpoint_dir=tmp_path / "run")
+    hg.fit(
+        model(),
+        hg.Objective("bce"),
+        x_train,
+        x_val,
+        hg.TrainConfig(epochs=1, progress=False),
+        checkpoint_dir=tmp_path / "run",
+    )
     with pytest.raises(hg.HourglassError, match="precision was fp32, now bf16"):
-        hg.fit(model(), hg.Objective("bce"), x_train, x_val,
-               hg.TrainConfig(epochs=2, precision="bf16", progress=False), checkpoint_dir=tmp_path / "run",
-               resume=True)
+        hg.fit(
+            model(),
+            hg.Objective("bce"),
+            x_train,
+            x_val,
+            hg.TrainConfig(epochs=2, precision="bf16", progress=False),
+            checkpoint_dir=tmp_path / "run",
+            resume=True,
+        )
 
 
 def test_the_data_fingerprint_takes_any_dtype():
@@ -215,14 +271,26 @@ def test_progress_moves_within_an_epoch(monkeypatch):
     monkeypatch.setenv("COLUMNS", "160")
     x_train, x_val = problem(n=400)
     plain = io.StringIO()
-    hg.fit(model(), hg.Objective("bce"), x_train, x_val, hg.TrainConfig(epochs=2, batch_size=2, progress=False),
-           callbacks=[ProgressBar(plain, every_s=0)])
+    hg.fit(
+        model(),
+        hg.Objective("bce"),
+        x_train,
+        x_val,
+        hg.TrainConfig(epochs=2, batch_size=2, progress=False),
+        callbacks=[ProgressBar(plain, every_s=0)],
+    )
     lines = plain.getvalue().splitlines()
     assert any(line.startswith("epoch 1/2  step 50/150") and "samples/s" in line and "ETA" in line for line in lines)
     assert sum(line.startswith("epoch 2/2  loss") for line in lines) == 1
     bar = Terminal()
-    hg.fit(model(), hg.Objective("bce"), x_train, x_val, hg.TrainConfig(epochs=1, batch_size=2, progress=False),
-           callbacks=[ProgressBar(bar)])
+    hg.fit(
+        model(),
+        hg.Objective("bce"),
+        x_train,
+        x_val,
+        hg.TrainConfig(epochs=1, batch_size=2, progress=False),
+        callbacks=[ProgressBar(bar)],
+    )
     assert "150/150" in bar.getvalue() and "samples/s" in bar.getvalue()
 
 

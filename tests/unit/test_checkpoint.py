@@ -102,8 +102,10 @@ def test_newer_format_version_is_refused(saved):
 
 def test_a_custom_module_is_saved_and_loaded_into_a_module_the_user_builds(tmp_path):
     def build():
-        return hg.Autoencoder(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)),
-                              torch.nn.Linear(2, 4))
+        return hg.Autoencoder(
+            torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)), torch.nn.Linear(2, 4)
+        )
+
     custom = build()
     hg.save(tmp_path / "x", custom)
     config = ckpt.read_config(tmp_path / "x")

@@ -89,8 +89,12 @@ def test_training_under_distributed_data_parallel_matches_the_plain_model():
 def test_a_denoising_sparse_autoencoder_reports_both_its_measures(tmp_path, digits):
     from hourglass.workflow import evaluate, train
 
-    trained = train(digits, ModelConfig(noise="gaussian:0.3", l1=0.05, widths=(32,), latent_dim=64),
-                    hg.TrainConfig(epochs=30, batch_size=64, progress=False), out=tmp_path / "dsae")
+    trained = train(
+        digits,
+        ModelConfig(noise="gaussian:0.3", l1=0.05, widths=(32,), latent_dim=64),
+        hg.TrainConfig(epochs=30, batch_size=64, progress=False),
+        out=tmp_path / "dsae",
+    )
     assert trained.model.architecture.code_activation == "relu"  # an L1 penalty asks for exact zeros
     assert trained.objective.corruption is not None and [p.kind for p in trained.objective.penalties] == ["l1"]
     result = evaluate(tmp_path / "dsae")

@@ -61,19 +61,22 @@ def test_a_kill_after_any_file_operation_leaves_a_run_that_evaluates_and_resumes
 
 def test_resume_refuses_another_run_naming_what_differs(tmp_path):
     run(tmp_path / "r", epochs=2)
-    for change, name in [({"seed": 1}, "seed was 0, now 1"), ({"lr": 1e-3}, "lr was 0.003, now 0.001"),
-                         ({"schedule": "constant"}, "schedule was cosine, now constant"),
-                         ({"patience": 3}, "patience was None, now 3")]:
+    for change, name in [
+        ({"seed": 1}, "seed was 0, now 1"),
+        ({"lr": 1e-3}, "lr was 0.003, now 0.001"),
+        ({"schedule": "constant"}, "schedule was cosine, now constant"),
+        ({"patience": 3}, "patience was None, now 3"),
+    ]:
         with pytest.raises(hg.HourglassError, match=f"cannot resume: {name}"):
             run(tmp_path / "r", epochs=4, resume=True, **change)
     with pytest.raises(hg.HourglassError, match="cannot resume: batch_size was 128, now 16"):
-        train(problem(), CONFIG, hg.TrainConfig(epochs=4, batch_size=16, progress=False), out=tmp_path / "r",
-              resume=True)
+        train(
+            problem(), CONFIG, hg.TrainConfig(epochs=4, batch_size=16, progress=False), out=tmp_path / "r", resume=True
+        )
     other = problem()
     other.x_train = other.x_train[::-1].copy()  # the same columns and rows, another order: another run
     with pytest.raises(hg.HourglassError, match="cannot resume: training_data was 1437×64 rows") as e:
-        train(other, CONFIG, hg.TrainConfig(epochs=4, batch_size=128, progress=False), out=tmp_path / "r",
-              resume=True)
+        train(other, CONFIG, hg.TrainConfig(epochs=4, batch_size=128, progress=False), out=tmp_path / "r", resume=True)
     assert e.value.params == ("training_data", "overwrite")
     grown = run(tmp_path / "r", epochs=4, resume=True)  # only epochs may grow, and the note says what that changes
     assert len(grown.history.epochs) == 4 and "cosine schedule now decays over 4 epochs" in grown.history.notes[0]

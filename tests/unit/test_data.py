@@ -14,14 +14,18 @@ from hourglass.data import mnist
 
 # ------------------------------------------------------------------ validation of arrays and files
 
-@pytest.mark.parametrize("array, message", [
-    (np.array([[1.0, np.nan], [0.0, 1.0]]), "NaN or infinite values .*NaN at sample 0, feature 1"),
-    (np.array([[1.0, 2.0], [np.inf, 1.0]]), "infinite at sample 1, feature 0"),
-    (np.zeros((0, 4)), "empty"),
-    (np.zeros(5), r"shape \(5,\).*reshape to \(N, 1\)"),
-    (np.array([["a", "b"]]), "dtype <U1, expected numbers"),
-    (np.zeros((2, 2, 2, 2, 2)), "expected \\(N, D\\)"),
-])
+
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.array([[1.0, np.nan], [0.0, 1.0]]), "NaN or infinite values .*NaN at sample 0, feature 1"),
+        (np.array([[1.0, 2.0], [np.inf, 1.0]]), "infinite at sample 1, feature 0"),
+        (np.zeros((0, 4)), "empty"),
+        (np.zeros(5), r"shape \(5,\).*reshape to \(N, 1\)"),
+        (np.array([["a", "b"]]), "dtype <U1, expected numbers"),
+        (np.zeros((2, 2, 2, 2, 2)), "expected \\(N, D\\)"),
+    ],
+)
 def test_check_array_names_the_problem(array, message):
     with pytest.raises(hg.HourglassError, match=message):
         data.check_array(array, "some.npy")
@@ -40,7 +44,9 @@ def write_csv(path, text):
 
 
 def test_csv_reads_numeric_columns_and_keeps_the_id_out(tmp_path):
-    ds = data.load_dataset(write_csv(tmp_path / "t.csv", "id,a,b\n" + "".join(f"r{i},{i},{i / 2}\n" for i in range(10))))
+    ds = data.load_dataset(
+        write_csv(tmp_path / "t.csv", "id,a,b\n" + "".join(f"r{i},{i},{i / 2}\n" for i in range(10)))
+    )
     assert ds.columns == ["a", "b"] and ds.n_features == 2
     assert ds.source["table"] == {"columns": ["a", "b"], "one_hot": {}, "id_column": "id"}
     np.testing.assert_array_equal(np.sort(np.concatenate([ds.x_train, ds.x_val, ds.x_test])[:, 0]), np.arange(10))
@@ -68,13 +74,19 @@ def test_table_selection_one_hot_and_parquet(tmp_path):
         data.load_dataset(tmp_path / "t.parquet", columns="size,weight")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("a,name\n1,x\n2,y\n", "column 'name' is not numeric \\(e.g. 'x'\\); leave it out \\(drop\\) or encode it \\(one_hot\\)"),
-    ("a,b\n1,\n2,3\n", "column 'b' has a missing value on data row 1"),
-    ("a,b\n1,2\n3\n", "column 'b' has a missing value on data row 2"),
-    ("a,b\n1,2\n3,4,5,6\n", "cannot read as a table"),
-    ("a,b\n", "header row and at least one data row"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "a,name\n1,x\n2,y\n",
+            "column 'name' is not numeric \\(e.g. 'x'\\); leave it out \\(drop\\) or encode it \\(one_hot\\)",
+        ),
+        ("a,b\n1,\n2,3\n", "column 'b' has a missing value on data row 1"),
+        ("a,b\n1,2\n3\n", "column 'b' has a missing value on data row 2"),
+        ("a,b\n1,2\n3,4,5,6\n", "cannot read as a table"),
+        ("a,b\n", "header row and at least one data row"),
+    ],
+)
 def test_csv_errors_name_the_column_or_row(tmp_path, text, message):
     path = write_csv(tmp_path / "t.csv", text)
     with pytest.raises(hg.HourglassError, match=message) as e:
@@ -171,6 +183,7 @@ def test_digits_read_from_scikit_learns_file_equal_its_loader(monkeypatch):
 
 # ------------------------------------------------------------------ IDX files
 
+
 def idx_bytes(array: np.ndarray) -> bytes:
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + array.astype(np.uint8).tobytes()
@@ -208,6 +221,7 @@ def test_truncated_idx_file_is_named(tmp_path):
 
 
 # ------------------------------------------------------------------ the restricted unpickler and the MNIST fetch
+
 
 class Exploit:
     def __init__(self, path):
@@ -262,8 +276,14 @@ def test_mnist_pickle_with_wrong_content_is_rejected():
         mnist._mnist_arrays_from_pickle(b"not gzip", "x.pkl.gz")
 
 
-@pytest.mark.parametrize("header, expected", [("x ,x", "'x' more than once"), ("a,b,a ", "'a' more than once"),
-                                              ("a,\x1f", "column 2 of the header has no name")])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("x ,x", "'x' more than once"),
+        ("a,b,a ", "'a' more than once"),
+        ("a,\x1f", "column 2 of the header has no name"),
+    ],
+)
 def test_table_header_names_must_differ_once_stripped(tmp_path, header, expected):
     path = tmp_path / "t.csv"
     path.write_text(f"{header}\n1,2{',3' * (header.count(',') - 1)}\n3,4{',5' * (header.count(',') - 1)}\n")

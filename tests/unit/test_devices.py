@@ -12,21 +12,26 @@ from .test_train import exploding, small_problem
 
 
 def test_auto_picks_cuda_then_mps_then_cpu():
-    want = "cuda" if torch.cuda.is_available() else (
-        "mps" if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else "cpu")
+    want = (
+        "cuda"
+        if torch.cuda.is_available()
+        else ("mps" if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else "cpu")
+    )
     assert devices.resolve("auto").type == want
     assert devices.resolve("cpu") == torch.device("cpu")
 
 
-@pytest.mark.parametrize("name, message", [("gpu", "unknown device 'gpu'"), ("cuda:x", "unknown device"),
-                                           ("", "unknown device")])
+@pytest.mark.parametrize(
+    "name, message", [("gpu", "unknown device 'gpu'"), ("cuda:x", "unknown device"), ("", "unknown device")]
+)
 def test_unknown_devices_are_refused_by_name(name, message):
     with pytest.raises(HourglassError, match=message):
         devices.resolve(name)
 
 
-@pytest.mark.parametrize("avx512_bf16, amx, want", [(True, False, "bf16"), (False, True, "bf16"),
-                                                      (False, False, "fp32")])
+@pytest.mark.parametrize(
+    "avx512_bf16, amx, want", [(True, False, "bf16"), (False, True, "bf16"), (False, False, "fp32")]
+)
 def test_auto_precision_is_bf16_only_where_the_cpu_computes_it(monkeypatch, avx512_bf16, amx, want):
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
@@ -55,6 +60,7 @@ def host_waits(monkeypatch):
         def counted(self, *a, _original=original, **k):
             counts["n"] += 1
             return _original(self, *a, **k)
+
         monkeypatch.setattr(torch.Tensor, name, counted)
     return counts
 
@@ -88,8 +94,13 @@ def test_bf16_trains_in_float32_weights_to_about_the_same_loss():
     losses = {}
     for precision in ("fp32", "bf16"):
         model = hg.Autoencoder.from_architecture(arch, "sigmoid", seed=0)
-        h = hg.fit(model, hg.Objective("bce"), xt, xv, hg.TrainConfig(epochs=8, batch_size=32, progress=False,
-                                                                      precision=precision))
+        h = hg.fit(
+            model,
+            hg.Objective("bce"),
+            xt,
+            xv,
+            hg.TrainConfig(epochs=8, batch_size=32, progress=False, precision=precision),
+        )
         assert all(p.dtype == torch.float32 for p in model.parameters())
         losses[precision] = h.best_val_loss
     assert losses["bf16"] != losses["fp32"]  # the forward pass really ran in bfloat16 ...

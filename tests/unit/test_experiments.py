@@ -39,8 +39,9 @@ def test_perturbation_ratio_of_a_linear_encoder_is_its_frobenius_norm_over_root_
 
 
 def test_classifier_file_round_trip_and_foreign_files(tmp_path):
-    model = clf.train_classifier(np.random.default_rng(0).random((256, 784), dtype=np.float32),
-                                 np.arange(256) % 10, epochs=1)
+    model = clf.train_classifier(
+        np.random.default_rng(0).random((256, 784), dtype=np.float32), np.arange(256) % 10, epochs=1
+    )
     path = clf.save_classifier(model, tmp_path / "c.safetensors", {"test_accuracy": 0.5})
     loaded, record = clf.load_classifier(path)
     assert record == {"test_accuracy": 0.5}
@@ -52,6 +53,7 @@ def test_classifier_file_round_trip_and_foreign_files(tmp_path):
     with pytest.raises(HourglassError, match="junk.safetensors"):
         clf.load_classifier(tmp_path / "junk.safetensors")
     from safetensors.torch import save_file
+
     save_file({"w": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(HourglassError, match="not an hourglass digit classifier"):
         clf.load_classifier(tmp_path / "other.safetensors")
@@ -78,16 +80,30 @@ def test_report_is_one_offline_file_with_escaped_text(tmp_path):
     from hourglass.report import line_plot
 
     png = line_plot([{"series": [("s", [1, 2], [3, 4])]}], tmp_path / "f.png")
-    claim = Claim("<b>bold</b> claim", "x < y & z", [at_most("m", 1.0, 2.0)],
-                  measurements={"v": np.float64(1.5), "arr": np.zeros(3)}, figures=[Figure(png, "a <figure>")])
-    summary = {"mode": "full", "data": "mnist", "seed": 0, "seconds": 1.0, "hourglass_version": "0",
-               "torch_version": "t", "python_version": "p", "machine": "m", "threads": 2,
-               "claims": [claim.to_dict(tmp_path)]}
+    claim = Claim(
+        "<b>bold</b> claim",
+        "x < y & z",
+        [at_most("m", 1.0, 2.0)],
+        measurements={"v": np.float64(1.5), "arr": np.zeros(3)},
+        figures=[Figure(png, "a <figure>")],
+    )
+    summary = {
+        "mode": "full",
+        "data": "mnist",
+        "seed": 0,
+        "seconds": 1.0,
+        "hourglass_version": "0",
+        "torch_version": "t",
+        "python_version": "p",
+        "machine": "m",
+        "threads": 2,
+        "claims": [claim.to_dict(tmp_path)],
+    }
     json.dumps(summary)  # plain JSON: the array was left out, the NumPy float became a float
     assert summary["claims"][0]["measurements"] == {"v": 1.5}
     html = render(summary, tmp_path)
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html and "x &lt; y &amp; z" in html
-    assert "data:image/png;base64," in html and "src=\"f.png\"" not in html
+    assert "data:image/png;base64," in html and 'src="f.png"' not in html
     assert "http" not in html.replace("http-equiv", "")
 
 

@@ -18,8 +18,14 @@ from hourglass.store import runfolder
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-cells = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(min_value=-1e300, max_value=1e300),
-                  st.integers(-10**20, 10**20), st.text(max_size=6), st.just(""), st.booleans())
+cells = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-1e300, max_value=1e300),
+    st.integers(-(10**20), 10**20),
+    st.text(max_size=6),
+    st.just(""),
+    st.booleans(),
+)
 
 
 def finite_result(dataset):
@@ -30,12 +36,18 @@ def finite_result(dataset):
 @FUZZ
 @example(names=["\x1f", "\x85"], rows=[[1, 2]], one_hot=False, encoding="utf-8")  # both strip to ''
 @example(names=["x ", "x"], rows=[[1, 2]], one_hot=False, encoding="utf-8")  # equal once stripped
-@given(names=st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=4),
-       rows=st.lists(st.lists(cells, min_size=1, max_size=5), max_size=12), one_hot=st.booleans(),
-       encoding=st.sampled_from(["utf-8", "latin-1", "utf-16"]))
+@given(
+    names=st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=4),
+    rows=st.lists(st.lists(cells, min_size=1, max_size=5), max_size=12),
+    one_hot=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "latin-1", "utf-16"]),
+)
 def test_random_tables_load_or_are_refused(names, rows, one_hot, encoding):
-    text = ",".join(n.replace(",", "_").replace("\n", "_") for n in names) + "\n" + "".join(
-        ",".join(str(c).replace(",", ";").replace("\n", " ") for c in row) + "\n" for row in rows)  # ragged too
+    text = (
+        ",".join(n.replace(",", "_").replace("\n", "_") for n in names)
+        + "\n"
+        + "".join(",".join(str(c).replace(",", ";").replace("\n", " ") for c in row) + "\n" for row in rows)
+    )  # ragged too
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "t.csv"
         try:
@@ -49,9 +61,14 @@ def test_random_tables_load_or_are_refused(names, rows, one_hot, encoding):
 
 
 @FUZZ
-@given(x=arrays(np.float64, array_shapes(min_dims=0, max_dims=5, max_side=6),
-                elements=st.floats(allow_nan=True, allow_infinity=True) | st.just(1e300) | st.just(1e39)),
-       dtype=st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.uint8, np.bool_]))
+@given(
+    x=arrays(
+        np.float64,
+        array_shapes(min_dims=0, max_dims=5, max_side=6),
+        elements=st.floats(allow_nan=True, allow_infinity=True) | st.just(1e300) | st.just(1e39),
+    ),
+    dtype=st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.uint8, np.bool_]),
+)
 def test_random_arrays_load_or_are_refused(x, dtype):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.npy"
@@ -66,8 +83,12 @@ def test_random_arrays_load_or_are_refused(x, dtype):
 @pytest.fixture(scope="module")
 def checkpoint_folder(tmp_path_factory):
     model = hg.Autoencoder.from_architecture(hg.Architecture("mlp", (6,), (5,), 2), "sigmoid", seed=0)
-    return hg.save(tmp_path_factory.mktemp("ckpt") / "run", model, scaling=hg.Scaling("divide", 0.0, 255.0),
-                   anomaly={"train_error_quantiles": [0.0, 1.0]})
+    return hg.save(
+        tmp_path_factory.mktemp("ckpt") / "run",
+        model,
+        scaling=hg.Scaling("divide", 0.0, 255.0),
+        anomaly={"train_error_quantiles": [0.0, 1.0]},
+    )
 
 
 def load_or_refuse(folder):
@@ -80,8 +101,11 @@ def load_or_refuse(folder):
 
 
 @FUZZ
-@given(name=st.sampled_from(["model.safetensors", "config.json", "CURRENT"]), data=st.binary(max_size=300),
-       keep=st.integers(0, 400))
+@given(
+    name=st.sampled_from(["model.safetensors", "config.json", "CURRENT"]),
+    data=st.binary(max_size=300),
+    keep=st.integers(0, 400),
+)
 def test_random_bytes_in_a_checkpoint_are_refused(checkpoint_folder, name, data, keep):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "run"
@@ -91,18 +115,33 @@ def test_random_bytes_in_a_checkpoint_are_refused(checkpoint_folder, name, data,
         load_or_refuse(folder)
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats() | st.text(max_size=8),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
-                                                                                       max_size=4), max_leaves=8)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=8,
+)
 
 
 @FUZZ
-@given(path=st.sampled_from([("model", "kind"), ("model", "architecture", "widths"), ("model", "architecture",
-                                                                                    "latent_dim"),
-                             ("model", "architecture", "input_shape"), ("model", "options"), ("preprocessing",),
-                             ("preprocessing", "scale"), ("preprocessing", "shift"), ("format_version",),
-                             ("weights",), ("anomaly", "train_error_quantiles"), ("model", "architecture", "topk")]),
-       value=json_values)
+@given(
+    path=st.sampled_from(
+        [
+            ("model", "kind"),
+            ("model", "architecture", "widths"),
+            ("model", "architecture", "latent_dim"),
+            ("model", "architecture", "input_shape"),
+            ("model", "options"),
+            ("preprocessing",),
+            ("preprocessing", "scale"),
+            ("preprocessing", "shift"),
+            ("format_version",),
+            ("weights",),
+            ("anomaly", "train_error_quantiles"),
+            ("model", "architecture", "topk"),
+        ]
+    ),
+    value=json_values,
+)
 def test_random_config_fields_are_refused_or_harmless(checkpoint_folder, path, value):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "run"
@@ -125,13 +164,20 @@ def test_random_config_fields_are_refused_or_harmless(checkpoint_folder, path, v
 
 
 @settings(max_examples=40, deadline=None)
-@given(x=arrays(np.float64, st.tuples(st.integers(1, 12), st.integers(1, 4)),
-                elements=st.floats(allow_nan=True, allow_infinity=True) | st.floats(-1e40, 1e40)))
+@given(
+    x=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 12), st.integers(1, 4)),
+        elements=st.floats(allow_nan=True, allow_infinity=True) | st.floats(-1e40, 1e40),
+    )
+)
 def test_the_estimators_fit_or_refuse_random_arrays(x):
     from hourglass.sklearn import AutoencoderOutlierDetector, AutoencoderTransformer
 
-    for estimator in (AutoencoderTransformer(latent_dim=1, hidden_widths=(3,), epochs=2, random_state=0),
-                      AutoencoderOutlierDetector(latent_dim=1, hidden_widths=(3,), epochs=2, random_state=0)):
+    for estimator in (
+        AutoencoderTransformer(latent_dim=1, hidden_widths=(3,), epochs=2, random_state=0),
+        AutoencoderOutlierDetector(latent_dim=1, hidden_widths=(3,), epochs=2, random_state=0),
+    ):
         try:
             estimator.fit(x)
         except ValueError:  # HourglassError is one too

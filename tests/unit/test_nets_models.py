@@ -58,13 +58,16 @@ def test_same_seed_same_init_and_global_rng_untouched():
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"kind": "rnn"}, "unknown arch"),
-    ({"latent_dim": 0}, "latent_dim must be at least 1"),
-    ({"widths": (16, 0)}, "widths must be positive"),
-    ({"activation": "swish2"}, "unknown activation"),
-    ({"kind": "conv", "input_shape": (64,)}, "needs image samples"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"kind": "rnn"}, "unknown arch"),
+        ({"latent_dim": 0}, "latent_dim must be at least 1"),
+        ({"widths": (16, 0)}, "widths must be positive"),
+        ({"activation": "swish2"}, "unknown activation"),
+        ({"kind": "conv", "input_shape": (64,)}, "needs image samples"),
+    ],
+)
 def test_architecture_rejects_bad_options(kwargs, message):
     with pytest.raises(hg.HourglassError, match=message):
         hg.Architecture(**{"input_shape": (64,), **kwargs})
@@ -84,8 +87,15 @@ def test_hourglass_diagram_lists_every_layer_and_marks_the_code(tmp_path):
     mlp = hg.Architecture("mlp", (784,), (256, 64, 16), 4)
     assert [n for _, n in layer_sizes(mlp)] == [784, 256, 64, 16, 4, 16, 64, 256, 784]
     conv = hg.Architecture("conv", (1, 28, 28), (32, 64), 30)
-    assert [label for label, _ in layer_sizes(conv)] == ["1×28×28", "32×14×14", "64×7×7", "z: 30", "64×7×7",
-                                                         "32×14×14", "1×28×28"]
+    assert [label for label, _ in layer_sizes(conv)] == [
+        "1×28×28",
+        "32×14×14",
+        "64×7×7",
+        "z: 30",
+        "64×7×7",
+        "32×14×14",
+        "1×28×28",
+    ]
     assert [n for _, n in layer_sizes(mlp, "vae")][3:6] == [16, 8, 4]
     sparse = hg.Architecture("mlp", (784,), (512,), 1000, code_activation="relu")
     hourglass_diagram(sparse, tmp_path / "sae.svg")

@@ -40,8 +40,9 @@ def _train(x_train, x_val, epochs=3):
 
 
 def _max_relative_difference(a, b) -> float:
-    return max(float((p - q).abs().max() / q.abs().max()) for p, q in zip(a.state_dict().values(),
-                                                                          b.state_dict().values()))
+    return max(
+        float((p - q).abs().max() / q.abs().max()) for p, q in zip(a.state_dict().values(), b.state_dict().values())
+    )
 
 
 def test_streamed_npy_in_one_buffer_trains_exactly_as_in_memory(digits_npy):
@@ -107,13 +108,13 @@ def test_column_statistics_merge_exactly_and_stably():
     x = np.random.default_rng(0).normal(1e7, 0.01, (5000, 3))  # far from 0: Σx² − n·mean² would keep no digit
     stats = ColumnStats(3)
     for start in range(0, 5000, 333):
-        stats.add(x[start:start + 333])
+        stats.add(x[start : start + 333])
     assert np.allclose(stats.mean, x.mean(axis=0), rtol=1e-14)
     assert np.allclose(np.sqrt(stats.m2 / stats.count), x.std(axis=0), rtol=1e-8)
     assert (stats.min == x.min(axis=0)).all() and (stats.max == x.max(axis=0)).all()
     with_comoments = ColumnStats(3, comoments=True)
     for start in range(0, 5000, 333):
-        with_comoments.add(x[start:start + 333])
+        with_comoments.add(x[start : start + 333])
     assert np.allclose(with_comoments.comoment / 5000, np.cov(x.T, bias=True), rtol=1e-5, atol=1e-12)
     a, b = Scaling.fit(x.astype(np.float32)), Scaling.from_stats(ColumnStats(3).add(x.astype(np.float32)))
     assert a.kind == b.kind == "standardize" and np.allclose(a.scale, b.scale, rtol=1e-9)
@@ -136,8 +137,9 @@ def test_streamed_pca_baseline_matches_the_exact_one(digits_npy, monkeypatch, ki
     streamed = compare_with_pca(model, train_split, val_split, pca=pca)
     exact = compare_with_pca(model, _in_memory(train_split), _in_memory(val_split))
     assert streamed["squared_error_per_sample"] == pytest.approx(exact["squared_error_per_sample"], rel=1e-5)
-    assert streamed["pca_squared_error_per_sample"] == pytest.approx(exact["pca_squared_error_per_sample"],
-                                                                     rel=1e-5 if exact_limit else 1e-3)
+    assert streamed["pca_squared_error_per_sample"] == pytest.approx(
+        exact["pca_squared_error_per_sample"], rel=1e-5 if exact_limit else 1e-3
+    )
     assert streamed["n_samples"] == exact["n_samples"]
 
 
@@ -186,8 +188,14 @@ def test_a_streamed_run_resumes_evaluates_and_refuses_other_data(tmp_path, digit
     assert isinstance(trained.dataset, StreamedDataset)
     result = evaluate(out)
     assert result["n_samples"] == len(trained.dataset.split("test")) and result["ratio_to_pca"] > 0
-    train(digits_npy, ModelConfig(), TrainConfig(epochs=3, batch_size=64, progress=False), out=out, resume=True,
-          stream=True)
+    train(
+        digits_npy,
+        ModelConfig(),
+        TrainConfig(epochs=3, batch_size=64, progress=False),
+        out=out,
+        resume=True,
+        stream=True,
+    )
     assert ckpt.load(out).config["history"]["epochs_run"] == 3
     from hourglass.explorer import explore_file
     from hourglass.use import sampler

@@ -12,7 +12,7 @@ from hourglass.training.config import warmup_then_decay
 def small_problem(seed=0):
     g = np.random.default_rng(seed)
     z = g.random((300, 2))
-    x = np.clip(np.concatenate([z, z ** 2, z[:, :1] * z[:, 1:], 1 - z], axis=1), 0, 1).astype(np.float32)
+    x = np.clip(np.concatenate([z, z**2, z[:, :1] * z[:, 1:], 1 - z], axis=1), 0, 1).astype(np.float32)
     arch = hg.Architecture("mlp", (7,), (16,), 2)
     return x[:240], x[240:], arch
 
@@ -63,8 +63,9 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     history = json.loads((runfolder.current(tmp_path / "r") / "resume.json").read_text())["history"]
     assert len(history["epochs"]) == 2
     fresh = hg.Autoencoder.from_architecture(arch, "sigmoid", seed=0)
-    h = hg.fit(fresh, hg.Objective("bce"), xt, xv, hg.TrainConfig(epochs=4, **cfg), checkpoint_dir=tmp_path / "r",
-               resume=True)
+    h = hg.fit(
+        fresh, hg.Objective("bce"), xt, xv, hg.TrainConfig(epochs=4, **cfg), checkpoint_dir=tmp_path / "r", resume=True
+    )
     assert len(h.epochs) == 4
     assert same_weights(fresh, straight)
     assert same_weights(hg.load(tmp_path / "r").model, hg.load(tmp_path / "straight").model)
@@ -121,8 +122,14 @@ def test_ctrl_c_stops_cleanly_with_best_weights(tmp_path):
                 raise KeyboardInterrupt
             return super().__call__(out, *a, training=training, **k)
 
-    h = hg.fit(model, Interrupted("bce"), xt, xv, hg.TrainConfig(epochs=10, batch_size=32, progress=False),
-               checkpoint_dir=tmp_path / "run")
+    h = hg.fit(
+        model,
+        Interrupted("bce"),
+        xt,
+        xv,
+        hg.TrainConfig(epochs=10, batch_size=32, progress=False),
+        checkpoint_dir=tmp_path / "run",
+    )
     assert h.stopped == "interrupted" and len(h.epochs) == 3
     assert same_weights(hg.load(tmp_path / "run").model, model)
 
@@ -135,9 +142,13 @@ def test_cosine_schedule_and_config_validation():
     w = hg.TrainConfig(lr=0.01, warmup_steps=10)  # linear from 0, then the cosine over the remaining 90 steps
     assert [warmup_then_decay(s, 100, w) for s in (0, 4, 9)] == pytest.approx([0.001, 0.005, 0.01])
     assert warmup_then_decay(55, 100, w) == pytest.approx(0.005)
-    for bad, msg in [({"lr": -1}, "lr must be more than 0"), ({"epochs": 0}, "epochs must be at least 1"),
-                     ({"schedule": "step"}, "schedule must be one of cosine, constant"),
-                     ({"patience": 0}, "patience must be at least 1"), ({"seed": True}, "seed must be a whole"),
-                     ({"clip_grad_norm": 0}, "clip_grad_norm must be more than 0")]:
+    for bad, msg in [
+        ({"lr": -1}, "lr must be more than 0"),
+        ({"epochs": 0}, "epochs must be at least 1"),
+        ({"schedule": "step"}, "schedule must be one of cosine, constant"),
+        ({"patience": 0}, "patience must be at least 1"),
+        ({"seed": True}, "seed must be a whole"),
+        ({"clip_grad_norm": 0}, "clip_grad_norm must be more than 0"),
+    ]:
         with pytest.raises(hg.HourglassError, match=msg):
             hg.TrainConfig(**bad)

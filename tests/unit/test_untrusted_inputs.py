@@ -53,11 +53,15 @@ def test_fractional_widths_are_refused_not_truncated(widths):
         AutoencoderTransformer(hidden_widths=widths, epochs=1).fit(np.random.default_rng(0).random((20, 3)))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"weight_decay": float("nan")}, "weight_decay must be a finite number"),
-    ({"weight_decay": float("inf")}, "weight_decay must be a finite number"),
-    ({"seed": -1}, "seed must be at least 0"), ({"seed": 1.5}, "seed must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"weight_decay": float("nan")}, "weight_decay must be a finite number"),
+        ({"weight_decay": float("inf")}, "weight_decay must be a finite number"),
+        ({"seed": -1}, "seed must be at least 0"),
+        ({"seed": 1.5}, "seed must be a whole number"),
+    ],
+)
 def test_training_settings_are_checked_by_name(kwargs, message):
     with pytest.raises(hg.HourglassError, match=message) as e:
         hg.TrainConfig(**kwargs)
@@ -89,8 +93,10 @@ def test_a_zero_scale_and_non_finite_weights_are_refused(tmp_path, tiny_model):
 def test_a_config_cannot_declare_more_than_its_weights_hold(tmp_path, tiny_model):
     snapshot = saved_snapshot(tmp_path, tiny_model)
     rewrite(snapshot / "config.json", lambda c: c["model"]["architecture"].update(widths=[16000, 16000]))
-    with pytest.raises(hg.HourglassError, match="tensor encoder.0.weight is F32 \\(32, 64\\), the architecture "
-                                                "needs F32 \\(16000, 64\\)"):
+    with pytest.raises(
+        hg.HourglassError,
+        match="tensor encoder.0.weight is F32 \\(32, 64\\), the architecture needs F32 \\(16000, 64\\)",
+    ):
         hg.load(tmp_path / "run")
 
 

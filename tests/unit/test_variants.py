@@ -18,6 +18,7 @@ def gen(seed=0):
 
 # ------------------------------------------------------------------ corruptions
 
+
 def test_gaussian_noise_has_the_asked_sigma_and_clips():
     x = torch.zeros(200, 500)
     noisy = C.GaussianNoise(0.5)(x, gen())
@@ -44,11 +45,18 @@ def test_corruptions_are_seeded_and_compose():
     assert C.corruption_from_dict(c.to_dict()).to_dict() == c.to_dict()
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("blur:0.3", "unknown noise 'blur'"), ("mask:1.0", r"probability must be in \[0, 1\), got 1"),
-    ("mask:-0.1", "probability must be in"), ("salt-and-pepper:2", "probability must be in"),
-    ("gaussian:-1", "sigma must be >= 0"), ("gaussian", "needs a number after the colon"), ("", "empty noise"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("blur:0.3", "unknown noise 'blur'"),
+        ("mask:1.0", r"probability must be in \[0, 1\), got 1"),
+        ("mask:-0.1", "probability must be in"),
+        ("salt-and-pepper:2", "probability must be in"),
+        ("gaussian:-1", "sigma must be >= 0"),
+        ("gaussian", "needs a number after the colon"),
+        ("", "empty noise"),
+    ],
+)
 def test_bad_noise_specs_are_refused_clearly(spec, message):
     with pytest.raises(hg.HourglassError, match=message):
         C.parse_noise(spec)
@@ -67,6 +75,7 @@ def test_denoising_objective_feeds_the_corrupted_input_and_compares_with_the_cle
 
 
 # ------------------------------------------------------------------ sparse codes
+
 
 def test_l1_and_kl_sparsity_match_hand_computation(tiny_model):
     z = torch.tensor([[0.5, -1.0, 0.0], [2.0, 0.0, -0.25]])
@@ -95,9 +104,16 @@ def test_topk_and_relu_codes():
 
 # ------------------------------------------------------------------ contractive
 
+
 def float64_encoder(seed=0, sigmoid_one_layer=False):
-    arch = hg.Architecture("mlp", (12,), () if sigmoid_one_layer else (9,), latent_dim=5,
-                           code_activation="sigmoid" if sigmoid_one_layer else "linear", activation="tanh")
+    arch = hg.Architecture(
+        "mlp",
+        (12,),
+        () if sigmoid_one_layer else (9,),
+        latent_dim=5,
+        code_activation="sigmoid" if sigmoid_one_layer else "linear",
+        activation="tanh",
+    )
     return hg.Autoencoder.from_architecture(arch, seed=seed).double().encoder
 
 
@@ -137,8 +153,10 @@ def test_hutchinson_estimate_is_unbiased():
 def test_contractive_penalty_is_differentiable_in_the_weights():
     encoder = float64_encoder(seed=5)
     x = torch.rand(3, 12, generator=gen(6), dtype=torch.float64)
-    for estimate in (lambda: L.jacobian_frobenius_sq_exact(encoder, x),
-                     lambda: L.jacobian_frobenius_sq_hutchinson(encoder, x, 2, gen(0))):
+    for estimate in (
+        lambda: L.jacobian_frobenius_sq_exact(encoder, x),
+        lambda: L.jacobian_frobenius_sq_hutchinson(encoder, x, 2, gen(0)),
+    ):
         encoder.zero_grad()
         estimate().sum().backward()
         # every weight shapes the Jacobian (the last bias does not, and gets no gradient)
@@ -160,6 +178,7 @@ def test_contractive_penalty_is_differentiable_in_the_weights():
 
 
 # ------------------------------------------------------------------ VAE
+
 
 def tiny_vae(latent=1, seed=0, likelihood="bernoulli"):
     arch = hg.Architecture("mlp", (6,), (8,), latent_dim=latent, activation="tanh")
@@ -193,8 +212,9 @@ def test_elbo_matches_brute_force_monte_carlo():
         mu, log_var = model.encode_distribution(x)
         z = mu + torch.exp(0.5 * log_var) * torch.randn((200_000,) + mu.shape, generator=gen(1), dtype=mu.dtype)
         logits = model.decoder(z.reshape(-1, 2)).reshape(200_000, 3, 6)
-        log_px_z = -torch.nn.functional.binary_cross_entropy_with_logits(logits, x.expand_as(logits),
-                                                                          reduction="none").sum(-1)
+        log_px_z = -torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, x.expand_as(logits), reduction="none"
+        ).sum(-1)
         log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
         log_qz = torch.distributions.Normal(mu, torch.exp(0.5 * log_var)).log_prob(z).sum(-1)
         brute = (log_px_z + log_pz - log_qz).mean()
@@ -208,7 +228,8 @@ def test_importance_weighted_bound_approaches_log_likelihood_by_quadrature():
         grid = torch.linspace(-8, 8, 20001, dtype=torch.float64)[:, None]
         logits = model.decoder(grid)  # (G, 6)
         log_px_z = -torch.nn.functional.binary_cross_entropy_with_logits(
-            logits[:, None, :].expand(-1, 4, -1), x.expand(len(grid), -1, -1), reduction="none").sum(-1)
+            logits[:, None, :].expand(-1, 4, -1), x.expand(len(grid), -1, -1), reduction="none"
+        ).sum(-1)
         log_joint = log_px_z + torch.distributions.Normal(0.0, 1.0).log_prob(grid)
         log_px = torch.logsumexp(log_joint, 0) + math.log(grid[1, 0] - grid[0, 0])  # ∫ p(x|z) p(z) dz
     model.float()
@@ -246,12 +267,20 @@ def test_iwae_bound_rises_with_k_toward_log_likelihood():
     with torch.no_grad():
         grid = torch.linspace(-8, 8, 20001, dtype=torch.float64)[:, None]
         log_px_z = -torch.nn.functional.binary_cross_entropy_with_logits(
-            model.decoder(grid)[:, None, :].expand(-1, 4, -1), x.expand(len(grid), -1, -1), reduction="none").sum(-1)
-        log_px = (torch.logsumexp(log_px_z + torch.distributions.Normal(0.0, 1.0).log_prob(grid), 0)
-                  + math.log(grid[1, 0] - grid[0, 0])).mean().item()
+            model.decoder(grid)[:, None, :].expand(-1, 4, -1), x.expand(len(grid), -1, -1), reduction="none"
+        ).sum(-1)
+        log_px = (
+            (
+                torch.logsumexp(log_px_z + torch.distributions.Normal(0.0, 1.0).log_prob(grid), 0)
+                + math.log(grid[1, 0] - grid[0, 0])
+            )
+            .mean()
+            .item()
+        )
         many = x.repeat(2000, 1)  # the expected bound, averaged over 2,000 independent estimates per sample
-        expected = [-hg.Objective("bce", iw_samples=k)(model(many, gen(k), samples=k), many)[0].item()
-                    for k in (2, 5, 50)]
+        expected = [
+            -hg.Objective("bce", iw_samples=k)(model(many, gen(k), samples=k), many)[0].item() for k in (2, 5, 50)
+        ]
     assert expected[0] < expected[1] < expected[2] < log_px  # Burda et al. 2016, theorem 1
     assert log_px - expected[2] < 0.5 * (log_px - expected[0])
 
@@ -300,20 +329,24 @@ def test_plain_autoencoder_samples_from_standard_or_fitted_gaussian(tiny_model):
 
 # ------------------------------------------------------------------ configuration and checkpoints
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"model": "sae", "l1": -0.1}, "l1 must be at least 0"),
-    ({"model": "cae", "contractive": -1}, "contractive must be at least 0"),
-    ({"model": "dae", "noise": "mask:1.5"}, "probability must be in"),
-    ({"model": "dae", "noise": "speckle:0.1"}, "unknown noise 'speckle'"),
-    ({"model": "vae", "beta": -1}, "beta must be at least 0"),
-    ({"model": "dae", "beta": 2.0}, r"beta is an option of the VAE \(model vae\), not of model dae"),
-    ({"model": "vae", "contractive": 0.1}, "the contractive penalty is for a deterministic code"),
-    ({"model": "gan"}, "model must be one of ae, dae, sae, cae, vae, got 'gan'"),
-    ({"model": "ae", "iw_samples": 5}, r"iw_samples is an option of the VAE"),
-    ({"model": "vae", "iw_samples": 0}, "iw_samples must be at least 1"),
-    ({"model": "vae", "iw_samples": 5, "beta": 0.5}, "importance-weighted bound .* takes beta 1"),
-    ({"model": "sae", "latent_dim": 4, "topk": 9}, "topk must be between 1 and latent_dim"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"model": "sae", "l1": -0.1}, "l1 must be at least 0"),
+        ({"model": "cae", "contractive": -1}, "contractive must be at least 0"),
+        ({"model": "dae", "noise": "mask:1.5"}, "probability must be in"),
+        ({"model": "dae", "noise": "speckle:0.1"}, "unknown noise 'speckle'"),
+        ({"model": "vae", "beta": -1}, "beta must be at least 0"),
+        ({"model": "dae", "beta": 2.0}, r"beta is an option of the VAE \(model vae\), not of model dae"),
+        ({"model": "vae", "contractive": 0.1}, "the contractive penalty is for a deterministic code"),
+        ({"model": "gan"}, "model must be one of ae, dae, sae, cae, vae, got 'gan'"),
+        ({"model": "ae", "iw_samples": 5}, r"iw_samples is an option of the VAE"),
+        ({"model": "vae", "iw_samples": 0}, "iw_samples must be at least 1"),
+        ({"model": "vae", "iw_samples": 5, "beta": 0.5}, "importance-weighted bound .* takes beta 1"),
+        ({"model": "sae", "latent_dim": 4, "topk": 9}, "topk must be between 1 and latent_dim"),
+    ],
+)
 def test_bad_variant_options_are_refused_before_any_data_is_read(tmp_path, kwargs, message):
     with pytest.raises(hg.HourglassError, match=message):
         config = ModelConfig(**kwargs)
@@ -323,14 +356,25 @@ def test_bad_variant_options_are_refused_before_any_data_is_read(tmp_path, kwarg
         train(tmp_path / "absent.csv", ModelConfig(**kwargs))
 
 
-@pytest.mark.parametrize("variant, extra", [
-    ("dae", {"noise": "salt-and-pepper:0.2"}), ("sae", {"latent_dim": 100, "topk": 10}), ("cae", {}),
-    ("cae", {"contractive_estimator": "hutchinson", "probes": 2}),
-    ("vae", {}), ("vae", {"iw_samples": 3}), ("sae", {"latent_dim": 30, "kl_sparsity": 0.1}),
-])
+@pytest.mark.parametrize(
+    "variant, extra",
+    [
+        ("dae", {"noise": "salt-and-pepper:0.2"}),
+        ("sae", {"latent_dim": 100, "topk": 10}),
+        ("cae", {}),
+        ("cae", {"contractive_estimator": "hutchinson", "probes": 2}),
+        ("vae", {}),
+        ("vae", {"iw_samples": 3}),
+        ("sae", {"latent_dim": 30, "kl_sparsity": 0.1}),
+    ],
+)
 def test_every_variant_round_trips_bitwise(tmp_path, digits, variant, extra):
-    trained = train(digits, ModelConfig(model=variant, widths=(32,), **{"latent_dim": 4, **extra}),
-                    hg.TrainConfig(epochs=2, progress=False), out=tmp_path / variant)
+    trained = train(
+        digits,
+        ModelConfig(model=variant, widths=(32,), **{"latent_dim": 4, **extra}),
+        hg.TrainConfig(epochs=2, progress=False),
+        out=tmp_path / variant,
+    )
     loaded = hg.load(tmp_path / variant)
     assert loaded.variant == variant and type(loaded.model) is type(trained.model)
     assert hg.Objective.from_dict(loaded.objective).to_dict() == trained.objective.to_dict()

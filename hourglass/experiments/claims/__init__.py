@@ -12,10 +12,29 @@ from .codes import claim_generative, claim_hourglass, claim_sharpness, claim_use
 from .pca import claim_curved_manifolds, claim_deep_beats_pca, claim_principal_subspace
 from .regularised import claim_contractive, claim_denoising, claim_sparse_codes
 
-CLAIMS = (claim_principal_subspace, claim_curved_manifolds, claim_deep_beats_pca, claim_denoising,
-          claim_sparse_codes, claim_contractive, claim_generative, claim_sharpness, claim_useful_codes,
-          claim_hourglass)
+CLAIMS = (
+    claim_principal_subspace,
+    claim_curved_manifolds,
+    claim_deep_beats_pca,
+    claim_denoising,
+    claim_sparse_codes,
+    claim_contractive,
+    claim_generative,
+    claim_sharpness,
+    claim_useful_codes,
+    claim_hourglass,
+)
 
-__all__ = ["CLAIMS", "claim_contractive", "claim_curved_manifolds", "claim_deep_beats_pca", "claim_denoising",
-           "claim_generative", "claim_hourglass", "claim_principal_subspace", "claim_sharpness", "claim_sparse_codes",
-           "claim_useful_codes"]
+__all__ = [
+    "CLAIMS",
+    "claim_contractive",
+    "claim_curved_manifolds",
+    "claim_deep_beats_pca",
+    "claim_denoising",
+    "claim_generative",
+    "claim_hourglass",
+    "claim_principal_subspace",
+    "claim_sharpness",
+    "claim_sparse_codes",
+    "claim_useful_codes",
+]
