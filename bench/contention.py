@@ -66,7 +66,7 @@ def main() -> None:
         results["solo"] = {"wall_s": round(solo_wall, 1), "cpu_s": round(solo_cpu, 1)}
         for name, environment in (("together", env), ("together_unshared", fixed)):
             jobs = [start(root / f"{name}-{i}", args.epochs, environment) for i in range(2)]
-            walls, cpus = zip(*(finish(job) for job in jobs))
+            walls, cpus = zip(*(finish(job) for job in jobs), strict=True)
             results[name] = {
                 "wall_s": [round(w, 1) for w in walls],
                 "cpu_s": [round(c, 1) for c in cpus],

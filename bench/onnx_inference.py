@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from checkpoints import mnist_k4  # noqa: E402
 
 import hourglass as hg  # noqa: E402
-from hourglass.store import checkpoint as ckpt  # noqa: E402
 from hourglass.export import Deployed, export_onnx  # noqa: E402
+from hourglass.store import checkpoint as ckpt  # noqa: E402
 
 
 def samples_per_second(run, x: np.ndarray, batch: int, limit: int) -> float:

@@ -10,7 +10,7 @@ Four runs, each in a fresh process that reports its own peak resident set (VmHWM
   streamed   the whole file through `hourglass.data.open_stream` (one validating pass that also gathers the
              co-moments for PCA, then the epoch: block shuffle + shuffle buffer; validation streamed too), `fit` on
              the streamed splits, then the PCA baseline: its cost is what the co-moments add to the first pass
-             (the first pass timed again, warm, without and with them) plus its fit, one eigendecomposition of them — against
+             (the first pass timed again, warm, without and with them) plus its fit, one eigendecomposition — against
              the epoch's seconds; the model is saved for the next run
   in memory  again
   encode     `hourglass.use.encode_file` of the whole file with that model, streamed: its peak RSS and seconds
@@ -197,7 +197,8 @@ def main() -> None:
     print(
         f"PCA baseline on the streamed splits: {streamed['pca_seconds']:.1f} s = the co-moments' share of the first "
         f"pass ({streamed['first_pass_with_comoments_seconds']:.1f} s against "
-        f"{streamed['first_pass_without_comoments_seconds']:.1f} s without, both warm) + the fit, one eigendecomposition ({streamed['pca_fit_seconds']:.2f} s): "
+        f"{streamed['first_pass_without_comoments_seconds']:.1f} s without, both warm) + the fit, one "
+        f"eigendecomposition ({streamed['pca_fit_seconds']:.2f} s): "
         f"{streamed['pca_share_of_epoch']:.1%} of the epoch's {streamed['epoch_seconds']:.0f} s; both validation "
         f"errors, autoencoder and PCA, in one pass: {streamed['compare_seconds']:.1f} s"
     )

@@ -31,10 +31,10 @@ import time
 
 import torch
 import torch.nn.functional as F
+from train_throughput import build, gemm_seconds
 
 import hourglass as hg
 from hourglass.losses import bernoulli_cross_entropy_per_sample
-from train_throughput import build, gemm_seconds
 
 BATCH = 256
 

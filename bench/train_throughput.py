@@ -34,6 +34,7 @@ import json
 import statistics
 import tempfile
 import time
+from itertools import pairwise
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -95,7 +96,7 @@ def gemm_seconds(batch_size: int, dtype=torch.float32, backward: bool = True, re
     addmm, then (``backward``) the gradient of each layer's input (not the first layer's: the data needs none) and
     of its weight."""
     shapes = []
-    for i, (d_in, d_out) in enumerate(zip(LAYERS[:-1], LAYERS[1:])):
+    for i, (d_in, d_out) in enumerate(pairwise(LAYERS)):
         shapes.append(
             (
                 torch.randn(batch_size, d_in, dtype=dtype),
@@ -230,7 +231,8 @@ def autoencoders_runner(x, x_val, batch_size, out: str):
 def profile(batch_size: int, seed: int) -> None:
     """Where one epoch of hourglass.fit spends its time, op by op (self CPU time; the GEMMs are aten::addmm and
     aten::mm)."""
-    from torch.profiler import ProfilerActivity, profile as torch_profile
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
 
     data = hg.load_mnist()
     x, x_val = torch.as_tensor(data.x_train), torch.as_tensor(data.x_val)
@@ -290,8 +292,12 @@ def main() -> None:
         for name in order:
             rates[name].append(n / runners[name](r + 1))
         print(f"round {r + 1}: " + "  ".join(f"{k} {rates[k][-1]:,.0f}/s" for k in names), flush=True)
-    ratio = {name: statistics.median(a / b for a, b in zip(rates["hourglass"], rates[name])) for name in names}
-    of_roofline = {name: statistics.median(a / b for a, b in zip(rates[name], rates["roofline"])) for name in names}
+    ratio = {
+        name: statistics.median(a / b for a, b in zip(rates["hourglass"], rates[name], strict=True)) for name in names
+    }
+    of_roofline = {
+        name: statistics.median(a / b for a, b in zip(rates[name], rates["roofline"], strict=True)) for name in names
+    }
     medians = {k: statistics.median(v) for k, v in rates.items()}
     bf16_roofline = n / roofline_epoch_seconds(n, len(x_val), args.batch_size, torch.bfloat16)
     print(f"\n{'':>14} {'samples/s':>10} {'hourglass ÷ it':>15} {'of fp32 roofline':>17}")
@@ -315,7 +321,8 @@ def main() -> None:
                 "ratio_vs_dataloader": round(ratio["dataloader"], 4),
                 "ratio_vs_lean_fused": round(ratio["lean_fused"], 4),
                 "bar_ratio_vs_lean_fused": round(
-                    statistics.median(a / b for a, b in zip(rates["hourglass_bar"], rates["lean_fused"])), 4
+                    statistics.median(a / b for a, b in zip(rates["hourglass_bar"], rates["lean_fused"], strict=True)),
+                    4,
                 ),
                 **{
                     f"ratio_vs_{k}": round(ratio[k], 4)

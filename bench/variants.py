@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from itertools import pairwise
 from pathlib import Path
-
 
 import hourglass as hg
 from hourglass.corruptions import parse_noise
@@ -101,11 +101,11 @@ def bench_sae(data, out, seed, epochs, lambdas=(0.01, 0.1, 0.5)):
     recommended = RESULTS[f"sae l1={PRESETS['sae']['l1']:g}"]
     log(
         "sae verdict",
-        monotone=bool(all(a < b for a, b in zip(sparsity, sparsity[1:]))),
+        monotone=bool(all(a < b for a, b in pairwise(sparsity))),
         zeros_at_recommended=recommended["zero_fraction"],
         beats_pca_at_recommended=bool(recommended["squared_error_per_sample"] < recommended["pca_at_mean_active"]),
         passed=bool(
-            all(a < b for a, b in zip(sparsity, sparsity[1:]))
+            all(a < b for a, b in pairwise(sparsity))
             and recommended["zero_fraction"] >= 0.9
             and recommended["squared_error_per_sample"] < recommended["pca_at_mean_active"]
         ),

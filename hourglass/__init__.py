@@ -8,7 +8,6 @@ experiments → cli.
 """
 
 from ._version import __version__
-from .store.checkpoint import Checkpoint, load, save
 from .corruptions import Compose, GaussianNoise, MaskingNoise, SaltAndPepper, parse_noise
 from .data import Dataset, Scaling, load_dataset, load_digits, load_mnist
 from .errors import HourglassError, TrainingDiverged
@@ -34,6 +33,7 @@ from .metrics import (
 from .models import VAE, Autoencoder, Output
 from .nets import Architecture
 from .pca import PCABaseline
+from .store.checkpoint import Checkpoint, load, save
 from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, Trainer, fit
 from .workflow import ModelConfig

@@ -24,11 +24,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .store import checkpoint as ckpt
 from ._version import __version__
 from .errors import HourglassError
-from .store.files import check_output, write_bytes
 from .losses import squared_error_per_sample
+from .store import checkpoint as ckpt
+from .store.files import check_output, write_bytes
 
 PARTS = {  # part → (input names, output names)
     "all": (["x"], ["code", "reconstruction", "score"]),
@@ -151,7 +151,7 @@ def export_onnx(checkpoint, output: str | Path, part: str = "all", opset: int | 
     with torch.no_grad():
         want = module(torch.from_numpy(rows))
     want = [w.numpy() for w in (want if isinstance(want, tuple) else (want,))]
-    error = max(float(np.abs(g - w).max() / max(np.abs(w).max(), 1e-12)) for g, w in zip(got, want))
+    error = max(float(np.abs(g - w).max() / max(np.abs(w).max(), 1e-12)) for g, w in zip(got, want, strict=True))
     if not error <= TOLERANCE:
         raise HourglassError(
             f"the exported graph differs from PyTorch by {error:.2g} (relative) on sample rows; "

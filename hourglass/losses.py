@@ -426,7 +426,7 @@ class Objective:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Objective":
+    def from_dict(cls, d: dict) -> Objective:
         d = dict(d)
         try:
             d["corruption"] = corruption_from_dict(d.get("corruption"))

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .training.feeds import device_of
 from .losses import squared_error_per_sample
 from .pca import PCABaseline
+from .training.feeds import device_of
 
 
 @torch.no_grad()
@@ -44,8 +44,8 @@ def squared_errors(x: np.ndarray, x_hat: np.ndarray, batch_size: int = 4096) -> 
     out = np.empty(len(x))
     for start in range(0, len(x), batch_size):
         rows = slice(start, start + batch_size)
-        as64 = lambda a: torch.from_numpy(np.array(a[rows], np.float64))  # a writeable copy  # noqa: E731
-        out[rows] = squared_error_per_sample(as64(x_hat), as64(x)).numpy()
+        x_hat64, x64 = (torch.from_numpy(np.array(a[rows], np.float64)) for a in (x_hat, x))  # writeable copies
+        out[rows] = squared_error_per_sample(x_hat64, x64).numpy()
     return out
 
 

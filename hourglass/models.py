@@ -69,7 +69,7 @@ class Autoencoder(nn.Module):
         self.architecture = architecture
 
     @classmethod
-    def from_architecture(cls, arch: Architecture, output: str = "linear", seed: int = 0) -> "Autoencoder":
+    def from_architecture(cls, arch: Architecture, output: str = "linear", seed: int = 0) -> Autoencoder:
         """Build and initialise the nets of ``arch``; the same seed gives the same initial weights."""
         with init_seed(seed):
             encoder, decoder = build(arch)
@@ -160,7 +160,7 @@ class VAE(Autoencoder):
     @classmethod
     def from_architecture(
         cls, arch: Architecture, likelihood: str = "bernoulli", learn_variance: bool = False, seed: int = 0
-    ) -> "VAE":
+    ) -> VAE:
         if arch.code_activation != "linear" or arch.topk:
             raise HourglassError("a VAE's code is Gaussian: it takes no code_activation and no topk")
         with init_seed(seed):

@@ -11,6 +11,7 @@ import contextlib
 import math
 import numbers
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -96,7 +97,7 @@ class Architecture:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Architecture":
+    def from_dict(cls, d: dict) -> Architecture:
         unknown = set(d) - {"kind", "input_shape", "widths", "latent_dim", "activation", "code_activation", "topk"}
         if unknown:
             raise HourglassError(f"architecture has unknown fields {sorted(unknown)}")
@@ -110,7 +111,7 @@ def _whole(values, name: str) -> tuple[int, ...]:
     """``values`` as ints, refusing any that is not a whole number (7.9 is not silently 7)."""
     try:
         ints = tuple(int(v) for v in values)
-        exact = all(isinstance(v, numbers.Integral) or float(v) == i for v, i in zip(values, ints))
+        exact = all(isinstance(v, numbers.Integral) or float(v) == i for v, i in zip(values, ints, strict=True))
     except (TypeError, ValueError, OverflowError):
         exact = False
     if not exact or any(isinstance(v, bool) for v in values):
@@ -129,7 +130,7 @@ def mlp_hourglass(
 
     def stack(sizes):
         layers = []
-        for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        for i, (a, b) in enumerate(pairwise(sizes)):
             layers.append(nn.Linear(a, b))
             if i < len(sizes) - 2:
                 layers.append(act())
@@ -158,7 +159,7 @@ def conv_pair(
     flat = chans[-1] * sizes[-1][0] * sizes[-1][1]
 
     enc = [nn.Unflatten(1, (c, h, w))]
-    for a, b in zip(chans, chans[1:]):
+    for a, b in pairwise(chans):
         enc += [nn.Conv2d(a, b, 3, stride=2, padding=1), act()]
     enc += [nn.Flatten(), nn.Linear(flat, latent_dim * code_outputs)]
 

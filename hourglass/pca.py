@@ -23,7 +23,7 @@ class PCABaseline:
     def __init__(self, k: int):
         self.k = k
 
-    def fit(self, x_train: np.ndarray) -> "PCABaseline":
+    def fit(self, x_train: np.ndarray) -> PCABaseline:
         # covariance_eigh is exact and fast when N >> D (MNIST: one 784×784 eigenproblem).
         from sklearn.decomposition import PCA  # here, not at import: a CLI command that fits no PCA starts ~1 s sooner
 
@@ -32,7 +32,7 @@ class PCABaseline:
         self.pca_ = PCA(n_components=k, svd_solver=solver).fit(np.asarray(x_train, dtype=np.float64))
         return self
 
-    def from_moments(self, mean: np.ndarray, covariance: np.ndarray, n: int) -> "PCABaseline":
+    def from_moments(self, mean: np.ndarray, covariance: np.ndarray, n: int) -> PCABaseline:
         """The exact PCA of data with this ``mean`` (D,) and ``covariance`` (D, D) of ``n`` rows: the top-k
         eigenvectors of the covariance (one symmetric eigendecomposition, ``numpy.linalg.eigh``), as scikit-learn's
         ``covariance_eigh`` solver computes them — no pass over the data."""
@@ -48,7 +48,7 @@ class PCABaseline:
         self.pca_ = pca
         return self
 
-    def fit_stream(self, feed, batch_rows: int = 8192) -> "PCABaseline":
+    def fit_stream(self, feed, batch_rows: int = 8192) -> PCABaseline:
         """Fit on a feed too large for memory (:mod:`hourglass.training.feeds`): exactly, from the co-moments the
         streaming first pass gathered (:meth:`from_moments`, up to
         :data:`~hourglass.data.streaming.EXACT_PCA_MAX_FEATURES` columns); above that with scikit-learn's

@@ -21,10 +21,11 @@ line naming the key and the file; the values' ranges are then checked by the dat
 
 from __future__ import annotations
 
-import tomllib
 import typing
 from dataclasses import MISSING, fields
 from pathlib import Path
+
+import tomllib
 
 from .errors import HourglassError
 from .training.config import TrainConfig

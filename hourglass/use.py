@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .store import checkpoint as ckpt
 from .corruptions import corruption_from_dict, parse_noise
-from .training.devices import resolve
 from .data import Samples, in_unit_range, load_samples
 from .errors import HourglassError
-from .store.files import RowWriter, atomic_path, check_output, write_rows
 from .metrics import corrupt, encode, fit_code_gaussian, psnr, reconstruct, reconstruction_errors, squared_errors
+from .store import checkpoint as ckpt
+from .store.files import RowWriter, atomic_path, check_output, write_rows
+from .training.devices import resolve
 
 ROWS = (".npy", ".csv")
 
@@ -28,8 +28,8 @@ ROWS = (".npy", ".csv")
 def open_checkpoint(
     checkpoint: str | Path | ckpt.Checkpoint, images: bool = False, device: str = "auto"
 ) -> ckpt.Checkpoint:
-    """The checkpoint itself, loaded and validated, its model on ``device`` (:func:`hourglass.training.devices.resolve`);
-    with ``images``, one whose samples are images (C, H, W)."""
+    """The checkpoint itself, loaded and validated, its model on ``device``
+    (:func:`hourglass.training.devices.resolve`); with ``images``, one whose samples are images (C, H, W)."""
     device = resolve(device)
     loaded = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
     loaded.model.to(device)

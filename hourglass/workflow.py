@@ -16,9 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import checkpoint as ckpt
-from .training import distributed
-from .store import runfolder
 from .corruptions import parse_noise
 from .data import Dataset, Scaling, StreamedDataset, binarize, load_dataset
 from .errors import HourglassError
@@ -27,6 +24,9 @@ from .metrics import compare_with_pca, errors_of, reconstruct
 from .models import VAE, Autoencoder
 from .nets import ACTIVATIONS, CODE_ACTIVATIONS, KINDS, Architecture
 from .options import Allowed, check
+from .store import checkpoint as ckpt
+from .store import runfolder
+from .training import distributed
 from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, fit
 
@@ -95,7 +95,7 @@ class ModelConfig:
         objective.check_kind(self.variational)
         self.architecture((1, 8, 8) if self.arch == "conv" else (8,))  # a stand-in sample shape: the data's comes later
 
-    def expanded(self) -> "ModelConfig":
+    def expanded(self) -> ModelConfig:
         """This config with its preset's defaults filled in (explicit options win)."""
         preset = dict(PRESETS[self.model])
         if self.kl_sparsity is not None or self.topk is not None:
@@ -381,8 +381,8 @@ def evaluate(
     split binarised once with seed 0). The model runs on ``device``. For data streamed from disk the errors are
     over the whole split and PCA is fitted incrementally; the other measures take the split's first
     :data:`MEASURED_ROWS` rows (``measured_on`` says how many)."""
-    from .training.devices import resolve
     from .metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, vae_bounds
+    from .training.devices import resolve
 
     device = resolve(device)
     checkpoint = ckpt.load(path)

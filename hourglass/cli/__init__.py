@@ -9,8 +9,8 @@ import os
 import re
 import sys
 
-from ..training import distributed
 from ..errors import HourglassError
+from ..training import distributed
 from .parser import build_parser
 
 EXIT_USAGE = 2

@@ -28,7 +28,7 @@ def _ints(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 256,64,16, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 256,64,16, got {text!r}") from None
     if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"expected positive integers such as 256,64,16, got {text!r}")
     return values
@@ -41,7 +41,7 @@ def _whole_number(minimum: int):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected a number of at least {minimum}, got {value}")
         return value
@@ -64,11 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     from ..demo import DEMO_EPOCHS, DEMO_PRECISION
     from ..explorer import MAX_POINTS
     from ..export import PARTS
-    from ..training.devices import PRECISIONS
-    from ..nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS
+    from ..nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS
     from ..runconfig import LOGS
     from ..service import ServiceConfig
     from ..training.config import TRAIN_OPTIONS, TrainConfig
+    from ..training.devices import PRECISIONS
     from ..workflow import MODEL_OPTIONS, PRESETS, ModelConfig
 
     mc, tc = ModelConfig(), TrainConfig()

@@ -27,7 +27,7 @@ class Scaling:
     scale: np.ndarray | float = 1.0
 
     @classmethod
-    def fit(cls, x: np.ndarray, kind: str = "auto", image: bool = False) -> "Scaling":
+    def fit(cls, x: np.ndarray, kind: str = "auto", image: bool = False) -> Scaling:
         """``kind="auto"``: values already in [0, 1] → none; images with values in [0, 255] → divide by 255;
         anything else → standardize."""
         kind = _choose(kind, float(np.min(x)), float(np.max(x)), image)
@@ -37,7 +37,7 @@ class Scaling:
         return cls._fixed(kind)
 
     @classmethod
-    def from_stats(cls, stats: "ColumnStats", kind: str = "auto", image: bool = False) -> "Scaling":
+    def from_stats(cls, stats: ColumnStats, kind: str = "auto", image: bool = False) -> Scaling:
         """The same choice as :meth:`fit`, from statistics gathered in one streaming pass."""
         kind = _choose(kind, float(stats.min.min()), float(stats.max.max()), image)
         if kind == "standardize":
@@ -45,13 +45,13 @@ class Scaling:
         return cls._fixed(kind)
 
     @classmethod
-    def _standardize(cls, mean: np.ndarray, std: np.ndarray) -> "Scaling":
+    def _standardize(cls, mean: np.ndarray, std: np.ndarray) -> Scaling:
         std = std.copy()
         std[std == 0] = 1.0  # a constant feature stays constant (zero) instead of dividing by zero
         return cls("standardize", mean, std)
 
     @classmethod
-    def _fixed(cls, kind: str) -> "Scaling":
+    def _fixed(cls, kind: str) -> Scaling:
         if kind == "none":
             return cls("none")
         if kind == "divide":
@@ -79,7 +79,7 @@ class Scaling:
         return {"kind": self.kind, "shift": as_list(self.shift), "scale": as_list(self.scale)}
 
     @classmethod
-    def from_dict(cls, d: dict, n_features: int) -> "Scaling":
+    def from_dict(cls, d: dict, n_features: int) -> Scaling:
         def parse(v, name):
             a = np.asarray(v, dtype=np.float64)
             if a.ndim not in (0, 1) or (a.ndim == 1 and a.shape[0] != n_features) or not np.isfinite(a).all():
@@ -124,7 +124,7 @@ class ColumnStats:
         self.min = np.full(n_features, np.inf)
         self.max = np.full(n_features, -np.inf)
 
-    def add(self, block: np.ndarray) -> "ColumnStats":
+    def add(self, block: np.ndarray) -> ColumnStats:
         """Fold in the rows of ``block`` (n, D); returns self."""
         n_b = len(block)
         if n_b == 0:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -136,7 +137,7 @@ class ParquetRows:
             self.spec.one_hot[column] = sorted(seen)
         starts = np.cumsum([0] + [self.file.metadata.row_group(g).num_rows for g in range(self.file.num_row_groups)])
         self.n_rows = int(starts[-1])
-        self.blocks = [(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]) if b > a]
+        self.blocks = [(int(a), int(b)) for a, b in pairwise(starts) if b > a]
         self.groups = [g for g in range(self.file.num_row_groups) if starts[g + 1] > starts[g]]
         self.columns = self.spec.feature_names
         self.shape = (len(self.columns),)

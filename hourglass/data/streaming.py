@@ -110,13 +110,13 @@ class StreamedSplit:
     def n_features(self) -> int:
         return self.source.n_features
 
-    def scaled(self, scaling: Scaling) -> "StreamedSplit":
+    def scaled(self, scaling: Scaling) -> StreamedSplit:
         return replace(self, scaling=scaling)
 
-    def sharded(self, rank: int, size: int) -> "StreamedSplit":
+    def sharded(self, rank: int, size: int) -> StreamedSplit:
         return replace(self, shard=(rank, size))
 
-    def placed(self, device) -> "StreamedSplit":
+    def placed(self, device) -> StreamedSplit:
         return self  # batches are read to the host and copied to the device one at a time
 
     def fingerprint(self) -> dict:

@@ -36,7 +36,7 @@ class TableSpec:
         return {"columns": list(self.columns), "one_hot": self.one_hot, "id_column": self.id_column}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TableSpec":
+    def from_dict(cls, d: dict) -> TableSpec:
         return cls(list(d["columns"]), {k: list(v) for k, v in (d.get("one_hot") or {}).items()}, d.get("id_column"))
 
 
@@ -46,10 +46,8 @@ def read_table(path: Path):
 
     path = Path(path)
     try:
-        if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, skipinitialspace=True)
-        else:
-            frame = pd.read_parquet(path)
+        csv = path.suffix.lower() == ".csv"
+        frame = pd.read_csv(path, skipinitialspace=True) if csv else pd.read_parquet(path)
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise HourglassError(f"{path}: cannot read as a table ({first})") from None

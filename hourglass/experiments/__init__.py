@@ -11,7 +11,6 @@ list ``CLAIMS``; ``runner``: :func:`run_claims`, which runs them and writes ``cl
     print(claim.verdict, [check.to_dict() for check in claim.checks])
 """
 
-from .classifier import DigitClassifier, frechet_distance
 from .claims import (
     CLAIMS,
     claim_contractive,
@@ -25,6 +24,7 @@ from .claims import (
     claim_sparse_codes,
     claim_useful_codes,
 )
+from .classifier import DigitClassifier, frechet_distance
 from .lab import FULL, QUICK, Lab, Sizes
 from .measures import (
     centred,

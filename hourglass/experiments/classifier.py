@@ -22,9 +22,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import HourglassError
-from ..store.files import atomic_path
 from ..metrics import apply_in_batches
 from ..nets import init_seed
+from ..store.files import atomic_path
 from ..training.loop import TrainConfig, fit
 
 FORMAT = "hourglass-digit-classifier"

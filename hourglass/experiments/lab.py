@@ -12,11 +12,11 @@ import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from ..data import Dataset, Scaling, load_mnist
+from ..errors import HourglassError
 from ..store import checkpoint as ckpt
 from ..store import files
 from ..training.devices import fastest_precision, resolve
-from ..errors import HourglassError
-from ..data import Dataset, Scaling, load_mnist
 from ..training.loop import TrainConfig
 from ..workflow import ModelConfig, train
 

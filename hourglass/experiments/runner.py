@@ -10,10 +10,10 @@ from pathlib import Path
 
 import torch
 
-from ..store import files
 from .._version import __version__
-from ..training.devices import resolve
 from ..errors import HourglassError
+from ..store import files
+from ..training.devices import resolve
 from .claims import CLAIMS
 from .lab import FULL, QUICK, Lab
 from .record import Claim

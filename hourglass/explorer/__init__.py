@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from ..store import checkpoint as ckpt
 from ..errors import HourglassError
-from ..store.files import check_output, write_text
 from ..metrics import encode
 from ..nets import ACTIVATIONS
+from ..store import checkpoint as ckpt
+from ..store.files import check_output, write_text
 
 MAX_POINTS = 5000  # points drawn in the scatter (a seeded sample when the split has more)
 

@@ -9,8 +9,8 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
-from ..store.files import atomic_path
 from ..nets import Architecture, _conv_out
+from ..store.files import atomic_path
 
 
 def layer_sizes(arch: Architecture, kind: str = "autoencoder") -> list[tuple[str, int]]:
@@ -47,7 +47,7 @@ def hourglass_diagram(
     fig = Figure(figsize=(1.1 * len(layers) + 1, 4.2))
     ax = fig.subplots()
     bar = 0.38
-    for i, ((label, _), height) in enumerate(zip(layers, heights)):
+    for i, ((label, _), height) in enumerate(zip(layers, heights, strict=True)):
         is_code = label.startswith(("z:", "μ"))
         colour = "#d95f02" if is_code else ("#1b9e77" if i < waist else "#7570b3")
         ax.add_patch(Rectangle((i - bar / 2, -height / 2), bar, height, color=colour, alpha=0.9))

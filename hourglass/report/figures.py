@@ -65,7 +65,7 @@ def latent_scatter(
     fig = Figure(figsize=(5.2 * len(panels) + 1.2, 5))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     discrete = labels is not None and np.asarray(labels).dtype.kind in "iu" and len(np.unique(labels)) <= 20
-    for ax, (name, codes) in zip(axes, panels):
+    for ax, (name, codes) in zip(axes, panels, strict=True):
         if codes.shape[1] != 2:
             raise HourglassError(f"a latent scatter needs 2-d codes, got {codes.shape[1]}-d for {name}")
         if discrete:
@@ -133,7 +133,7 @@ def line_plot(panels: list[dict], path: str | Path, title: str | None = None) ->
     "logx", "logy"}`` (all but "series" optional); every series gets markers at its points."""
     fig = Figure(figsize=(4.6 * len(panels) + 0.6, 3.8))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, panel in zip(axes, panels):
+    for ax, panel in zip(axes, panels, strict=True):
         for label, xs, ys in panel["series"]:
             ax.plot(xs, ys, marker="o", label=label)
         ax.set_xlabel(panel.get("xlabel", "")), ax.set_ylabel(panel.get("ylabel", ""))

@@ -23,11 +23,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ..store import checkpoint as ckpt
 from .._version import __version__
-from ..training.devices import resolve
 from ..errors import HourglassError
 from ..metrics import squared_errors
+from ..store import checkpoint as ckpt
+from ..training.devices import resolve
 from ..use import judge_scores
 from .config import ServiceConfig
 from .rows import TooLarge, parse_rows, read_json
@@ -141,8 +141,10 @@ ROWS_SCHEMA = {
 }
 
 
-def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig = ServiceConfig()):
-    """The FastAPI app serving ``checkpoint`` (loaded and validated here: a bad one raises before any serving)."""
+def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig | None = None):
+    """The FastAPI app serving ``checkpoint`` (loaded and validated here: a bad one raises before any serving);
+    ``config`` defaults to :class:`ServiceConfig`'s defaults."""
+    config = config or ServiceConfig()
     checkpoint = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
     batcher = Batcher(model_pass(checkpoint, config.device), config.max_rows)
     model_info = describe(checkpoint, config)
@@ -240,9 +242,10 @@ def from_environment():
     return create_app(settings.pop("checkpoint"), ServiceConfig(**settings))
 
 
-def serve(checkpoint: str | Path, config: ServiceConfig = ServiceConfig(), log_level: str = "info") -> None:
+def serve(checkpoint: str | Path, config: ServiceConfig | None = None, log_level: str = "info") -> None:
     """Serve ``checkpoint`` with uvicorn until interrupted. The checkpoint is validated and the address checked
     before anything starts, so a corrupt checkpoint or a port in use is one error, not a traceback."""
+    config = config or ServiceConfig()
     import json
     import socket
 

@@ -15,9 +15,9 @@ import numbers
 
 import numpy as np
 
-from ..store.checkpoint import Checkpoint
 from ..data.tables import TableSpec, table_to_array
 from ..errors import HourglassError
+from ..store.checkpoint import Checkpoint
 
 
 class TooLarge(HourglassError):

@@ -29,12 +29,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from . import runfolder
 from .._version import __version__
 from ..data.scaling import Scaling
 from ..errors import HourglassError
 from ..models import MODEL_KINDS, build_model
 from ..nets import Architecture
+from . import runfolder
 
 FORMAT = "hourglass-checkpoint"
 FORMAT_VERSION = 2  # 2: snapshot folders published through CURRENT; 1 (hourglass 0.1.0): files in the run folder

@@ -23,8 +23,8 @@ import re
 import shutil
 from pathlib import Path
 
-from . import files
 from ..errors import HourglassError
+from . import files
 
 CURRENT, LOCK = "CURRENT", ".lock"
 SNAPSHOT = re.compile(r"snapshot-(\d{6})")

@@ -20,8 +20,8 @@ import os
 import torch
 import torch.distributed as dist
 
-from . import feeds
 from ..errors import HourglassError
+from . import feeds
 
 
 def launched() -> bool:

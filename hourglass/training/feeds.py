@@ -70,10 +70,10 @@ class InMemory:
         for start in range(0, len(self), batch_size):
             yield rows(self.data, slice(start, start + batch_size))
 
-    def sharded(self, rank: int, size: int) -> "InMemory":
+    def sharded(self, rank: int, size: int) -> InMemory:
         return InMemory(tuple(t[rank::size] for t in self.data))
 
-    def placed(self, device: torch.device) -> "InMemory":
+    def placed(self, device: torch.device) -> InMemory:
         return InMemory(place(self.data, device))
 
     def fingerprint(self) -> dict:
@@ -116,7 +116,7 @@ def weighted_sum(values, sizes: list[int]) -> float:
     total = 0.0
     if not isinstance(values, torch.Tensor):
         values = torch.stack([torch.as_tensor(v) for v in values])
-    for value, size in zip(values.double().tolist(), sizes):
+    for value, size in zip(values.double().tolist(), sizes, strict=False):
         total += value * size
     return total
 

@@ -30,7 +30,6 @@ from . import distributed, feeds
 from . import resume as resume_state
 from .callbacks import Callback, CallbackList, built_in
 from .config import (
-    SCHEDULES,
     History,
     OptimizerFactory,
     Schedule,
@@ -325,7 +324,9 @@ class Trainer:
         sums = {"loss": feeds.weighted_sum(losses, sizes)}  # float64, summed step by step in order
         for j, name in enumerate(terms):
             sums[name] = feeds.weighted_sum(terms_table[:, j], sizes)
-        sums = dict(zip(sums, distributed.all_sum(list(sums.values()), self.device)))  # over the ranks' shares
+        sums = dict(
+            zip(sums, distributed.all_sum(list(sums.values()), self.device), strict=True)
+        )  # over the ranks' shares
         val = self.validate()
         seconds = time.perf_counter() - started
         record = {
@@ -375,7 +376,7 @@ class Trainer:
         means = evaluate_loss(self.module, self.objective, mine, seed=seed, precision=precision)  # n >= W rows
         names = sorted(means)  # the same objective, so the same names, on every rank
         totals = distributed.all_sum([means[name] * n_mine for name in names], self.device)
-        return {name: total / n for name, total in zip(names, totals)}
+        return {name: total / n for name, total in zip(names, totals, strict=True)}
 
     def _guard(self, losses: torch.Tensor, start: int, stop: int, epoch: int) -> None:
         """Look at the losses of steps [start, stop) (one wait for the device, and with several ranks one

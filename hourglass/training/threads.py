@@ -74,7 +74,7 @@ class CoreShare:
         self.folder = folder or registry()
         self.entry = self.folder / str(os.getpid())
 
-    def __enter__(self) -> "CoreShare":
+    def __enter__(self) -> CoreShare:
         if not self.fixed:
             with contextlib.suppress(OSError):  # a read-only temporary folder: train as before, unshared
                 self.entry.parent.mkdir(exist_ok=True)

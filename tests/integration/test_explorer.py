@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from hourglass.store import checkpoint as ckpt
 from hourglass.errors import HourglassError
 from hourglass.explorer import explore_file
+from hourglass.store import checkpoint as ckpt
 
 from .browser import LOCAL, chromium, console_errors, requested_urls
 from .test_cli import hourglass

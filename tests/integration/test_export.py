@@ -10,10 +10,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from hourglass.store import checkpoint as ckpt
 from hourglass.errors import HourglassError
 from hourglass.export import export_onnx
 from hourglass.metrics import encode, reconstruct
+from hourglass.store import checkpoint as ckpt
 from hourglass.use import anomaly_scores, samples_for
 
 from .test_cli import assert_one_line_error, hourglass
@@ -28,7 +28,9 @@ def close(got, want, rtol=1e-5):
 
 def run(path, x):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return dict(zip([o.name for o in session.get_outputs()], session.run(None, {session.get_inputs()[0].name: x})))
+    return dict(
+        zip([o.name for o in session.get_outputs()], session.run(None, {session.get_inputs()[0].name: x}), strict=True)
+    )
 
 
 @pytest.mark.parametrize("name", ["mlp", "conv", "vae", "table"])

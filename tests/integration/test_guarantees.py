@@ -110,8 +110,8 @@ def test_a_crafted_config_cannot_make_load_allocate(tmp_path):
     # VmHWM is this process's own peak resident memory; ru_maxrss would also count the pytest process it was
     # forked from (Linux keeps the high-water mark across fork and exec).
     probe = (
-        "import hourglass as hg\ntry:\n    hg.load(%r)\nexcept hg.HourglassError as e:\n    print(e)\n"
-        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))" % str(tmp_path / "r")
+        f"import hourglass as hg\ntry:\n    hg.load({str(tmp_path / 'r')!r})\nexcept hg.HourglassError as e:\n"
+        "    print(e)\nprint(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     message, peak_kb = done.stdout.strip().splitlines()

@@ -35,7 +35,7 @@ def subset(ds, n_train, n_val, n_test):
 def test_mnist_splits_match_the_classic_pickle(mnist):
     assert (len(mnist.x_train), len(mnist.x_val), len(mnist.x_test)) == (50_000, 10_000, 10_000)
     assert mnist.x_train.dtype == np.float32 and mnist.x_train.shape[1] == 784
-    assert 0 <= mnist.x_train.min() and mnist.x_train.max() < 1
+    assert mnist.x_train.min() >= 0 and mnist.x_train.max() < 1
     assert sorted(np.unique(mnist.y_test).tolist()) == list(range(10))
     # pixels are bytes / 256, as in the original
     np.testing.assert_array_equal(mnist.x_test[:50] * 256, np.round(mnist.x_test[:50] * 256))

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from hourglass.store import checkpoint as ckpt
 from hourglass.metrics import encode
 from hourglass.service import ServiceConfig, create_app
+from hourglass.store import checkpoint as ckpt
 from hourglass.use import anomaly_scores, samples_for
 
 from .test_cli import assert_one_line_error, hourglass

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,15 @@ from hourglass.workflow import ModelConfig, train
 from .test_cli import assert_one_line_error, hourglass
 
 
+def history(run) -> list[dict]:
+    return [
+        json.loads(line)
+        for line in Path(sorted(glob.glob(f"{run}/snapshot-*/history.jsonl"))[-1]).read_text().splitlines()
+    ]
+
+
 def config_json(run) -> dict:
-    return json.loads(open(sorted(glob.glob(f"{run}/snapshot-*/config.json"))[-1]).read())
+    return json.loads(Path(sorted(glob.glob(f"{run}/snapshot-*/config.json"))[-1]).read_text())
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +78,9 @@ def test_tensorboard_reads_back_scalars_images_histograms_and_the_projector(logg
     assert {"loss/train", "loss/val", "lr", "samples_per_s"} <= set(tags["scalars"])
     train_loss = [e.value for e in events.Scalars("loss/train")]
     assert len(train_loss) == 3 and train_loss[-1] < train_loss[0]
-    history = [json.loads(line) for line in open(glob.glob(str(root / "run" / "snapshot-*" / "history.jsonl"))[-1])]
-    assert [e.value for e in events.Scalars("loss/val")] == pytest.approx([r["val_loss"] for r in history])
+    assert [e.value for e in events.Scalars("loss/val")] == pytest.approx(
+        [r["val_loss"] for r in history(root / "run")]
+    )
     assert "reconstructions" in tags["images"] and "codes" in tags["histograms"]
     image = events.Images("reconstructions")[-1]
     assert image.width > image.height > 16  # 16 digits above their reconstructions
@@ -90,12 +99,7 @@ def test_mlflow_reads_back_params_metrics_artifacts_and_the_evaluation(logged):
     run = client.get_run(runs.loc[0, "run_id"])
     assert run.data.params["training.epochs"] == "3" and run.data.params["architecture.kind"] == "conv"
     val = [m.value for m in client.get_metric_history(run.info.run_id, "val_loss")]
-    assert len(val) == 3 and val == pytest.approx(
-        [
-            r["val_loss"]
-            for r in (json.loads(x) for x in open(glob.glob(str(root / "run" / "snapshot-*" / "history.jsonl"))[-1]))
-        ]
-    )
+    assert len(val) == 3 and val == pytest.approx([r["val_loss"] for r in history(root / "run")])
     assert "eval_pca_squared_error_per_sample" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"run", "onnx"} <= artifacts

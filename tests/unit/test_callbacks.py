@@ -301,4 +301,4 @@ def test_compile_trains_the_same_model_as_eager():
     a = hg.fit(eager, hg.Objective("bce"), x_train, x_val, hg.TrainConfig(**config))
     b = hg.fit(compiled, hg.Objective("bce"), x_train, x_val, hg.TrainConfig(compile=True, **config))
     assert b.epochs[-1]["val_loss"] == pytest.approx(a.epochs[-1]["val_loss"], rel=1e-4)
-    assert all(torch.allclose(p, q, atol=1e-5) for p, q in zip(eager.parameters(), compiled.parameters()))
+    assert all(torch.allclose(p, q, atol=1e-5) for p, q in zip(eager.parameters(), compiled.parameters(), strict=True))

@@ -41,7 +41,7 @@ def test_a_kill_after_any_file_operation_leaves_a_run_that_evaluates_and_resumes
     for n in range(1, total + 1):
         folder, count = tmp_path / f"killed-{n}", [0]
 
-        def kill_at_n(name, path):
+        def kill_at_n(name, path, count=count, n=n):
             count[0] += 1
             if count[0] == n:
                 raise Killed
@@ -113,8 +113,7 @@ def test_resume_with_patience_is_bitwise(tmp_path, monkeypatch):
 
 
 def test_one_writer_per_run_folder(tmp_path):
-    with runfolder.writer(tmp_path / "r"):
-        with runfolder.writer(tmp_path / "r"):  # the same process may nest (train → fit → save)
-            pass
+    with runfolder.writer(tmp_path / "r"), runfolder.writer(tmp_path / "r"):  # one process may nest (train → save)
+        pass
     # another process's lock is tested from the command line (tests/integration/test_guarantees.py)
     assert (tmp_path / "r" / ".lock.pid").read_text().strip().isdigit()

@@ -11,7 +11,6 @@ import hourglass as hg
 from hourglass import data
 from hourglass.data import mnist
 
-
 # ------------------------------------------------------------------ validation of arrays and files
 
 
@@ -138,7 +137,7 @@ def test_png_folder(tmp_path):
 def test_split_is_seeded_and_disjoint():
     a = data.split_indices(100, seed=3)
     b = data.split_indices(100, seed=3)
-    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
     assert sorted(np.concatenate(a).tolist()) == list(range(100))
     assert [len(p) for p in a] == [80, 10, 10]
     with pytest.raises(hg.HourglassError, match="at least 3 samples"):
@@ -161,7 +160,7 @@ def test_scaling_auto_choices_and_inverse(rng):
 
 def test_digits_and_manifolds():
     ds = hg.load_digits()
-    assert ds.shape == (1, 8, 8) and ds.x_train.dtype == np.float32 and 0 <= ds.x_train.min() and ds.x_train.max() <= 1
+    assert ds.shape == (1, 8, 8) and ds.x_train.dtype == np.float32 and ds.x_train.min() >= 0 and ds.x_train.max() <= 1
     roll = data.load_dataset("swiss-roll", seed=0)
     assert roll.n_features == 3 and roll.y_train.dtype == np.float32
 
@@ -249,7 +248,7 @@ def test_restricted_unpickler_refuses_a_crafted_pickle(tmp_path):
 def test_restricted_unpickler_admits_numpy_arrays():
     arrays = (np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2], dtype=np.int64))
     out = data.restricted_loads(pickle.dumps(arrays, protocol=2))
-    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(arrays, out))
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(arrays, out, strict=True))
 
 
 def fake_wheel(path, member_bytes):

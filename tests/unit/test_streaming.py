@@ -9,12 +9,20 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from hourglass.store import checkpoint as ckpt
-from hourglass.data import ColumnStats, Scaling, StreamedDataset, load_digits, load_dataset, open_stream
-from hourglass.data import loading, sources
+from hourglass.data import (
+    ColumnStats,
+    Scaling,
+    StreamedDataset,
+    load_dataset,
+    load_digits,
+    loading,
+    open_stream,
+    sources,
+)
 from hourglass.data.streaming import split_mask
 from hourglass.errors import HourglassError
 from hourglass.metrics import compare_with_pca
+from hourglass.store import checkpoint as ckpt
 from hourglass.training.loop import TrainConfig, fit
 from hourglass.workflow import ModelConfig, evaluate, train
 
@@ -41,7 +49,8 @@ def _train(x_train, x_val, epochs=3):
 
 def _max_relative_difference(a, b) -> float:
     return max(
-        float((p - q).abs().max() / q.abs().max()) for p, q in zip(a.state_dict().values(), b.state_dict().values())
+        float((p - q).abs().max() / q.abs().max())
+        for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
     )
 
 

@@ -7,7 +7,6 @@ import sys
 import torch
 
 import hourglass as hg
-
 from hourglass.training import threads
 
 

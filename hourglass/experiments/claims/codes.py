@@ -7,11 +7,11 @@ import time
 import numpy as np
 import torch
 
-from ...store import checkpoint as ckpt
-from ...store import runfolder
 from ...metrics import encode, fit_code_gaussian, reconstruct, squared_errors
 from ...pca import PCABaseline
 from ...report import hourglass_diagram, image_grid, latent_scatter, one_per_class
+from ...store import checkpoint as ckpt
+from ...store import runfolder
 from .. import classifier as clf
 from ..ingredients import DIAGRAMS, as_images, family_model, reference_model
 from ..lab import Lab
@@ -195,7 +195,7 @@ def claim_useful_codes(lab: Lab) -> Claim:
     claim.checks = [
         at_least(
             "smallest AE − PCA 5-NN test accuracy over k ∈ {2, 4, 16}",
-            min(a - p for a, p in zip(acc["ae"], acc["pca"])),
+            min(a - p for a, p in zip(acc["ae"], acc["pca"], strict=True)),
             0.0,
             not lab.sizes.quick,
         )

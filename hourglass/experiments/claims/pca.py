@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ...store import checkpoint as ckpt
 from ...data import load_manifold, load_mnist
 from ...explorer import write_explorer
 from ...metrics import compare_with_pca, encode, reconstruct
 from ...pca import PCABaseline
 from ...report import image_grid, latent_scatter, line_plot, one_per_class, point_clouds_3d
+from ...store import checkpoint as ckpt
 from ...workflow import ModelConfig
 from ..ingredients import (
     FAMILY_KS,
@@ -126,7 +126,7 @@ def claim_curved_manifolds(lab: Lab) -> Claim:
             "Explore the 2-d code of MNIST: the test digits' codes, and the digit the decoder draws under the pointer.",
         )
     )
-    ratios = [a / p for a, p in zip(errors["ae"], errors["pca"])]
+    ratios = [a / p for a, p in zip(errors["ae"], errors["pca"], strict=True)]
     claim.checks.append(
         below("MNIST: largest AE ÷ PCA error over k ∈ {2, 4, 8, 16, 30}", max(ratios), 1.0, not lab.sizes.quick)
     )
