@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned: its CPU wheel lies on this disk; any other version pulls a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,tensorboard,mlflow]'
+	$(BIN)/pip install --quiet -e '.[all,dev,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -26,6 +26,7 @@ from torch import nn
 
 from ._version import __version__
 from .errors import HourglassError
+from .extras import needs
 from .losses import squared_error_per_sample
 from .store import checkpoint as ckpt
 from .store.files import check_output, write_bytes
@@ -120,10 +121,10 @@ def export_onnx(checkpoint, output: str | Path, part: str = "all", opset: int | 
     Returns the output path, the part, its input and output names, and ``max_relative_error``: the largest
     difference between onnxruntime and PyTorch on sample rows, per output relative to that output's largest value.
     """
-    import onnx
-    import onnxruntime as ort
-
     output = check_output(output, (".onnx",))
+    onnx = needs("onnx", "hourglass export")
+    needs("onnxscript", "hourglass export")  # what PyTorch's exporter builds the graph with
+    ort = needs("onnxruntime", "hourglass export")  # what checks it against PyTorch
     checkpoint = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
     module = Deployed(checkpoint, part)
     inputs, outputs = PARTS[part]

@@ -21,13 +21,17 @@ line naming the key and the file; the values' ranges are then checked by the dat
 
 from __future__ import annotations
 
+import sys
 import typing
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-import tomllib
-
 from .errors import HourglassError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 from .training.config import TrainConfig
 from .workflow import ModelConfig
 

@@ -19,7 +19,7 @@ from .data import Samples, in_unit_range, load_samples
 from .errors import HourglassError
 from .metrics import corrupt, encode, fit_code_gaussian, psnr, reconstruct, reconstruction_errors, squared_errors
 from .store import checkpoint as ckpt
-from .store.files import RowWriter, atomic_path, check_output, write_rows
+from .store.files import RowWriter, atomic_path, check_output, write_csv_block, write_rows
 from .training.devices import resolve
 
 ROWS = (".npy", ".csv")
@@ -266,49 +266,28 @@ def score_file(
 ) -> dict:
     """Write a CSV of ``data``'s rows: ID (or row number), anomaly_score, training_percentile, is_anomaly. A file
     larger than memory (or any file with ``stream``) is read and written a block at a time."""
-    import pandas as pd
-
     output = check_output(output, (".csv",), inputs=(_data_path(data),))
     checkpoint = open_checkpoint(checkpoint, device=device)
     source = stream_of(checkpoint, data, split, stream)
-    if source is not None:
-        return _score_blocks(checkpoint, source, output, contamination)
-    samples, x = samples_for(checkpoint, data, split)
-    r = anomaly_scores(checkpoint, x, contamination)
-    n = len(r["scores"])
-    frame = pd.DataFrame(
-        {"anomaly_score": r["scores"], "training_percentile": r["training_percentile"], "is_anomaly": r["is_anomaly"]}
-    )
-    frame.insert(0, _id_column(checkpoint) or "row", samples.ids if samples.ids is not None else np.arange(n))
-    with atomic_path(output) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.8g")
-    return {
-        "output": output,
-        "n": n,
-        "flagged": int(r["is_anomaly"].sum()),
-        "threshold": r["threshold"],
-        "contamination": contamination,
-    }
-
-
-def _score_blocks(checkpoint: ckpt.Checkpoint, source, output: Path, contamination: float) -> dict:
-    import pandas as pd
-
+    if source is None:  # the rows in memory: one block
+        samples, x = samples_for(checkpoint, data, split)
+        blocks = [(x, samples.ids if samples.ids is not None else np.arange(len(x)))]
+    else:
+        blocks = (
+            (
+                checkpoint.scaling.transform(source.read(i)),
+                source.ids(i) if hasattr(source, "ids") and _id_column(checkpoint) else np.arange(start, stop),
+            )
+            for i, (start, stop) in enumerate(source.blocks)
+        )
     flagged, threshold, n = 0, None, 0
-    id_name = _id_column(checkpoint) or "row"
-    with atomic_path(output) as tmp, open(tmp, "w") as f:
-        for i, (start, stop) in enumerate(source.blocks):
-            r = anomaly_scores(checkpoint, checkpoint.scaling.transform(source.read(i)), contamination)
-            ids = source.ids(i) if hasattr(source, "ids") and _id_column(checkpoint) else np.arange(start, stop)
-            pd.DataFrame(
-                {
-                    id_name: ids,
-                    "anomaly_score": r["scores"],
-                    "training_percentile": r["training_percentile"],
-                    "is_anomaly": r["is_anomaly"],
-                }
-            ).to_csv(f, index=False, header=i == 0, float_format="%.8g")
-            flagged, threshold, n = flagged + int(r["is_anomaly"].sum()), r["threshold"], n + len(r["scores"])
+    with atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
+        for x, ids in blocks:
+            r = anomaly_scores(checkpoint, x, contamination)
+            columns = {_id_column(checkpoint) or "row": ids, "anomaly_score": r["scores"],
+                       "training_percentile": r["training_percentile"], "is_anomaly": r["is_anomaly"]}  # fmt: skip
+            write_csv_block(f, columns, header=n == 0)
+            flagged, threshold, n = flagged + int(r["is_anomaly"].sum()), r["threshold"], n + len(x)
     return {"output": output, "n": n, "flagged": flagged, "threshold": threshold, "contamination": contamination}
 
 
@@ -375,8 +354,7 @@ def sample_file(
     batches = (draw(min(SAMPLE_BATCH, n - start), generator) for start in range(0, n, SAMPLE_BATCH))
     shown = []
     if output is not None:
-        with atomic_path(output) as tmp:
-            rows = _stream_rows(tmp, n, width, batches, checkpoint, shown)
+        rows = _stream_rows(output, n, width, batches, checkpoint, shown)  # atomic: whole, or not at all
     else:
         shown = [next(batches)]
     if png is not None:
@@ -394,32 +372,15 @@ def sample_file(
 
 
 def _stream_rows(path: Path, n: int, width: int, batches, checkpoint: ckpt.Checkpoint, shown: list) -> int:
-    """Write the batches (model space) in the data's units to ``path`` (.npy through a memory map, or CSV in
-    appended chunks); keep the first rows, up to :data:`MAX_GRID`, in ``shown``. Returns the rows written."""
+    """Write the batches (model space) in the data's units to ``path`` (.npy or .csv, a batch at a time); keep the
+    first rows, up to :data:`MAX_GRID`, in ``shown``. Returns the rows written."""
     columns = checkpoint.data.get("columns") or [f"x{i + 1}" for i in range(width)]
-    done = 0
-    array = (
-        np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, width))
-        if path.suffix.lower() == ".npy"
-        else None
-    )
-    for batch in batches:
-        if done < MAX_GRID:
-            shown.append(batch[: MAX_GRID - done])
-        values = checkpoint.scaling.inverse_transform(batch)
-        if array is not None:
-            array[done : done + len(batch)] = values
-        else:
-            import pandas as pd
-
-            pd.DataFrame(values, columns=columns).to_csv(
-                path, mode="a" if done else "w", header=not done, index=False, float_format="%.8g"
-            )
-        done += len(batch)
-    if array is not None:
-        array.flush()
-        del array
-    return done
+    with RowWriter(path, n, columns) as writer:
+        for batch in batches:
+            if writer.written < MAX_GRID:
+                shown.append(batch[: MAX_GRID - writer.written])
+            writer.write(checkpoint.scaling.inverse_transform(batch))
+    return writer.written
 
 
 def diagram_file(checkpoint, output: str | Path) -> Path:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import HourglassError
+from ..extras import needs
 from .dataset import check_array
 
 BLOCK_BYTES = 16 * 2**20  # an array block: ~16 MiB of file (about 5,000 MNIST rows), read in one call
@@ -118,7 +119,7 @@ class ParquetRows:
     first rows of the file, with the categories of one-hot columns gathered from all of them)."""
 
     def __init__(self, path: Path, **table_options):
-        import pyarrow.parquet as pq
+        pq = needs("pyarrow.parquet", "streaming Parquet files")
 
         from .tables import table_spec
 

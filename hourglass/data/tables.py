@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import HourglassError
+from ..extras import needs
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -42,9 +43,10 @@ class TableSpec:
 
 def read_table(path: Path):
     """A CSV (header row) or Parquet file as a pandas DataFrame; an unreadable file is an error naming it."""
-    import pandas as pd
-
     path = Path(path)
+    pd = needs("pandas", f"reading {path.suffix or 'table'} files")
+    if path.suffix.lower() != ".csv":
+        needs("pyarrow", "reading Parquet files")
     try:
         csv = path.suffix.lower() == ".csv"
         frame = pd.read_csv(path, skipinitialspace=True) if csv else pd.read_parquet(path)
@@ -80,8 +82,7 @@ def table_spec(
     ``columns``/``drop`` select by name (lists or comma-separated); a column named ``id`` or ``*_id`` (any case) is
     the ID column unless ``id_column`` names another. Text or categorical columns are an error naming them, or, with
     ``one_hot``, become one 0/1 feature per category."""
-    import pandas as pd
-
+    pd = needs("pandas", "reading tables")
     present = list(frame.columns)
     if id_column is None:  # a column named id, or ending in _id, is a row ID, not a feature
         id_column = next((c for c in present if c.lower() == "id" or c.lower().endswith("_id")), None)

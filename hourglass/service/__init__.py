@@ -11,6 +11,10 @@ __all__ = ["ServiceConfig", "create_app", "serve"]
 
 def __getattr__(name):
     if name in ("create_app", "serve"):
+        from ..extras import needs
+
+        needs("fastapi", "hourglass serve")
+        needs("uvicorn", "hourglass serve")
         from . import app
 
         return getattr(app, name)

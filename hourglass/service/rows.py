@@ -17,6 +17,7 @@ import numpy as np
 
 from ..data.tables import TableSpec, table_to_array
 from ..errors import HourglassError
+from ..extras import needs
 from ..store.checkpoint import Checkpoint
 
 
@@ -101,7 +102,7 @@ def parse_rows(
 
 
 def _table_rows(rows: list[dict], spec: TableSpec) -> tuple[np.ndarray, list | None]:
-    import pandas as pd
+    pd = needs("pandas", "serving a table model")
 
     known = set(spec.columns) | ({spec.id_column} if spec.id_column else set())
     for i, row in enumerate(rows, 1):

@@ -37,7 +37,10 @@ from ..nets import Architecture
 from . import runfolder
 
 FORMAT = "hourglass-checkpoint"
-FORMAT_VERSION = 2  # 2: snapshot folders published through CURRENT; 1 (hourglass 0.1.0): files in the run folder
+# The checkpoint formats, by their own number (never a package version): 1, the files directly in the run folder;
+# 2, snapshot folders published through CURRENT. Written: the newest; read: all of them.
+FORMAT_VERSION = 2
+FORMATS_READ = (1, 2)
 WEIGHTS, CONFIG, HISTORY = "model.safetensors", "config.json", "history.jsonl"
 CUSTOM = "custom"  # config.json's model kind for a module not built from an Architecture
 RESUME_WEIGHTS, RESUME_STATE = "resume.safetensors", "resume.json"
@@ -239,10 +242,10 @@ def read_config(directory: str | Path) -> dict:
     if config.get("format") != FORMAT:
         raise HourglassError(f"{path}: not an hourglass checkpoint (format is {config.get('format')!r})")
     version = config.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if version not in FORMATS_READ or isinstance(version, bool):
         raise HourglassError(
-            f"{path}: checkpoint format version {version!r}; this hourglass ({__version__}) reads "
-            f"up to {FORMAT_VERSION}"
+            f"{path}: checkpoint format {version!r}; this hourglass ({__version__}) reads formats "
+            f"{', '.join(map(str, FORMATS_READ))}"
         )
     model = config.get("model")
     if isinstance(model, dict) and model.get("kind") == CUSTOM and isinstance(model.get("class"), str):

@@ -59,21 +59,44 @@ def check_output(path: str | Path, suffixes: tuple[str, ...], inputs: tuple = ()
     return path
 
 
+def write_csv_block(file, columns: dict, header: bool) -> None:
+    """Append the rows of ``columns`` (name → a 1-d array, all of one length) to an open text ``file`` as CSV, with
+    the header line first if ``header``: floats to 8 significant digits, booleans as True/False, anything else
+    (an ID) as its text. The standard library's csv module: no optional package needed to write a table."""
+    import csv
+
+    import numpy as np
+
+    writer = csv.writer(file, lineterminator="\n")
+    if header:
+        writer.writerow(columns)
+    cells = []
+    for values in columns.values():
+        values = np.asarray(values)
+        if values.dtype.kind == "f":
+            cells.append([f"{v:.8g}" for v in values.tolist()])
+        else:
+            cells.append([str(v) for v in values.tolist()])
+    writer.writerows(zip(*cells, strict=True))
+
+
+def _columns(rows, header: list[str] | None, ids, id_name: str | None) -> dict:
+    names = header or [f"x{i + 1}" for i in range(rows.shape[1])]
+    columns = {} if ids is None else {id_name or "id": ids}
+    columns.update({name: rows[:, j] for j, name in enumerate(names)})
+    return columns
+
+
 def write_rows(path: str | Path, array, header: list[str] | None = None, ids=None, id_name: str | None = None) -> Path:
     """Write rows (N, D) as .npy, or as .csv with a header (and the ID column first, when given), atomically."""
     import numpy as np
 
     path = Path(path)
-    if path.suffix.lower() == ".csv":
-        import pandas as pd
-
-        frame = pd.DataFrame(array, columns=header or [f"x{i + 1}" for i in range(array.shape[1])])
-        if ids is not None:
-            frame.insert(0, id_name or "id", ids)
-        with atomic_path(path) as tmp:
-            frame.to_csv(tmp, index=False, float_format="%.8g")
-    else:
-        with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".csv":
+            with open(tmp, "w", newline="") as f:
+                write_csv_block(f, _columns(np.asarray(array), header, ids, id_name), header=True)
+        else:
             np.save(tmp, array)
     return path
 
@@ -90,7 +113,8 @@ class RowWriter:
 
     def __enter__(self) -> RowWriter:
         self._atomic = atomic_path(self.path)
-        self._file = open(self._atomic.__enter__(), "w" if self.csv else "wb")
+        tmp = self._atomic.__enter__()
+        self._file = open(tmp, "w", newline="") if self.csv else open(tmp, "wb")  # noqa: SIM115 - closed in __exit__
         return self
 
     def write(self, rows, ids=None) -> None:
@@ -98,12 +122,7 @@ class RowWriter:
 
         rows = np.asarray(rows, dtype=np.float32)
         if self.csv:
-            import pandas as pd
-
-            frame = pd.DataFrame(rows, columns=self.header or [f"x{i + 1}" for i in range(rows.shape[1])])
-            if ids is not None:
-                frame.insert(0, self.id_name or "id", ids)
-            frame.to_csv(self._file, index=False, header=self.written == 0, float_format="%.8g")
+            write_csv_block(self._file, _columns(rows, self.header, ids, self.id_name), header=self.written == 0)
         else:
             if self.written == 0:
                 np.lib.format.write_array_header_2_0(

@@ -9,7 +9,7 @@
 Every checkpoint is written whole into a fresh hidden folder, each file and the folder flushed to disk (fsync),
 renamed into place, and only then published by replacing ``CURRENT``. A process killed at any moment leaves
 ``CURRENT`` naming a complete snapshot — the new one or the one before — or no ``CURRENT`` at all (nothing was
-published yet). Older snapshots are removed after the new one is durable. A folder written by hourglass 0.1.0
+published yet). Older snapshots are removed after the new one is durable. A folder in checkpoint format 1
 (the files directly in ``run/``) is read as it is and converted on its next checkpoint.
 
 Each file operation goes through :func:`hourglass.store.files.operation`, so a test can stop the process after any one.
@@ -34,7 +34,7 @@ KEEP = 2  # the current snapshot and the one before
 
 def current(directory: str | Path) -> Path | None:
     """The folder holding the run's current files: the snapshot ``CURRENT`` names, the run folder itself for a
-    0.1.0 checkpoint (files directly inside), or None when nothing was published yet."""
+    format-1 checkpoint (files directly inside), or None when nothing was published yet."""
     directory = Path(directory)
     pointer = directory / CURRENT
     if pointer.is_file():
@@ -48,7 +48,7 @@ def current(directory: str | Path) -> Path | None:
 
 
 def holds_run(directory: str | Path) -> bool:
-    """Whether ``directory`` holds a published checkpoint (or a 0.1.0 one)."""
+    """Whether ``directory`` holds a published checkpoint (or a format-1 one)."""
     directory = Path(directory)
     return directory.is_dir() and ((directory / CURRENT).exists() or (directory / "config.json").exists())
 
@@ -89,7 +89,7 @@ def _snapshots(directory: Path) -> dict[int, Path]:
 
 
 def _tidy(directory: Path, keep: str) -> None:
-    """Remove all but the newest snapshots, unfinished stagings, and the files of a 0.1.0 layout."""
+    """Remove all but the newest snapshots, unfinished stagings, and the files of a format-1 layout."""
     done = sorted((n, p) for n, p in _snapshots(directory).items() if not p.name.startswith("."))
     for _, path in done[:-KEEP]:
         _remove(path)

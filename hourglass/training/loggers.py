@@ -21,22 +21,11 @@ import numpy as np
 import torch
 
 from ..errors import HourglassError
+from ..extras import needs
 from ..store.files import atomic_path
 from .callbacks import Callback
 
 PROBE_ROWS = 1000  # validation rows whose codes the histogram and the projector show
-
-
-def needs(extra: str, module: str, what: str):
-    """Import ``module`` or say, in one line, which extra brings it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise HourglassError(
-            f"{what} needs the '{extra}' extra: pip install 'hourglass-ae[{extra}]'", params=("log",)
-        ) from None
 
 
 def scalars(record: dict) -> dict[str, float]:
@@ -118,7 +107,7 @@ class TensorBoardLogger(Logger):
     the embedding projector, with the images as sprites."""
 
     def __init__(self, log_dir: str | Path, images_every: int = 5, projector: bool = True):
-        needs("tensorboard", "tensorboard", "TensorBoardLogger")  # said before any data is read
+        needs("tensorboard", "TensorBoardLogger")  # said before any data is read
         self.log_dir, self.images_every, self.projector = Path(log_dir), images_every, projector
         self.writer = None
 
@@ -189,7 +178,7 @@ class MLflowLogger(Logger):
         run_name: str | None = None,
         artifacts: bool = True,
     ):
-        needs("mlflow", "mlflow", "MLflowLogger")  # said before any data is read
+        needs("mlflow", "MLflowLogger")  # said before any data is read
         self.tracking_uri, self.experiment, self.run_name, self.artifacts = (
             tracking_uri,
             experiment,
