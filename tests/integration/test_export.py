@@ -77,14 +77,14 @@ def test_each_part_alone(trained, tmp_path):
         export_onnx(checkpoint, tmp_path / "x.onnx", part="middle")
 
 
-def test_cli_export_then_the_readme_snippet_reproduces_encode(trained, tmp_path, monkeypatch, capsys):
+def test_cli_export_then_the_docs_snippet_reproduces_encode(trained, tmp_path, monkeypatch, capsys):
     hourglass("export", trained["mlp"], "-o", tmp_path / "m.onnx")
     hourglass("encode", trained["mlp"], "digits", "-o", tmp_path / "z.npy")
-    readme = (Path(__file__).parents[2] / "README.md").read_text().split("## After training")[1].split("\n## ")[0]
-    snippet = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    page = (Path(__file__).parents[2] / "docs" / "guide" / "after-training.md").read_text()
+    snippet = re.search(r"```py\n(.*?)```", page, re.S).group(1)  # shown after the two shell steps, run here
     assert len(snippet.strip().splitlines()) == 5
-    monkeypatch.chdir(tmp_path)  # the README's five lines, on a digits model (MNIST's would take minutes to train)
-    exec(compile(snippet.replace("load_mnist", "load_digits"), "README.md", "exec"), {})
+    monkeypatch.chdir(tmp_path)  # the docs' five lines, on a digits model (MNIST's would take minutes to train)
+    exec(compile(snippet.replace("load_mnist", "load_digits"), "after-training.md", "exec"), {})
     assert float(capsys.readouterr().out) <= 1e-5 * np.abs(np.load(tmp_path / "z.npy")).max()
     assert_one_line_error(hourglass("export", trained["mlp"], "-o", tmp_path / "m.txt", check=False), ".onnx")
     assert_one_line_error(hourglass("export", tmp_path, "-o", tmp_path / "n.onnx", check=False), "no checkpoint")
