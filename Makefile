@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test claims bench clean
+.PHONY: demo test check lint types docs docs-serve claims bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,23 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=10
+
+# The inner loop: lint, format, types and the unit tests, in under 3 minutes.
+check: lint types
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 claims: $(STAMP)
 	$(BIN)/hourglass claims --out claims-output
@@ -40,4 +57,4 @@ bench: $(STAMP)
 	for recipe in conv30 hinton vae iwae; do $(BIN)/python bench/time_to_quality.py $$recipe || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo-output claims-output claims-quick bench-output .pytest_cache
+	rm -rf $(VENV) demo-output claims-output claims-quick bench-output .pytest_cache site

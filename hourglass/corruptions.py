@@ -132,6 +132,6 @@ def corruption_from_dict(d: dict | None):
     try:
         if kind == "compose":
             return Compose([corruption_from_dict(p) for p in args["parts"]])
-        return NOISES[kind](**args)
+        return NOISES[str(kind)](**args)
     except (KeyError, TypeError) as e:
         raise HourglassError(f"corruption {d} is malformed ({e})") from None

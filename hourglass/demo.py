@@ -73,6 +73,7 @@ def run_demo(
             "epochs": len(trained.history.epochs),
             "checkpoint": str(out / f"ae-k{k}"),
         }
+    assert y_test is not None  # MNIST has labels
     show = one_per_class(y_test)
     rows = [("original", x_test[show])]
     for k in DEMO_LATENT_DIMS:

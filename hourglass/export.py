@@ -48,6 +48,9 @@ class Deployed(nn.Module):
     reconstruction (N, D) in the data's units, score (N,) in the model's space.
     """
 
+    shift: torch.Tensor  # buffers: the training scaling, x_model = (x − shift) / scale
+    scale: torch.Tensor
+
     def __init__(self, checkpoint: ckpt.Checkpoint, part: str = "all"):
         super().__init__()
         if part not in PARTS:
@@ -140,6 +143,7 @@ def export_onnx(checkpoint, output: str | Path, part: str = "all", opset: int | 
             opset_version=opset,
             verbose=False,
         )
+    assert program is not None  # dynamo=True always returns the program
     proto = program.model_proto
     for key, value in metadata(checkpoint, part).items():
         proto.metadata_props.add(key=key, value=value)

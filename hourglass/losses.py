@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -280,7 +281,7 @@ class Objective:
     """
 
     reconstruction: str = "mse"
-    corruption: object | None = None
+    corruption: Any = None  # a corruption (hourglass.corruptions), or None
     penalties: list = field(default_factory=list)
     beta: float = 1.0
     kl_warmup_epochs: int = 0

@@ -158,7 +158,7 @@ class VAE(Autoencoder):
                 self.register_buffer("log_var_x", log_var)
 
     @classmethod
-    def from_architecture(
+    def from_architecture(  # type: ignore[override]  # a VAE is built with its likelihood
         cls, arch: Architecture, likelihood: str = "bernoulli", learn_variance: bool = False, seed: int = 0
     ) -> VAE:
         if arch.code_activation != "linear" or arch.topk:
@@ -191,12 +191,12 @@ class VAE(Autoencoder):
         return Output(decoded.reshape(*draws[:-1], -1), z, mu, log_var, x_log_var)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, **_) -> torch.Tensor:
+    def sample(self, n: int, generator: torch.Generator | None = None, **_) -> torch.Tensor:  # type: ignore[override]
         """Decode z ~ p(z) = N(0, I) to the mean of p(x|z): (n, D)."""
         return self.decode(torch.randn(n, self.latent_dim, generator=generator).to(next(self.parameters()).device))
 
 
-MODEL_KINDS = {Autoencoder.kind: Autoencoder, VAE.kind: VAE}
+MODEL_KINDS: dict[str, type[Autoencoder]] = {Autoencoder.kind: Autoencoder, VAE.kind: VAE}
 
 
 def build_model(kind: str, arch: Architecture, options: dict, seed: int = 0) -> Autoencoder:

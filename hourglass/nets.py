@@ -12,6 +12,7 @@ import math
 import numbers
 from dataclasses import asdict, dataclass
 from itertools import pairwise
+from typing import Any
 
 import torch
 from torch import nn
@@ -93,7 +94,7 @@ class Architecture:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["input_shape"], d["widths"] = list(self.input_shape), list(self.widths)
+        d["input_shape"], d["widths"] = list(self.input_shape), list(self.widths or ())
         return d
 
     @classmethod
@@ -102,7 +103,8 @@ class Architecture:
         if unknown:
             raise HourglassError(f"architecture has unknown fields {sorted(unknown)}")
         try:
-            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+            fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+            return cls(**fields)
         except TypeError as e:
             raise HourglassError(f"architecture is malformed ({e})") from None
 
@@ -158,12 +160,12 @@ def conv_pair(
     chans = [c] + list(channels)
     flat = chans[-1] * sizes[-1][0] * sizes[-1][1]
 
-    enc = [nn.Unflatten(1, (c, h, w))]
+    enc: list[nn.Module] = [nn.Unflatten(1, (c, h, w))]
     for a, b in pairwise(chans):
         enc += [nn.Conv2d(a, b, 3, stride=2, padding=1), act()]
     enc += [nn.Flatten(), nn.Linear(flat, latent_dim * code_outputs)]
 
-    dec = [nn.Linear(latent_dim, flat), act(), nn.Unflatten(1, (chans[-1],) + sizes[-1])]
+    dec: list[nn.Module] = [nn.Linear(latent_dim, flat), act(), nn.Unflatten(1, (chans[-1],) + sizes[-1])]
     for i in range(len(channels), 0, -1):
         (hi, wi), (ho, wo) = sizes[i], sizes[i - 1]
         # output_padding picks the larger of the two sizes a stride-2 conv could have come from.
@@ -203,11 +205,13 @@ def build(arch: Architecture, code_outputs: int = 1) -> tuple[nn.Module, nn.Modu
     code_outputs: how many numbers f gives per code unit: 1 for z itself; 2 for a VAE's (μ, log σ²), in which case
     the code activation and top-k do not apply.
     """
-    k = arch.latent_dim
+    k, widths = arch.latent_dim, arch.widths or ()
+    encoder: nn.Module
+    decoder: nn.Module
     if arch.kind == "mlp":
-        encoder, decoder = mlp_hourglass([arch.n_features, *arch.widths], k, arch.activation, code_outputs)
+        encoder, decoder = mlp_hourglass([arch.n_features, *widths], k, arch.activation, code_outputs)
     elif arch.kind == "conv":
-        encoder, decoder = conv_pair(arch.input_shape, arch.widths, k, arch.activation, code_outputs)
+        encoder, decoder = conv_pair(arch.input_shape, widths, k, arch.activation, code_outputs)
     else:  # f(x) = W₁x + b₁, g(z) = W₂z + b₂: with squared error, PCA's subspace (Baldi & Hornik 1989)
         encoder, decoder = nn.Linear(arch.n_features, k * code_outputs), nn.Linear(k, arch.n_features)
     if code_outputs == 1:

@@ -25,6 +25,7 @@ import sys
 import typing
 from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import Any
 
 from .errors import HourglassError
 
@@ -38,12 +39,12 @@ from .workflow import ModelConfig
 LOGS = ("csv", "tensorboard", "mlflow")
 TOP = {"data": "str", "out": "str | None", "stream": "bool | None", "log": "list[str]"}
 TABLE = {"columns": "str | None", "drop": "str | None", "one_hot": "bool", "id_column": "str | None"}
-SECTIONS = {
-    "model": {f.name: f.type for f in fields(ModelConfig)},
-    "training": {f.name: f.type for f in fields(TrainConfig)},
+SECTIONS: dict[str, dict[str, str]] = {
+    "model": {f.name: str(f.type) for f in fields(ModelConfig)},
+    "training": {f.name: str(f.type) for f in fields(TrainConfig)},
     "table": TABLE,
 }
-DEFAULTS = {"model": ModelConfig(), "training": TrainConfig()}
+DEFAULTS: dict[str, Any] = {"model": ModelConfig(), "training": TrainConfig()}
 
 
 def _matches(value, annotation: str) -> bool:
@@ -91,7 +92,7 @@ def check(raw: dict, where: str) -> dict:
         if name not in LOGS:
             raise HourglassError(f"{where}: log {name!r} is not one of {', '.join(LOGS)}")
     for key, make in (("model", ModelConfig), ("training", TrainConfig)):
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get(key, {}).items()}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get(key, {}).items()}
         try:
             make(**values)  # the ranges, checked where they are stated (hourglass.options)
         except HourglassError as e:

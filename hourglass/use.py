@@ -9,6 +9,7 @@ an output that would replace an input is refused.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +31,8 @@ def open_checkpoint(
 ) -> ckpt.Checkpoint:
     """The checkpoint itself, loaded and validated, its model on ``device``
     (:func:`hourglass.training.devices.resolve`); with ``images``, one whose samples are images (C, H, W)."""
-    device = resolve(device)
     loaded = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
-    loaded.model.to(device)
+    loaded.model.to(resolve(device))
     shape = loaded.model.architecture.input_shape
     if images and len(shape) != 3:
         raise HourglassError(f"png draws images, but the model's samples have shape {shape}", params=("png",))
@@ -271,7 +271,9 @@ def score_file(
     source = stream_of(checkpoint, data, split, stream)
     if source is None:  # the rows in memory: one block
         samples, x = samples_for(checkpoint, data, split)
-        blocks = [(x, samples.ids if samples.ids is not None else np.arange(len(x)))]
+        blocks: Iterable[tuple[np.ndarray, np.ndarray]] = [
+            (x, samples.ids if samples.ids is not None else np.arange(len(x)))
+        ]
     else:
         blocks = (
             (
@@ -311,8 +313,7 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard"):
             "the fitted prior is for plain autoencoders; a VAE samples its own prior N(0, I)", params=("prior",)
         )
     x_train = rows_in_memory(dataset_of(checkpoint), "train")[0]
-    mean, tril = fit_code_gaussian(model, checkpoint.scaling.transform(x_train))
-    mean, tril = torch.as_tensor(mean), torch.as_tensor(tril)
+    mean, tril = (torch.as_tensor(a) for a in fit_code_gaussian(model, checkpoint.scaling.transform(x_train)))
     return lambda n, generator: model.sample(n, generator, mean=mean, scale_tril=tril).cpu().numpy()
 
 
@@ -352,7 +353,7 @@ def sample_file(
             )
     draw, generator = sampler(checkpoint, prior), torch.Generator().manual_seed(seed)
     batches = (draw(min(SAMPLE_BATCH, n - start), generator) for start in range(0, n, SAMPLE_BATCH))
-    shown = []
+    shown: list[np.ndarray] = []
     if output is not None:
         rows = _stream_rows(output, n, width, batches, checkpoint, shown)  # atomic: whole, or not at all
     else:

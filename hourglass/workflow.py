@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,13 @@ from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, fit
 
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
-PRESETS = {"ae": {}, "dae": {"noise": "gaussian:0.5"}, "sae": {"l1": 0.1}, "cae": {"contractive": 0.1}, "vae": {}}
+PRESETS: dict[str, dict[str, Any]] = {
+    "ae": {},
+    "dae": {"noise": "gaussian:0.5"},
+    "sae": {"l1": 0.1},
+    "cae": {"contractive": 0.1},
+    "vae": {},
+}
 VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False, "iw_samples": 1}  # and neutral values
 MEASURED_ROWS = 10_000  # rows of a streamed split that evaluate's other measures (PSNR, sparsity, ...) look at
 
@@ -117,7 +124,7 @@ class ModelConfig:
         """The :class:`Objective` these options ask for, for the resolved reconstruction ``loss`` (bce or mse)."""
         spec = self.expanded()
         corruption = parse_noise(spec.noise, clip=clip_noise) if spec.noise is not None else None
-        penalties = []
+        penalties: list[Any] = []
         if spec.l1 is not None:
             penalties.append(L1Penalty(spec.l1))
         if spec.kl_sparsity is not None:
@@ -149,7 +156,7 @@ class ModelConfig:
         arch = self.architecture(input_shape)
         if self.variational:
             likelihood = "bernoulli" if objective.reconstruction == "bce" else "gaussian"
-            model = VAE.from_architecture(arch, likelihood, self.learn_variance, seed=seed)
+            model: Autoencoder = VAE.from_architecture(arch, likelihood, self.learn_variance, seed=seed)
         else:
             model = Autoencoder.from_architecture(arch, objective.model_output, seed=seed)
         objective.check(model)
@@ -268,8 +275,11 @@ def train(
     if out is not None:
         _check_run_folder(out, resume, overwrite)
     table = {k: v for k, v in (table or {}).items() if v}
-    loaded = isinstance(data, (Dataset, StreamedDataset))
-    dataset = data if loaded else load_dataset(data, seed=tc.seed, stream=stream, **table)
+    dataset: Any = (
+        data
+        if isinstance(data, (Dataset, StreamedDataset))
+        else load_dataset(data, seed=tc.seed, stream=stream, **table)
+    )  # a Dataset, or a StreamedDataset with the same face
     scaling = dataset.fit_scaling(mc.scaling)
     x_train = dataset.scaled("train", scaling)
     low, high = dataset.scaled_range(scaling)
@@ -302,8 +312,8 @@ def train(
         "run": record,
     }
     started = time.perf_counter()
-    writes = out is not None and distributed.is_main()  # under torchrun, rank 0 alone writes
-    with runfolder.writer(out) if writes else contextlib.nullcontext():
+    folder = out if out is not None and distributed.is_main() else None  # under torchrun, rank 0 alone writes
+    with runfolder.writer(folder) if folder is not None else contextlib.nullcontext():
         history = fit(
             model,
             objective,
@@ -315,12 +325,12 @@ def train(
             resume=resume,
             callbacks=callbacks,
         )
-        if writes and history.epochs and history.stopped != "interrupted":  # Ctrl-C: stop now, as asked
+        if folder is not None and history.epochs and history.stopped != "interrupted":  # Ctrl-C: stop now
             # The distribution of training errors, so that `hourglass score` can flag rows without the training
             # data; published with the last snapshot's history and resume state.
             errors = errors_of(model, x_train)
             metadata["anomaly"] = {"train_error_quantiles": np.quantile(errors, np.linspace(0, 1, 1001)).tolist()}
-            ckpt.save(out, model, history=ckpt.history_summary(history), keep_training_state=True, **metadata)
+            ckpt.save(folder, model, history=ckpt.history_summary(history), keep_training_state=True, **metadata)
     return TrainedModel(
         model, dataset, scaling, objective, history, out, time.perf_counter() - started, {"train": x_train}
     )
@@ -384,10 +394,9 @@ def evaluate(
     from .metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, vae_bounds
     from .training.devices import resolve
 
-    device = resolve(device)
     checkpoint = ckpt.load(path)
-    checkpoint.model.to(device)
-    dataset = dataset_of(checkpoint, data)
+    checkpoint.model.to(resolve(device))
+    dataset: Any = dataset_of(checkpoint, data)  # a Dataset, or a StreamedDataset with the same face
     s, model = checkpoint.scaling, checkpoint.model
     x_train, x_eval = dataset.scaled("train", s), dataset.scaled(split, s)
     result = compare_with_pca(model, x_train, x_eval)

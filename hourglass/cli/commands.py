@@ -31,9 +31,10 @@ def cmd_data_fetch(args) -> int:
 def cmd_data_info(args) -> int:
     from rich.table import Table
 
-    from ..data import load_dataset
+    from ..data import Dataset, load_dataset
 
-    ds = load_dataset(args.data, seed=args.seed)
+    ds = load_dataset(args.data, seed=args.seed, stream=False)  # described from memory: every row counted
+    assert isinstance(ds, Dataset)
     table = Table(title=f"{args.data}")
     for col in ("split", "samples", "features", "sample shape", "min", "max", "mean", "labels"):
         table.add_column(col, justify="right" if col not in ("split", "labels") else "left")

@@ -48,7 +48,7 @@ class Dataset:
         """``(x, y)`` of split ``name`` ("train", "val", "test" or "all")."""
         if name == "all":
             ys = [self.y_train, self.y_val, self.y_test]
-            y = None if any(v is None for v in ys) else np.concatenate(ys)
+            y = None if any(v is None for v in ys) else np.concatenate([v for v in ys if v is not None])
             return np.concatenate([self.x_train, self.x_val, self.x_test]), y
         if name not in SPLITS:
             raise HourglassError(f"unknown split {name!r}; expected one of train, val, test, all")

@@ -90,6 +90,7 @@ def load_samples(
     path = Path(key)
     if key in NAMED_DATASETS or is_idx_folder(path):
         ds = load_dataset(key, seed)
+        assert isinstance(ds, Dataset)  # named datasets and IDX folders are read whole
         x, y = ds.split(split or "test")
         return Samples(x, y, ds.shape, ds.columns)
     if split not in (None, "all"):

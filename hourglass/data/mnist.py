@@ -57,7 +57,7 @@ def _allowed_pickle_globals() -> dict:
     try:
         from numpy._core import multiarray  # NumPy 2
     except ImportError:  # pragma: no cover - NumPy 1.x
-        from numpy.core import multiarray
+        from numpy.core import multiarray  # type: ignore[no-redef]
     return {
         ("numpy.core.multiarray", "_reconstruct"): multiarray._reconstruct,
         ("numpy._core.multiarray", "_reconstruct"): multiarray._reconstruct,
@@ -158,9 +158,9 @@ def fetch_mnist(
     cache = home / "mnist.npz"
     if cache.exists():
         return cache
-    mnist_dir = mnist_dir or os.environ.get("HOURGLASS_MNIST") or None
-    if mnist_dir is not None:
-        arrays = _arrays_from_idx(Path(mnist_dir))
+    own = mnist_dir or os.environ.get("HOURGLASS_MNIST") or None
+    if own is not None:
+        arrays = _arrays_from_idx(Path(own))
     elif wheel is not None:
         arrays = _arrays_from_wheel(Path(wheel))
     else:

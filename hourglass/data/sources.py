@@ -78,7 +78,7 @@ class ArrayRows:
     def read(self, i: int) -> np.ndarray:
         start, stop = self.blocks[i]
         raw = np.empty((stop - start, self.n_features), dtype=self.dtype)
-        view = memoryview(raw).cast("B")
+        view = raw.data.cast("B")
         with open(self.path, "rb", buffering=0) as f:
             f.seek(self.data_offset + start * self.row_bytes)
             done = 0
@@ -132,7 +132,7 @@ class ParquetRows:
         head.columns = [str(c).strip() for c in head.columns]
         self.spec = table_spec(head, self.name, **table_options)
         for column in self.spec.one_hot:  # every category in the file, not just those of its first rows
-            seen = set()
+            seen: set[str] = set()
             for batch in self.file.iter_batches(columns=[column]):
                 seen.update(str(v) for v in batch.column(0).drop_null().unique().to_pylist())
             self.spec.one_hot[column] = sorted(seen)
@@ -185,6 +185,7 @@ class PngRows:
                     f"{first[0]}×{first[1]}; all images must be the same size"
                 )
             colour |= mode in ("RGB", "RGBA", "RGBa", "P", "PA")  # what the decoder turns into RGB
+        assert first is not None  # the folder held at least one PNG (checked above)
         width, height = first
         self.shape = (3 if colour else 1, height, width)
         self.n_rows, self.n_features, self.columns = len(self.files), int(np.prod(self.shape)), None

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -73,7 +74,7 @@ class StreamedSplit:
     (:meth:`epoch`) or batches in file order (:meth:`chunks`) as float32 tensors on the host, scaled by ``scaling``.
     ``shard=(rank, size)`` keeps every size-th row of the split (in file order) from ``rank`` on."""
 
-    source: object
+    source: Any  # a block reader of hourglass.data.sources
     split: str
     seed: int
     counts: list[int]  # rows of this split in each block
@@ -183,7 +184,7 @@ class StreamedDataset:
     a :class:`StreamedSplit` instead of an array. ``train_stats``: the training split's column statistics."""
 
     name: str
-    reader: object
+    reader: Any  # a block reader of hourglass.data.sources
     seed: int
     counts: dict[str, list[int]]
     train_stats: ColumnStats

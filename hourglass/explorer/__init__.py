@@ -17,6 +17,7 @@ import base64
 import json
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from torch import nn
@@ -41,7 +42,8 @@ def decoder_layers(model) -> list[dict]:
     page cannot run."""
     modules = list(model.decoder) if isinstance(model.decoder, nn.Sequential) else [model.decoder]
     names = {cls: name for name, cls in ACTIVATIONS.items()}
-    layers, shape = [], None  # shape: the current (C, H, W) once the rows are folded into images
+    layers: list[dict] = []
+    shape: tuple[int, ...] | None = None  # shape: the current (C, H, W) once the rows are folded into images
     for m in modules:
         if isinstance(m, nn.Linear):
             layers.append(
@@ -56,12 +58,13 @@ def decoder_layers(model) -> list[dict]:
         elif type(m) in names:
             layers.append({"op": names[type(m)]})
         elif isinstance(m, nn.Unflatten):
-            shape = tuple(m.unflattened_size)
+            shape = tuple(int(size) for size in m.unflattened_size)
         elif isinstance(m, nn.Flatten):
             shape = None
         elif isinstance(m, nn.ConvTranspose2d) and shape is not None and m.groups == 1 and m.dilation == (1, 1):
             c, h, w = shape
-            (k, _), (s, _), (p, _), (op_h, op_w) = m.kernel_size, m.stride, m.padding, m.output_padding
+            padding = cast(tuple[int, int], m.padding)  # a transposed conv's padding is never "same"
+            (k, _), (s, _), (p, _), (op_h, op_w) = m.kernel_size, m.stride, padding, m.output_padding
             out_h, out_w = (h - 1) * s - 2 * p + k + op_h, (w - 1) * s - 2 * p + k + op_w
             layers.append(
                 {

@@ -22,11 +22,11 @@ def layer_sizes(arch: Architecture, kind: str = "autoencoder") -> list[tuple[str
     if arch.kind == "conv":
         c, h, w = arch.input_shape
         encoder = [(f"{c}×{h}×{w}", c * h * w)]
-        for ch in arch.widths:
+        for ch in arch.widths or ():
             h, w = _conv_out(h), _conv_out(w)
             encoder.append((f"{ch}×{h}×{w}", ch * h * w))
     else:
-        encoder = [(str(arch.n_features), arch.n_features)] + [(str(w), w) for w in arch.widths]
+        encoder = [(str(arch.n_features), arch.n_features)] + [(str(w), w) for w in arch.widths or ()]
     k = arch.latent_dim
     code = [(f"μ, log σ²: 2×{k}", 2 * k), (f"z: {k}", k)] if kind == "vae" else [(f"z: {k}", k)]
     return encoder + code + encoder[::-1]

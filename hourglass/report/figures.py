@@ -68,7 +68,7 @@ def latent_scatter(
     for ax, (name, codes) in zip(axes, panels, strict=True):
         if codes.shape[1] != 2:
             raise HourglassError(f"a latent scatter needs 2-d codes, got {codes.shape[1]}-d for {name}")
-        if discrete:
+        if discrete and labels is not None:
             cmap = __import__("matplotlib").colormaps["tab10" if len(np.unique(labels)) <= 10 else "tab20"]
             for i, cls in enumerate(np.unique(labels)):
                 sel = labels == cls

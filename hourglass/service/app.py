@@ -72,8 +72,7 @@ def model_pass(checkpoint: ckpt.Checkpoint, device: str = "auto"):
     """``run(x)``: rows in the data's units (N, D) → code (N, k), reconstruction (N, D) in the data's units, and
     score (N,), the squared error in the model's space (as ``hourglass score`` computes it); the model on
     ``device``."""
-    device = resolve(device)
-    model, scaling = checkpoint.model.eval().to(device), checkpoint.scaling
+    model, scaling = checkpoint.model.eval().to(resolve(device)), checkpoint.scaling
 
     def run(x: np.ndarray) -> dict[str, np.ndarray]:
         x_model = scaling.transform(x)

@@ -23,6 +23,7 @@ import platform
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -50,7 +51,7 @@ RESUME_WEIGHTS, RESUME_STATE = "resume.safetensors", "resume.json"
 class Checkpoint:
     """A loaded checkpoint: the model (in eval mode) and what was saved with it."""
 
-    model: torch.nn.Module
+    model: Any  # an Autoencoder or VAE rebuilt from its record, or the module the caller passed to load
     config: dict
     scaling: Scaling = field(default_factory=Scaling)
     path: Path | None = None
@@ -369,13 +370,14 @@ def read_training_record(directory: str | Path) -> dict | None:
 
 def load_training_state(
     directory: str | Path, model, optimizer: torch.optim.Optimizer, generator: torch.Generator
-) -> dict:
+) -> dict | None:
     """Restore what :func:`training_state_files` wrote into ``model``, ``optimizer`` and ``generator``; return the
     record (None when the run has no resume state yet, and nothing is changed)."""
     record = read_training_record(directory)
-    if record is None:
+    snapshot = runfolder.current(directory)
+    if record is None or snapshot is None:
         return None
-    path = runfolder.current(directory) / RESUME_WEIGHTS
+    path = snapshot / RESUME_WEIGHTS
     blob = _read_blob(path, record.get("sha256"))
     _check_header(_header(blob, path), model, path, prefix="model.")
     tensors = _tensors(blob, path)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -110,6 +111,7 @@ class RowWriter:
         self.path, self.n_rows, self.header, self.id_name = Path(path), n_rows, header, id_name
         self.csv = self.path.suffix.lower() == ".csv"
         self.written = 0
+        self._file: Any = None
 
     def __enter__(self) -> RowWriter:
         self._atomic = atomic_path(self.path)

@@ -106,11 +106,10 @@ def adam(parameters, config: TrainConfig) -> torch.optim.Optimizer:
     in one pass over each tensor, about half the optimizer's time."""
     parameters = list(parameters)
     opt_class = torch.optim.AdamW if config.weight_decay > 0 else torch.optim.Adam
-    kwargs = {"lr": config.lr, "weight_decay": config.weight_decay}
     try:
-        return opt_class(parameters, fused=True, **kwargs)
+        return opt_class(parameters, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     except (RuntimeError, TypeError):  # a dtype or device without the fused kernel
-        return opt_class(parameters, **kwargs)
+        return opt_class(parameters, lr=config.lr, weight_decay=config.weight_decay)
 
 
 def warmup_then_decay(step: int, total_steps: int, config: TrainConfig) -> float:

@@ -16,6 +16,7 @@ import csv
 import math
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -109,7 +110,7 @@ class TensorBoardLogger(Logger):
     def __init__(self, log_dir: str | Path, images_every: int = 5, projector: bool = True):
         needs("tensorboard", "TensorBoardLogger")  # said before any data is read
         self.log_dir, self.images_every, self.projector = Path(log_dir), images_every, projector
-        self.writer = None
+        self.writer: Any = None  # torch.utils.tensorboard.SummaryWriter, from on_fit_start
 
     def on_fit_start(self, trainer) -> None:
         from torch.utils.tensorboard import SummaryWriter
@@ -185,7 +186,8 @@ class MLflowLogger(Logger):
             run_name,
             artifacts,
         )
-        self.client, self.run_id = None, None
+        self.client: Any = None  # mlflow.MlflowClient, from on_fit_start
+        self.run_id: str | None = None
 
     def on_fit_start(self, trainer) -> None:
         import mlflow

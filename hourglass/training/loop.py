@@ -102,7 +102,7 @@ def fit(
         }
     # Under torchrun, rank 0 alone writes (and locks) the run folder.
     writes = folder is not None and distributed.is_main()
-    with runfolder.writer(folder) if writes else contextlib.nullcontext():
+    with runfolder.writer(folder) if folder is not None and writes else contextlib.nullcontext():
         trainer = Trainer(
             model, objective, train_data, val_data, config, folder, metadata or {}, callbacks, optimizer, schedule
         )
@@ -182,6 +182,7 @@ class Trainer:
 
     def restore(self) -> None:
         """Continue from the run folder's resume state (if it has one), after checking it is the same run."""
+        assert self.folder is not None and self.fingerprint is not None, "restore needs a run folder"
         record = ckpt.read_training_record(self.folder)
         if record is None:
             self.history.notes.append(f"{self.folder} held no checkpoint yet: started from the beginning")
@@ -291,7 +292,9 @@ class Trainer:
         # A feed may yield more batches than ⌈n / batch_size⌉ (the tensor then doubles) or fewer.
         steps, total_steps = self.steps_per_epoch, config.epochs * self.steps_per_epoch
         losses = torch.empty(steps, device=self.device)
-        terms_table, sizes, looked, lr, terms, done = None, [], 0, config.lr, {}, 0
+        terms_table: torch.Tensor | None = None
+        sizes: list[int] = []
+        looked, lr, terms, done = 0, config.lr, {}, 0
         for i, global_batch in enumerate(self.train_data.epoch(self.generator, config.batch_size)):
             lr = self.schedule(epoch * steps + i, total_steps, config)
             for group in self.optimizer.param_groups:
@@ -323,6 +326,7 @@ class Trainer:
         self.callbacks.on_step_end(self, len(sizes), len(sizes), done)
         sums = {"loss": feeds.weighted_sum(losses, sizes)}  # float64, summed step by step in order
         for j, name in enumerate(terms):
+            assert terms_table is not None  # made at the first step that had terms
             sums[name] = feeds.weighted_sum(terms_table[:, j], sizes)
         sums = dict(
             zip(sums, distributed.all_sum(list(sums.values()), self.device), strict=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from .callbacks import Callback
 
@@ -16,7 +17,7 @@ class ProgressBar(Callback):
     def __init__(self, stream=None, every_s: float = 10.0):
         self.stream = stream or sys.stderr
         self.every_s = every_s
-        self.bar = None
+        self.bar: Any = None  # a rich Progress while a terminal shows one
 
     def on_fit_start(self, trainer) -> None:
         self.epochs, self.steps = trainer.config.epochs, trainer.steps_per_epoch

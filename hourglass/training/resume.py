@@ -9,6 +9,7 @@ the run computes (or only its rounding), and are not part of it; ``precision`` a
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import torch
 
@@ -42,14 +43,14 @@ def data_fingerprint(parts: tuple[torch.Tensor, ...]) -> dict:
 def fingerprint(config, objective, model, train_data, val_data, metadata: dict, optimizer=None, schedule=None) -> dict:
     """Everything a resumed run must share with the run it continues, as plain JSON data (``train_data`` and
     ``val_data`` are feeds: :mod:`hourglass.training.feeds`)."""
-    architecture = getattr(model, "architecture", None)
+    architecture: Any = getattr(model, "architecture", None)
     scaling = metadata.get("scaling")
     return {
         **{name: getattr(config, name) for name in TRAJECTORY},
         "objective": objective.to_dict() if hasattr(objective, "to_dict") else type(objective).__name__,
         "architecture": architecture.to_dict() if architecture is not None else type(model).__name__,
         "model_options": model.options() if hasattr(model, "options") else None,
-        "preprocessing": scaling.to_dict() if hasattr(scaling, "to_dict") else scaling,
+        "preprocessing": scaling.to_dict() if scaling is not None and hasattr(scaling, "to_dict") else scaling,
         "optimizer": factory_name(optimizer) if optimizer is not None else None,
         "schedule_function": factory_name(schedule) if schedule is not None else None,
         "training_data": train_data.fingerprint(),

@@ -33,11 +33,19 @@ class Objective(Protocol):
     batch, a check of the model it will train, and (loss, named terms) of a model's output — loss a scalar tensor,
     terms a dict of scalar tensors."""
 
-    def inputs(self, batch, generator: torch.Generator | None = None): ...
+    def inputs(self, x: torch.Tensor, generator: torch.Generator | None = None): ...
 
-    def check(self, model: torch.nn.Module) -> None: ...
+    def check(self, model) -> None: ...
 
-    def __call__(self, out, target, model_input=None, encoder=None, generator=None, training: bool = False): ...
+    def __call__(
+        self,
+        out,
+        x: torch.Tensor,
+        x_in: torch.Tensor | None = None,
+        encoder=None,
+        generator=None,
+        training: bool = False,
+    ): ...
 
 
 def _float32(out):
