@@ -36,7 +36,7 @@ from .pca import PCABaseline
 from .store.checkpoint import Checkpoint, load, save
 from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, Trainer, fit
-from .workflow import ModelConfig
+from .variants import ModelConfig
 
 __all__ = [
     "__version__",

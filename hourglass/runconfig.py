@@ -34,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 from .training.config import TrainConfig
-from .workflow import ModelConfig
+from .variants import ModelConfig
 
 LOGS = ("csv", "tensorboard", "mlflow")
 TOP = {"data": "str", "out": "str | None", "stream": "bool | None", "log": "list[str]"}

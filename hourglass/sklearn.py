@@ -22,7 +22,7 @@ from .data.dataset import FLOAT32_MAX
 from .metrics import squared_errors
 from .training.config import TRAIN_OPTIONS
 from .training.loop import TrainConfig, fit
-from .workflow import MODEL_OPTIONS, ModelConfig
+from .variants import MODEL_OPTIONS, ModelConfig
 
 
 class _AutoencoderBase(BaseEstimator):

@@ -1,9 +1,5 @@
-"""The whole journey in one call each — load and scale data, build, train, save; evaluate a checkpoint.
-
-A model is an architecture and an objective. :class:`ModelConfig` spells both the way the CLI's options do;
-``dae``, ``sae``, ``cae`` and ``vae`` are presets that fill in recommended options, and any options combine (a
-denoising sparse autoencoder is ``ModelConfig(noise="gaussian:0.3", l1=0.05)``).
-"""
+"""The whole journey in one call each — load and scale data, build, train, save; evaluate a checkpoint. What to
+build is a :class:`~hourglass.variants.ModelConfig` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -11,194 +7,27 @@ import contextlib
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .corruptions import parse_noise
 from .data import Dataset, Scaling, StreamedDataset, binarize, load_dataset
 from .errors import HourglassError
-from .losses import ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective
+from .losses import Objective
 from .metrics import compare_with_pca, errors_of, reconstruct
-from .models import VAE, Autoencoder
-from .nets import ACTIVATIONS, CODE_ACTIVATIONS, KINDS, Architecture
-from .options import Allowed, check
+from .models import Autoencoder
 from .store import checkpoint as ckpt
 from .store import runfolder
 from .training import distributed
 from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, fit
+from .variants import MODEL_OPTIONS, PRESETS, VAE_OPTIONS, ModelConfig, variant_name
 
-# What each preset fills in when the option is not given. "vae" also picks the variational model class.
-PRESETS: dict[str, dict[str, Any]] = {
-    "ae": {},
-    "dae": {"noise": "gaussian:0.5"},
-    "sae": {"l1": 0.1},
-    "cae": {"contractive": 0.1},
-    "vae": {},
-}
-VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False, "iw_samples": 1}  # and neutral values
+__all__ = ["MODEL_OPTIONS", "PRESETS", "VAE_OPTIONS", "ModelConfig", "TrainedModel", "evaluate", "train",
+           "variant_name"]  # fmt: skip
 MEASURED_ROWS = 10_000  # rows of a streamed split that evaluate's other measures (PSNR, sparsity, ...) look at
-
-
-@dataclass
-class ModelConfig:
-    """What to build and what to train it for. The CLI's options mirror these names (``latent_dim`` is
-    ``--latent-dim``).
-
-    model: a preset: "ae" (plain), "dae" (denoising: noise gaussian:0.5), "sae" (sparse: l1 0.1, unless
-        kl_sparsity or topk is given), "cae" (contractive: 0.1) or "vae" (the variational model). A preset only
-        fills in options not given; options combine freely, e.g. noise + l1 is a denoising sparse autoencoder.
-    arch: "mlp", "conv" or "linear"; widths: hidden widths (mlp) or channels (conv), None for the defaults;
-        latent_dim: k; activation: the nonlinearity; code_activation: "linear", "relu" or "sigmoid" (None: sigmoid
-        with kl_sparsity, relu with l1 or topk, else linear); topk: keep the k largest code units (a k-sparse code).
-    loss: "bce", "mse" or "auto" (bce when the scaled training data lie in [0, 1], else mse; a VAE's likelihood
-        follows it: Bernoulli for bce, Gaussian for mse); scaling: "auto", "none", "divide" or "standardize".
-    noise: a corruption, e.g. "gaussian:0.5", "mask:0.5", "salt-and-pepper:0.3" (denoising).
-    l1, kl_sparsity, sparsity_target: sparsity penalties on the code.
-    contractive, contractive_estimator, probes: the contractive penalty λ‖J_f(x)‖²_F.
-    beta, kl_warmup_epochs, learn_variance: the VAE's KL weight, its warm-up, a learned Gaussian variance;
-        iw_samples: K > 1 trains the VAE on the importance-weighted bound with K draws (the IWAE).
-    binarize: dynamic binarisation, x ~ Bernoulli(x) for every batch (data in [0, 1]).
-    """
-
-    model: str = "ae"
-    arch: str = "mlp"
-    widths: tuple[int, ...] | None = None
-    latent_dim: int = 4
-    activation: str = "silu"
-    code_activation: str | None = None
-    topk: int | None = None
-    loss: str = "auto"
-    scaling: str = "auto"
-    noise: str | None = None
-    l1: float | None = None
-    kl_sparsity: float | None = None
-    sparsity_target: float = 0.05
-    contractive: float | None = None
-    contractive_estimator: str = "auto"
-    probes: int = 1
-    beta: float = 1.0
-    kl_warmup_epochs: int = 0
-    learn_variance: bool = False
-    iw_samples: int = 1
-    binarize: bool = False
-
-    def __post_init__(self):
-        check(self, MODEL_OPTIONS)
-        for option, neutral in VAE_OPTIONS.items():
-            if getattr(self, option) != neutral and self.model != "vae":
-                raise HourglassError(
-                    f"{option} is an option of the VAE (model vae), not of model {self.model}", params=(option, "model")
-                )
-
-    def check(self) -> None:
-        """Refuse now what would be refused whatever the data (a penalty's weight, the noise, what a VAE cannot
-        take, topk against latent_dim): :func:`train` calls it before any data is read, so a bad option costs a
-        second, not the loading of a large file first."""
-        objective = self.objective("bce", clip_noise=True)  # building it runs the noise's and penalties' own checks
-        objective.check_kind(self.variational)
-        self.architecture((1, 8, 8) if self.arch == "conv" else (8,))  # a stand-in sample shape: the data's comes later
-
-    def expanded(self) -> ModelConfig:
-        """This config with its preset's defaults filled in (explicit options win)."""
-        preset = dict(PRESETS[self.model])
-        if self.kl_sparsity is not None or self.topk is not None:
-            preset.pop("l1", None)  # another sparsity was asked for
-        return replace(self, **{k: v for k, v in preset.items() if getattr(self, k) is None})
-
-    @property
-    def variational(self) -> bool:
-        return self.model == "vae"
-
-    @property
-    def overcomplete(self) -> bool:
-        """Whether the objective keeps a code at least as wide as the input from copying it (noise, a sparsity
-        penalty or top-k, the contractive penalty) — the variants the textbook allows an overcomplete code."""
-        spec = self.expanded()
-        return any(v is not None for v in (spec.noise, spec.l1, spec.kl_sparsity, spec.topk, spec.contractive))
-
-    def objective(self, loss: str, clip_noise: bool) -> Objective:
-        """The :class:`Objective` these options ask for, for the resolved reconstruction ``loss`` (bce or mse)."""
-        spec = self.expanded()
-        corruption = parse_noise(spec.noise, clip=clip_noise) if spec.noise is not None else None
-        penalties: list[Any] = []
-        if spec.l1 is not None:
-            penalties.append(L1Penalty(spec.l1))
-        if spec.kl_sparsity is not None:
-            penalties.append(KLSparsityPenalty(spec.kl_sparsity, spec.sparsity_target))
-        if spec.contractive is not None:
-            penalties.append(ContractivePenalty(spec.contractive, spec.contractive_estimator, spec.probes))
-        if self.variational:
-            loss = "bce" if loss == "bce" else "gaussian"
-        return Objective(loss, corruption, penalties, spec.beta, spec.kl_warmup_epochs, spec.binarize, spec.iw_samples)
-
-    def architecture(self, input_shape) -> Architecture:
-        spec = self.expanded()
-        code_activation = spec.code_activation or (
-            "linear"
-            if self.variational
-            # a Gaussian code (a VAE refuses sparsity penalties, with the reason)
-            else "sigmoid"
-            if spec.kl_sparsity is not None
-            else "relu"
-            if spec.l1 is not None or spec.topk is not None
-            else "linear"
-        )
-        return Architecture(
-            spec.arch, input_shape, spec.widths, spec.latent_dim, spec.activation, code_activation, spec.topk
-        )
-
-    def build(self, input_shape, objective: Objective, seed: int) -> Autoencoder:
-        """The model (an :class:`Autoencoder`, or a :class:`VAE` for model vae), checked against ``objective``."""
-        arch = self.architecture(input_shape)
-        if self.variational:
-            likelihood = "bernoulli" if objective.reconstruction == "bce" else "gaussian"
-            model: Autoencoder = VAE.from_architecture(arch, likelihood, self.learn_variance, seed=seed)
-        else:
-            model = Autoencoder.from_architecture(arch, objective.model_output, seed=seed)
-        objective.check(model)
-        return model
-
-    def to_dict(self) -> dict:
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
-
-
-MODEL_OPTIONS = {
-    "model": Allowed(choices=tuple(PRESETS)),
-    "arch": Allowed(choices=KINDS),
-    "latent_dim": Allowed(whole=True, minimum=1),
-    "activation": Allowed(choices=tuple(ACTIVATIONS)),
-    "code_activation": Allowed(choices=CODE_ACTIVATIONS, optional=True),
-    "topk": Allowed(whole=True, minimum=1, optional=True),
-    "loss": Allowed(choices=("auto", "bce", "mse")),
-    "scaling": Allowed(choices=("auto", "none", "divide", "standardize")),
-    "l1": Allowed(minimum=0, optional=True),
-    "kl_sparsity": Allowed(minimum=0, optional=True),
-    "sparsity_target": Allowed(above=0, below=1),
-    "contractive": Allowed(minimum=0, optional=True),
-    "contractive_estimator": Allowed(choices=("auto", "exact", "hutchinson")),
-    "probes": Allowed(whole=True, minimum=1),
-    "beta": Allowed(minimum=0),
-    "kl_warmup_epochs": Allowed(whole=True, minimum=0),
-    "learn_variance": Allowed(choices=(True, False)),
-    "iw_samples": Allowed(whole=True, minimum=1),
-    "binarize": Allowed(choices=(True, False)),
-}
-
-
-def variant_name(model, objective: Objective) -> str:
-    """What the objective's parts make of the model: "ae", or the parts joined, e.g. "dae+sae" or "vae"."""
-    arch = getattr(model, "architecture", None)
-    parts = [
-        ("dae", objective.corruption is not None),
-        ("sae", objective.sparse or bool(arch is not None and arch.topk)),
-        ("cae", objective.contractive),
-        ("vae", getattr(model, "variational", False)),
-    ]
-    return "+".join(name for name, present in parts if present) or "ae"
 
 
 @dataclass

@@ -22,34 +22,8 @@ from .commands import (
     cmd_serve,
     cmd_train,
 )
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 256,64,16, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"expected positive integers such as 256,64,16, got {text!r}")
-    return values
-
-
-def _whole_number(minimum: int):
-    """An argparse type: a whole number of at least ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a number of at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-_positive_int, _seed = _whole_number(1), _whole_number(0)
+from .train_options import add_train_options
+from .types import ints, positive_int, seed, whole_number
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,15 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     from ..demo import DEMO_EPOCHS, DEMO_PRECISION
     from ..explorer import MAX_POINTS
     from ..export import PARTS
-    from ..nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS
-    from ..runconfig import LOGS
     from ..service import ServiceConfig
-    from ..training.config import TRAIN_OPTIONS, TrainConfig
+    from ..training.config import TrainConfig
     from ..training.devices import PRECISIONS
-    from ..workflow import MODEL_OPTIONS, PRESETS, ModelConfig
 
-    mc, tc = ModelConfig(), TrainConfig()
-    widths = lambda kind: ",".join(map(str, DEFAULT_WIDTHS[kind]))  # noqa: E731
+    tc = TrainConfig()
     p = _Parser(
         prog="hourglass",
         description="Autoencoders as the textbook tells them: train, evaluate against PCA, encode, reconstruct.",
@@ -113,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     i.add_argument("data", metavar="DATA", help=data_help)
     i.add_argument(
-        "--seed", type=_seed, default=tc.seed, help="seed of the train/val/test split for files (default %(default)s)"
+        "--seed", type=seed, default=tc.seed, help="seed of the train/val/test split for files (default %(default)s)"
     )
 
     t = command(
@@ -126,221 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--topk (sparse), --contractive, --model vae; they combine, e.g. --noise gaussian:0.3 "
         "--l1 0.05 is a denoising sparse autoencoder.",
     )
-    t.add_argument("data", metavar="DATA", nargs="?", help=f"{data_help} (or the config file's data)")
-    presets = ", ".join(
-        f"{name} ({', '.join(f'{k} {v}' for k, v in fill.items()) or 'plain'})"
-        for name, fill in PRESETS.items()
-        if name != "vae"
-    )
-    t.add_argument(
-        "--model",
-        choices=MODEL_OPTIONS["model"].choices,
-        default=mc.model,
-        help=f"a preset that fills in options not given: {presets}; vae is the variational "
-        "autoencoder (default %(default)s)",
-    )
-    t.add_argument(
-        "--arch", choices=MODEL_OPTIONS["arch"].choices, default=mc.arch, help="network (default %(default)s)"
-    )
-    t.add_argument(
-        "--widths",
-        type=_ints,
-        default=mc.widths,
-        metavar="W1,W2,...",
-        help=f"encoder hidden widths (mlp; default: those of {widths('mlp')} wider than the code) or conv "
-        f"channels (conv; default {widths('conv')}); the decoder mirrors them",
-    )
-    t.add_argument(
-        "--latent-dim", type=_positive_int, default=mc.latent_dim, help="size k of the code z (default %(default)s)"
-    )
-    t.add_argument(
-        "--activation", default=mc.activation, choices=list(ACTIVATIONS), help="nonlinearity (default %(default)s)"
-    )
-    t.add_argument(
-        "--loss",
-        choices=MODEL_OPTIONS["loss"].choices,
-        default=mc.loss,
-        help="reconstruction loss: bce (Bernoulli cross-entropy, data in [0,1]), mse (squared error), "
-        "auto: bce when the scaled data lie in [0,1] (default %(default)s)",
-    )
-    t.add_argument(
-        "--scaling",
-        choices=MODEL_OPTIONS["scaling"].choices,
-        default=mc.scaling,
-        help="preprocessing learned on the training split: auto keeps data in [0,1], divides 0-255 "
-        "images by 255, standardizes anything else (default %(default)s)",
-    )
-    t.add_argument(
-        "--stream",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="read DATA from disk a block at a time instead of into memory (.npy, uncompressed .npz, "
-        ".parquet, PNG folders; shuffled by blocks and a shuffle buffer); default: stream a file "
-        "larger than a quarter of the available memory",
-    )
-    tab = t.add_argument_group("tables (.csv, .parquet)")
-    tab.add_argument("--columns", metavar="A,B,...", help="train on these columns only")
-    tab.add_argument("--drop", metavar="A,B,...", help="leave these columns out")
-    tab.add_argument(
-        "--one-hot",
-        action="store_true",
-        help="encode text columns as one 0/1 feature per category (without it, a text column is an error)",
-    )
-    tab.add_argument(
-        "--id-column",
-        metavar="NAME",
-        help="a row ID column, kept out of training and carried to "
-        "encode/score outputs (default: a column named id or *_id, if any)",
-    )
-    v = t.add_argument_group("objective (any combination)")
-    v.add_argument(
-        "--code-activation",
-        choices=list(CODE_ACTIVATIONS),
-        default=mc.code_activation,
-        help="applied to the code z: linear, relu (exact zeros) or sigmoid (default: sigmoid with "
-        "--kl-sparsity, relu with --l1 or --topk, else linear)",
-    )
-    v.add_argument(
-        "--noise",
-        metavar="SPEC",
-        default=mc.noise,
-        help="corrupt the inputs (denoising): gaussian:SIGMA, mask:P, salt-and-pepper:P, or several joined by commas",
-    )
-    v.add_argument("--l1", type=float, default=mc.l1, metavar="LAMBDA", help="L1 weight on the code (sparse)")
-    v.add_argument(
-        "--kl-sparsity",
-        type=float,
-        default=mc.kl_sparsity,
-        metavar="LAMBDA",
-        help="weight of the KL penalty toward --sparsity-target (uses a sigmoid code)",
-    )
-    v.add_argument(
-        "--sparsity-target",
-        type=float,
-        default=mc.sparsity_target,
-        metavar="RHO",
-        help="target mean activation for --kl-sparsity (default %(default)s)",
-    )
-    v.add_argument(
-        "--topk",
-        type=_positive_int,
-        default=mc.topk,
-        metavar="K",
-        help="keep only the K largest code units per sample (k-sparse autoencoder)",
-    )
-    v.add_argument(
-        "--contractive",
-        type=float,
-        default=mc.contractive,
-        metavar="LAMBDA",
-        help="weight of the squared Frobenius norm of the encoder Jacobian",
-    )
-    v.add_argument(
-        "--contractive-estimator",
-        choices=MODEL_OPTIONS["contractive_estimator"].choices,
-        default=mc.contractive_estimator,
-        help="exact Jacobian or random projections (default %(default)s: exact up to 64 code units)",
-    )
-    v.add_argument(
-        "--probes",
-        type=_positive_int,
-        default=mc.probes,
-        help="projections per step for hutchinson (default %(default)s)",
-    )
-    v.add_argument("--beta", type=float, default=mc.beta, help="vae: KL weight (default %(default)s: the ELBO)")
-    v.add_argument(
-        "--kl-warmup-epochs",
-        type=int,
-        default=mc.kl_warmup_epochs,
-        help="vae: ramp the KL weight up over this many epochs (default %(default)s)",
-    )
-    v.add_argument(
-        "--iw-samples",
-        type=_positive_int,
-        default=mc.iw_samples,
-        metavar="K",
-        help="vae: train on the importance-weighted bound with K draws per sample (IWAE; default "
-        "%(default)s: the ELBO)",
-    )
-    v.add_argument("--learn-variance", action="store_true", help="vae with a Gaussian likelihood: learn σ² per feature")
-    v.add_argument("--binarize", action="store_true", help="dynamic binarisation, x ~ Bernoulli(x) each batch")
-    o = t.add_argument_group("training")
-    o.add_argument("--epochs", type=_positive_int, default=tc.epochs, help="default %(default)s")
-    o.add_argument("--batch-size", type=_positive_int, default=tc.batch_size, help="default %(default)s")
-    o.add_argument("--lr", type=float, default=tc.lr, help="peak learning rate (default %(default)s)")
-    o.add_argument(
-        "--weight-decay", type=float, default=tc.weight_decay, help="AdamW weight decay (default %(default)s)"
-    )
-    o.add_argument(
-        "--schedule", choices=TRAIN_OPTIONS["schedule"].choices, default=tc.schedule, help="default %(default)s"
-    )
-    o.add_argument(
-        "--warmup-steps",
-        type=_whole_number(0),
-        default=tc.warmup_steps,
-        metavar="N",
-        help="raise the learning rate linearly from 0 over the first N steps (default %(default)s)",
-    )
-    o.add_argument(
-        "--clip-grad-norm",
-        type=float,
-        default=tc.clip_grad_norm,
-        metavar="MAX",
-        help="rescale each step's gradients to an L2 norm of at most MAX (default: no clipping)",
-    )
-    o.add_argument(
-        "--compile",
-        action=argparse.BooleanOptionalAction,
-        default=tc.compile,
-        help="run the model under torch.compile (pays on long runs; see the docs' benchmarks)",
-    )
-    o.add_argument(
-        "--patience",
-        type=_positive_int,
-        default=tc.patience,
-        help="stop after this many epochs without a better validation loss (default: never)",
-    )
-    o.add_argument(
-        "--seed", type=_seed, default=tc.seed, help="seeds the split, initialisation and shuffles (default %(default)s)"
-    )
-    o.add_argument(
-        "--nproc",
-        type=_positive_int,
-        default=1,
-        metavar="N",
-        help="train in N processes on this machine with DistributedDataParallel (what `torchrun "
-        "--nproc-per-node N -m hourglass train ...` does; use torchrun itself across machines) "
-        "(default %(default)s)",
-    )
-    o.add_argument(
-        "--device",
-        default=tc.device,
-        metavar="DEVICE",
-        help="auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default %(default)s)",
-    )
-    o.add_argument(
-        "--precision",
-        choices=TRAIN_OPTIONS["precision"].choices,
-        default=tc.precision,
-        help="bf16: the forward pass in bfloat16 under autocast (CPU and CUDA; losses stay fp32); fp16: "
-        "float16 with a gradient scaler (CUDA) (default %(default)s)",
-    )
-    t.add_argument("--out", metavar="DIR", help="checkpoint folder (default runs/DATA-MODEL-ARCH-kK)")
-    t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    t.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    t.add_argument("--quiet", action="store_true", help="no progress output")
-    t.add_argument(
-        "--log",
-        action="append",
-        choices=LOGS,
-        metavar="TOOL",
-        help=f"log the run to {', '.join(LOGS)} (repeat for several): csv writes OUT/metrics.csv, "
-        "tensorboard OUT/tensorboard, mlflow a run in MLFLOW_TRACKING_URI (default ./mlruns)",
-    )
-    r = t.add_argument_group("run files")
-    r.add_argument("--config", metavar="FILE.toml", help="read the run from a TOML file; flags override it")
-    r.add_argument("--like", metavar="RUN", help="replay the run recorded in the run folder RUN (with a new --out)")
-    r.add_argument("--print-config", action="store_true", help="print the resolved run as TOML and exit")
+    add_train_options(t, data_help)
 
     device_help = (
         "where the model runs: auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default %(default)s)"
@@ -403,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         "output .npy or .csv",
     )
     r.add_argument("--png", metavar="FILE", help="also draw originals above reconstructions (images only)")
-    r.add_argument("--n-images", type=_positive_int, default=16, help="images in the --png grid (default %(default)s)")
+    r.add_argument("--n-images", type=positive_int, default=16, help="images in the --png grid (default %(default)s)")
     sc = use_command(
         "score",
         cmd_score,
@@ -429,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     n.add_argument("--noise", metavar="SPEC", help="gaussian:SIGMA, mask:P, salt-and-pepper:P, or several by commas")
     n.add_argument("--png", metavar="FILE", help="also draw clean, corrupted and denoised rows (images only)")
-    n.add_argument("--n-images", type=_positive_int, default=16, help="images in the --png grid (default %(default)s)")
-    n.add_argument("--seed", type=_seed, default=0, help="seed of the noise (default %(default)s)")
+    n.add_argument("--n-images", type=positive_int, default=16, help="images in the --png grid (default %(default)s)")
+    n.add_argument("--seed", type=seed, default=0, help="seed of the noise (default %(default)s)")
 
     s = command(
         sub,
@@ -441,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         "from a Gaussian fitted to its training codes.",
     )
     s.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
-    s.add_argument("-n", type=_positive_int, default=64, help="how many samples (default %(default)s)")
+    s.add_argument("-n", type=positive_int, default=64, help="how many samples (default %(default)s)")
     s.add_argument("-o", "--output", metavar="FILE", help="write the samples as .npy or .csv")
     s.add_argument("--png", metavar="FILE", help="draw the samples as a grid (images only)")
     s.add_argument(
@@ -450,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="standard",
         help="standard: z ~ N(0, I); fitted: a Gaussian fitted to the training codes (plain AEs)",
     )
-    s.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
+    s.add_argument("--seed", type=seed, default=0, help="default %(default)s")
     s.add_argument("--device", default="auto", help=device_help)
 
     g = command(
@@ -483,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="all: outputs code, reconstruction and score from x; encoder: code; decoder: code → "
         "reconstruction; reconstruct; score (default %(default)s)",
     )
-    x.add_argument("--opset", type=_positive_int, metavar="N", help="ONNX opset (default: the exporter's)")
+    x.add_argument("--opset", type=positive_int, metavar="N", help="ONNX opset (default: the exporter's)")
 
     v = command(
         sub,
@@ -501,22 +257,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default %(default)s: this machine only; 0.0.0.0 listens on every "
         "interface and lets other machines reach the service — your explicit choice)",
     )
-    v.add_argument("--port", type=_whole_number(0), default=ServiceConfig.port, help="default %(default)s")
+    v.add_argument("--port", type=whole_number(0), default=ServiceConfig.port, help="default %(default)s")
     v.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         default=ServiceConfig.workers,
         help="processes, each with its own copy of the model (default %(default)s)",
     )
     v.add_argument(
         "--max-rows",
-        type=_positive_int,
+        type=positive_int,
         default=ServiceConfig.max_rows,
         help="rows one request may hold (default %(default)s)",
     )
     v.add_argument(
         "--max-body-bytes",
-        type=_positive_int,
+        type=positive_int,
         default=ServiceConfig.max_body_bytes,
         help="bytes one request body may hold (default %(default)s)",
     )
@@ -537,11 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("-o", "--output", required=True, metavar="FILE", help="output .html")
     o.add_argument(
         "--max-points",
-        type=_positive_int,
+        type=positive_int,
         default=MAX_POINTS,
         help="points in the scatter, a seeded sample beyond that (default %(default)s)",
     )
-    o.add_argument("--seed", type=_seed, default=0, help="seed of that sample (default %(default)s)")
+    o.add_argument("--seed", type=seed, default=0, help="seed of that sample (default %(default)s)")
     o.add_argument("--device", default="auto", help=device_help)
 
     m = command(
@@ -553,8 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
         "reconstructions.png, latent2d.png, metrics.json and checkpoints.",
     )
     m.add_argument("--out", default="demo-output", metavar="DIR", help="output folder (default %(default)s)")
-    m.add_argument("--epochs", type=_positive_int, default=DEMO_EPOCHS, help="epochs per model (default %(default)s)")
-    m.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
+    m.add_argument("--epochs", type=positive_int, default=DEMO_EPOCHS, help="epochs per model (default %(default)s)")
+    m.add_argument("--seed", type=seed, default=0, help="default %(default)s")
     m.add_argument("--device", default=tc.device, help=device_help)
     m.add_argument(
         "--precision",
@@ -582,11 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
         "reported, not judged",
     )
     cl.add_argument("--out", metavar="DIR", help="output folder (default claims-output, or claims-quick with --quick)")
-    cl.add_argument("--seed", type=_seed, default=0, help="default %(default)s")
+    cl.add_argument("--seed", type=seed, default=0, help="default %(default)s")
     cl.add_argument("--device", default="auto", help=device_help)
     cl.add_argument(
         "--only",
-        type=_ints,
+        type=ints,
         metavar="N,N",
         help="run only these claims, e.g. 1,3 (models the others share are trained as needed)",
     )
