@@ -72,12 +72,13 @@ def model_pass(checkpoint: ckpt.Checkpoint, device: str = "auto"):
     """``run(x)``: rows in the data's units (N, D) → code (N, k), reconstruction (N, D) in the data's units, and
     score (N,), the squared error in the model's space (as ``hourglass score`` computes it); the model on
     ``device``."""
-    model, scaling = checkpoint.model.eval().to(resolve(device)), checkpoint.scaling
+    where = resolve(device)
+    model, scaling = checkpoint.model.eval().to(where), checkpoint.scaling
 
     def run(x: np.ndarray) -> dict[str, np.ndarray]:
         x_model = scaling.transform(x)
         with torch.inference_mode():
-            z = model.encode(torch.from_numpy(x_model).to(device))
+            z = model.encode(torch.from_numpy(x_model).to(where))
             x_hat = model.decode(z).cpu().numpy()
         return {
             "code": z.cpu().numpy(),
