@@ -3,8 +3,8 @@
     x ──f──▶ z ──g──▶ x̂        encoder f, code z (the bottleneck, dim z < dim x), decoder g
 
 Read the package in the order data flows: data → nets → models (``model(x)`` → Output) → corruptions, losses
-(``objective(output, x)`` → loss, terms) → train (``fit``) → checkpoint → pca, metrics → report → workflow, use →
-experiments → cli.
+(``objective(output, x)`` → loss, terms) → training (``fit``, callbacks around it) → store (checkpoints) → pca,
+metrics → report → variants, workflow, use → export, service, explorer → experiments → cli.
 """
 
 from ._version import __version__

@@ -101,8 +101,8 @@ def fit(
             **(metadata or {}),
         }
     # Under torchrun, rank 0 alone writes (and locks) the run folder.
-    writes = folder is not None and distributed.is_main()
-    with runfolder.writer(folder) if folder is not None and writes else contextlib.nullcontext():
+    written = folder if distributed.is_main() else None
+    with runfolder.writer(written) if written is not None else contextlib.nullcontext():
         trainer = Trainer(
             model, objective, train_data, val_data, config, folder, metadata or {}, callbacks, optimizer, schedule
         )
