@@ -15,6 +15,8 @@ history and progress. Nothing here runs unless the process was started by torchr
 from __future__ import annotations
 
 import atexit
+import contextlib
+import datetime
 import os
 
 import torch
@@ -63,8 +65,16 @@ def join(device: torch.device) -> torch.device:
 
 
 def leave() -> None:
-    """Destroy the process group this process joined (nothing if it joined none)."""
+    """Leave the process group this process joined (nothing if it joined none): first wait, a minute at most, for
+    every rank to be leaving too, so no rank tears gloo's connections down while another still holds them open
+    (rank 0 writes the last checkpoint after the others are done; a rank that exited early has aborted in gloo's
+    threads at interpreter shutdown: 'terminate called without an active exception', pytorch/pytorch#190489)."""
     if dist.is_available() and dist.is_initialized():
+        with contextlib.suppress(RuntimeError):  # a rank that is gone: nothing left to wait for
+            if dist.get_backend() == "gloo":
+                dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))
+            else:
+                dist.barrier()
         dist.destroy_process_group()
 
 
