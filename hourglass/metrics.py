@@ -6,9 +6,12 @@ Salakhutdinov 2006); ``mse_per_feature`` = that / D. Both are measured in the mo
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
+from .errors import HourglassError
 from .losses import squared_error_per_sample
 from .pca import PCABaseline
 from .training.feeds import device_of
@@ -25,16 +28,61 @@ def apply_in_batches(fn, x: np.ndarray, batch_size: int = 4096, device: torch.de
     return np.concatenate(out).astype(np.float32, copy=False)
 
 
-def encode(model, x: np.ndarray) -> np.ndarray:
-    """Codes z = f(x): (N, D) → (N, k), model in eval mode, on the model's device."""
+def apply_model(model, method: str, x: np.ndarray) -> np.ndarray:
+    """``model.<method>`` (``encode``, ``decode`` or ``reconstruct``) over the rows of ``x``, model in eval mode, on
+    the model's device, in float32 — except for rows whose float32 pass overflows.
+
+    A row of large but representable values (1e37 is a float32) overflows float32's sums inside the network and
+    comes out NaN; such a row is anything but normal, and answering NaN would let an anomaly detector pass it
+    (NaN > threshold is false). Those rows alone are run again by a float64 copy of the model on the host, whose
+    range (1e308) no float32 input can overflow in a network of ordinary depth; the result is then float64. A row
+    that overflows even there stays non-finite, for the caller to refuse or flag (:func:`finite_rows`,
+    :func:`hourglass.use.judge_scores`).
+    """
+    from .training.step import unwrap
+
     model.eval()
-    return apply_in_batches(model.encode, x, device=device_of(model))
+    out = apply_in_batches(getattr(model, method), x, device=device_of(model))
+    overflowed = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+    if overflowed.any():
+        wide = copy.deepcopy(unwrap(model)).double().cpu().eval()
+        with torch.no_grad():
+            again = getattr(wide, method)(torch.as_tensor(np.asarray(x)[overflowed], dtype=torch.float64))
+        out = out.astype(np.float64)
+        out[overflowed] = again.numpy()
+    return out
+
+
+def encode(model, x: np.ndarray) -> np.ndarray:
+    """Codes z = f(x): (N, D) → (N, k) (:func:`apply_model`: float32, float64 where float32 overflowed)."""
+    return apply_model(model, "encode", x)
+
+
+def decode(model, z: np.ndarray) -> np.ndarray:
+    """x̂ = g(z) in the model's space: (N, k) → (N, D) (:func:`apply_model`)."""
+    return apply_model(model, "decode", z)
 
 
 def reconstruct(model, x: np.ndarray) -> np.ndarray:
-    """x̂ = g(f(x)) in the model's space: (N, D) → (N, D), on the model's device."""
-    model.eval()
-    return apply_in_batches(model.reconstruct, x, device=device_of(model))
+    """x̂ = g(f(x)) in the model's space: (N, D) → (N, D) (:func:`apply_model`)."""
+    return apply_model(model, "reconstruct", x)
+
+
+def finite_rows(values: np.ndarray, what: str, first_row: int = 1) -> np.ndarray:
+    """``values`` (N, ...) as float32, or one error naming the rows (counted from ``first_row``) whose ``what``
+    are not finite float32 numbers — rows so far outside the training data that the model cannot answer for them
+    (``hourglass score`` flags such rows as the most anomalous)."""
+    with np.errstate(over="ignore"):
+        narrow = np.asarray(values).astype(np.float32, copy=False)
+    bad = np.flatnonzero(~np.isfinite(narrow.reshape(len(narrow), -1)).all(axis=1))
+    if len(bad):
+        shown = ", ".join(str(first_row + i) for i in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        counted = " (counted from 0)" if first_row == 0 else ""
+        raise HourglassError(
+            f"row{'s' if len(bad) > 1 else ''} {shown}{counted}: {what} overflow float32 — such rows lie far outside "
+            "the data the model was trained on, and scoring flags them as anomalies"
+        )
+    return narrow
 
 
 def squared_errors(x: np.ndarray, x_hat: np.ndarray, batch_size: int = 4096) -> np.ndarray:

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_random_
 
 from .data import in_unit_range, split_indices
 from .data.dataset import FLOAT32_MAX
-from .metrics import squared_errors
+from .metrics import apply_model, finite_rows, squared_errors
 from .training.config import TRAIN_OPTIONS
 from .training.loop import TrainConfig, fit
 from .variants import MODEL_OPTIONS, ModelConfig
@@ -154,19 +154,32 @@ class _AutoencoderBase(BaseEstimator):
         """``autoencoder_.<method>`` over the rows of X, in X's precision.
 
         float64 input runs a float64 copy of the model, so that a row's result does not depend on which other rows
-        share its batch (float32 matrix kernels round differently for different batch sizes).
+        share its batch (float32 matrix kernels round differently for different batch sizes). float32 input runs
+        the model as it is, rows that overflow float32 again in float64 (:func:`~hourglass.metrics.apply_model`).
         """
         model = self.autoencoder_
-        if X.dtype == np.float64:
-            model = copy.deepcopy(model).double()
-        model.eval()
+        if X.dtype != np.float64:
+            return apply_model(model, method, X)
+        model = copy.deepcopy(model).double().eval()
         with torch.no_grad():
             out = getattr(model, method)(torch.tensor(X))  # a copy: X may be a read-only memmap
         return out.numpy()
 
     def _reconstruction_error(self, X) -> np.ndarray:
-        """Squared error per sample of the rows of X, shape (n_samples,)."""
-        return squared_errors(X, self._apply("reconstruct", X))
+        """Squared error per sample of the rows of X, shape (n_samples,); a row whose error is not finite (it
+        overflowed even float64) gets +inf, the largest error: it is the least normal row there is."""
+        errors = squared_errors(X, self._apply("reconstruct", X))
+        errors[~np.isfinite(errors)] = np.inf
+        return errors
+
+    def _in_dtype_of(self, X: np.ndarray, out: np.ndarray, what: str) -> np.ndarray:
+        """``out`` in X's precision, or a ValueError naming the rows whose ``what`` do not fit it."""
+        if X.dtype == np.float32:
+            return finite_rows(out, what, first_row=0)
+        bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        if len(bad):
+            raise ValueError(f"rows {bad[:5].tolist()} (counted from 0): {what} are not finite")
+        return out
 
 
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _AutoencoderBase):
@@ -196,7 +209,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """Codes z = f(x): (n_samples, n_features) → (n_samples, latent_dim)."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        return self._apply("encode", X)
+        return self._in_dtype_of(X, self._apply("encode", X), "codes")
 
     def inverse_transform(self, X):
         """Reconstructions g(z) from codes: (n_samples, latent_dim) → (n_samples, n_features_in_)."""
@@ -204,7 +217,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         Z = check_array(X, dtype=[np.float64, np.float32])
         if Z.shape[1] != self.latent_dim:
             raise ValueError(f"inverse_transform takes codes of shape (n_samples, {self.latent_dim}), got {Z.shape}")
-        return self._apply("decode", Z)
+        return self._in_dtype_of(Z, self._apply("decode", Z), "reconstructions")
 
     def score_samples(self, X):
         """Negative squared reconstruction error of each row (higher = better reconstructed)."""

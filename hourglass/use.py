@@ -18,7 +18,16 @@ import torch
 from .corruptions import corruption_from_dict, parse_noise
 from .data import Samples, in_unit_range, load_samples
 from .errors import HourglassError
-from .metrics import corrupt, encode, fit_code_gaussian, psnr, reconstruct, reconstruction_errors, squared_errors
+from .metrics import (
+    corrupt,
+    encode,
+    finite_rows,
+    fit_code_gaussian,
+    psnr,
+    reconstruct,
+    reconstruction_errors,
+    squared_errors,
+)
 from .store import checkpoint as ckpt
 from .store.files import RowWriter, atomic_path, check_output, write_csv_block, write_rows
 from .training.devices import resolve
@@ -94,13 +103,15 @@ def stream_of(checkpoint: ckpt.Checkpoint, data, split: str | None, stream: bool
     return source
 
 
-def map_blocks(checkpoint: ckpt.Checkpoint, source, output: Path, fn, header=None) -> int:
+def map_blocks(checkpoint: ckpt.Checkpoint, source, output: Path, fn, what: str, header=None) -> int:
     """Write ``fn(x)`` of each block ``x`` of ``source`` (in the model's space) to ``output``, a block at a time:
-    memory stays bounded by a block, however large the file. Returns the rows written."""
+    memory stays bounded by a block, however large the file. Rows whose ``what`` are not finite are refused by
+    row number (:func:`~hourglass.metrics.finite_rows`), and nothing is written. Returns the rows written."""
     with RowWriter(output, source.n_rows, header, _id_column(checkpoint)) as writer:
-        for i in range(len(source.blocks)):
+        for i, (start, _) in enumerate(source.blocks):
             x = checkpoint.scaling.transform(source.read(i))
-            writer.write(fn(x), source.ids(i) if hasattr(source, "ids") and output.suffix == ".csv" else None)
+            rows = finite_rows(fn(x), what, first_row=start + 1)
+            writer.write(rows, source.ids(i) if hasattr(source, "ids") and output.suffix == ".csv" else None)
     return writer.written
 
 
@@ -119,12 +130,11 @@ def encode_file(
     k = checkpoint.model.architecture.latent_dim
     source = stream_of(checkpoint, data, split, stream)
     if source is not None:
-        n = map_blocks(
-            checkpoint, source, output, lambda x: encode(checkpoint.model, x), [f"z{i + 1}" for i in range(k)]
-        )
+        z_of = lambda x: encode(checkpoint.model, x)  # noqa: E731
+        n = map_blocks(checkpoint, source, output, z_of, "codes", [f"z{i + 1}" for i in range(k)])
         return {"output": output, "n": n, "latent_dim": k}
     samples, x = samples_for(checkpoint, data, split)
-    z = encode(checkpoint.model, x)
+    z = finite_rows(encode(checkpoint.model, x), "codes")
     write_rows(output, z, [f"z{i + 1}" for i in range(z.shape[1])], samples.ids, _id_column(checkpoint))
     return {"output": output, "n": len(z), "latent_dim": z.shape[1]}
 
@@ -151,9 +161,9 @@ def reconstruct_file(
         def decoded(x):
             x_hat = reconstruct(checkpoint.model, x)
             total[0] += float(squared_errors(x, x_hat).sum())
-            return checkpoint.scaling.inverse_transform(x_hat)
+            return checkpoint.scaling.inverse_transform(x_hat, dtype=np.float64)
 
-        n = map_blocks(checkpoint, source, output, decoded, source.columns)
+        n = map_blocks(checkpoint, source, output, decoded, "reconstructions", source.columns)
         return {
             "output": output,
             "n": n,
@@ -163,9 +173,8 @@ def reconstruct_file(
         }
     samples, x = samples_for(checkpoint, data, split)
     x_hat = reconstruct(checkpoint.model, x)
-    write_rows(
-        output, checkpoint.scaling.inverse_transform(x_hat), samples.columns, samples.ids, _id_column(checkpoint)
-    )
+    x_hat_data = finite_rows(checkpoint.scaling.inverse_transform(x_hat, dtype=np.float64), "reconstructions")
+    write_rows(output, x_hat_data, samples.columns, samples.ids, _id_column(checkpoint))
     if png is not None:
         _grid([("original", x), ("reconstruction", x_hat)], checkpoint, png, n_images)
     return {"output": output, "n": len(x_hat), "png": png, **reconstruction_errors(x, x_hat)}
@@ -221,6 +230,10 @@ def judge_scores(checkpoint: ckpt.Checkpoint, scores: np.ndarray, contamination:
     Returns ``scores``, ``training_percentile`` (the share of training rows with a smaller error: 0.5 is typical,
     0.999 rarer than 999 in 1,000), ``is_anomaly`` (score above ``threshold``, the training errors' 1 −
     ``contamination`` quantile, stored in the checkpoint when it was trained).
+
+    A score that is not finite (NaN or ∞: the row's reconstruction overflowed, :func:`~hourglass.metrics.apply_model`)
+    is +∞, the highest score, at percentile 1.0 and an anomaly: such a row is as far from the training data as the
+    model can tell, never normal.
     """
     if not 0 < contamination < 1:
         raise HourglassError(f"contamination must be in (0, 1), got {contamination:g}", params=("contamination",))
@@ -245,6 +258,7 @@ def judge_scores(checkpoint: ckpt.Checkpoint, scores: np.ndarray, contamination:
             f"{checkpoint.path}: anomaly.train_error_quantiles in its config must be at least two "
             "finite, non-decreasing numbers"
         )
+    scores = np.where(np.isfinite(scores), scores, np.inf)
     levels = np.linspace(0, 1, len(quantiles))
     threshold = float(np.interp(1 - contamination, levels, quantiles))
     return {

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import HourglassError
-from .scaling import Scaling
+from .scaling import FLOAT32_MAX, Scaling
 
 SPLITS = ("train", "val", "test")
 
@@ -65,9 +65,6 @@ class Dataset:
     def scaled_range(self, scaling: Scaling) -> tuple[float, float]:
         """The smallest and largest value of the scaled training split."""
         return scaling.scaled_range(self.x_train.min(axis=0), self.x_train.max(axis=0))
-
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def check_array(

@@ -8,6 +8,8 @@ import numpy as np
 
 from ..errors import HourglassError
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # 3.4e38: the model's space is float32
+
 
 def in_unit_range(x: np.ndarray) -> bool:
     """Whether every value lies in [0, 1]: what the Bernoulli cross-entropy, binarisation and clipped noise need."""
@@ -69,10 +71,25 @@ class Scaling:
         ends = self.transform(np.stack([low, high]))
         return float(ends[0].min()), float(ends[1].max())
 
-    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
+    def inverse_transform(self, x: np.ndarray, dtype=np.float32) -> np.ndarray:
+        """x in the data's units, as ``dtype`` (float64: rows the model answered in float64 keep their range)."""
         if self.kind == "none":
-            return np.asarray(x, dtype=np.float32)
-        return (np.asarray(x, dtype=np.float64) * self.scale + self.shift).astype(np.float32)
+            return np.asarray(x, dtype=dtype)
+        with np.errstate(over="ignore"):  # beyond float32 → ±inf, for the caller to refuse by row
+            return (np.asarray(x, dtype=np.float64) * self.scale + self.shift).astype(dtype)
+
+    def input_bounds(self, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+        """The smallest and largest value of each of the ``n_features`` columns (each (D,), in the data's units)
+        that the model can take: finite within float32's range, before scaling and after it. The bound is stated
+        here once; the service refuses values beyond it by row and column, and publishes it in its OpenAPI
+        document. (A margin of 1e-6 keeps the scaled value clear of float32's limit after rounding.)"""
+        if self.kind == "none":
+            return np.full(n_features, -FLOAT32_MAX), np.full(n_features, FLOAT32_MAX)
+        limit = FLOAT32_MAX * (1 - 1e-6)
+        shift = np.broadcast_to(np.asarray(self.shift, np.float64), (n_features,))
+        scale = np.broadcast_to(np.asarray(self.scale, np.float64), (n_features,))
+        low, high = shift - limit * scale, shift + limit * scale
+        return np.maximum(low, -FLOAT32_MAX), np.minimum(high, FLOAT32_MAX)
 
     def to_dict(self) -> dict:
         as_list = lambda v: v.tolist() if isinstance(v, np.ndarray) else float(v)  # noqa: E731

@@ -25,12 +25,13 @@ from starlette.exceptions import HTTPException
 
 from .._version import __version__
 from ..errors import HourglassError
-from ..metrics import squared_errors
+from ..metrics import decode, encode, squared_errors
 from ..store import checkpoint as ckpt
 from ..training.devices import resolve
 from ..use import judge_scores
+from . import contract
 from .config import ServiceConfig
-from .rows import TooLarge, parse_rows, read_json
+from .rows import RowReader, TooLarge, read_json
 
 
 class Batcher:
@@ -71,20 +72,27 @@ class Batcher:
 def model_pass(checkpoint: ckpt.Checkpoint, device: str = "auto"):
     """``run(x)``: rows in the data's units (N, D) → code (N, k), reconstruction (N, D) in the data's units, and
     score (N,), the squared error in the model's space (as ``hourglass score`` computes it); the model on
-    ``device``."""
+    ``device``. Rows that overflow float32 inside the network are answered in float64
+    (:func:`~hourglass.metrics.apply_model`), so any row within the model's range gets finite numbers."""
     where = resolve(device)
     model, scaling = checkpoint.model.eval().to(where), checkpoint.scaling
 
     def run(x: np.ndarray) -> dict[str, np.ndarray]:
         x_model = scaling.transform(x)
         with torch.inference_mode():
-            z = model.encode(torch.from_numpy(x_model).to(where))
-            x_hat = model.decode(z).cpu().numpy()
-        return {
-            "code": z.cpu().numpy(),
-            "reconstruction": scaling.inverse_transform(x_hat),
-            "score": squared_errors(x_model, x_hat),
-        }
+            z_t = model.encode(torch.from_numpy(x_model).to(where))
+            z, x_hat = z_t.cpu().numpy(), model.decode(z_t).cpu().numpy()
+        overflowed = ~(np.isfinite(z).all(axis=1) & np.isfinite(x_hat).all(axis=1))
+        if overflowed.any():  # rare: those rows again, in float64 where float32 overflows
+            z, x_hat = z.astype(np.float64), x_hat.astype(np.float64)
+            z[overflowed] = encode(model, x_model[overflowed])
+            x_hat[overflowed] = decode(model, z[overflowed])
+        out = {"code": z, "reconstruction": scaling.inverse_transform(x_hat, dtype=np.float64)}
+        for what, values in out.items():
+            bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+            if len(bad):  # beyond even float64: a network whose weights no input can tame
+                raise HourglassError(f"row {bad[0] + 1}: its {what} overflows even in float64")
+        return {**out, "score": squared_errors(x_model, x_hat)}
 
     return run
 
@@ -111,43 +119,20 @@ def describe(checkpoint: ckpt.Checkpoint, config: ServiceConfig) -> dict:
     }
 
 
-ROWS_SCHEMA = {
-    "type": "object",
-    "required": ["rows"],
-    "properties": {
-        "rows": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "oneOf": [
-                    {
-                        "type": "array",
-                        "items": {"type": "number"},
-                        "description": "the D features, in the model's order",
-                    },
-                    {"type": "object", "additionalProperties": {}, "description": "a table row keyed by column name"},
-                ]
-            },
-        },
-        "contamination": {
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "exclusiveMaximum": 1,
-            "default": 0.01,
-            "description": "/score only: the share of training rows flagged",
-        },
-    },
-    "example": {"rows": [[0.0, 0.5, 1.0]]},
-}
+LARGEST = float(np.finfo(np.float64).max)  # JSON has no infinity: the highest score is written as the largest double
+DISCARD_BYTES = 64 * 2**20  # of a body over max_body_bytes, read and dropped before the 413, so the client reads it
 
 
 def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig | None = None):
     """The FastAPI app serving ``checkpoint`` (loaded and validated here: a bad one raises before any serving);
-    ``config`` defaults to :class:`ServiceConfig`'s defaults."""
+    ``config`` defaults to :class:`ServiceConfig`'s defaults. Its OpenAPI document is made here too, from the
+    model (:mod:`.contract`), once."""
     config = config or ServiceConfig()
     checkpoint = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
     batcher = Batcher(model_pass(checkpoint, config.device), config.max_rows)
     model_info = describe(checkpoint, config)
+    read_rows = RowReader(checkpoint, config.max_rows)
+    models = contract.contract(read_rows, checkpoint.model.architecture.latent_dim)
 
     async def lifespan(app):
         task = asyncio.create_task(batcher.serve_forever())
@@ -162,57 +147,78 @@ def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig |
         "anomaly scores of JSON rows.",
     )
 
-    def problem(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"detail": message}, status_code=status)
+    def problem(status: int, message: str, headers=None) -> JSONResponse:
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
     app.add_exception_handler(TooLarge, lambda request, e: problem(413, str(e)))
     app.add_exception_handler(HourglassError, lambda request, e: problem(422, str(e)))
     app.add_exception_handler(RequestValidationError, lambda request, e: problem(422, str(e).splitlines()[0]))
-    app.add_exception_handler(HTTPException, lambda request, e: problem(e.status_code, str(e.detail)))
+    # a 405 keeps the Allow header Starlette gives it (RFC 9110 §15.5.6)
+    app.add_exception_handler(HTTPException, lambda request, e: problem(e.status_code, str(e.detail), e.headers))
     app.add_exception_handler(Exception, lambda request, e: problem(500, f"internal error: {type(e).__name__}"))
+
+    async def too_large(request: Request, message: str) -> TooLarge:
+        """A 413 the client can read: the rest of its body is read and dropped (up to :data:`DISCARD_BYTES`), so
+        the answer is not lost to a connection reset while the client is still sending."""
+        dropped = 0
+        async for chunk in request.stream():
+            dropped += len(chunk)
+            if dropped > DISCARD_BYTES:
+                break
+        return TooLarge(message)
 
     async def rows_of(request: Request, allowed=("rows",)):
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > config.max_body_bytes:
-            raise TooLarge(
-                f"the body has {int(declared)} bytes; this service takes at most "
-                f"{config.max_body_bytes} (max_body_bytes)"
+            raise await too_large(
+                request,
+                f"the body has {int(declared)} bytes; this service takes at most {config.max_body_bytes} "
+                "(max_body_bytes)",
             )
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > config.max_body_bytes:
-                raise TooLarge(f"the body is over {config.max_body_bytes} bytes (max_body_bytes)")
+                raise await too_large(request, f"the body is over {config.max_body_bytes} bytes (max_body_bytes)")
         payload = read_json(bytes(body))
-        x, ids = parse_rows(payload, checkpoint, config.max_rows, allowed)
+        x, ids = read_rows(payload, allowed)
         out = await batcher(x)
         return payload, out, ({"ids": ids} if ids is not None else {})
 
-    body = {"requestBody": {"required": True, "content": {"application/json": {"schema": ROWS_SCHEMA}}}}
+    def rows_in(request_model: str, answer: str, description: str) -> dict:
+        return {"requestBody": contract.body(request_model), "responses": contract.answers(answer, description)}
 
-    @app.post("/encode", openapi_extra=body, summary="codes z = f(x) of rows (a VAE: the mean of q(z|x))")
-    async def encode(request: Request):
+    @app.post(
+        "/encode",
+        openapi_extra=rows_in("RowsRequest", "EncodeResponse", "each row's code"),
+        summary="codes z = f(x) of rows (a VAE: the mean of q(z|x))",
+    )
+    async def encode_rows(request: Request):
         _, out, ids = await rows_of(request)
         return {"codes": out["code"].tolist(), **ids}
 
-    @app.post("/reconstruct", openapi_extra=body, summary="reconstructions g(f(x)) in the data's units")
-    async def reconstruct(request: Request):
+    @app.post(
+        "/reconstruct",
+        openapi_extra=rows_in("RowsRequest", "ReconstructResponse", "each row's reconstruction"),
+        summary="reconstructions g(f(x)) in the data's units",
+    )
+    async def reconstruct_rows(request: Request):
         _, out, ids = await rows_of(request)
         return {"reconstructions": out["reconstruction"].tolist(), "columns": model_info["feature_names"], **ids}
 
     @app.post(
         "/score",
-        openapi_extra=body,
+        openapi_extra=rows_in("ScoreRequest", "ScoreResponse", "each row's score, percentile and flag"),
         summary="anomaly scores: squared reconstruction error, its training percentile, and a flag",
     )
-    async def score(request: Request):
+    async def score_rows(request: Request):
         payload, out, ids = await rows_of(request, ("rows", "contamination"))
         contamination = payload.get("contamination", 0.01)
         if isinstance(contamination, bool) or not isinstance(contamination, (int, float)):
             raise HourglassError(f"contamination must be a number in (0, 1), got {contamination!r}")
         judged = judge_scores(checkpoint, out["score"], contamination)
         return {
-            "scores": judged["scores"].tolist(),
+            "scores": np.minimum(judged["scores"], LARGEST).tolist(),
             "training_percentile": judged["training_percentile"].tolist(),
             "is_anomaly": judged["is_anomaly"].tolist(),
             "threshold": judged["threshold"],
@@ -220,14 +226,22 @@ def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig |
             **ids,
         }
 
-    @app.get("/health", summary="is the service up")
+    @app.get(
+        "/health", summary="is the service up", openapi_extra={"responses": contract.answers("Health", "up", False)}
+    )
     async def health():
         return {"status": "ok", "model": checkpoint.variant, "pid": os.getpid()}
 
-    @app.get("/model", summary="the model served: architecture, objective, training data, limits")
+    @app.get(
+        "/model",
+        summary="the model served: architecture, objective, training data, limits",
+        openapi_extra={"responses": contract.answers("ModelInfo", "the model", False)},
+    )
     async def model():
         return model_info
 
+    document = app.openapi()  # FastAPI's paths, with this model's schemas added: made once, served as it is
+    document.setdefault("components", {}).setdefault("schemas", {}).update(contract.schemas(models))
     return app
 
 

@@ -1,11 +1,13 @@
 """`hourglass serve`: JSON rows in, the numbers hourglass computes out; every bad request a 4xx naming its problem."""
 
+import http.client
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -73,10 +75,15 @@ ROW = [0.0] * 64
         (json.dumps({"rows": [ROW] * 51}).encode(), 413, "51 rows in one request; this service takes at most 50"),
         (json.dumps({"rows": [ROW] * 49, "pad": "x" * 200_000}).encode(), 413, "200000"),
         (b"[" * 100_000, 422, "nested too deeply"),
+        (json.dumps({"rows": [ROW, ROW[:9] + [1e39] + ROW[10:]]}).encode(), 422, "row 2, value 10 is 1e+39, beyond"),
+        (json.dumps({"rows": [[-1e300] + ROW[1:]]}).encode(), 422, "row 1, value 1 is -1e+300, beyond the range"),
+        (json.dumps({"rows": [[10**400] + ROW[1:]]}).encode(), 422, "row 1, value 1 is an integer of 401 digits"),
+        (b'{"rows": [[1e400' + b", 0" * 63 + b"]]}", 422, "row 1, value 1 is inf"),
     ],
 )
-def test_bad_requests_get_a_4xx_naming_the_problem(digits_service, body, status, fragment):
-    r = digits_service.post("/score", content=body, headers={"content-type": "application/json"})
+@pytest.mark.parametrize("path", ["/encode", "/reconstruct", "/score"])
+def test_bad_requests_get_a_4xx_naming_the_problem(digits_service, path, body, status, fragment):
+    r = digits_service.post(path, content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     detail = r.json()["detail"]
     assert fragment in detail and "\n" not in detail and "Traceback" not in detail, detail
@@ -87,7 +94,10 @@ def test_bad_contamination_and_unknown_paths(digits_service):
     assert r.status_code == 422 and "contamination must be in (0, 1)" in r.json()["detail"]
     assert digits_service.post("/encode", json={"rows": [ROW], "contamination": 0.1}).status_code == 422
     assert digits_service.get("/nowhere").status_code == 404
-    assert digits_service.get("/score").status_code == 405
+    r = digits_service.get("/score")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    r = digits_service.request("TRACE", "/health")
+    assert r.status_code == 405 and "GET" in r.headers["allow"]
 
 
 def test_table_rows_by_column_name_in_any_order(trained, table_service):
@@ -108,7 +118,10 @@ def test_table_rows_by_column_name_in_any_order(trained, table_service):
     ]:
         r = table_service.post("/score", json={"rows": [row, bad]})
         assert r.status_code == 422 and "row 2" in r.json()["detail"] and fragment in r.json()["detail"], r.text
-    assert table_service.post("/encode", json={"rows": [list(range(5))]}).status_code == 200  # features in order
+    r = table_service.post("/encode", json={"rows": [list(range(5))]})  # a table model takes rows by column name
+    assert r.status_code == 422 and "row 1 is a list; this model was trained on a table" in r.json()["detail"]
+    r = table_service.post("/score", json={"rows": [{**row, "spend": 1e39}]})
+    assert r.status_code == 422 and "row 1, column 'spend' is 1e+39, beyond the range" in r.json()["detail"]
     assert table_service.get("/model").json()["feature_names"][-1] == "region=south"
 
 
@@ -122,7 +135,8 @@ def test_the_real_server_on_loopback(trained, tmp_path):
     port = free_port()
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "hourglass", "serve", str(trained["mlp"]), "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "hourglass", "serve", str(trained["mlp"]), "--port", str(port), "--workers", "2"]
+        + ["--max-body-bytes", "100000"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
@@ -139,6 +153,13 @@ def test_the_real_server_on_loopback(trained, tmp_path):
         r = httpx.post(f"{url}/score", json={"rows": [ROW, [1.0] * 64]})
         assert r.status_code == 200 and len(r.json()["scores"]) == 2
         assert httpx.post(f"{url}/score", json={"rows": [[1]]}).status_code == 422
+        # a body over the limit, sent whole with its Content-Length: the client reads a 413, not a reset connection
+        for _ in range(3):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("POST", "/score", body=b" " * 3_000_000, headers={"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            assert answer.status == 413 and b"at most 100000" in answer.read()
+            connection.close()
         busy = hourglass("serve", trained["mlp"], "--port", port, check=False)  # the port is taken
         assert_one_line_error(busy, f"cannot listen on 127.0.0.1:{port}", "--port")
     finally:
@@ -182,3 +203,28 @@ def test_waiting_requests_share_one_pass_and_a_cancelled_one_breaks_nothing():
     assert passes[:2] == [1, 11] and passes[2] == 4  # the five waiting requests (and the cancelled one): one pass
     assert [a["rows"].shape[0] for a in answers] == [1, 2, 2, 2, 2, 2]
     assert all((a["rows"] == i).all() for i, a in enumerate(answers[1:])) and after["rows"].shape == (4, 3)
+
+
+DOCUMENT = Path(__file__).parents[2] / "docs" / "openapi-customers.json"
+
+
+def published_document(app) -> dict:
+    """The app's OpenAPI document without the lines that name the checkpoint's folder and hourglass's version."""
+    document = json.loads(json.dumps(app.openapi()))
+    document["info"].pop("description"), document["info"].pop("version")
+    return document
+
+
+def test_the_docs_show_the_tables_example_s_real_document(trained):
+    """docs/openapi-customers.json is the document the service publishes for the tables example (the customers
+    table, served with the default limits). To refresh it: HOURGLASS_WRITE_DOCS=1 pytest -k real_document."""
+    document = published_document(create_app(trained["table"]))
+    if os.environ.get("HOURGLASS_WRITE_DOCS"):
+        DOCUMENT.write_text(json.dumps(document, indent=2) + "\n")
+    assert json.loads(DOCUMENT.read_text()) == document
+    row = document["components"]["schemas"]["Row"]
+    assert row["additionalProperties"] is False and set(row["required"]) == {"spend", "visits", "basket", "region"}
+    assert row["properties"]["region"]["enum"] == ["north", "south"]
+    rows = document["components"]["schemas"]["ScoreRequest"]["properties"]["rows"]
+    assert rows["minItems"] == 1 and rows["maxItems"] == ServiceConfig().max_rows
+    assert set(document["paths"]["/score"]["post"]["responses"]) == {"200", "413", "422"}
