@@ -187,6 +187,26 @@ def code_sparsity(z: np.ndarray) -> dict[str, float]:
     return {"zero_fraction": float(1 - nonzero.mean()), "mean_active": float(nonzero.sum(axis=1).mean())}
 
 
+@torch.no_grad()
+def codebook_usage(model, x: np.ndarray, batch_size: int = 4096) -> dict:
+    """A VQ-VAE's codebook over the rows of ``x``: ``codebook_perplexity`` (exp of the entropy of the entries'
+    usage: K when all K are used evenly; :func:`hourglass.quantizers.perplexity`), ``codebook_used`` (entries
+    chosen at least once) and ``codebook_entries`` (K)."""
+    from .quantizers import perplexity
+
+    model.eval()
+    q = model.quantizer
+    index = torch.cat(
+        [q.indices(model.encode(torch.as_tensor(x[i : i + batch_size]).to(device_of(model)))).cpu()
+         for i in range(0, len(x), batch_size)]
+    )  # fmt: skip
+    return {
+        "codebook_perplexity": perplexity(index, q.entries),
+        "codebook_used": int(index.unique().numel()),
+        "codebook_entries": q.entries,
+    }
+
+
 def mean_jacobian_norm(model, x: np.ndarray, batch_size: int = 512) -> float:
     """Mean over samples of ‖J_f(x)‖_F (not squared), computed exactly."""
     from .losses import jacobian_frobenius_sq_exact

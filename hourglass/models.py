@@ -18,6 +18,7 @@ from torch import nn
 
 from .errors import HourglassError
 from .nets import Architecture, build, init_seed
+from .quantizers import VectorQuantizer, straight_through
 
 OUTPUTS = ("linear", "sigmoid")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -31,6 +32,8 @@ class Output(NamedTuple):
     z: the code (N, k); for a VAE, the draw z = μ + σ ⊙ ε that was decoded ((K, N, k) for K draws).
     mu, log_var: a VAE's q(z|x) = N(μ, diag exp(log_var)), each (N, k); None for a deterministic encoder.
     x_log_var: log σ² of a Gaussian p(x|z), (D,); None otherwise.
+    z_q: a VQ-VAE's quantised code (N, k), the codebook entries that replaced z (the decoder saw them through the
+        straight-through estimator); None otherwise.
     """
 
     decoded: torch.Tensor
@@ -38,6 +41,7 @@ class Output(NamedTuple):
     mu: torch.Tensor | None = None
     log_var: torch.Tensor | None = None
     x_log_var: torch.Tensor | None = None
+    z_q: torch.Tensor | None = None
 
 
 def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -196,7 +200,44 @@ class VAE(Autoencoder):
         return self.decode(torch.randn(n, self.latent_dim, generator=generator).to(next(self.parameters()).device))
 
 
-MODEL_KINDS: dict[str, type[Autoencoder]] = {Autoencoder.kind: Autoencoder, VAE.kind: VAE}
+class VQVAE(Autoencoder):
+    """The vector-quantised autoencoder (van den Oord et al. 2017): x ─f─▶ z ─q─▶ z_q ─g─▶ x̂, z_q the nearest
+    codebook entries (:class:`~hourglass.quantizers.VectorQuantizer`), gradients passed straight through q.
+
+    ``encode`` gives the continuous code z = f(x), the grid before quantisation (what a prior is fitted to);
+    ``decode`` quantises, then decodes: any code, a prior's draw too, is decoded as the nearest entries.
+    """
+
+    kind = "vqvae"
+
+    def __init__(self, encoder, decoder, quantizer: VectorQuantizer, output: str = "linear", architecture=None):
+        super().__init__(encoder, decoder, output, architecture)
+        self.quantizer = quantizer
+
+    @classmethod
+    def from_architecture(  # type: ignore[override]  # a VQ-VAE is built with its codebook's update rule
+        cls, arch: Architecture, output: str = "linear", ema: bool = True, restart: bool = True, seed: int = 0
+    ) -> VQVAE:
+        if arch.codebook is None:
+            raise HourglassError("a VQ-VAE needs a codebook size (codebook)", params=("codebook",))
+        with init_seed(seed):
+            encoder, decoder = build(arch)
+            quantizer = VectorQuantizer(arch.codebook, arch.code_vector, ema=ema, dead_below=0.1 if restart else 0)
+        return cls(encoder, decoder, quantizer, output, arch)
+
+    def options(self) -> dict:
+        return {"output": self.output, "ema": self.quantizer.ema, "restart": self.quantizer.dead_below > 0}
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Output:
+        z = self.encoder(x)
+        z_q = self.quantizer(z, generator)
+        return Output(self.decoder(straight_through(z, z_q)), z, z_q=z_q)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return super().decode(self.quantizer.quantize(z))
+
+
+MODEL_KINDS: dict[str, type[Autoencoder]] = {Autoencoder.kind: Autoencoder, VAE.kind: VAE, VQVAE.kind: VQVAE}
 
 
 def build_model(kind: str, arch: Architecture, options: dict, seed: int = 0) -> Autoencoder:

@@ -39,6 +39,9 @@ class Architecture:
     code_activation: what the encoder applies to z: "linear" (none), "relu" (exact zeros, for sparse codes) or
         "sigmoid" (codes in (0, 1), for the KL-sparsity penalty and the closed-form contractive penalty).
     topk: keep only the k largest code units of each sample, zero the rest (Makhzani & Frey 2013); None: all.
+    codebook: K, for a vector-quantised code (the VQ-VAE; conv only): the encoder ends in a grid of P positions
+        (7 × 7 for MNIST with two stride-2 convs) of d = latent_dim / P numbers each, every d-vector to be replaced
+        by the nearest of K codebook entries (:mod:`hourglass.quantizers`); None: a continuous code.
     """
 
     kind: str = "mlp"
@@ -48,6 +51,7 @@ class Architecture:
     activation: str = "silu"
     code_activation: str = "linear"
     topk: int | None = None
+    codebook: int | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -87,6 +91,34 @@ class Architecture:
                 f"a conv autoencoder needs image samples (C, H, W) and at least one channel width; "
                 f"got input shape {self.input_shape}"
             )
+        if self.codebook is not None:
+            object.__setattr__(self, "codebook", _whole([self.codebook], "codebook")[0])
+            if self.kind != "conv" or self.code_activation != "linear" or self.topk is not None:
+                raise HourglassError(
+                    "a vector-quantised code (codebook) needs the conv arch, a linear code and no topk",
+                    params=("codebook", "arch"),
+                )
+            positions = math.prod(self.grid)
+            if self.latent_dim % positions or self.codebook < 2:
+                raise HourglassError(
+                    f"a vector-quantised code is a {self.grid[0]}×{self.grid[1]} grid of vectors: latent_dim must be a "
+                    f"multiple of {positions} (e.g. {16 * positions}: 16 numbers each), got {self.latent_dim}; "
+                    f"and the codebook at least 2 entries",
+                    params=("latent_dim", "codebook"),
+                )
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """(H, W) of the conv encoder's last feature map."""
+        h, w = self.input_shape[1:]
+        for _ in self.widths or ():
+            h, w = _conv_out(h), _conv_out(w)
+        return h, w
+
+    @property
+    def code_vector(self) -> int:
+        """d, the numbers in each quantised vector of a codebook code (latent_dim / positions)."""
+        return self.latent_dim // math.prod(self.grid)
 
     @property
     def n_features(self) -> int:
@@ -99,7 +131,8 @@ class Architecture:
 
     @classmethod
     def from_dict(cls, d: dict) -> Architecture:
-        unknown = set(d) - {"kind", "input_shape", "widths", "latent_dim", "activation", "code_activation", "topk"}
+        known = {"kind", "input_shape", "widths", "latent_dim", "activation", "code_activation", "topk", "codebook"}
+        unknown = set(d) - known
         if unknown:
             raise HourglassError(f"architecture has unknown fields {sorted(unknown)}")
         try:
@@ -145,12 +178,31 @@ def _conv_out(size: int) -> int:
     return (size + 2 * 1 - 3) // 2 + 1  # kernel 3, stride 2, padding 1
 
 
+class ToGrid(nn.Module):
+    """(N, d, H, W) → (N, H·W·d), position by position: each position's d-vector stays contiguous."""
+
+    def forward(self, h):
+        return h.permute(0, 2, 3, 1).flatten(1)
+
+
+class FromGrid(nn.Module):
+    """(N, H·W·d) → (N, d, H, W), the inverse of :class:`ToGrid`."""
+
+    def __init__(self, grid: tuple[int, int], dim: int):
+        super().__init__()
+        self.grid, self.dim = grid, dim
+
+    def forward(self, z):
+        return z.reshape(len(z), *self.grid, self.dim).permute(0, 3, 1, 2)
+
+
 def conv_pair(
-    input_shape, channels, latent_dim: int, activation: str = "silu", code_outputs: int = 1
+    input_shape, channels, latent_dim: int, activation: str = "silu", code_outputs: int = 1, grid: bool = False
 ) -> tuple[nn.Sequential, nn.Sequential]:
     """Stride-2 3×3 convs down to a linear code, and transposed convs back up to exactly (C, H, W).
 
-    For MNIST with ``channels=(32, 64)``: 1×28×28 → 32×14×14 → 64×7×7 → k, and back.
+    For MNIST with ``channels=(32, 64)``: 1×28×28 → 32×14×14 → 64×7×7 → k, and back. With ``grid``, the code is
+    the last feature map itself, mapped by a 1×1 conv to d = k / (7·7) channels (a grid of vectors to quantise).
     """
     act = ACTIVATIONS[activation]
     c, h, w = input_shape
@@ -163,9 +215,14 @@ def conv_pair(
     enc: list[nn.Module] = [nn.Unflatten(1, (c, h, w))]
     for a, b in pairwise(chans):
         enc += [nn.Conv2d(a, b, 3, stride=2, padding=1), act()]
-    enc += [nn.Flatten(), nn.Linear(flat, latent_dim * code_outputs)]
-
-    dec: list[nn.Module] = [nn.Linear(latent_dim, flat), act(), nn.Unflatten(1, (chans[-1],) + sizes[-1])]
+    dec: list[nn.Module]
+    if grid:
+        dim = latent_dim // (sizes[-1][0] * sizes[-1][1])
+        enc += [nn.Conv2d(chans[-1], dim, 1), ToGrid()]
+        dec = [FromGrid(sizes[-1], dim), nn.Conv2d(dim, chans[-1], 1), act()]
+    else:
+        enc += [nn.Flatten(), nn.Linear(flat, latent_dim * code_outputs)]
+        dec = [nn.Linear(latent_dim, flat), act(), nn.Unflatten(1, (chans[-1],) + sizes[-1])]
     for i in range(len(channels), 0, -1):
         (hi, wi), (ho, wo) = sizes[i], sizes[i - 1]
         # output_padding picks the larger of the two sizes a stride-2 conv could have come from.
@@ -211,7 +268,8 @@ def build(arch: Architecture, code_outputs: int = 1) -> tuple[nn.Module, nn.Modu
     if arch.kind == "mlp":
         encoder, decoder = mlp_hourglass([arch.n_features, *widths], k, arch.activation, code_outputs)
     elif arch.kind == "conv":
-        encoder, decoder = conv_pair(arch.input_shape, widths, k, arch.activation, code_outputs)
+        grid = arch.codebook is not None
+        encoder, decoder = conv_pair(arch.input_shape, widths, k, arch.activation, code_outputs, grid)
     else:  # f(x) = W₁x + b₁, g(z) = W₂z + b₂: with squared error, PCA's subspace (Baldi & Hornik 1989)
         encoder, decoder = nn.Linear(arch.n_features, k * code_outputs), nn.Linear(k, arch.n_features)
     if code_outputs == 1:

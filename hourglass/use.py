@@ -22,7 +22,6 @@ from .metrics import (
     corrupt,
     encode,
     finite_rows,
-    fit_code_gaussian,
     psnr,
     reconstruct,
     reconstruction_errors,
@@ -311,24 +310,40 @@ SAMPLE_BATCH = 8192  # samples decoded at a time: memory stays bounded however m
 MAX_GRID = 1024  # images in one --png grid
 
 
-def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard"):
-    """A function ``draw(n, generator) -> (n, D)`` decoding codes drawn from N(0, I) (``prior="standard"``; a VAE's
-    prior), or for a plain autoencoder from a Gaussian fitted to its training codes (``prior="fitted"``; of data
-    streamed from disk, its first training rows: :func:`hourglass.workflow.rows_in_memory`), in the model's space."""
-    from .workflow import dataset_of, rows_in_memory
+PRIOR_NAMES = {
+    "standard": "N(0, I)",
+    "gaussian": "a Gaussian fitted to the training codes",
+    "fitted": "a Gaussian fitted to the training codes",  # the name it had before `gaussian`
+    "gmm": "a Gaussian mixture fitted to the training codes",
+    "diffusion": "latent diffusion on the training codes",
+}
+
+
+def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard", steps: int | None = 50):
+    """A function ``draw(n, generator) -> (n, D)`` decoding codes drawn from ``prior``, in the model's space:
+    ``standard``, N(0, I) (a VAE's prior); ``gaussian`` (or ``fitted``), a Gaussian fitted now to a plain
+    autoencoder's training codes (of data streamed from disk, its first training rows); ``gmm`` or ``diffusion``, the
+    prior saved in the run folder by ``hourglass prior`` (:mod:`hourglass.priors`; ``steps``: DDIM's)."""
+    from .priors import saved_prior
 
     model = checkpoint.model
+    if prior not in PRIOR_NAMES:
+        raise HourglassError(f"unknown prior {prior!r}; expected one of {', '.join(PRIOR_NAMES)}", params=("prior",))
     if prior == "standard":
         return lambda n, generator: model.sample(n, generator).cpu().numpy()
-    if prior != "fitted":
-        raise HourglassError(f"unknown prior {prior!r}; expected standard or fitted", params=("prior",))
-    if model.variational:
-        raise HourglassError(
-            "the fitted prior is for plain autoencoders; a VAE samples its own prior N(0, I)", params=("prior",)
-        )
-    x_train = rows_in_memory(dataset_of(checkpoint), "train")[0]
-    mean, tril = (torch.as_tensor(a) for a in fit_code_gaussian(model, checkpoint.scaling.transform(x_train)))
-    return lambda n, generator: model.sample(n, generator, mean=mean, scale_tril=tril).cpu().numpy()
+    if prior in ("gaussian", "fitted"):
+        if model.variational:
+            raise HourglassError(
+                "the fitted Gaussian is for plain autoencoders; a VAE samples its own prior N(0, I)",
+                params=("prior",),
+            )
+        from .priors import GaussianPrior, codes_of
+
+        fitted = GaussianPrior.fit(codes_of(checkpoint))
+        return lambda n, generator: model.sample(n, generator, fitted.mean, fitted.scale_tril).cpu().numpy()
+    codes = saved_prior(checkpoint, prior, steps)  # a missing or stale prior is said before anything is written
+    device = next(model.parameters()).device
+    return lambda n, generator: model.decode(codes(n, generator).to(device)).detach().cpu().numpy()
 
 
 def sample_file(
@@ -339,6 +354,7 @@ def sample_file(
     prior: str = "standard",
     seed: int = 0,
     device: str = "auto",
+    steps: int | None = 50,
 ) -> dict:
     """Draw ``n`` samples (:func:`sampler`) and write them in the data's units to ``output`` (.npy or .csv,
     streamed :data:`SAMPLE_BATCH` at a time, after checking the disk has room) and/or the first of them as an image
@@ -365,7 +381,7 @@ def sample_file(
                 f"has {free / 1e9:.1f} GB free",
                 params=("n",),
             )
-    draw, generator = sampler(checkpoint, prior), torch.Generator().manual_seed(seed)
+    draw, generator = sampler(checkpoint, prior, steps), torch.Generator().manual_seed(seed)
     batches = (draw(min(SAMPLE_BATCH, n - start), generator) for start in range(0, n, SAMPLE_BATCH))
     shown: list[np.ndarray] = []
     if output is not None:
@@ -376,7 +392,7 @@ def sample_file(
         from .report import image_grid
 
         x, cols = np.concatenate(shown)[:n], int(np.ceil(np.sqrt(n)))
-        where = "N(0, I)" if prior == "standard" else "a Gaussian fitted to the training codes"
+        where = PRIOR_NAMES[prior]
         image_grid(
             [("", x[i : i + cols]) for i in range(0, n, cols)],
             checkpoint.model.architecture.input_shape,

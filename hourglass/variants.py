@@ -12,8 +12,15 @@ from typing import Any
 
 from .corruptions import parse_noise
 from .errors import HourglassError
-from .losses import ContractivePenalty, KLSparsityPenalty, L1Penalty, Objective
-from .models import VAE, Autoencoder
+from .losses import (
+    CodebookPenalty,
+    CommitmentPenalty,
+    ContractivePenalty,
+    KLSparsityPenalty,
+    L1Penalty,
+    Objective,
+)
+from .models import VAE, VQVAE, Autoencoder
 from .nets import ACTIVATIONS, CODE_ACTIVATIONS, KINDS, Architecture
 from .options import Allowed, check
 
@@ -24,8 +31,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "sae": {"l1": 0.1},
     "cae": {"contractive": 0.1},
     "vae": {},
+    "vqvae": {"codebook": 128},
 }
 VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False, "iw_samples": 1}  # and neutral values
+VQ_OPTIONS = {"commitment": 0.25, "codebook_ema": True, "codebook_restart": True}  # and their defaults
+VQ_CODE_VECTOR = 16  # numbers per grid position of a VQ-VAE whose latent_dim is left at its default
 
 
 @dataclass
@@ -47,6 +57,10 @@ class ModelConfig:
     beta, kl_warmup_epochs, learn_variance: the VAE's KL weight, its warm-up, a learned Gaussian variance;
         iw_samples: K > 1 trains the VAE on the importance-weighted bound with K draws (the IWAE).
     binarize: dynamic binarisation, x ~ Bernoulli(x) for every batch (data in [0, 1]).
+    codebook: K entries of a vector-quantised code (the VQ-VAE; preset "vqvae": 128, the conv arch, and with
+        latent_dim left at its default a grid of 16-d vectors: 7 × 7 × 16 for MNIST); commitment: its β (0.25);
+        codebook_ema, codebook_restart: update the codebook by moving averages (else by its gradient loss), and
+        restart entries nobody uses.
     """
 
     model: str = "ae"
@@ -70,6 +84,10 @@ class ModelConfig:
     learn_variance: bool = False
     iw_samples: int = 1
     binarize: bool = False
+    codebook: int | None = None
+    commitment: float = 0.25
+    codebook_ema: bool = True
+    codebook_restart: bool = True
 
     def __post_init__(self):
         check(self, MODEL_OPTIONS)
@@ -78,6 +96,15 @@ class ModelConfig:
                 raise HourglassError(
                     f"{option} is an option of the VAE (model vae), not of model {self.model}", params=(option, "model")
                 )
+        quantised = self.codebook is not None or PRESETS[self.model].get("codebook") is not None
+        for option, neutral in VQ_OPTIONS.items():
+            if getattr(self, option) != neutral and not quantised:
+                raise HourglassError(
+                    f"{option} is an option of a vector-quantised code (model vqvae, or codebook K)",
+                    params=(option, "model", "codebook"),
+                )
+        if quantised and self.variational:
+            raise HourglassError("a VAE's code is continuous; a codebook is for model vqvae", params=("codebook",))
 
     def check(self) -> None:
         """Refuse now what would be refused whatever the data (a penalty's weight, the noise, what a VAE cannot
@@ -85,14 +112,19 @@ class ModelConfig:
         second, not the loading of a large file first."""
         objective = self.objective("bce", clip_noise=True)  # building it runs the noise's and penalties' own checks
         objective.check_kind(self.variational)
-        self.architecture((1, 8, 8) if self.arch == "conv" else (8,))  # a stand-in sample shape: the data's comes later
+        self.architecture(
+            (1, 8, 8) if self.expanded().arch == "conv" else (8,)
+        )  # a stand-in sample shape: the data's comes later
 
     def expanded(self) -> ModelConfig:
         """This config with its preset's defaults filled in (explicit options win)."""
         preset = dict(PRESETS[self.model])
         if self.kl_sparsity is not None or self.topk is not None:
             preset.pop("l1", None)  # another sparsity was asked for
-        return replace(self, **{k: v for k, v in preset.items() if getattr(self, k) is None})
+        spec = replace(self, **{k: v for k, v in preset.items() if getattr(self, k) is None})
+        if spec.codebook is not None and spec.arch == "mlp":  # a grid of codes to quantise needs the conv pair
+            spec = replace(spec, arch="conv")
+        return spec
 
     @property
     def variational(self) -> bool:
@@ -101,9 +133,11 @@ class ModelConfig:
     @property
     def overcomplete(self) -> bool:
         """Whether the objective keeps a code at least as wide as the input from copying it (noise, a sparsity
-        penalty or top-k, the contractive penalty) — the variants the textbook allows an overcomplete code."""
+        penalty or top-k, the contractive penalty, a codebook: a quantised code holds a few bits, whatever its
+        width) — the variants the textbook allows an overcomplete code."""
         spec = self.expanded()
-        return any(v is not None for v in (spec.noise, spec.l1, spec.kl_sparsity, spec.topk, spec.contractive))
+        chosen = (spec.noise, spec.l1, spec.kl_sparsity, spec.topk, spec.contractive, spec.codebook)
+        return any(v is not None for v in chosen)
 
     def objective(self, loss: str, clip_noise: bool) -> Objective:
         """The :class:`Objective` these options ask for, for the resolved reconstruction ``loss`` (bce or mse)."""
@@ -116,6 +150,10 @@ class ModelConfig:
             penalties.append(KLSparsityPenalty(spec.kl_sparsity, spec.sparsity_target))
         if spec.contractive is not None:
             penalties.append(ContractivePenalty(spec.contractive, spec.contractive_estimator, spec.probes))
+        if spec.codebook is not None:
+            penalties.append(CommitmentPenalty(spec.commitment))
+            if not spec.codebook_ema:
+                penalties.append(CodebookPenalty())
         if self.variational:
             loss = "bce" if loss == "bce" else "gaussian"
         return Objective(loss, corruption, penalties, spec.beta, spec.kl_warmup_epochs, spec.binarize, spec.iw_samples)
@@ -132,8 +170,12 @@ class ModelConfig:
             if spec.l1 is not None or spec.topk is not None
             else "linear"
         )
+        latent_dim = spec.latent_dim
+        if spec.codebook is not None and latent_dim == ModelConfig.latent_dim:  # left at its default: 16 per position
+            grid = Architecture(spec.arch, input_shape, spec.widths).grid
+            latent_dim = VQ_CODE_VECTOR * grid[0] * grid[1]
         return Architecture(
-            spec.arch, input_shape, spec.widths, spec.latent_dim, spec.activation, code_activation, spec.topk
+            spec.arch, input_shape, spec.widths, latent_dim, spec.activation, code_activation, spec.topk, spec.codebook
         )
 
     def build(self, input_shape, objective: Objective, seed: int) -> Autoencoder:
@@ -142,6 +184,10 @@ class ModelConfig:
         if self.variational:
             likelihood = "bernoulli" if objective.reconstruction == "bce" else "gaussian"
             model: Autoencoder = VAE.from_architecture(arch, likelihood, self.learn_variance, seed=seed)
+        elif arch.codebook is not None:
+            model = VQVAE.from_architecture(
+                arch, objective.model_output, self.codebook_ema, self.codebook_restart, seed=seed
+            )
         else:
             model = Autoencoder.from_architecture(arch, objective.model_output, seed=seed)
         objective.check(model)
@@ -171,6 +217,10 @@ MODEL_OPTIONS = {
     "learn_variance": Allowed(choices=(True, False)),
     "iw_samples": Allowed(whole=True, minimum=1),
     "binarize": Allowed(choices=(True, False)),
+    "codebook": Allowed(whole=True, minimum=2, optional=True),
+    "commitment": Allowed(minimum=0),
+    "codebook_ema": Allowed(choices=(True, False)),
+    "codebook_restart": Allowed(choices=(True, False)),
 }
 
 
@@ -182,5 +232,6 @@ def variant_name(model, objective: Objective) -> str:
         ("sae", objective.sparse or bool(arch is not None and arch.topk)),
         ("cae", objective.contractive),
         ("vae", getattr(model, "variational", False)),
+        ("vqvae", bool(arch is not None and arch.codebook)),
     ]
     return "+".join(name for name, present in parts if present) or "ae"

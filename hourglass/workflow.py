@@ -220,7 +220,7 @@ def evaluate(
     split binarised once with seed 0). The model runs on ``device``. For data streamed from disk the errors are
     over the whole split and PCA is fitted incrementally; the other measures take the split's first
     :data:`MEASURED_ROWS` rows (``measured_on`` says how many)."""
-    from .metrics import code_sparsity, corrupt, encode, mean_jacobian_norm, psnr, vae_bounds
+    from .metrics import code_sparsity, codebook_usage, corrupt, encode, mean_jacobian_norm, psnr, vae_bounds
     from .training.devices import resolve
 
     checkpoint = ckpt.load(path)
@@ -249,6 +249,8 @@ def evaluate(
         extra.update(code_sparsity(encode(model, x_eval)))
     if objective.contractive:
         extra["mean_jacobian_norm"] = mean_jacobian_norm(model, x_eval)
+    if getattr(model, "quantizer", None) is not None:
+        extra.update(codebook_usage(model, x_eval))
     if model.variational:
         x_vae = binarize(x_eval, seed=0) if objective.binarize else x_eval
         extra.update(vae_bounds(model, x_vae, importance_samples=max(1, importance_samples)))

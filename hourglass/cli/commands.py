@@ -182,6 +182,11 @@ def cmd_evaluate(args) -> int:
             f"code sparsity: {100 * result['zero_fraction']:.1f}% of activations are exactly zero; "
             f"{result['mean_active']:.1f} active units per sample"
         )
+    if "codebook_perplexity" in result:
+        console.print(
+            f"codebook: perplexity {result['codebook_perplexity']:.1f} of {result['codebook_entries']} entries, "
+            f"{result['codebook_used']} used"
+        )
     if "mean_jacobian_norm" in result:
         console.print(f"mean encoder Jacobian norm ‖J_f(x)‖_F: {result['mean_jacobian_norm']:.4g}")
     if "elbo" in result:
@@ -266,9 +271,29 @@ def cmd_sample(args) -> int:
     from ..use import sample_file
 
     r = sample_file(
-        args.checkpoint, args.n, output=args.output, png=args.png, prior=args.prior, seed=args.seed, device=args.device
+        args.checkpoint,
+        args.n,
+        output=args.output,
+        png=args.png,
+        prior=args.prior,
+        seed=args.seed,
+        device=args.device,
+        steps=None if args.steps >= 1000 else args.steps,
     )
     print(f"wrote {r['n']} samples to " + " and ".join(str(p) for p in (r["output"], r["png"]) if p is not None))
+    return 0
+
+
+def cmd_prior(args) -> int:
+    from ..priors import fit_prior
+    from ..use import open_checkpoint
+
+    checkpoint = open_checkpoint(args.checkpoint, device=args.device)
+    r = fit_prior(
+        checkpoint, args.kind, seed=args.seed, epochs=args.epochs, components=args.components, device=args.device
+    )
+    detail = f", {len(r['prior'].weights)} components" if args.kind == "gmm" else ""
+    print(f"fitted a {args.kind} prior{detail} to {r['codes']} codes in {r['seconds']:.1f} s; wrote {r['path']}")
     return 0
 
 

@@ -16,6 +16,7 @@ from .commands import (
     cmd_evaluate,
     cmd_explore,
     cmd_export,
+    cmd_prior,
     cmd_reconstruct,
     cmd_sample,
     cmd_score,
@@ -38,9 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     from ..demo import DEMO_EPOCHS, DEMO_PRECISION
     from ..explorer import MAX_POINTS
     from ..export import PARTS
+    from ..priors import KINDS as PRIOR_KINDS
     from ..service import ServiceConfig
     from ..training.config import TrainConfig
     from ..training.devices import PRECISIONS
+    from ..use import PRIOR_NAMES
 
     tc = TrainConfig()
     p = _Parser(
@@ -193,8 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sample",
         cmd_sample,
         help="decode random codes",
-        description="Decode codes drawn from N(0, I) (a VAE's prior), or for a plain autoencoder optionally "
-        "from a Gaussian fitted to its training codes.",
+        description="Decode codes drawn from N(0, I) (a VAE's prior), from a Gaussian fitted to a plain "
+        "autoencoder's training codes, or from a prior fitted with `hourglass prior` (a Gaussian mixture or "
+        "latent diffusion).",
     )
     s.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
     s.add_argument("-n", type=positive_int, default=64, help="how many samples (default %(default)s)")
@@ -202,12 +206,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--png", metavar="FILE", help="draw the samples as a grid (images only)")
     s.add_argument(
         "--prior",
-        choices=["standard", "fitted"],
+        choices=list(PRIOR_NAMES),
         default="standard",
-        help="standard: z ~ N(0, I); fitted: a Gaussian fitted to the training codes (plain AEs)",
+        help="standard: z ~ N(0, I); gaussian (or fitted): a Gaussian fitted to the training codes (plain AEs); "
+        "gmm, diffusion: the prior `hourglass prior` fitted and saved in the run",
+    )
+    s.add_argument(
+        "--steps", type=positive_int, default=50, help="diffusion: DDIM steps (default %(default)s; 1000: the chain)"
     )
     s.add_argument("--seed", type=seed, default=0, help="default %(default)s")
     s.add_argument("--device", default="auto", help=device_help)
+
+    pr = command(
+        sub,
+        "prior",
+        cmd_prior,
+        help="fit a prior on a model's codes",
+        description="Fit a density to the codes of the run's training split — a Gaussian mixture (components "
+        "chosen by BIC) or latent diffusion (a denoiser trained at every noise level on the codes) — and save it "
+        "in the run folder, for `hourglass sample RUN --prior KIND`.",
+    )
+    pr.add_argument("checkpoint", metavar="RUN", help="a checkpoint folder")
+    pr.add_argument("--kind", choices=list(PRIOR_KINDS), required=True, help="the density to fit")
+    pr.add_argument("--epochs", type=positive_int, default=100, help="diffusion: training epochs (default %(default)s)")
+    pr.add_argument("--components", type=positive_int, help="gmm: this many components (default: chosen by BIC)")
+    pr.add_argument("--seed", type=seed, default=0, help="default %(default)s")
+    pr.add_argument("--device", default="auto", help=device_help)
 
     g = command(
         sub,

@@ -155,6 +155,33 @@ def add_train_options(t: argparse.ArgumentParser, data_help: str) -> None:
     )
     v.add_argument("--learn-variance", action="store_true", help="vae with a Gaussian likelihood: learn σ² per feature")
     v.add_argument("--binarize", action="store_true", help="dynamic binarisation, x ~ Bernoulli(x) each batch")
+    v.add_argument(
+        "--codebook",
+        type=positive_int,
+        default=mc.codebook,
+        metavar="K",
+        help="a vector-quantised code with K entries (vqvae: 128; conv; --latent-dim left at its default: 16 "
+        "numbers per grid position)",
+    )
+    v.add_argument(
+        "--commitment",
+        type=float,
+        default=mc.commitment,
+        metavar="BETA",
+        help="vqvae: commitment weight (default %(default)s)",
+    )
+    v.add_argument(
+        "--no-codebook-ema",
+        dest="codebook_ema",
+        action="store_false",
+        help="vqvae: learn the codebook by its gradient loss, not by moving averages",
+    )
+    v.add_argument(
+        "--no-codebook-restart",
+        dest="codebook_restart",
+        action="store_false",
+        help="vqvae: never restart codebook entries nobody uses",
+    )
     o = t.add_argument_group("training")
     o.add_argument("--epochs", type=positive_int, default=tc.epochs, help="default %(default)s")
     o.add_argument("--batch-size", type=positive_int, default=tc.batch_size, help="default %(default)s")

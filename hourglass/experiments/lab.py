@@ -45,7 +45,9 @@ class Sizes:
     manifold_epochs: int
     score_train: int
     score_epochs: int
-    draws: int  # prior draws and generated samples per generator (claim 7)
+    draws: int  # prior draws and generated samples per generator (claims 7 and 11)
+    vq_epochs: int = 15  # the VQ-VAE and its continuous counterpart (claim 11)
+    prior_epochs: int = 60  # the latent diffusion priors (claim 11)
 
     @property
     def quick(self) -> bool:
@@ -85,6 +87,8 @@ QUICK = Sizes(
     score_train=5_000,
     score_epochs=10,
     draws=1_000,
+    vq_epochs=1,
+    prior_epochs=3,
 )
 
 

@@ -27,7 +27,7 @@ def test_every_claim_produces_its_metric_and_verdict(quick_run):
     summary = json.loads((out / "claims.json").read_text())
     assert summary["mode"] == "quick" and summary["seed"] == 0
     claims = summary["claims"]
-    assert [c["claim"] for c in claims] == list(range(1, 11))
+    assert [c["claim"] for c in claims] == list(range(1, 12))
     for c in claims:
         assert c["error"] is None, (c["claim"], c["error"], c["notes"])
         assert c["statement"] and c["metric"] and c["criterion"], c["claim"]
@@ -82,7 +82,7 @@ def test_a_stopped_model_is_retrained_not_trusted(quick_run, tmp_path):
 
 
 def test_claims_rejects_unknown_claim_numbers(capsys):
-    assert main(["claims", "--quick", "--only", "11"]) == 2
+    assert main(["claims", "--quick", "--only", "12"]) == 2
     assert "claim numbers 1 to 10" in capsys.readouterr().err
 
 

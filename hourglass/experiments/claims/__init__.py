@@ -9,6 +9,7 @@ the MNIST test set), as in Hinton & Salakhutdinov (2006).
 """
 
 from .codes import claim_generative, claim_hourglass, claim_sharpness, claim_useful_codes
+from .generative import claim_generation
 from .pca import claim_curved_manifolds, claim_deep_beats_pca, claim_principal_subspace
 from .regularised import claim_contractive, claim_denoising, claim_sparse_codes
 
@@ -23,6 +24,7 @@ CLAIMS = (
     claim_sharpness,
     claim_useful_codes,
     claim_hourglass,
+    claim_generation,
 )
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "claim_contractive",
     "claim_curved_manifolds",
     "claim_deep_beats_pca",
+    "claim_generation",
     "claim_denoising",
     "claim_generative",
     "claim_hourglass",

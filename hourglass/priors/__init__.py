@@ -1,0 +1,90 @@
+"""Priors on the codes: what makes a trained autoencoder a generative model.
+
+"The latent codes assigned to training data may occupy a complicated subset of Z. Drawing z from a Gaussian prior
+may land outside this region." A prior fitted after training on a model's codes (:mod:`.densities`: a Gaussian, a
+Gaussian mixture, latent diffusion) draws codes that land inside it, and the decoder g turns them into samples.
+
+    fit_prior(checkpoint, "diffusion")  →  saved as run/priors/diffusion.*  (hourglass.store.priors)
+    saved_prior(checkpoint, "gmm")(n, generator)  →  z (n, k)  →  model.decode(z)
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..errors import HourglassError
+from .densities import COMPONENT_GRID, PRIORS, DiffusionPrior, GaussianPrior, MixturePrior
+
+KINDS = tuple(PRIORS)  # gaussian, gmm, diffusion: the kinds `hourglass prior` fits and `sample --prior` reads
+
+__all__ = [
+    "COMPONENT_GRID",
+    "KINDS",
+    "DiffusionPrior",
+    "GaussianPrior",
+    "MixturePrior",
+    "codes_of",
+    "fit_prior",
+    "saved_prior",
+]
+
+
+def codes_of(checkpoint, split: str = "train") -> np.ndarray:
+    """The codes z = f(x) (a VAE: the means of q(z|x)) of the run's ``split``, in memory (N, k)."""
+    from ..metrics import encode
+    from ..workflow import dataset_of, rows_in_memory
+
+    x = rows_in_memory(dataset_of(checkpoint), split)[0]
+    if len(x) < 2:
+        raise HourglassError(f"{checkpoint.path}: its {split} split has {len(x)} rows; a prior needs codes to fit")
+    return encode(checkpoint.model, checkpoint.scaling.transform(x))
+
+
+def fit_prior(
+    checkpoint,
+    kind: str,
+    seed: int = 0,
+    epochs: int = 100,
+    components: int | None = None,
+    device: str = "auto",
+    progress: bool = False,
+    save: bool = True,
+) -> dict:
+    """Fit a ``kind`` prior to the codes of ``checkpoint``'s training split (validated on its validation split,
+    for diffusion) and, with ``save``, keep it in the run folder. Returns kind, prior, seconds, codes, path."""
+    from ..training.loop import TrainConfig
+
+    if kind not in PRIORS:
+        raise HourglassError(f"unknown prior kind {kind!r}; expected one of {', '.join(KINDS)}", params=("kind",))
+    if components is not None and kind != "gmm":
+        raise HourglassError("components is for the gmm prior", params=("components",))
+    started = time.perf_counter()
+    codes = codes_of(checkpoint)
+    if kind == "diffusion":
+        config = TrainConfig(epochs=epochs, batch_size=512, lr=1e-3, seed=seed, progress=progress, device=device)
+        prior = DiffusionPrior.fit(codes, seed, config, val_codes=codes_of(checkpoint, "val"))
+    elif kind == "gmm":
+        prior = MixturePrior.fit(codes, seed, components)
+    else:
+        prior = GaussianPrior.fit(codes, seed)
+    seconds = time.perf_counter() - started
+    path = None
+    if save:
+        from ..store.priors import save_prior
+
+        record = {"seed": seed, "fit_seconds": seconds, "codes": len(codes)}
+        path = save_prior(prior, checkpoint, record | ({"epochs": epochs} if kind == "diffusion" else {}))
+    return {"kind": kind, "prior": prior, "seconds": seconds, "codes": len(codes), "path": path}
+
+
+def saved_prior(checkpoint, kind: str, steps: int | None = 50):
+    """``codes(n, generator) -> (n, k)``, drawing from the run's saved ``kind`` prior (``steps``: DDIM's, for
+    diffusion; None: the full chain). The prior is loaded and checked here, once."""
+    from ..store.priors import load_prior
+
+    prior = load_prior(checkpoint, kind)
+    if kind == "diffusion":
+        return lambda n, generator: prior.sample(n, generator, steps=steps)
+    return prior.sample

@@ -1,0 +1,114 @@
+"""Vector quantisation: the discrete code of the VQ-VAE (van den Oord et al. 2017), a layer between f and g.
+
+The encoder's output is a grid of P vectors of d numbers (a code of k = P·d, stored position by position); each
+vector is replaced by the nearest of K codebook entries. Every formula is written once, here:
+
+- the nearest entry, argmin_j ‖z − e_j‖² (ibid., eq. 1);
+- straight-through gradients, z_q = z + sg(e − z): the decoder sees e, the encoder gets the decoder's gradient as
+  if there were no rounding (ibid., §3.1);
+- the commitment loss ‖z − sg(e)‖² (weight β = 0.25) and, when the codebook learns by gradient, the codebook loss
+  ‖sg(z) − e‖² (ibid., eq. 3);
+- the exponential-moving-average codebook instead (ibid., appendix A.1; decay γ = 0.99, Laplace smoothing ε = 1e-5):
+  N_j ← γ N_j + (1 − γ) n_j, m_j ← γ m_j + (1 − γ) Σ_{z → j} z, e_j = m_j / N_j;
+- the entries start as encoder outputs of the first training batch (as k-means starts from data points), not at
+  random, so that every entry begins where codes are;
+- the restart of dead entries — an entry whose moving count N_j falls below ``dead_below`` times the entries'
+  mean count is moved onto a random encoder output of the batch (Dhariwal et al. 2020, Jukebox §2.4; Zeghidour
+  et al. 2021, SoundStream §3.3);
+- the codebook's perplexity exp(−Σ_j p_j log p_j), p_j the share of vectors assigned to entry j: K if all are used
+  evenly, 1 if one is.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def nearest_entries(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
+    """The index of the nearest codebook entry of each vector: z (M, d), codebook (K, d) → (M,) long."""
+    distances = (z * z).sum(1, keepdim=True) - 2 * z @ codebook.T + (codebook * codebook).sum(1)
+    return distances.argmin(1)
+
+
+def straight_through(z: torch.Tensor, z_q: torch.Tensor) -> torch.Tensor:
+    """z_q in the forward pass, the identity in the backward: z + sg(z_q − z)."""
+    return z + (z_q - z).detach()
+
+
+def perplexity(indices: torch.Tensor, entries: int) -> float:
+    """exp(entropy) of the entries' usage in ``indices`` (any shape): between 1 and ``entries``."""
+    p = torch.bincount(indices.flatten(), minlength=entries).double()
+    p = p / p.sum()
+    return float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum()))
+
+
+class VectorQuantizer(nn.Module):
+    """The codebook: (N, P·d) codes → (N, P·d) quantised codes, each of the P d-vectors replaced by its nearest of
+    the ``entries`` rows of the codebook.
+
+    ema: update the codebook by moving averages (in training mode, as BatchNorm updates its statistics), else leave
+    it to the codebook loss. dead_below: restart entries whose moving count falls below this share of the mean
+    count (0: never).
+    """
+
+    def __init__(self, entries: int, dim: int, ema: bool = True, decay: float = 0.99, dead_below: float = 0.1):
+        super().__init__()
+        self.entries, self.dim, self.ema, self.decay, self.dead_below = entries, dim, ema, decay, dead_below
+        codebook = torch.randn(entries, dim) / dim**0.5
+        self.register_buffer(
+            "started", torch.zeros(())
+        )  # 1 once the entries are set from data (float: a checkpoint holds floats)
+        if ema:
+            self.register_buffer("codebook", codebook)
+            self.register_buffer("counts", torch.ones(entries))
+            self.register_buffer("sums", codebook.clone())
+        else:
+            self.codebook = nn.Parameter(codebook)
+            self.register_buffer("counts", torch.ones(entries))
+
+    def vectors(self, z: torch.Tensor) -> torch.Tensor:
+        return z.reshape(-1, self.dim)
+
+    def indices(self, z: torch.Tensor) -> torch.Tensor:
+        """Each code's entries: (N, P·d) → (N, P) long."""
+        return nearest_entries(self.vectors(z).float(), self.codebook.float()).reshape(len(z), -1)
+
+    def quantize(self, z: torch.Tensor) -> torch.Tensor:
+        """The nearest entries, no update: (N, P·d) → (N, P·d)."""
+        return self.codebook[self.indices(z)].reshape(z.shape).to(z.dtype)
+
+    def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The quantised code (N, P·d); in training mode, the codebook's moving averages (with ``ema``), the counts
+        and the restarts are updated from this batch (``generator`` picks the restarted entries' new vectors)."""
+        flat = self.vectors(z).float()
+        index = nearest_entries(flat.detach(), self.codebook.float())
+        if self.training:
+            self._update(flat.detach(), index, generator)
+        return self.codebook[index].reshape(z.shape).to(z.dtype)
+
+    @torch.no_grad()
+    def _update(self, flat: torch.Tensor, index: torch.Tensor, generator: torch.Generator | None) -> None:
+        if not self.started:
+            self._restart(torch.ones(self.entries, dtype=torch.bool, device=flat.device), flat, generator)
+            self.started.fill_(1.0)
+            index = nearest_entries(flat, self.codebook.float())
+        one_hot = nn.functional.one_hot(index, self.entries).type(flat.dtype)  # (M, K)
+        batch_counts = one_hot.sum(0)
+        self.counts.mul_(self.decay).add_(batch_counts, alpha=1 - self.decay)
+        if self.ema:
+            self.sums.mul_(self.decay).add_(one_hot.T @ flat, alpha=1 - self.decay)
+            n = self.counts.sum()
+            smoothed = (self.counts + 1e-5) / (n + self.entries * 1e-5) * n  # Laplace smoothing: no division by 0
+            self.codebook.copy_(self.sums / smoothed.unsqueeze(1))
+        dead = self.counts < self.dead_below * self.counts.mean()
+        if self.dead_below > 0 and dead.any():
+            self._restart(dead, flat, generator)
+
+    def _restart(self, which: torch.Tensor, flat: torch.Tensor, generator: torch.Generator | None) -> None:
+        """Move the entries ``which`` (K,) bool onto encoder outputs of this batch, drawn at random."""
+        rows = torch.randint(len(flat), (int(which.sum()),), generator=generator).to(flat.device)
+        self.codebook.data[which] = flat[rows]
+        self.counts[which] = 1.0
+        if self.ema:
+            self.sums[which] = flat[rows]
