@@ -30,9 +30,10 @@ from .metrics import (
     reconstruction_errors,
     vae_bounds,
 )
-from .models import VAE, Autoencoder, Output
+from .models import VAE, VQVAE, Autoencoder, Output
 from .nets import Architecture
 from .pca import PCABaseline
+from .priors import DiffusionPrior, GaussianPrior, MixturePrior, fit_prior
 from .store.checkpoint import Checkpoint, load, save
 from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, Trainer, fit
@@ -63,6 +64,11 @@ __all__ = [
     "Trainer",
     "TrainingDiverged",
     "VAE",
+    "VQVAE",
+    "DiffusionPrior",
+    "GaussianPrior",
+    "MixturePrior",
+    "fit_prior",
     "bernoulli_cross_entropy_per_sample",
     "code_sparsity",
     "compare_with_pca",

@@ -52,6 +52,11 @@ class VectorQuantizer(nn.Module):
     count (0: never).
     """
 
+    codebook: torch.Tensor  # (K, d): a buffer with ema, else a parameter
+    counts: torch.Tensor  # (K,): each entry's moving count of vectors
+    sums: torch.Tensor  # (K, d): the moving sums of their vectors (ema)
+    started: torch.Tensor  # 1 once the entries were set from data
+
     def __init__(self, entries: int, dim: int, ema: bool = True, decay: float = 0.99, dead_below: float = 0.1):
         super().__init__()
         self.entries, self.dim, self.ema, self.decay, self.dead_below = entries, dim, ema, decay, dead_below

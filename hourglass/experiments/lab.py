@@ -196,7 +196,7 @@ class Lab:
             folder.mkdir(parents=True, exist_ok=True)
             files.write_text(record_path, json.dumps({"recipe": recipe, "finished": False}, indent=2) + "\n")
             self.log(
-                f"  {name}: training {config.model} {config.arch} {_widths(config)} for {epochs} epochs"
+                f"  {name}: training {config.model} {config.expanded().arch} {_widths(config)} for {epochs} epochs"
                 + (f" (resuming after epoch {done})" if resume else "")
             )
             result = train(data, config, tc, out=folder, resume=resume)
@@ -236,7 +236,8 @@ def _epochs_done(folder: Path) -> tuple[int, float]:
 
 
 def _widths(config: ModelConfig) -> str:
-    return f"widths {list(config.widths) if config.widths is not None else 'default'}, code {config.latent_dim}"
+    code = f"codebook {config.expanded().codebook}" if config.expanded().codebook else f"code {config.latent_dim}"
+    return f"widths {list(config.widths) if config.widths is not None else 'default'}, {code}"
 
 
 def _jsonable(d: dict) -> dict:

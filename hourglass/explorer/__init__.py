@@ -4,7 +4,8 @@ The codes z = f(x) of a data split are drawn as a scatter (coloured by label whe
 the decoder g runs *in the browser* on the code under the pointer — its weights are embedded in the page and a
 few lines of plain JavaScript (``explorer.js``) apply its layers — so the decoded image (or, for a table, the
 decoded row against the column means) follows the pointer. Two clicks decode the straight path between two
-points (their places in the plane shown) in 8 steps; for a VAE, a toggle draws the prior N(0, I). When k > 2
+points (their places in the plane shown) in 8 steps; for a VAE, a toggle draws the prior N(0, I); for a run with
+priors fitted to its codes (``hourglass prior``), a choice shows each prior's decoded draws. When k > 2
 the scatter is the plane of the codes' first two principal directions, through their mean, and the pointer
 decodes the point of that plane (the page says so).
 
@@ -124,6 +125,9 @@ def payload(
             "scale": np.broadcast_to(scaling.scale, (arch.n_features,)).tolist(),
         },
     }
+    priors = prior_draws(checkpoint, origin, directions, seed)
+    if priors:
+        page["priors"] = priors
     if labels is not None and np.issubdtype(np.asarray(labels).dtype, np.integer) and len(np.unique(labels)) <= 20:
         page["labels"] = np.asarray(labels).astype(int).tolist()
     if image:
@@ -143,6 +147,35 @@ def payload(
             "stds": np.maximum(shown.std(axis=0), 1e-12).tolist(),
         }
     return page
+
+
+PRIOR_DRAWS = 16  # decoded draws shown per saved prior
+
+
+def prior_draws(checkpoint: ckpt.Checkpoint, origin: np.ndarray, directions: np.ndarray, seed: int = 0) -> dict:
+    """For each prior saved in the run (``hourglass prior``), :data:`PRIOR_DRAWS` seeded draws: their places in the
+    plane and their decoded samples in the model's space (decoded here: a prior's draws may need what the page's
+    decoder lacks, e.g. a VQ-VAE's quantiser)."""
+    import torch
+
+    from ..store.priors import FOLDER, load_prior
+    from ..use import PRIOR_NAMES
+
+    folder = Path(str(checkpoint.path)) / FOLDER
+    out = {}
+    for kind in ("gmm", "diffusion"):
+        if not (folder / f"{kind}.json").exists():
+            continue
+        prior = load_prior(checkpoint, kind)
+        z = prior.sample(PRIOR_DRAWS, torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            x_hat = checkpoint.model.decode(z.to(next(checkpoint.model.parameters()).device)).cpu()
+        out[kind] = {
+            "what": PRIOR_NAMES[kind],
+            "points": np.round((z.numpy().astype(np.float64) - origin) @ directions.T, 4).tolist(),
+            "decoded": _floats(x_hat),
+        }
+    return out
 
 
 def render(page: dict) -> str:

@@ -129,6 +129,15 @@
   }
   const state = {u: null, v: null, z: null, picks: []};
   const prior = document.getElementById("prior");
+  const drawsChoice = document.getElementById("draws-choice");
+  if (page.priors) {
+    document.getElementById("draws-toggle").hidden = false;
+    for (const [kind, p] of Object.entries(page.priors)) {
+      const option = document.createElement("option");
+      option.value = kind; option.textContent = `${kind}: ${p.what}`;
+      drawsChoice.appendChild(option);
+    }
+  }
   if (page.variational) document.getElementById("prior-toggle").hidden = false;
 
   function redraw() {
@@ -145,6 +154,15 @@
       sctx.setLineDash([]);
     }
     sctx.strokeStyle = "#000";
+    const chosen = page.priors && page.priors[drawsChoice.value];
+    if (chosen) {  // a saved prior's draws, seen in the plane
+      sctx.strokeStyle = "#000";
+      chosen.points.forEach(([u, v]) => {
+        const [x, y] = toScreen(u, v);
+        sctx.beginPath(); sctx.moveTo(x - 4, y - 4); sctx.lineTo(x + 4, y + 4); sctx.moveTo(x + 4, y - 4);
+        sctx.lineTo(x - 4, y + 4); sctx.stroke();
+      });
+    }
     state.picks.forEach((z) => {
       const [x, y] = toScreen(...planeOf(z));
       sctx.beginPath(); sctx.arc(x, y, 6, 0, 2 * Math.PI); sctx.stroke();
@@ -156,6 +174,20 @@
     }
   }
   prior.addEventListener("change", redraw);
+  drawsChoice.addEventListener("change", () => {  // the chosen prior's draws, decoded
+    const box = document.getElementById("draws"), chosen = page.priors && page.priors[drawsChoice.value];
+    box.innerHTML = "";
+    if (chosen) {
+      const x = floats(chosen.decoded), d = x.length / chosen.points.length;
+      for (let i = 0; i < chosen.points.length; i++) {
+        const canvas = document.createElement("canvas");
+        (page.image ? drawImage : drawBars)(canvas, toData(x.subarray(i * d, (i + 1) * d)));
+        if (!page.image) canvas.style.width = "280px";
+        box.appendChild(canvas);
+      }
+    }
+    redraw();
+  });
 
   // ---------------------------------------------------------------- showing a decoded sample
   const decoded = document.getElementById("decoded");

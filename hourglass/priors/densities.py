@@ -95,12 +95,14 @@ class MixturePrior:
 @dataclass
 class DiffusionPrior:
     """Latent diffusion on the standardised codes: z = mean + std ⊙ z̃, z̃ drawn by DDIM (``steps``, default 50) or,
-    with ``steps=None``, the full ancestral chain."""
+    with ``steps=None``, the full ancestral chain; the predicted z̃₀ is clipped to ±``bound``, the largest
+    standardised training code."""
 
     denoiser: diffusion.Denoiser
     alpha_bar: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
+    bound: torch.Tensor
     kind = "diffusion"
 
     @classmethod
@@ -117,21 +119,23 @@ class DiffusionPrior:
         alpha_bar = diffusion.cosine_schedule()
         config = config or TrainConfig(epochs=100, batch_size=512, lr=1e-3, progress=False)
         val = z if val_codes is None else torch.as_tensor(np.asarray(val_codes), dtype=torch.float32)
-        fit(denoiser, diffusion.DenoisingObjective(alpha_bar), (z - mean) / std, (val - mean) / std, config)
-        return cls(denoiser.cpu().eval(), alpha_bar, mean, std)
+        standardised = (z - mean) / std
+        fit(denoiser, diffusion.DenoisingObjective(alpha_bar), standardised, (val - mean) / std, config)
+        return cls(denoiser.cpu().eval(), alpha_bar, mean, std, standardised.abs().max())
 
     def sample(
         self, n: int, generator: torch.Generator | None = None, steps: int | None = diffusion.SAMPLING_STEPS, eta=0.0
     ) -> torch.Tensor:
+        clip = float(self.bound)
         if steps is None:
-            z = diffusion.sample_ancestral(self.denoiser, self.alpha_bar, n, generator)
+            z = diffusion.sample_ancestral(self.denoiser, self.alpha_bar, n, generator, clip)
         else:
-            z = diffusion.sample_ddim(self.denoiser, self.alpha_bar, n, generator, steps, eta)
+            z = diffusion.sample_ddim(self.denoiser, self.alpha_bar, n, generator, steps, eta, clip)
         return self.mean + self.std * z.cpu()
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
         tensors = {f"denoiser.{k}": v for k, v in self.denoiser.state_dict().items()}
-        tensors.update(alpha_bar=self.alpha_bar, mean=self.mean, std=self.std)
+        tensors.update(alpha_bar=self.alpha_bar, mean=self.mean, std=self.std, bound=self.bound)
         d = self.denoiser
         return tensors, {"latent_dim": d.latent_dim, "width": d.width, "blocks": d.n_blocks}
 
@@ -140,7 +144,7 @@ class DiffusionPrior:
         denoiser = diffusion.Denoiser(settings["latent_dim"], settings["width"], settings["blocks"])
         prefix = "denoiser."
         denoiser.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
-        return cls(denoiser.eval(), tensors["alpha_bar"], tensors["mean"], tensors["std"])
+        return cls(denoiser.eval(), tensors["alpha_bar"], tensors["mean"], tensors["std"], tensors["bound"])
 
 
 PRIORS = {p.kind: p for p in (GaussianPrior, MixturePrior, DiffusionPrior)}

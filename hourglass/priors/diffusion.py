@@ -10,11 +10,16 @@ Every formula is written once, here:
   clipped at 0.999 (Nichol & Dhariwal 2021, eq. 17);
 - the forward process in closed form, q(z_t | z₀) = N(√ᾱ_t z₀, (1 − ᾱ_t) I) (Ho et al. 2020, eq. 4);
 - the simple DDPM objective E‖ε − ε_θ(√ᾱ_t z₀ + √(1 − ᾱ_t) ε, t)‖², t ~ U{1..T} (Ho et al. 2020, eq. 14);
-- the ancestral sampler z_{t−1} = (z_t − β_t/√(1 − ᾱ_t) ε_θ)/√α_t + σ_t ε, σ_t² = β̃_t =
-  (1 − ᾱ_{t−1})/(1 − ᾱ_t) β_t (Ho et al. 2020, Algorithm 2 with eq. 7's posterior variance);
+- the ancestral sampler z_{t−1} = μ̃_t(z_t, ẑ₀) + σ_t ε, with the posterior mean μ̃_t = √ᾱ_{t−1} β_t/(1 − ᾱ_t) ẑ₀ +
+  √α_t (1 − ᾱ_{t−1})/(1 − ᾱ_t) z_t and variance σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) β_t (Ho et al. 2020, eq. 7 and
+  Algorithm 2);
 - DDIM on a sub-sequence τ of the steps, z_{τ−} = √ᾱ_{τ−} ẑ₀ + √(1 − ᾱ_{τ−} − σ²) ε_θ + σ ε, ẑ₀ =
   (z_τ − √(1 − ᾱ_τ) ε_θ)/√ᾱ_τ, σ = η √((1 − ᾱ_{τ−})/(1 − ᾱ_τ)) √(1 − ᾱ_τ/ᾱ_{τ−}) (Song et al. 2021, eq. 12 and 16):
   η = 0 is deterministic; η = 1 over all T steps is the ancestral sampler.
+
+Both samplers clip the predicted ẑ₀ = (z_t − √(1 − ᾱ_t) ε_θ)/√ᾱ_t to the range of the training codes, as Ho et al.
+clip it to the images' range: near t = T the cosine schedule's √ᾱ_t is ~1e-4, and an error in ε_θ there would be
+magnified ten-thousandfold.
 """
 
 from __future__ import annotations
@@ -74,9 +79,10 @@ class Denoiser(nn.Module):
         self.inp = nn.Linear(latent_dim, width)
         self.time = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
         self.blocks = nn.ModuleList(Block(width) for _ in range(blocks))
-        self.out = nn.Sequential(nn.LayerNorm(width), nn.SiLU(), nn.Linear(width, latent_dim))
-        nn.init.zeros_(self.out[-1].weight)  # starts by predicting no noise: a calm first step
-        nn.init.zeros_(self.out[-1].bias)
+        last = nn.Linear(width, latent_dim)
+        nn.init.zeros_(last.weight)  # starts by predicting no noise: a calm first step
+        nn.init.zeros_(last.bias)
+        self.out = nn.Sequential(nn.LayerNorm(width), nn.SiLU(), last)
 
     def forward(self, zt_and_t: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         z_t, t = zt_and_t[:, :-1], zt_and_t[:, -1]
@@ -122,9 +128,10 @@ def sample_ddim(
     generator: torch.Generator | None = None,
     steps: int = SAMPLING_STEPS,
     eta: float = 0.0,
+    clip: float = math.inf,
 ) -> torch.Tensor:
-    """n codes (n, k) by DDIM over ``steps`` evenly spaced steps of the chain (Song et al. 2021); noise drawn on the
-    host from ``generator``, so the same seed gives the same codes on any device."""
+    """n codes (n, k) by DDIM over ``steps`` evenly spaced steps of the chain (Song et al. 2021), ẑ₀ clipped to
+    ±``clip``; noise drawn on the host from ``generator``, so the same seed gives the same codes on any device."""
     chain = len(alpha_bar) - 1
     if not 1 <= steps <= chain:
         raise ValueError(f"steps must be in 1 … {chain}, got {steps}")
@@ -134,7 +141,8 @@ def sample_ddim(
     taus = torch.linspace(chain, 0, steps + 1).round().long().tolist()
     for t, t_prev in zip(taus[:-1], taus[1:], strict=True):
         eps_hat = _predict(model, z, t, chain)
-        z0_hat = (z - (1 - a[t]).sqrt() * eps_hat) / a[t].sqrt()
+        z0_hat = ((z - (1 - a[t]).sqrt() * eps_hat) / a[t].sqrt()).clamp(-clip, clip)
+        eps_hat = (z - a[t].sqrt() * z0_hat) / (1 - a[t]).sqrt()  # the noise that ẑ₀ implies
         sigma = eta * ((1 - a[t_prev]) / (1 - a[t])).sqrt() * (1 - a[t] / a[t_prev]).sqrt()
         z = a[t_prev].sqrt() * z0_hat + (1 - a[t_prev] - sigma**2).clamp(min=0).sqrt() * eps_hat
         if eta > 0 and t_prev > 0:
@@ -144,17 +152,17 @@ def sample_ddim(
 
 @torch.no_grad()
 def sample_ancestral(
-    model: Denoiser, alpha_bar: torch.Tensor, n: int, generator: torch.Generator | None = None
+    model: Denoiser, alpha_bar: torch.Tensor, n: int, generator: torch.Generator | None = None, clip: float = math.inf
 ) -> torch.Tensor:
-    """n codes (n, k) by the full ancestral chain, T steps (Ho et al. 2020, Algorithm 2)."""
+    """n codes (n, k) by the full ancestral chain, T steps (Ho et al. 2020, Algorithm 2), ẑ₀ clipped to ±``clip``."""
     chain = len(alpha_bar) - 1
     device = next(model.parameters()).device
     a = alpha_bar.to(device=device, dtype=torch.float32)
     z = torch.randn(n, model.latent_dim, generator=generator).to(device)
     for t in range(chain, 0, -1):
         beta = 1 - a[t] / a[t - 1]
-        eps_hat = _predict(model, z, t, chain)
-        z = (z - beta / (1 - a[t]).sqrt() * eps_hat) / (1 - beta).sqrt()
+        z0_hat = ((z - (1 - a[t]).sqrt() * _predict(model, z, t, chain)) / a[t].sqrt()).clamp(-clip, clip)
+        z = (a[t - 1].sqrt() * beta * z0_hat + (1 - beta).sqrt() * (1 - a[t - 1]) * z) / (1 - a[t])
         if t > 1:
             variance = (1 - a[t - 1]) / (1 - a[t]) * beta
             z = z + variance.sqrt() * torch.randn(z.shape, generator=generator).to(device)

@@ -83,7 +83,7 @@ def test_a_stopped_model_is_retrained_not_trusted(quick_run, tmp_path):
 
 def test_claims_rejects_unknown_claim_numbers(capsys):
     assert main(["claims", "--quick", "--only", "12"]) == 2
-    assert "claim numbers 1 to 10" in capsys.readouterr().err
+    assert "claim numbers 1 to 11" in capsys.readouterr().err
 
 
 def test_report_is_self_contained(quick_run):
