@@ -1,4 +1,5 @@
-"""Putting a trained model to work: codes, reconstructions, denoised inputs, anomaly scores, samples, a diagram.
+"""Putting a trained model to work: codes, reconstructions, denoised inputs, anomaly scores, a diagram (and samples:
+:mod:`hourglass.sampling`).
 
 Each function here is one call from a checkpoint (a folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`)
 and some data to a file, and returns what it did as a dict; the CLI's ``encode``, ``reconstruct``, ``denoise``,
@@ -13,7 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .corruptions import corruption_from_dict, parse_noise
 from .data import Samples, in_unit_range, load_samples
@@ -306,114 +306,6 @@ def score_file(
     return {"output": output, "n": n, "flagged": flagged, "threshold": threshold, "contamination": contamination}
 
 
-SAMPLE_BATCH = 8192  # samples decoded at a time: memory stays bounded however many are asked for
-MAX_GRID = 1024  # images in one --png grid
-
-
-PRIOR_NAMES = {
-    "standard": "N(0, I)",
-    "gaussian": "a Gaussian fitted to the training codes",
-    "fitted": "a Gaussian fitted to the training codes",  # the name it had before `gaussian`
-    "gmm": "a Gaussian mixture fitted to the training codes",
-    "diffusion": "latent diffusion on the training codes",
-}
-
-
-def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard", steps: int | None = 50):
-    """A function ``draw(n, generator) -> (n, D)`` decoding codes drawn from ``prior``, in the model's space:
-    ``standard``, N(0, I) (a VAE's prior); ``gaussian`` (or ``fitted``), a Gaussian fitted now to a plain
-    autoencoder's training codes (of data streamed from disk, its first training rows); ``gmm`` or ``diffusion``, the
-    prior saved in the run folder by ``hourglass prior`` (:mod:`hourglass.priors`; ``steps``: DDIM's)."""
-    from .priors import saved_prior
-
-    model = checkpoint.model
-    if prior not in PRIOR_NAMES:
-        raise HourglassError(f"unknown prior {prior!r}; expected one of {', '.join(PRIOR_NAMES)}", params=("prior",))
-    if prior == "standard":
-        return lambda n, generator: model.sample(n, generator).cpu().numpy()
-    if prior in ("gaussian", "fitted"):
-        if model.variational:
-            raise HourglassError(
-                "the fitted Gaussian is for plain autoencoders; a VAE samples its own prior N(0, I)",
-                params=("prior",),
-            )
-        from .priors import GaussianPrior, codes_of
-
-        fitted = GaussianPrior.fit(codes_of(checkpoint))
-        return lambda n, generator: model.sample(n, generator, fitted.mean, fitted.scale_tril).cpu().numpy()
-    codes = saved_prior(checkpoint, prior, steps)  # a missing or stale prior is said before anything is written
-    device = next(model.parameters()).device
-    return lambda n, generator: model.decode(codes(n, generator).to(device)).detach().cpu().numpy()
-
-
-def sample_file(
-    checkpoint,
-    n: int,
-    output: str | Path | None = None,
-    png: str | Path | None = None,
-    prior: str = "standard",
-    seed: int = 0,
-    device: str = "auto",
-    steps: int | None = 50,
-) -> dict:
-    """Draw ``n`` samples (:func:`sampler`) and write them in the data's units to ``output`` (.npy or .csv,
-    streamed :data:`SAMPLE_BATCH` at a time, after checking the disk has room) and/or the first of them as an image
-    grid to ``png`` (at most :data:`MAX_GRID`)."""
-    import shutil
-
-    if output is None and png is None:
-        raise HourglassError("say where the samples go: output (.npy, .csv) and/or png", params=("output", "png"))
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise HourglassError(f"n must be a whole number >= 1, got {n!r}", params=("n",))
-    if png is not None and n > MAX_GRID:
-        raise HourglassError(
-            f"png draws at most {MAX_GRID} samples, not {n}; write more to an output file", params=("png", "n")
-        )
-    output = check_output(output, ROWS) if output is not None else None
-    checkpoint = open_checkpoint(checkpoint, images=png is not None, device=device)
-    width = checkpoint.model.architecture.n_features
-    if output is not None:
-        need = n * width * (4 if output.suffix.lower() == ".npy" else 16)  # float32, or ~16 characters in a CSV
-        free = shutil.disk_usage(output.resolve().parent if output.parent.exists() else Path.cwd()).free
-        if need > free:
-            raise HourglassError(
-                f"{output}: {n} samples of {width} values need about {need / 1e9:.1f} GB; the disk "
-                f"has {free / 1e9:.1f} GB free",
-                params=("n",),
-            )
-    draw, generator = sampler(checkpoint, prior, steps), torch.Generator().manual_seed(seed)
-    batches = (draw(min(SAMPLE_BATCH, n - start), generator) for start in range(0, n, SAMPLE_BATCH))
-    shown: list[np.ndarray] = []
-    if output is not None:
-        rows = _stream_rows(output, n, width, batches, checkpoint, shown)  # atomic: whole, or not at all
-    else:
-        shown = [next(batches)]
-    if png is not None:
-        from .report import image_grid
-
-        x, cols = np.concatenate(shown)[:n], int(np.ceil(np.sqrt(n)))
-        where = PRIOR_NAMES[prior]
-        image_grid(
-            [("", x[i : i + cols]) for i in range(0, n, cols)],
-            checkpoint.model.architecture.input_shape,
-            png,
-            title=f"{checkpoint.variant}: decoded draws of z from {where}",
-        )
-    return {"output": output, "png": png, "n": rows if output is not None else n}
-
-
-def _stream_rows(path: Path, n: int, width: int, batches, checkpoint: ckpt.Checkpoint, shown: list) -> int:
-    """Write the batches (model space) in the data's units to ``path`` (.npy or .csv, a batch at a time); keep the
-    first rows, up to :data:`MAX_GRID`, in ``shown``. Returns the rows written."""
-    columns = checkpoint.data.get("columns") or [f"x{i + 1}" for i in range(width)]
-    with RowWriter(path, n, columns) as writer:
-        for batch in batches:
-            if writer.written < MAX_GRID:
-                shown.append(batch[: MAX_GRID - writer.written])
-            writer.write(checkpoint.scaling.inverse_transform(batch))
-    return writer.written
-
-
 def diagram_file(checkpoint, output: str | Path) -> Path:
     """Draw the checkpoint's model as an hourglass of layer sizes to ``output`` (.svg, .png or .pdf)."""
     from .report import hourglass_diagram
@@ -431,3 +323,7 @@ def _grid(rows: list[tuple[str, np.ndarray]], checkpoint: ckpt.Checkpoint, png, 
 
     n = min(n_images, len(rows[0][1]))
     image_grid([(label, x[:n]) for label, x in rows], checkpoint.model.architecture.input_shape, png)
+
+
+# samples have their own room; their names stay importable from here, where the CLI and earlier code look
+from .sampling import MAX_GRID, PRIOR_NAMES, SAMPLE_BATCH, sample_file, sampler  # noqa: E402, F401

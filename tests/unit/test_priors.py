@@ -17,13 +17,13 @@ from hourglass.training.loop import TrainConfig
 def test_a_mixture_fitted_to_codes_from_a_known_mixture_recovers_its_means():
     rng = np.random.default_rng(0)
     means = np.array([[-4.0, 0.0, 1.0], [4.0, 1.0, -1.0], [0.0, -5.0, 3.0]])
-    codes = means[rng.integers(0, 3, 6000)] + 0.5 * rng.standard_normal((6000, 3))
+    codes = means[rng.integers(0, 3, 3000)] + 0.5 * rng.standard_normal((3000, 3))
     prior = MixturePrior.fit(codes, seed=0, components=3)
     found = prior.means.numpy()
     for m in means:
         assert np.linalg.norm(found - m, axis=1).min() < 0.05
     drawn = prior.sample(20_000, torch.Generator().manual_seed(0)).numpy()
-    assert np.abs(drawn.mean(0) - codes.mean(0)).max() < 0.1
+    assert np.abs(drawn.mean(0) - codes.mean(0)).max() < 0.15
     chosen = MixturePrior.fit(codes, seed=0)  # BIC over the grid (1, 2, 5, ...): more than two components
     assert len(chosen.weights) == 5 and chosen.bic[5] < min(chosen.bic[1], chosen.bic[2])
 
@@ -86,8 +86,8 @@ def test_latent_diffusion_learns_a_2d_density():
     def target(n):
         return centres[rng.integers(0, 4, n)] + 0.3 * rng.standard_normal((n, 2)).astype(np.float32)
 
-    config = TrainConfig(epochs=40, batch_size=256, lr=2e-3, seed=0, progress=False)
-    prior = DiffusionPrior.fit(target(8_000), seed=0, config=config, val_codes=target(1_000), width=64, blocks=2)
+    config = TrainConfig(epochs=40, batch_size=256, lr=3e-3, seed=0, progress=False)
+    prior = DiffusionPrior.fit(target(4_000), seed=0, config=config, val_codes=target(500), width=64, blocks=2)
     drawn = prior.sample(2_000, torch.Generator().manual_seed(0))
     reference, other = torch.as_tensor(target(2_000)), torch.as_tensor(target(2_000))
     baseline = mmd2(reference, other)
