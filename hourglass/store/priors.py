@@ -54,7 +54,8 @@ def load_prior(checkpoint: Checkpoint, kind: str):
     weights, meta = _files(checkpoint.path or Path("."), kind)
     if not meta.exists() or not weights.exists():
         raise HourglassError(
-            f"{checkpoint.path} has no {kind} prior; fit one first: hourglass prior {checkpoint.path} --kind {kind}"
+            f"{checkpoint.path} has no {kind} prior; fit one first: hourglass prior {checkpoint.path} with kind {kind}",
+            params=("kind",),
         )
     try:
         info = json.loads(meta.read_text())
@@ -66,7 +67,8 @@ def load_prior(checkpoint: Checkpoint, kind: str):
     if info.get("fitted_to") != _weights_of(checkpoint):
         raise HourglassError(
             f"{meta}: this prior was fitted to other weights than the run's (trained again since?); fit it again: "
-            f"hourglass prior {checkpoint.path} --kind {kind}"
+            f"hourglass prior {checkpoint.path} with kind {kind}",
+            params=("kind",),
         )
     try:
         return PRIORS[kind].from_state(tensors, info.get("settings") or {})

@@ -14,7 +14,7 @@ from hourglass.sklearn import AutoencoderOutlierDetector, AutoencoderTransformer
 from hourglass.store import checkpoint as ckpt
 from hourglass.use import anomaly_scores
 
-from .test_cli import assert_one_line_error, hourglass
+from .test_priors_cli import one_line_error, run_cli
 
 MAGNITUDES = [1e3, 1e6, 1e12, 1e20, 1e30, 1e36, 1e37, 1e38, 3e38]
 
@@ -34,11 +34,11 @@ def assert_all_flagged(scores, percentile, is_anomaly, threshold):
     assert (np.asarray(percentile) == 1.0).all() and np.asarray(is_anomaly).all()
 
 
-def test_the_cli_and_the_library_flag_every_extreme_row(trained, tmp_path):
+def test_the_cli_and_the_library_flag_every_extreme_row(trained, tmp_path, capsys):
     x = extreme_rows(64)
     np.save(tmp_path / "big.npy", x)
-    done = hourglass("score", trained["mlp"], tmp_path / "big.npy", "-o", tmp_path / "scores.csv")
-    assert f"{len(x)} flagged" in done.stdout, done.stdout
+    status, out, _ = run_cli(capsys, "score", trained["mlp"], tmp_path / "big.npy", "-o", tmp_path / "scores.csv")
+    assert status == 0 and f"{len(x)} flagged" in out, out
     table = pd.read_csv(tmp_path / "scores.csv")
     threshold = anomaly_scores(ckpt.load(trained["mlp"]), x[:1])["threshold"]
     assert_all_flagged(table["anomaly_score"], table["training_percentile"], table["is_anomaly"], threshold)
@@ -48,13 +48,13 @@ def test_the_cli_and_the_library_flag_every_extreme_row(trained, tmp_path):
 
     # codes of rows up to 1e36 fit float32 (the overflowing rows are answered in float64); beyond, they are refused
     np.save(tmp_path / "large.npy", extreme_rows(64, MAGNITUDES[:6]))
-    hourglass("encode", trained["mlp"], tmp_path / "large.npy", "-o", tmp_path / "codes.npy")
+    assert run_cli(capsys, "encode", trained["mlp"], tmp_path / "large.npy", "-o", tmp_path / "codes.npy")[0] == 0
     assert np.isfinite(np.load(tmp_path / "codes.npy")).all()
-    refused = hourglass("encode", trained["mlp"], tmp_path / "big.npy", "-o", tmp_path / "nan.npy", check=False)
-    assert_one_line_error(refused, "codes overflow float32", "row")
+    refused = run_cli(capsys, "encode", trained["mlp"], tmp_path / "big.npy", "-o", tmp_path / "nan.npy")
+    one_line_error(refused, "codes overflow float32", "row")
     assert not (tmp_path / "nan.npy").exists()
-    rebuilt = hourglass("reconstruct", trained["mlp"], tmp_path / "big.npy", "-o", tmp_path / "rec.npy")
-    assert "nan" not in rebuilt.stdout and np.isfinite(np.load(tmp_path / "rec.npy")).all()
+    status, out, _ = run_cli(capsys, "reconstruct", trained["mlp"], tmp_path / "big.npy", "-o", tmp_path / "rec.npy")
+    assert status == 0 and "nan" not in out and np.isfinite(np.load(tmp_path / "rec.npy")).all()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

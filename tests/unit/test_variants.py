@@ -340,7 +340,7 @@ def test_plain_autoencoder_samples_from_standard_or_fitted_gaussian(tiny_model):
         ({"model": "vae", "beta": -1}, "beta must be at least 0"),
         ({"model": "dae", "beta": 2.0}, r"beta is an option of the VAE \(model vae\), not of model dae"),
         ({"model": "vae", "contractive": 0.1}, "the contractive penalty is for a deterministic code"),
-        ({"model": "gan"}, "model must be one of ae, dae, sae, cae, vae, got 'gan'"),
+        ({"model": "gan"}, "model must be one of ae, dae, sae, cae, vae, vqvae, got 'gan'"),
         ({"model": "ae", "iw_samples": 5}, r"iw_samples is an option of the VAE"),
         ({"model": "vae", "iw_samples": 0}, "iw_samples must be at least 1"),
         ({"model": "vae", "iw_samples": 5, "beta": 0.5}, "importance-weighted bound .* takes beta 1"),
