@@ -220,11 +220,17 @@ def mean_jacobian_norm(model, x: np.ndarray, batch_size: int = 512) -> float:
     return float(torch.cat(norms).mean())
 
 
-def fit_code_gaussian(model, x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and Cholesky factor of a Gaussian fitted to the codes of ``x_train`` (for :meth:`Autoencoder.sample`)."""
-    z = encode(model, x_train).astype(np.float64)
+def code_gaussian(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (k,) and Cholesky factor (k, k) of a Gaussian fitted to codes ``z`` (N, k), float64 (the covariance
+    plus 1e-6 I, so that a code with a constant unit still has a factor)."""
+    z = np.asarray(z, np.float64)
     cov = np.cov(z, rowvar=False).reshape(z.shape[1], z.shape[1]) + 1e-6 * np.eye(z.shape[1])
     return z.mean(axis=0), np.linalg.cholesky(cov)
+
+
+def fit_code_gaussian(model, x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and Cholesky factor of a Gaussian fitted to the codes of ``x_train`` (for :meth:`Autoencoder.sample`)."""
+    return code_gaussian(encode(model, x_train))
 
 
 @torch.no_grad()

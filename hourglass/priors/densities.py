@@ -34,9 +34,10 @@ class GaussianPrior:
 
     @classmethod
     def fit(cls, codes: np.ndarray, seed: int = 0) -> GaussianPrior:
-        z = np.asarray(codes, np.float64)
-        cov = np.cov(z, rowvar=False).reshape(z.shape[1], z.shape[1]) + 1e-6 * np.eye(z.shape[1])
-        return cls(torch.as_tensor(z.mean(0), dtype=torch.float32), torch.as_tensor(np.linalg.cholesky(cov)).float())
+        from ..metrics import code_gaussian
+
+        mean, tril = code_gaussian(codes)
+        return cls(torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(tril, dtype=torch.float32))
 
     def sample(self, n: int, generator: torch.Generator | None = None, **_) -> torch.Tensor:
         eps = torch.randn(n, len(self.mean), generator=generator)
