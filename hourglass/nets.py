@@ -127,6 +127,8 @@ class Architecture:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["input_shape"], d["widths"] = list(self.input_shape), list(self.widths or ())
+        if self.codebook is None:  # a continuous code is recorded as it was before codebooks: old runs still resume
+            del d["codebook"]
         return d
 
     @classmethod

@@ -18,6 +18,7 @@ from ..store import checkpoint as ckpt
 from ..store import files
 from ..training.devices import fastest_precision, resolve
 from ..training.loop import TrainConfig
+from ..variants import VQ_OPTIONS
 from ..workflow import ModelConfig, train
 
 
@@ -173,7 +174,7 @@ class Lab:
         )
         # The device is not part of the recipe: a model trained on a GPU is the same model for the claims.
         recipe = {
-            "model": _jsonable(asdict(config)),
+            "model": _model_record(config),
             "training": replace(tc, progress=False, device="auto").to_dict(),
             "data": {"name": data.name, **data.source},
             "sizes": self.sizes.name,
@@ -233,6 +234,16 @@ def _epochs_done(folder: Path) -> tuple[int, float]:
         return len(epochs), float(sum(e["seconds"] for e in epochs))
     except (HourglassError, OSError, KeyError, TypeError):
         return 0, 0.0
+
+
+def _model_record(config: ModelConfig) -> dict:
+    """The model's part of a recipe: its options, less a codebook's when there is none — so the recipes of models
+    trained before codebooks existed still match, and those models are reused, not trained again."""
+    record = _jsonable(asdict(config))
+    if config.expanded().codebook is None:
+        for option in ("codebook", *VQ_OPTIONS):
+            record.pop(option, None)
+    return record
 
 
 def _widths(config: ModelConfig) -> str:

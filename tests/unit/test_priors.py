@@ -145,3 +145,14 @@ def test_a_dead_entry_is_restarted_into_use():
     for _ in range(40):
         frozen(codes.flatten()[None], g)
     assert 3 not in frozen.indices(codes.flatten()[None])
+
+
+def test_a_continuous_code_is_recorded_as_before_codebooks_existed():
+    """Runs and lab recipes written before the VQ-VAE compare equal to today's: they resume, and are reused."""
+    from hourglass.experiments.lab import _model_record
+    from hourglass.variants import ModelConfig
+
+    assert "codebook" not in Architecture("mlp", (8,), (4,), 2).to_dict()
+    assert Architecture.from_dict(Architecture("conv", (1, 8, 8), (8,), 64, codebook=16).to_dict()).codebook == 16
+    assert not {"codebook", "commitment", "codebook_ema", "codebook_restart"} & set(_model_record(ModelConfig()))
+    assert _model_record(ModelConfig(model="vqvae"))["commitment"] == 0.25
