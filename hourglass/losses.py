@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from .corruptions import corruption_from_dict
 from .errors import HourglassError
+from .quantizers import CodebookPenalty, CommitmentPenalty
 
 RECONSTRUCTIONS = ("mse", "bce", "gaussian")
 
@@ -241,44 +242,6 @@ class ContractivePenalty:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "weight": self.weight, "estimator": self.estimator, "probes": self.probes}
-
-
-def _quantised(out, kind: str) -> torch.Tensor:
-    if out.z_q is None:
-        raise HourglassError(f"the {kind} loss is for a vector-quantised code (model vqvae)", params=(kind,))
-    return out.z_q
-
-
-@dataclass
-class CommitmentPenalty:
-    """β ‖z − sg(z_q)‖² per sample (summed over the code), averaged over the batch: keeps the encoder's outputs
-    near the codebook entries that replace them (van den Oord et al. 2017, eq. 3; β = 0.25)."""
-
-    weight: float = 0.25
-    kind = "commitment"
-    variational = "the commitment loss is for a vector-quantised code (model vqvae), not a VAE"
-
-    def __call__(self, out, x_in, encoder=None, generator=None) -> torch.Tensor:
-        return ((out.z - _quantised(out, self.kind).detach()) ** 2).sum(1).mean()
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, "weight": self.weight}
-
-
-@dataclass
-class CodebookPenalty:
-    """‖sg(z) − z_q‖² per sample, averaged over the batch: moves the codebook entries toward the codes they
-    replace, when the codebook learns by gradient rather than by moving averages (van den Oord et al. 2017, eq. 3)."""
-
-    weight: float = 1.0
-    kind = "codebook"
-    variational = "the codebook loss is for a vector-quantised code (model vqvae), not a VAE"
-
-    def __call__(self, out, x_in, encoder=None, generator=None) -> torch.Tensor:
-        return ((out.z.detach() - _quantised(out, self.kind)) ** 2).sum(1).mean()
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, "weight": self.weight}
 
 
 PENALTIES = {p.kind: p for p in (L1Penalty, KLSparsityPenalty, ContractivePenalty, CommitmentPenalty, CodebookPenalty)}

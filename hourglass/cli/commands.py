@@ -278,7 +278,7 @@ def cmd_sample(args) -> int:
         prior=args.prior,
         seed=args.seed,
         device=args.device,
-        steps=None if args.steps >= 1000 else args.steps,
+        steps=args.steps,
     )
     print(f"wrote {r['n']} samples to " + " and ".join(str(p) for p in (r["output"], r["png"]) if p is not None))
     return 0

@@ -81,7 +81,7 @@ def fit_prior(
 
 def saved_prior(checkpoint, kind: str, steps: int | None = 50):
     """``codes(n, generator) -> (n, k)``, drawing from the run's saved ``kind`` prior (``steps``: DDIM's, for
-    diffusion; None: the full chain). The prior is loaded and checked here, once."""
+    diffusion; None or 1000: the full chain). The prior is loaded and checked here, once."""
     from ..store.priors import load_prior
 
     prior = load_prior(checkpoint, kind)

@@ -96,8 +96,8 @@ class MixturePrior:
 @dataclass
 class DiffusionPrior:
     """Latent diffusion on the standardised codes: z = mean + std ⊙ z̃, z̃ drawn by DDIM (``steps``, default 50) or,
-    with ``steps=None``, the full ancestral chain; the predicted z̃₀ is clipped to ±``bound``, the largest
-    standardised training code."""
+    with ``steps`` None or the chain's length (1000), the full ancestral chain; the predicted z̃₀ is clipped to
+    ±``bound``, the largest standardised training code."""
 
     denoiser: diffusion.Denoiser
     alpha_bar: torch.Tensor
@@ -128,7 +128,7 @@ class DiffusionPrior:
         self, n: int, generator: torch.Generator | None = None, steps: int | None = diffusion.SAMPLING_STEPS, eta=0.0
     ) -> torch.Tensor:
         clip = float(self.bound)
-        if steps is None:
+        if steps is None or steps >= len(self.alpha_bar) - 1:
             z = diffusion.sample_ancestral(self.denoiser, self.alpha_bar, n, generator, clip)
         else:
             z = diffusion.sample_ddim(self.denoiser, self.alpha_bar, n, generator, steps, eta, clip)
