@@ -2,7 +2,8 @@
 
 Each corruption draws fresh noise from the ``torch.Generator`` it is handed, so a seeded run corrupts every batch
 differently and every run identically. They compose: ``Compose([GaussianNoise(0.3), MaskingNoise(0.2)])``.
-``parse_noise("gaussian:0.5,mask:0.25")`` builds one from the CLI's spelling.
+``parse_noise("gaussian:0.5,mask:0.25")`` builds one from the CLI's spelling; ``"gaussian:0.02-0.2"`` draws each
+sample's σ from a range (one model for many noise levels: DnCNN's blind training, Zhang et al. 2017).
 """
 
 from __future__ import annotations
@@ -23,22 +24,36 @@ def _check_probability(p: float, name: str) -> float:
 
 @dataclass
 class GaussianNoise:
-    """x̃ = x + σ ε, ε ~ N(0, I); with ``clip``, x̃ is clipped to [0, 1] (the data range of images)."""
+    """x̃ = x + σ ε, ε ~ N(0, I); with ``clip``, x̃ is clipped to [0, 1] (the data range of images). With
+    ``sigma_max``, each sample (row) draws its own σ ~ U[sigma, sigma_max]."""
 
     sigma: float
     clip: bool = False
+    sigma_max: float | None = None
     kind = "gaussian"
 
     def __post_init__(self):
         if not float(self.sigma) >= 0:
             raise HourglassError(f"gaussian noise sigma must be >= 0, got {self.sigma:g}")
+        if self.sigma_max is not None and not float(self.sigma_max) > float(self.sigma):
+            raise HourglassError(f"a range of gaussian sigmas must rise, got {self.sigma:g}-{self.sigma_max:g}")
+
+    @property
+    def levels(self) -> tuple[float, float]:
+        """The smallest and largest σ drawn."""
+        return float(self.sigma), float(self.sigma if self.sigma_max is None else self.sigma_max)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        noisy = x + self.sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+        sigma: float | torch.Tensor = self.sigma
+        if self.sigma_max is not None:
+            u = torch.rand((len(x),) + (1,) * (x.dim() - 1), generator=generator, dtype=x.dtype)
+            sigma = (self.sigma + (self.sigma_max - self.sigma) * u).to(x.device)
+        noisy = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
         return noisy.clamp(0, 1) if self.clip else noisy
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "sigma": self.sigma, "clip": self.clip}
+        d = {"kind": self.kind, "sigma": self.sigma, "clip": self.clip}
+        return d if self.sigma_max is None else {**d, "sigma_max": self.sigma_max}
 
 
 @dataclass
@@ -103,7 +118,8 @@ _ALIASES = {"masking": "mask", "salt": "salt-and-pepper", "snp": "salt-and-peppe
 
 
 def parse_noise(spec: str, clip: bool = True):
-    """``"gaussian:0.5"``, ``"mask:0.3"``, ``"salt-and-pepper:0.2"``, or several joined by commas (applied in order).
+    """``"gaussian:0.5"``, ``"gaussian:0.02-0.2"`` (σ drawn per sample), ``"mask:0.3"``, ``"salt-and-pepper:0.2"``,
+    or several joined by commas (applied in order).
 
     Gaussian noise is clipped to [0, 1] when ``clip`` (image data)."""
     parts = []
@@ -114,11 +130,13 @@ def parse_noise(spec: str, clip: bool = True):
             raise HourglassError(
                 f"unknown noise {name!r} in {spec!r}; expected gaussian:SIGMA, mask:P or salt-and-pepper:P"
             )
+        low, dash, high = value.strip().partition("-") if name == "gaussian" else (value, "", "")
         try:
-            level = float(value)
+            level, top = float(low), (float(high) if dash else None)
         except ValueError:
-            raise HourglassError(f"noise {item!r} needs a number after the colon, e.g. {name}:0.3") from None
-        parts.append(GaussianNoise(level, clip=clip) if name == "gaussian" else NOISES[name](level))
+            example = f"{name}:0.3" + (" or gaussian:0.02-0.2" if name == "gaussian" else "")
+            raise HourglassError(f"noise {item!r} needs a number after the colon, e.g. {example}") from None
+        parts.append(GaussianNoise(level, clip=clip, sigma_max=top) if name == "gaussian" else NOISES[name](level))
     if not parts:
         raise HourglassError("empty noise specification; expected e.g. gaussian:0.5")
     return parts[0] if len(parts) == 1 else Compose(parts)

@@ -336,7 +336,8 @@ class Objective:
 
     def check(self, model) -> None:
         """Raise if ``model`` cannot be trained with this objective (the output it needs; what a VAE refuses)."""
-        if getattr(model, "output", None) != self.model_output:
+        output = str(getattr(model, "output", None))
+        if {"residual": "linear"}.get(output, output) != self.model_output:  # a residual x̂ is compared as x̂
             raise HourglassError(
                 f"loss {self.reconstruction} needs a model with a {self.model_output} output "
                 f"(its decoder gives {'logits' if self.model_output == 'sigmoid' else 'x̂'})",

@@ -117,7 +117,13 @@ def compare_with_pca(
     ``pca_mse_per_feature``, ``ratio_to_pca`` (AE ÷ PCA; None if PCA's error is 0) and ``n_samples``.
     """
     k = k if k is not None else model.latent_dim
-    if hasattr(x_eval, "chunks"):  # splits streamed from disk: IncrementalPCA, errors summed chunk by chunk
+    if k >= _features(x_eval):  # k spans the data: PCA is exact, its error 0 (and nothing to fit)
+        if hasattr(x_eval, "chunks"):
+            ae = _streamed_errors(model, None, x_eval)[0]
+        else:
+            ae = reconstruction_errors(x_eval, reconstruct(model, x_eval))
+        base, scale = {"squared_error_per_sample": 0.0, "mse_per_feature": 0.0}, 1.0
+    elif hasattr(x_eval, "chunks"):  # splits streamed from disk: IncrementalPCA, errors summed chunk by chunk
         pca = pca or PCABaseline(k).fit_stream(x_train)
         ae, base, scale = _streamed_errors(model, pca, x_eval)
     else:
@@ -142,13 +148,18 @@ def compare_with_pca(
     }
 
 
-def _streamed_errors(model, pca: PCABaseline, feed, batch_rows: int = 8192):
-    """The model's and PCA's errors (as :func:`reconstruction_errors`) and the mean ‖x‖² over a feed."""
+def _features(x) -> int:
+    return int(x.n_features if hasattr(x, "n_features") and hasattr(x, "chunks") else np.shape(x)[1])
+
+
+def _streamed_errors(model, pca: PCABaseline | None, feed, batch_rows: int = 8192):
+    """The model's and PCA's errors (as :func:`reconstruction_errors`; PCA's 0 when None) and the mean ‖x‖² over
+    a feed."""
     total_ae = total_pca = total_norm = 0.0
     for chunk in feed.chunks(batch_rows):
         x = chunk.numpy()
         total_ae += squared_errors(x, reconstruct(model, x)).sum()
-        total_pca += squared_errors(x, pca.reconstruct(x)).sum()
+        total_pca += squared_errors(x, pca.reconstruct(x)).sum() if pca is not None else 0.0
         total_norm += float((x.astype(np.float64) ** 2).sum())
     n, d = len(feed), feed.n_features
     ae, base = total_ae / n, total_pca / n

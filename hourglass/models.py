@@ -20,7 +20,7 @@ from .errors import HourglassError
 from .nets import Architecture, build, init_seed
 from .quantizers import VectorQuantizer, straight_through
 
-OUTPUTS = ("linear", "sigmoid")
+OUTPUTS = ("linear", "sigmoid", "residual")
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
@@ -54,8 +54,10 @@ class Autoencoder(nn.Module):
     """x ─f─▶ z ─g─▶ x̂.
 
     encoder, decoder: modules mapping (N, D) → (N, k) and (N, k) → (N, D).
-    output: what turns g's raw output into x̂: "linear" (identity; squared error) or "sigmoid" (g outputs
-        Bernoulli logits; cross-entropy).
+    output: what turns g's raw output into x̂: "linear" (identity; squared error), "sigmoid" (g outputs
+        Bernoulli logits; cross-entropy) or "residual" (g gives the noise: x̂ = x̃ − g(f(x̃)), the residual learning
+        of DnCNN, Zhang et al. 2017; squared error). A residual model reconstructs its inputs but decodes no code
+        alone: its decoder's output means something only beside the input it came from.
     architecture: the :class:`Architecture` the nets were built from, if any (needed to save a checkpoint).
     """
 
@@ -87,7 +89,8 @@ class Autoencoder(nn.Module):
         """z = f(x) and g(z) before the output nonlinearity: (N, D) → :class:`Output`. (``generator`` is for the
         VAE's draw; a deterministic encoder ignores it.)"""
         z = self.encoder(x)
-        return Output(self.decoder(z), z)
+        decoded = self.decoder(z)
+        return Output(x - decoded if self.output == "residual" else decoded, z)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = f(x): (N, D) → (N, k)."""
@@ -95,11 +98,18 @@ class Autoencoder(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """x̂ = g(z) in data space: (N, k) → (N, D) (the sigmoid applied for a Bernoulli output)."""
+        if self.output == "residual":
+            raise HourglassError(
+                "a residual model's decoder gives the noise it finds in an input, not an input: it reconstructs "
+                "(x̂ = x̃ − g(f(x̃))) but cannot decode a code alone"
+            )
         out = self.decoder(z)
         return torch.sigmoid(out) if self.output == "sigmoid" else out
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """x̂ = g(f(x)) in data space, (N, D) → (N, D)."""
+        """x̂ = g(f(x)) in data space, (N, D) → (N, D) (x − g(f(x)) for a residual output)."""
+        if self.output == "residual":
+            return x - self.decoder(self.encode(x))
         return self.decode(self.encode(x))
 
     @torch.no_grad()

@@ -1,4 +1,5 @@
-"""Encoder f and decoder g builders: the MLP hourglass, the conv / transposed-conv pair, the linear pair.
+"""Encoder f and decoder g builders: the MLP hourglass, the conv / transposed-conv pair, the fully convolutional
+pair (for denoising photographs), the linear pair.
 
 Every network here maps flat rows to flat rows: encoders take x as (N, D) and return the code z as (N, k);
 decoders take z as (N, k) and return (N, D) *before* the output nonlinearity (logits for a Bernoulli output).
@@ -20,21 +21,24 @@ from torch import nn
 from .errors import HourglassError
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.ELU}
-KINDS = ("mlp", "conv", "linear")
+KINDS = ("mlp", "conv", "fcn", "linear")
 CODE_ACTIVATIONS = ("linear", "relu", "sigmoid")
-DEFAULT_WIDTHS = {"mlp": (256, 64, 16), "conv": (32, 64), "linear": ()}
+DEFAULT_WIDTHS = {"mlp": (256, 64, 16), "conv": (32, 64), "fcn": (64, 64, 64, 64), "linear": ()}
 
 
 @dataclass(frozen=True)
 class Architecture:
     """What to build, as plain data (stored in checkpoints).
 
-    kind: "mlp" (symmetric hourglass), "conv" (stride-2 convs, mirrored by transposed convs) or "linear"
-        (one linear map each way, no nonlinearity: the PCA experiments).
+    kind: "mlp" (symmetric hourglass), "conv" (stride-2 convs, mirrored by transposed convs), "fcn" (fully
+        convolutional: the code is a feature map at half the resolution, so one network takes square images of any
+        even size — :func:`fcn_pair`, for denoising photographs) or "linear" (one linear map each way, no
+        nonlinearity: the PCA experiments).
     input_shape: one sample's shape: (D,) for vectors, (C, H, W) for images (required by "conv").
     widths: the encoder's hidden widths, mirrored by the decoder (mlp), or its conv channels (conv);
         ``None`` picks the recommended ones for the kind — for an MLP, those of 256, 64, 16 wider than the code.
     latent_dim: k, the size of the code z (the bottleneck; larger than the input for an overcomplete sparse code).
+        For "fcn", k of an input_shape image: its code map's channels times (H/2)(W/2).
     activation: the nonlinearity between layers (SiLU: on MNIST it beat ReLU by ~5% at equal epochs).
     code_activation: what the encoder applies to z: "linear" (none), "relu" (exact zeros, for sparse codes) or
         "sigmoid" (codes in (0, 1), for the KL-sparsity penalty and the closed-form contractive penalty).
@@ -86,11 +90,25 @@ class Architecture:
                 f"topk must be between 1 and latent_dim ({self.latent_dim}), got {self.topk}",
                 params=("topk", "latent_dim"),
             )
-        if self.kind == "conv" and (len(self.input_shape) != 3 or not self.widths):
+        if self.kind in ("conv", "fcn") and (len(self.input_shape) != 3 or not self.widths):
             raise HourglassError(
-                f"a conv autoencoder needs image samples (C, H, W) and at least one channel width; "
+                f"a {self.kind} autoencoder needs image samples (C, H, W) and at least one channel width; "
                 f"got input shape {self.input_shape}"
             )
+        if self.kind == "fcn":
+            c, h, w = self.input_shape
+            if h != w or h % 2:
+                raise HourglassError(
+                    f"an fcn autoencoder takes square images of even size (its code is the image at half "
+                    f"resolution); got {h}×{w}",
+                    params=("arch", "patch_size"),
+                )
+            if self.latent_dim % math.prod(self.grid):
+                raise HourglassError(
+                    f"an fcn code is a {self.grid[0]}×{self.grid[1]} map: latent_dim must be a multiple of "
+                    f"{math.prod(self.grid)} (e.g. {64 * math.prod(self.grid)}: 64 channels), got {self.latent_dim}",
+                    params=("latent_dim",),
+                )
         if self.codebook is not None:
             object.__setattr__(self, "codebook", _whole([self.codebook], "codebook")[0])
             if self.kind != "conv" or self.code_activation != "linear" or self.topk is not None:
@@ -109,15 +127,18 @@ class Architecture:
 
     @property
     def grid(self) -> tuple[int, int]:
-        """(H, W) of the conv encoder's last feature map."""
+        """(H, W) of the conv encoder's last feature map (for "fcn", the code map: half the input's)."""
         h, w = self.input_shape[1:]
+        if self.kind == "fcn":
+            return h // 2, w // 2
         for _ in self.widths or ():
             h, w = _conv_out(h), _conv_out(w)
         return h, w
 
     @property
     def code_vector(self) -> int:
-        """d, the numbers in each quantised vector of a codebook code (latent_dim / positions)."""
+        """d, the numbers at each position of a grid code (a codebook's vectors, an fcn's code channels):
+        latent_dim / positions."""
         return self.latent_dim // math.prod(self.grid)
 
     @property
@@ -188,14 +209,36 @@ class ToGrid(nn.Module):
 
 
 class FromGrid(nn.Module):
-    """(N, H·W·d) → (N, d, H, W), the inverse of :class:`ToGrid`."""
+    """(N, H·W·d) → (N, d, H, W), the inverse of :class:`ToGrid`; with ``grid`` None, a square H = W read from the
+    row's length (a fully convolutional decoder takes codes of any image size)."""
 
-    def __init__(self, grid: tuple[int, int], dim: int):
+    def __init__(self, grid: tuple[int, int] | None, dim: int):
         super().__init__()
         self.grid, self.dim = grid, dim
 
     def forward(self, z):
-        return z.reshape(len(z), *self.grid, self.dim).permute(0, 3, 1, 2)
+        grid = self.grid or (_square_side(z.shape[1] // self.dim),) * 2
+        return z.reshape(len(z), *grid, self.dim).permute(0, 3, 1, 2)
+
+
+class ToImage(nn.Module):
+    """(N, C·S·S) → (N, C, S, S): rows of square C-channel images of any side S (a fully convolutional encoder's
+    input; a whole photo's tiles are rows too)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.channels = channels
+
+    def forward(self, x):
+        side = _square_side(x.shape[1] // self.channels)
+        return x.reshape(len(x), self.channels, side, side)
+
+
+def _square_side(area: int) -> int:
+    side = math.isqrt(area)
+    if side * side != area:
+        raise HourglassError(f"rows of {area} pixels per channel are not square images")
+    return side
 
 
 def conv_pair(
@@ -236,6 +279,28 @@ def conv_pair(
     return nn.Sequential(*enc), nn.Sequential(*dec)
 
 
+def fcn_pair(
+    channels: int, widths, code_channels: int, activation: str = "silu"
+) -> tuple[nn.Sequential, nn.Sequential]:
+    """The fully convolutional hourglass: f folds each 2×2 block of pixels into channels (pixel unshuffle, Shi et
+    al. 2016), then 3×3 convs of ``widths`` channels end in a code map of ``code_channels`` at half resolution; g
+    mirrors it and unfolds the blocks back. Working at half resolution quarters the cost per pixel, as FFDNet does
+    (Zhang et al. 2018). The code is overcomplete for a grey image at 64 channels (16 numbers per pixel): what keeps
+    it from copying is the noise it is trained to remove. No layer sees a fixed size, so a model trained on 48×48
+    patches cleans a 256×256 tile (rows of any square, even size)."""
+    act = ACTIVATIONS[activation]
+    sizes = [4 * channels, *widths]
+    enc: list[nn.Module] = [ToImage(channels), nn.PixelUnshuffle(2)]
+    for a, b in pairwise(sizes):
+        enc += [nn.Conv2d(a, b, 3, padding=1), act()]
+    enc += [nn.Conv2d(sizes[-1], code_channels, 3, padding=1), ToGrid()]
+    dec: list[nn.Module] = [FromGrid(None, code_channels), nn.Conv2d(code_channels, sizes[-1], 3, padding=1), act()]
+    for i, (a, b) in enumerate(pairwise(sizes[::-1])):
+        dec += [nn.Conv2d(a, b, 3, padding=1)] + ([act()] if i < len(sizes) - 2 else [])
+    dec += [nn.PixelShuffle(2), nn.Flatten()]
+    return nn.Sequential(*enc), nn.Sequential(*dec)
+
+
 class TopK(nn.Module):
     """Keep the k largest entries of each row, set the others to 0 (the k-sparse code of Makhzani & Frey 2013).
     Gradients flow through the kept entries only."""
@@ -272,6 +337,10 @@ def build(arch: Architecture, code_outputs: int = 1) -> tuple[nn.Module, nn.Modu
     elif arch.kind == "conv":
         grid = arch.codebook is not None
         encoder, decoder = conv_pair(arch.input_shape, widths, k, arch.activation, code_outputs, grid)
+    elif arch.kind == "fcn":
+        if code_outputs != 1:
+            raise HourglassError("an fcn code is a feature map; a VAE needs the mlp or conv arch", params=("arch",))
+        encoder, decoder = fcn_pair(arch.input_shape[0], widths, arch.code_vector, arch.activation)
     else:  # f(x) = W₁x + b₁, g(z) = W₂z + b₂: with squared error, PCA's subspace (Baldi & Hornik 1989)
         encoder, decoder = nn.Linear(arch.n_features, k * code_outputs), nn.Linear(k, arch.n_features)
     if code_outputs == 1:

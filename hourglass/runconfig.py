@@ -13,6 +13,7 @@
     lr = 0.003
 
     [table]                    # columns, drop, one_hot, id_column (for .csv/.parquet data)
+    [photos]                   # patch_size, patches_per_epoch (a folder of photos, trained on patches)
 
 Every key is checked against the dataclass fields and their types before anything runs, and a wrong one is one
 line naming the key and the file; the values' ranges are then checked by the dataclasses themselves
@@ -39,10 +40,13 @@ from .variants import ModelConfig
 LOGS = ("csv", "tensorboard", "mlflow")
 TOP = {"data": "str", "out": "str | None", "stream": "bool | None", "log": "list[str]"}
 TABLE = {"columns": "str | None", "drop": "str | None", "one_hot": "bool", "id_column": "str | None"}
+PHOTOS = {"patch_size": "int | None", "patches_per_epoch": "int"}
+PHOTO_DEFAULTS = {"patch_size": None, "patches_per_epoch": 10_000}
 SECTIONS: dict[str, dict[str, str]] = {
     "model": {f.name: str(f.type) for f in fields(ModelConfig)},
     "training": {f.name: str(f.type) for f in fields(TrainConfig)},
     "table": TABLE,
+    "photos": PHOTOS,
 }
 DEFAULTS: dict[str, Any] = {"model": ModelConfig(), "training": TrainConfig()}
 
@@ -160,6 +164,8 @@ def defaults_of(section: str) -> dict:
     """The defaults of a section's fields."""
     if section == "table":
         return {"columns": None, "drop": None, "one_hot": False, "id_column": None}
+    if section == "photos":
+        return dict(PHOTO_DEFAULTS)
     return {
         f.name: getattr(DEFAULTS[section], f.name)
         for f in fields(DEFAULTS[section])
@@ -167,5 +173,5 @@ def defaults_of(section: str) -> dict:
     }
 
 
-__all__ = ["LOGS", "base", "check", "defaults_of", "read", "recorded", "to_toml"]
+__all__ = ["LOGS", "PHOTO_DEFAULTS", "base", "check", "defaults_of", "read", "recorded", "to_toml"]
 _ = typing  # annotations are read as the strings the dataclasses hold

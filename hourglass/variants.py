@@ -36,6 +36,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False, "iw_samples": 1}  # and neutral values
 VQ_OPTIONS = {"commitment": 0.25, "codebook_ema": True, "codebook_restart": True}  # and their defaults
 VQ_CODE_VECTOR = 16  # numbers per grid position of a VQ-VAE whose latent_dim is left at its default
+FCN_CODE_CHANNELS = 64  # channels of an fcn's code map whose latent_dim is left at its default
 
 
 @dataclass
@@ -46,7 +47,8 @@ class ModelConfig:
     model: a preset: "ae" (plain), "dae" (denoising: noise gaussian:0.5), "sae" (sparse: l1 0.1, unless
         kl_sparsity or topk is given), "cae" (contractive: 0.1) or "vae" (the variational model). A preset only
         fills in options not given; options combine freely, e.g. noise + l1 is a denoising sparse autoencoder.
-    arch: "mlp", "conv" or "linear"; widths: hidden widths (mlp) or channels (conv), None for the defaults;
+    arch: "mlp", "conv", "fcn" (fully convolutional, for photos) or "linear"; widths: hidden widths (mlp) or
+        channels (conv, fcn), None for the defaults; residual: the decoder gives the noise, x̂ = x̃ − g(f(x̃));
         latent_dim: k; activation: the nonlinearity; code_activation: "linear", "relu" or "sigmoid" (None: sigmoid
         with kl_sparsity, relu with l1 or topk, else linear); topk: keep the k largest code units (a k-sparse code).
     loss: "bce", "mse" or "auto" (bce when the scaled training data lie in [0, 1], else mse; a VAE's likelihood
@@ -66,6 +68,7 @@ class ModelConfig:
     model: str = "ae"
     arch: str = "mlp"
     widths: tuple[int, ...] | None = None
+    residual: bool = False
     latent_dim: int = 4
     activation: str = "silu"
     code_activation: str | None = None
@@ -105,6 +108,11 @@ class ModelConfig:
                 )
         if quantised and self.variational:
             raise HourglassError("a VAE's code is continuous; a codebook is for model vqvae", params=("codebook",))
+        if self.residual and (quantised or self.variational or self.loss == "bce"):
+            raise HourglassError(
+                "a residual output (x̂ = x̃ − g(f(x̃))) is a plain autoencoder's, trained with loss mse",
+                params=("residual", "loss", "model"),
+            )
 
     def check(self) -> None:
         """Refuse now what would be refused whatever the data (a penalty's weight, the noise, what a VAE cannot
@@ -113,7 +121,7 @@ class ModelConfig:
         objective = self.objective("bce", clip_noise=True)  # building it runs the noise's and penalties' own checks
         objective.check_kind(self.variational)
         self.architecture(
-            (1, 8, 8) if self.expanded().arch == "conv" else (8,)
+            (1, 8, 8) if self.expanded().arch in ("conv", "fcn") else (8,)
         )  # a stand-in sample shape: the data's comes later
 
     def expanded(self) -> ModelConfig:
@@ -171,9 +179,11 @@ class ModelConfig:
             else "linear"
         )
         latent_dim = spec.latent_dim
-        if spec.codebook is not None and latent_dim == ModelConfig.latent_dim:  # left at its default: 16 per position
-            grid = Architecture(spec.arch, input_shape, spec.widths).grid
-            latent_dim = VQ_CODE_VECTOR * grid[0] * grid[1]
+        per_position = VQ_CODE_VECTOR if spec.codebook is not None else FCN_CODE_CHANNELS if spec.arch == "fcn" else 0
+        if per_position and latent_dim == ModelConfig.latent_dim:  # left at its default: so many per position
+            grid = Architecture("conv", input_shape, spec.widths).grid if spec.arch == "conv" else None
+            grid = grid or (input_shape[1] // 2, input_shape[2] // 2)
+            latent_dim = per_position * grid[0] * grid[1]
         return Architecture(
             spec.arch, input_shape, spec.widths, latent_dim, spec.activation, code_activation, spec.topk, spec.codebook
         )
@@ -189,7 +199,8 @@ class ModelConfig:
                 arch, objective.model_output, self.codebook_ema, self.codebook_restart, seed=seed
             )
         else:
-            model = Autoencoder.from_architecture(arch, objective.model_output, seed=seed)
+            output = "residual" if self.residual else objective.model_output
+            model = Autoencoder.from_architecture(arch, output, seed=seed)
         objective.check(model)
         return model
 
@@ -200,6 +211,7 @@ class ModelConfig:
 MODEL_OPTIONS = {
     "model": Allowed(choices=tuple(PRESETS)),
     "arch": Allowed(choices=KINDS),
+    "residual": Allowed(choices=(True, False)),
     "latent_dim": Allowed(whole=True, minimum=1),
     "activation": Allowed(choices=tuple(ACTIVATIONS)),
     "code_activation": Allowed(choices=CODE_ACTIVATIONS, optional=True),

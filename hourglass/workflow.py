@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .data import Dataset, Scaling, StreamedDataset, binarize, load_dataset
+from .data.patches import PhotoPatches, open_photos
 from .errors import HourglassError
 from .losses import Objective
 from .metrics import compare_with_pca, errors_of, reconstruct
@@ -87,6 +88,7 @@ def train(
     stream: bool | None = None,
     callbacks: Sequence[Callback] = (),
     record: dict | None = None,
+    photos: dict | None = None,
 ) -> TrainedModel:
     """Load ``data`` (a dataset name, a file or folder, or a :class:`Dataset`), scale it, build the model, train it.
 
@@ -97,6 +99,9 @@ def train(
     (None: when it is larger than a quarter of the available memory; :func:`hourglass.data.load_dataset`).
     ``callbacks``: passed to :func:`~hourglass.training.loop.fit` (loggers, the share of cores, the user's own).
     ``record``: how the run was asked for (:mod:`hourglass.runconfig`), kept in the checkpoint for replays.
+    ``photos``: ``patch_size`` (and ``patches_per_epoch``): ``data`` is a folder of photos of any sizes, trained
+    on random patches drawn afresh each epoch (:mod:`hourglass.data.patches`); the loss defaults to mse, and the
+    noise is not clipped (a photo's noise is measured unclipped, as the denoising literature does).
     """
     mc, tc = model_config or ModelConfig(), train_config or TrainConfig()
     mc.check()
@@ -104,16 +109,20 @@ def train(
     if out is not None:
         _check_run_folder(out, resume, overwrite)
     table = {k: v for k, v in (table or {}).items() if v}
-    dataset: Any = (
-        data
-        if isinstance(data, (Dataset, StreamedDataset))
-        else load_dataset(data, seed=tc.seed, stream=stream, **table)
-    )  # a Dataset, or a StreamedDataset with the same face
+    photos = {k: v for k, v in (photos or {}).items() if v is not None}
+    dataset: Any
+    if isinstance(data, (Dataset, StreamedDataset, PhotoPatches)):
+        dataset = data
+    elif photos.get("patch_size"):
+        dataset = open_photos(data, seed=tc.seed, **photos)
+    else:
+        dataset = load_dataset(data, seed=tc.seed, stream=stream, **table)  # a Dataset, or a StreamedDataset
+    on_photos = isinstance(dataset, PhotoPatches)
     scaling = dataset.fit_scaling(mc.scaling)
     x_train = dataset.scaled("train", scaling)
     low, high = dataset.scaled_range(scaling)
     unit = low >= 0 and high <= 1
-    loss = mc.loss if mc.loss != "auto" else ("bce" if unit else "mse")
+    loss = mc.loss if mc.loss != "auto" else ("bce" if unit and not (on_photos or mc.residual) else "mse")
     if loss == "bce" and not unit:
         raise HourglassError(
             f"loss bce needs data in [0, 1]; {dataset.name} (scaling {scaling.kind}) spans "
@@ -122,7 +131,7 @@ def train(
         )
     if mc.binarize and not unit:
         raise HourglassError("binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))", params=("binarize",))
-    objective = mc.objective(loss, clip_noise=unit)
+    objective = mc.objective(loss, clip_noise=unit and not on_photos)
     if mc.latent_dim >= dataset.n_features and not mc.overcomplete:
         raise HourglassError(
             f"latent_dim {mc.latent_dim} is not smaller than the {dataset.n_features} features of "
@@ -178,6 +187,8 @@ def rows_in_memory(
 def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> Dataset | StreamedDataset:
     """The dataset a checkpoint was trained on (same splits), or ``data`` instead."""
     record = checkpoint.data
+    if record.get("photos") and data is None and Path(record.get("path", "")).is_dir():
+        return open_photos(record["path"], seed=record.get("seed", 0), **record["photos"])  # type: ignore[return-value]
     if data is None:
         data = record.get("name") or record.get("path")
         if data is None:

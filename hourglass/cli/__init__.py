@@ -67,6 +67,7 @@ def _with_run_file(parser, args, argv: list[str]):
         **run.get("model", {}),
         **run.get("training", {}),
         **run.get("table", {}),
+        **run.get("photos", {}),
         **{k: run[k] for k in ("data", "stream", "log") if k in run},
     }
     if "out" in run and not args.like:  # a replay writes elsewhere

@@ -84,6 +84,7 @@ def cmd_train(args) -> int:
     )
     out = Path(args.out) if args.out else run_folder(args.data, mc)
     table = {"columns": args.columns, "drop": args.drop, "one_hot": args.one_hot, "id_column": args.id_column}
+    photos = {"patch_size": args.patch_size, "patches_per_epoch": args.patches_per_epoch}
     run = {
         "data": str(args.data),
         "stream": args.stream,
@@ -91,6 +92,7 @@ def cmd_train(args) -> int:
         "model": mc.to_dict(),
         "training": {k: v for k, v in tc.to_dict().items() if k != "progress"},
         "table": table,
+        **({"photos": photos} if args.patch_size else {}),
     }
     if args.print_config:
         print(to_toml({**run, "out": str(out)}), end="")
@@ -107,6 +109,7 @@ def cmd_train(args) -> int:
         stream=args.stream,
         callbacks=[ShareCores(), *loggers],
         record=run,
+        photos=photos,
     )
     if not distributed.is_main():  # rank 0 reports for all
         return 0
@@ -246,13 +249,22 @@ def cmd_score(args) -> int:
 
 
 def cmd_denoise(args) -> int:
+    from ..denoising import denoise_photos
     from ..use import denoise_file
 
+    if args.corrupt is None:
+        done = denoise_photos(args.checkpoint, args.data, args.output, args.sigma, args.tile, args.device)
+        megapixels = sum(p["megapixels"] for p in done["photos"])
+        for p in done["photos"]:
+            sigma = p["sigma_estimate"]
+            print(f"wrote {p['output']} (estimated noise σ̂ {sigma:.3f}, {255 * sigma:.1f}/255)")
+        print(f"cleaned {len(done['photos'])} photo(s), {megapixels:.2f} megapixels in {done['seconds']:.1f}s")
+        return 0
     r = denoise_file(
         args.checkpoint,
         args.data,
         args.output,
-        noise=args.noise,
+        noise=None if args.corrupt == "trained" else args.corrupt,
         split=args.split,
         seed=args.seed,
         png=args.png,

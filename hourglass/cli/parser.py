@@ -178,18 +178,42 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.01,
         help="expected share of anomalies: flag rows beyond this upper share of training errors (default %(default)s)",
     )
-    n = use_command(
+    n = command(
+        sub,
         "denoise",
         cmd_denoise,
-        "Corrupt DATA with --noise (default: the noise the model was trained "
-        "with), reconstruct it, and write clean / corrupted / denoised to an .npz file.",
-        "corrupt inputs and denoise them",
-        "output .npz (clean, corrupted, denoised)",
+        help="clean noisy photos (or corrupt data and denoise it)",
+        description="Clean INPUT, a PNG or JPEG of any size, grey or colour, 8- or 16-bit (or a folder of "
+        "them), into OUTPUT (a file, or a folder), keeping size, mode and bit depth: the model runs over "
+        "overlapping tiles blended without seams. With --corrupt, the demonstration instead: corrupt the "
+        "samples INPUT (a file, or a named dataset's split) and write clean / corrupted / denoised to an .npz.",
     )
-    n.add_argument("--noise", metavar="SPEC", help="gaussian:SIGMA, mask:P, salt-and-pepper:P, or several by commas")
-    n.add_argument("--png", metavar="FILE", help="also draw clean, corrupted and denoised rows (images only)")
+    n.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    n.add_argument("data", metavar="INPUT", help="a photo or a folder of photos (with --corrupt: " + data_help + ")")
+    n.add_argument(
+        "-o", "--output", required=True, metavar="OUTPUT", help="a photo, a folder, or with --corrupt an .npz"
+    )
+    n.add_argument(
+        "--sigma",
+        type=float,
+        metavar="S",
+        help="the photos' noise level in [0, 1] units (25/255 = 0.098), checked against the levels the model "
+        "was trained for; without it, each photo's level is estimated and reported",
+    )
+    n.add_argument("--tile", type=positive_int, metavar="T", help="tile side for an fcn model (default 256)")
+    n.add_argument(
+        "--corrupt",
+        nargs="?",
+        const="trained",
+        metavar="SPEC",
+        help="the demonstration: corrupt INPUT with SPEC (gaussian:SIGMA, mask:P, salt-and-pepper:P, or "
+        "several by commas; alone: the noise the model was trained with) and denoise it",
+    )
+    n.add_argument("--split", choices=["train", "val", "test", "all"], help="--corrupt: split of a named dataset")
+    n.add_argument("--png", metavar="FILE", help="--corrupt: also draw clean, corrupted and denoised rows")
     n.add_argument("--n-images", type=positive_int, default=16, help="images in the --png grid (default %(default)s)")
-    n.add_argument("--seed", type=seed, default=0, help="seed of the noise (default %(default)s)")
+    n.add_argument("--seed", type=seed, default=0, help="--corrupt: seed of the noise (default %(default)s)")
+    n.add_argument("--device", default="auto", help=device_help)
 
     s = command(
         sub,

@@ -11,7 +11,7 @@ from .types import ints, positive_int, seed, whole_number
 def add_train_options(t: argparse.ArgumentParser, data_help: str) -> None:
     """Add ``train``'s arguments to its subparser ``t``."""
     from ..nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS
-    from ..runconfig import LOGS
+    from ..runconfig import LOGS, PHOTO_DEFAULTS
     from ..training.config import TRAIN_OPTIONS, TrainConfig
     from ..variants import MODEL_OPTIONS, PRESETS, ModelConfig
 
@@ -39,10 +39,20 @@ def add_train_options(t: argparse.ArgumentParser, data_help: str) -> None:
         default=mc.widths,
         metavar="W1,W2,...",
         help=f"encoder hidden widths (mlp; default: those of {widths('mlp')} wider than the code) or conv "
-        f"channels (conv; default {widths('conv')}); the decoder mirrors them",
+        f"channels (conv; default {widths('conv')}; fcn: {widths('fcn')}); the decoder mirrors them",
     )
     t.add_argument(
-        "--latent-dim", type=positive_int, default=mc.latent_dim, help="size k of the code z (default %(default)s)"
+        "--residual",
+        action="store_true",
+        default=mc.residual,
+        help="the decoder gives the noise, x̂ = x̃ − g(f(x̃)) (residual learning, as DnCNN; loss mse)",
+    )
+    t.add_argument(
+        "--latent-dim",
+        type=positive_int,
+        default=mc.latent_dim,
+        help="size k of the code z (default %(default)s; fcn: 64 channels at each position of its half-resolution "
+        "code map)",
     )
     t.add_argument(
         "--activation", default=mc.activation, choices=list(ACTIVATIONS), help="nonlinearity (default %(default)s)"
@@ -82,6 +92,22 @@ def add_train_options(t: argparse.ArgumentParser, data_help: str) -> None:
         metavar="NAME",
         help="a row ID column, kept out of training and carried to "
         "encode/score outputs (default: a column named id or *_id, if any)",
+    )
+    ph = t.add_argument_group("photos (a folder of PNG/JPEG of any sizes, trained on random patches)")
+    ph.add_argument(
+        "--patch-size",
+        type=positive_int,
+        default=PHOTO_DEFAULTS["patch_size"],
+        metavar="P",
+        help="train on random P×P patches of the photos in the folder DATA, fresh each epoch, flipped and "
+        "rotated; about a tenth of the photos are held out for validation",
+    )
+    ph.add_argument(
+        "--patches-per-epoch",
+        type=positive_int,
+        default=PHOTO_DEFAULTS["patches_per_epoch"],
+        metavar="N",
+        help="patches drawn per epoch (default %(default)s)",
     )
     v = t.add_argument_group("objective (any combination)")
     v.add_argument(

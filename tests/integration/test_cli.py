@@ -46,7 +46,7 @@ def test_every_command_runs_for_real(tmp_path):
     assert (tmp_path / "z.csv").read_text().splitlines()[0] == "z1,z2,z3,z4"
     hourglass("reconstruct", run, "digits", "-o", tmp_path / "x.npy", "--png", tmp_path / "x.png")
     assert np.load(tmp_path / "x.npy").shape == (180, 64) and (tmp_path / "x.png").stat().st_size > 1000
-    assert "denoised" in hourglass("denoise", run, "digits", "-o", tmp_path / "d.npz").stdout
+    assert "denoised" in hourglass("denoise", run, "digits", "-o", tmp_path / "d.npz", "--corrupt").stdout
     hourglass("sample", run, "-n", "5", "-o", tmp_path / "s.npy")
     assert np.load(tmp_path / "s.npy").shape == (5, 64)
     assert "flagged" in hourglass("score", run, "digits", "-o", tmp_path / "scores.csv").stdout

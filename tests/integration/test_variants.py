@@ -121,7 +121,9 @@ def test_denoise_and_sample_commands(tmp_path):
         tmp_path / "dae",
         "--quiet",
     )
-    done = hourglass("denoise", tmp_path / "dae", "digits", "-o", tmp_path / "d.npz", "--png", tmp_path / "d.png")
+    done = hourglass(
+        "denoise", tmp_path / "dae", "digits", "-o", tmp_path / "d.npz", "--corrupt", "--png", tmp_path / "d.png"
+    )
     with np.load(tmp_path / "d.npz") as f:
         clean, noisy, denoised = f["clean"], f["corrupted"], f["denoised"]
     assert clean.shape == noisy.shape == denoised.shape == (180, 64)
@@ -141,7 +143,7 @@ def test_denoise_and_sample_commands(tmp_path):
     )
     assert np.load(tmp_path / "s.npy").shape == (16, 64)
     assert_one_line_error(
-        hourglass("denoise", tmp_path / "dae", "digits", "-o", tmp_path / "x.npz", "--noise", "blur:1", check=False),
+        hourglass("denoise", tmp_path / "dae", "digits", "-o", tmp_path / "x.npz", "--corrupt", "blur:1", check=False),
         "unknown noise 'blur'",
     )
 

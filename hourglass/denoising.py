@@ -1,0 +1,200 @@
+"""Whole photographs through a denoising autoencoder: overlapping tiles, blended without seams.
+
+A model sees rows of a fixed kind: for the conv and MLP archs, patches of the size it was trained on; for the fully
+convolutional arch ("fcn"), square tiles of any even size. :func:`denoise_image` cuts an image of any size into
+overlapping square tiles (after padding it by reflection, so that no tile sees an edge the photo does not have),
+runs them through ``model.reconstruct`` a batch at a time, and blends them back with a raised-cosine window: each
+pixel is the weighted mean of the tiles that cover it, with weights that fall smoothly to (nearly) 0 toward a
+tile's edges, where a convolution sees the least of its neighbourhood. Memory is the image plus one batch of tiles.
+
+Through the identity network the blend gives the image back exactly: every weight multiplies the same value.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .data.patches import tile_starts
+from .errors import HourglassError
+from .metrics import reconstruct
+
+FCN_TILE = 256  # an fcn model's tile side: ~1.14 × the work of the image itself with FCN_OVERLAP
+FCN_OVERLAP = 16  # pixels two fcn tiles share: more than the receptive field's reach that matters (10 convs at ½)
+TILE_BATCH = 8  # tiles per model call
+
+
+def blend_window(tile: int, overlap: int) -> np.ndarray:
+    """The 2-d weight of a tile's pixels, (tile, tile) float64: 1 inside, rising as a raised cosine
+    ½(1 − cos(π (i + ½) / overlap)) over the ``overlap`` pixels at each edge (never 0: every pixel counts)."""
+    ramp = np.ones(tile)
+    if overlap > 0:
+        rise = 0.5 * (1 - np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap))
+        ramp[:overlap] = np.minimum(ramp[:overlap], rise)
+        ramp[tile - overlap :] = np.minimum(ramp[tile - overlap :], rise[::-1])
+    return np.outer(ramp, ramp)
+
+
+def tile_plan(model, height: int, width: int, tile: int | None = None) -> tuple[int, int]:
+    """(tile side, overlap) for ``model`` on an image of ``height`` × ``width``: an fcn takes ``tile`` (default
+    :data:`FCN_TILE`, shrunk to the image), any other arch exactly the patches it was trained on, overlapping by
+    half."""
+    arch = getattr(model, "architecture", None)
+    if arch is None or len(arch.input_shape) != 3 or arch.input_shape[1] != arch.input_shape[2]:
+        raise HourglassError("denoising whole images needs a model trained on square images (patches of photos)")
+    if arch.kind != "fcn":
+        return arch.input_shape[1], arch.input_shape[1] // 2
+    if tile is not None and (tile < 2 * FCN_OVERLAP or tile % 2):
+        raise HourglassError(
+            f"tile must be an even number of pixels >= {2 * FCN_OVERLAP}, got {tile}", params=("tile",)
+        )
+    side = min(tile or FCN_TILE, max(height, width) + 2 * FCN_OVERLAP)
+    return side + side % 2, FCN_OVERLAP
+
+
+def denoise_image(model, image: np.ndarray, tile: int | None = None) -> np.ndarray:
+    """The image ``model`` makes of ``image``: (H, W) grey or (H, W, C) colour, floats in [0, 1] (any dtype:
+    uint8 and uint16 are read as 0–255 and 0–65535 and given back in their own dtype). A grey model cleans each
+    channel of a colour image on its own; a colour model needs a colour image. Same shape and dtype out."""
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or min(array.shape[:2]) < 1:
+        raise HourglassError(f"an image is (H, W) or (H, W, C); got shape {array.shape}")
+    top = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}.get(array.dtype)
+    if top is None and array.dtype.kind != "f":
+        raise HourglassError(f"image pixels are uint8, uint16 or floats in [0, 1]; got {array.dtype}")
+    pixels = array.astype(np.float32) / (top or 1)
+    planes = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)  # (C, H, W)
+    channels = model.architecture.input_shape[0]
+    if channels == planes.shape[0]:
+        cleaned = _denoise_planes(model, planes[None], tile)[0]
+    elif channels == 1:  # a grey model: each colour channel is a grey image
+        cleaned = _denoise_planes(model, planes[:, None], tile)[:, 0]
+    else:
+        raise HourglassError(
+            f"the model cleans {channels}-channel images; this one has {planes.shape[0]} channel(s)",
+            params=("image",),
+        )
+    out = cleaned[0] if array.ndim == 2 else cleaned.transpose(1, 2, 0)
+    if top is not None:
+        return np.clip(np.rint(out * top), 0, top).astype(array.dtype)
+    return out.astype(array.dtype)
+
+
+def _denoise_planes(model, images: np.ndarray, tile: int | None) -> np.ndarray:
+    """Each of ``images`` (B, C, H, W) cleaned tile by tile: (B, C, H, W) float64."""
+    _, c, height, width = images.shape
+    side, overlap = tile_plan(model, height, width, tile)
+    margin = overlap  # reflect-padding beyond every edge: border pixels are inside a tile's trusted middle too
+    padded = np.pad(
+        images,
+        ((0, 0), (0, 0), (margin, margin + max(0, side - height - 2 * margin)),
+         (margin, margin + max(0, side - width - 2 * margin))),
+        mode="symmetric",
+    )  # fmt: skip
+    ph, pw = padded.shape[2:]
+    window = blend_window(side, overlap)
+    places = [(b, y, x) for b in range(len(images)) for y in tile_starts(ph, side, overlap)
+              for x in tile_starts(pw, side, overlap)]  # fmt: skip
+    total = np.zeros(padded.shape, np.float64)
+    weight = np.zeros((ph, pw), np.float64)
+    for start in range(0, len(places), TILE_BATCH):
+        batch = places[start : start + TILE_BATCH]
+        rows = np.stack([padded[b, :, y : y + side, x : x + side] for b, y, x in batch]).reshape(len(batch), -1)
+        out = reconstruct(model, rows).reshape(len(batch), c, side, side)
+        for (b, y, x), tile_out in zip(batch, out, strict=True):
+            total[b, :, y : y + side, x : x + side] += tile_out * window
+    for y in tile_starts(ph, side, overlap):
+        for x in tile_starts(pw, side, overlap):
+            weight[y : y + side, x : x + side] += window
+    return (total / weight)[:, :, margin : margin + height, margin : margin + width]
+
+
+def estimate_sigma(image: np.ndarray) -> float:
+    """The noise σ of a photo (C, H, W) in [0, 1], from the median absolute value of its finest diagonal Haar
+    wavelet coefficients divided by 0.6745 (Donoho & Johnstone 1994): robust to the picture's own edges."""
+    planes = np.asarray(image, np.float64)
+    h, w = planes.shape[1] // 2 * 2, planes.shape[2] // 2 * 2
+    if h == 0 or w == 0:
+        return 0.0
+    p = planes[:, :h, :w]
+    diagonal = (p[:, 0::2, 0::2] - p[:, 0::2, 1::2] - p[:, 1::2, 0::2] + p[:, 1::2, 1::2]) / 2
+    return float(np.median(np.abs(diagonal)) / 0.6745)
+
+
+def noise_levels(objective: dict) -> tuple[float, float] | None:
+    """The σ range a checkpoint's objective trained on (Gaussian noise), or None."""
+    from .corruptions import GaussianNoise, corruption_from_dict
+
+    corruption = corruption_from_dict(objective.get("corruption"))
+    return corruption.levels if isinstance(corruption, GaussianNoise) else None
+
+
+def check_sigma(sigma: float | None, levels: tuple[float, float] | None) -> None:
+    """Refuse a stated noise level the model was not trained for (σ in the images' [0, 1] units)."""
+    if sigma is None:
+        return
+    if not (math.isfinite(sigma) and sigma >= 0):
+        raise HourglassError(f"sigma must be a number >= 0 (in [0, 1] units: 25/255 is 0.098), got {sigma}",
+                             params=("sigma",))  # fmt: skip
+    if levels is None:
+        raise HourglassError("the model was not trained with Gaussian noise, so a sigma says nothing to it",
+                             params=("sigma",))  # fmt: skip
+    low, high = levels
+    if not low - 1e-6 <= sigma <= high + 1e-6:
+        trained = f"σ = {low:g}" if low == high else f"σ in [{low:g}, {high:g}]"
+        raise HourglassError(
+            f"sigma {sigma:g} is outside what the model was trained for ({trained}); train it over a range "
+            f"(noise gaussian:LOW-HIGH) that holds it",
+            params=("sigma",),
+        )
+
+
+def denoise_photos(
+    checkpoint, source: str | Path, output: str | Path, sigma: float | None = None, tile: int | None = None,
+    device: str = "auto",
+) -> dict:  # fmt: skip
+    """Clean the photo ``source`` (a PNG or JPEG) into ``output``, or every photo of the folder ``source`` into the
+    folder ``output`` under the same names: same size, mode and bit depth. ``sigma``: the noise level, checked
+    against what the model was trained for. Returns each file's estimated noise σ̂ (:func:`estimate_sigma`), the
+    megapixels and the seconds taken."""
+    from .data.photos import PHOTO_SUFFIXES, list_photos, read_photo, write_photo
+    from .use import open_checkpoint
+
+    source, output = Path(source), Path(output)
+    if not source.exists():
+        raise HourglassError(f"{source}: no such file or folder", params=("input",))
+    if output.resolve() == source.resolve():
+        raise HourglassError(f"{output}: is the input; no output replaces an input", params=("output",))
+    if source.is_dir():
+        pairs = [(f, output / f.name) for f in list_photos(source)]
+        if output.exists() and not output.is_dir():
+            raise HourglassError(f"{output}: is a file; the photos of a folder are written to a folder",
+                                 params=("output",))  # fmt: skip
+    else:
+        if output.is_dir() or output.suffix.lower() not in PHOTO_SUFFIXES:
+            raise HourglassError(f"{output}: the output of one photo is a .png, .jpg or .jpeg file", params=("output",))
+        pairs = [(source, output)]
+    loaded = open_checkpoint(checkpoint, device=device)
+    check_sigma(sigma, noise_levels(loaded.objective))
+    photos = [(read_photo(src), dst) for src, dst in pairs]  # every input read (and refused) before any is written
+    for photo, dst in photos:
+        jpeg = dst.suffix.lower() in (".jpg", ".jpeg")
+        if jpeg and photo.bits == 16:
+            raise HourglassError(f"{dst}: JPEG holds 8 bits; a 16-bit photo is written as .png", params=("output",))
+    started, done = time.perf_counter(), []
+    for photo, dst in photos:
+        clean = denoise_image(loaded.model, photo.pixels.transpose(1, 2, 0), tile)
+        clean = clean[..., None] if clean.ndim == 2 else clean
+        photo.format = "JPEG" if dst.suffix.lower() in (".jpg", ".jpeg") else "PNG"
+        write_photo(dst, clean.transpose(2, 0, 1), photo)
+        done.append(
+            {"output": str(dst), "sigma_estimate": estimate_sigma(photo.pixels), "megapixels": photo.megapixels}
+        )
+    return {"photos": done, "seconds": time.perf_counter() - started, "trained_sigma": noise_levels(loaded.objective)}
+
+
+__all__ = ["blend_window", "check_sigma", "denoise_image", "denoise_photos", "estimate_sigma", "noise_levels",
+           "tile_plan", "tile_starts"]  # fmt: skip
