@@ -10,6 +10,7 @@ metrics → report → variants, workflow, use → export, service, explorer →
 from ._version import __version__
 from .corruptions import Compose, GaussianNoise, MaskingNoise, SaltAndPepper, parse_noise
 from .data import Dataset, Scaling, load_dataset, load_digits, load_mnist
+from .denoising import denoise_image
 from .errors import HourglassError, TrainingDiverged
 from .losses import (
     ContractivePenalty,
@@ -72,6 +73,7 @@ __all__ = [
     "bernoulli_cross_entropy_per_sample",
     "code_sparsity",
     "compare_with_pca",
+    "denoise_image",
     "encode",
     "fit",
     "load",

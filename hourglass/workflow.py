@@ -17,7 +17,7 @@ from .data import Dataset, Scaling, StreamedDataset, binarize, load_dataset
 from .data.patches import PhotoPatches, open_photos
 from .errors import HourglassError
 from .losses import Objective
-from .metrics import compare_with_pca, errors_of, reconstruct
+from .metrics import compare_with_pca, corrupt, errors_of, psnr, reconstruct
 from .models import Autoencoder
 from .store import checkpoint as ckpt
 from .store import runfolder
@@ -51,8 +51,15 @@ class TrainedModel:
         return self.scaled[split]
 
     def validation(self) -> dict:
-        """The validation split's error beside PCA's at the same k (:func:`hourglass.metrics.compare_with_pca`)."""
-        return compare_with_pca(self.model, self.x("train"), self.x("val"))
+        """The validation split's error beside PCA's at the same k (:func:`hourglass.metrics.compare_with_pca`);
+        for photos, the PSNR of the held-out photos' patches, noisy and denoised (``psnr_noisy``,
+        ``psnr_denoised``)."""
+        result = compare_with_pca(self.model, self.x("train"), self.x("val"))
+        if isinstance(self.dataset, PhotoPatches) and self.objective.corruption is not None:
+            x_val = self.dataset.split("val")[0]
+            noisy = corrupt(self.objective.corruption, x_val, seed=0)
+            result.update(psnr_noisy=psnr(x_val, noisy), psnr_denoised=psnr(x_val, reconstruct(self.model, noisy)))
+        return result
 
 
 def data_record(dataset: Dataset) -> dict:
@@ -231,7 +238,7 @@ def evaluate(
     split binarised once with seed 0). The model runs on ``device``. For data streamed from disk the errors are
     over the whole split and PCA is fitted incrementally; the other measures take the split's first
     :data:`MEASURED_ROWS` rows (``measured_on`` says how many)."""
-    from .metrics import code_sparsity, codebook_usage, corrupt, encode, mean_jacobian_norm, psnr, vae_bounds
+    from .metrics import code_sparsity, codebook_usage, encode, mean_jacobian_norm, vae_bounds
     from .training.devices import resolve
 
     checkpoint = ckpt.load(path)
@@ -243,6 +250,8 @@ def evaluate(
     if isinstance(dataset, StreamedDataset):  # the other measures need arrays: the split's first rows
         x_eval = s.transform(rows_in_memory(dataset, split)[0])
         result["measured_on"] = len(x_eval)
+    if isinstance(dataset, PhotoPatches):  # the held-out photos' fixed patches
+        x_eval = dataset.split(split)[0]
     objective = (
         Objective.from_dict(checkpoint.objective)
         if checkpoint.objective

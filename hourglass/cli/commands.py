@@ -123,10 +123,13 @@ def cmd_train(args) -> int:
         f"trained {len(h.epochs)} epochs{note} in {trained.seconds:.1f}s; best epoch {h.best_epoch}, "
         f"val loss {h.best_val_loss:.4g} ({trained.objective.reconstruction})"
     )
-    print(
-        f"validation squared error per sample: autoencoder {val['squared_error_per_sample']:.4g}, "
-        f"PCA (k={val['k']}) {val['pca_squared_error_per_sample']:.4g}"
-    )
+    if "psnr_denoised" in val:  # photos: what denoising did to the held-out photos' patches
+        print(f"validation PSNR: noisy {val['psnr_noisy']:.2f} dB, denoised {val['psnr_denoised']:.2f} dB")
+    else:
+        print(
+            f"validation squared error per sample: autoencoder {val['squared_error_per_sample']:.4g}, "
+            f"PCA (k={val['k']}) {val['pca_squared_error_per_sample']:.4g}"
+        )
     print(f"saved to {out}  (next: hourglass evaluate {out})")
     return 130 if h.stopped == "interrupted" else 0
 
