@@ -8,6 +8,7 @@ sample's σ from a range (one model for many noise levels: DnCNN's blind trainin
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import torch
@@ -113,6 +114,8 @@ class Compose:
         return {"kind": self.kind, "parts": [p.to_dict() for p in self.parts]}
 
 
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_RANGE = re.compile(rf"\s*({_NUMBER})\s*-\s*({_NUMBER})\s*")  # "0.02-0.2": a σ range (not "-1", not "1e-3")
 NOISES = {"gaussian": GaussianNoise, "mask": MaskingNoise, "salt-and-pepper": SaltAndPepper}
 _ALIASES = {"masking": "mask", "salt": "salt-and-pepper", "snp": "salt-and-pepper", "saltpepper": "salt-and-pepper"}
 
@@ -130,9 +133,9 @@ def parse_noise(spec: str, clip: bool = True):
             raise HourglassError(
                 f"unknown noise {name!r} in {spec!r}; expected gaussian:SIGMA, mask:P or salt-and-pepper:P"
             )
-        low, dash, high = value.strip().partition("-") if name == "gaussian" else (value, "", "")
+        levels = _RANGE.fullmatch(value) if name == "gaussian" else None
         try:
-            level, top = float(low), (float(high) if dash else None)
+            level, top = (float(levels[1]), float(levels[2])) if levels else (float(value), None)
         except ValueError:
             example = f"{name}:0.3" + (" or gaussian:0.02-0.2" if name == "gaussian" else "")
             raise HourglassError(f"noise {item!r} needs a number after the colon, e.g. {example}") from None

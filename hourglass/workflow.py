@@ -139,9 +139,10 @@ def train(
     if mc.binarize and not unit:
         raise HourglassError("binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))", params=("binarize",))
     objective = mc.objective(loss, clip_noise=unit and not on_photos)
-    if mc.latent_dim >= dataset.n_features and not mc.overcomplete:
+    k = mc.architecture(dataset.shape).latent_dim  # an fcn's code map, a VQ grid: wider than latent_dim's default
+    if k >= dataset.n_features and not mc.overcomplete:
         raise HourglassError(
-            f"latent_dim {mc.latent_dim} is not smaller than the {dataset.n_features} features of "
+            f"latent_dim {k} is not smaller than the {dataset.n_features} features of "
             f"{dataset.name}: the code would be no bottleneck, and the model could learn the "
             "identity; choose latent_dim below the features (or a sparse, denoising or contractive "
             "model, whose penalty or noise keeps an overcomplete code from copying)",
@@ -182,7 +183,7 @@ def train(
 
 
 def rows_in_memory(
-    dataset: Dataset | StreamedDataset, split: str, limit: int = MEASURED_ROWS
+    dataset: Dataset | StreamedDataset | PhotoPatches, split: str, limit: int = MEASURED_ROWS
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """A split's rows (in the data's units) and labels, in memory: all of an in-memory dataset's, the first
     ``limit`` rows (no labels) of a dataset streamed from disk — for the measures and pictures that need arrays."""
@@ -191,11 +192,11 @@ def rows_in_memory(
     return dataset.split(split)
 
 
-def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> Dataset | StreamedDataset:
+def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> Dataset | StreamedDataset | PhotoPatches:
     """The dataset a checkpoint was trained on (same splits), or ``data`` instead."""
     record = checkpoint.data
     if record.get("photos") and data is None and Path(record.get("path", "")).is_dir():
-        return open_photos(record["path"], seed=record.get("seed", 0), **record["photos"])  # type: ignore[return-value]
+        return open_photos(record["path"], seed=record.get("seed", 0), **record["photos"])
     if data is None:
         data = record.get("name") or record.get("path")
         if data is None:

@@ -111,3 +111,9 @@ def test_what_cannot_be_denoised_is_one_line(photo_run, tmp_path, capsys):
     one_line_error(
         run_cli(capsys, "train", tmp_path / "nothing", "--patch-size", "8", "--out", tmp_path / "r"), "not a folder"
     )
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.full((20, 24), 7, np.uint8)).save(folder / name)
+    copying = run_cli(capsys, "train", folder, "--patch-size", "8", "--arch", "fcn", "--out", tmp_path / "r")
+    one_line_error(copying, "latent-dim 1024 is not smaller than the 64 features")  # no noise: it would copy

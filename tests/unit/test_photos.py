@@ -130,6 +130,8 @@ def test_noise_ranges_draw_a_level_per_sample():
     assert abs(stds.mean().item() - 0.11) < 0.01  # uniform over the range
     with pytest.raises(HourglassError, match="must rise"):
         parse_noise("gaussian:0.2-0.1")
+    assert parse_noise("gaussian:1e-3").levels == (0.001, 0.001)  # an exponent's minus is not a range
+    assert parse_noise("gaussian:2e-3-0.2").levels == (0.002, 0.2)
 
 
 def test_fcn_takes_any_even_square_and_residual_output_subtracts_the_decoder():
