@@ -178,7 +178,8 @@ def denoise_photos(
             raise HourglassError(f"{output}: the output of one photo is a .png, .jpg or .jpeg file", params=("output",))
         pairs = [(source, output)]
     loaded = open_checkpoint(checkpoint, device=device)
-    check_sigma(sigma, noise_levels(loaded.objective))
+    trained_sigma = noise_levels(loaded.objective)
+    check_sigma(sigma, trained_sigma)
     photos = [(read_photo(src), dst) for src, dst in pairs]  # every input read (and refused) before any is written
     for photo, dst in photos:
         jpeg = dst.suffix.lower() in (".jpg", ".jpeg")
@@ -193,7 +194,7 @@ def denoise_photos(
         done.append(
             {"output": str(dst), "sigma_estimate": estimate_sigma(photo.pixels), "megapixels": photo.megapixels}
         )
-    return {"photos": done, "seconds": time.perf_counter() - started, "trained_sigma": noise_levels(loaded.objective)}
+    return {"photos": done, "seconds": time.perf_counter() - started, "trained_sigma": trained_sigma}
 
 
 __all__ = ["blend_window", "check_sigma", "denoise_image", "denoise_photos", "estimate_sigma", "noise_levels",

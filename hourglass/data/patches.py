@@ -107,10 +107,11 @@ class PatchFeed:
         return self._fixed
 
     def epoch(self, generator: torch.Generator, batch_size: int):
-        rank, size = self.shard
-        # every rank draws the same patches from the same generator and keeps its share
-        patches = draw_patches(self.images, self.patch, self.count, generator)[rank::size] if self.fresh else None
-        patches = self.fixed() if patches is None else patches
+        if self.fresh:  # every rank draws the same patches from the same generator and keeps its share
+            rank, size = self.shard
+            patches = draw_patches(self.images, self.patch, self.count, generator)[rank::size]
+        else:
+            patches = self.fixed()
         for start in range(0, len(patches), batch_size):
             yield patches[start : start + batch_size]
 
