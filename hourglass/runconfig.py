@@ -28,6 +28,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
+from .data.patches import PATCHES_PER_EPOCH
 from .errors import HourglassError
 
 if sys.version_info >= (3, 11):
@@ -41,7 +42,7 @@ LOGS = ("csv", "tensorboard", "mlflow")
 TOP = {"data": "str", "out": "str | None", "stream": "bool | None", "log": "list[str]"}
 TABLE = {"columns": "str | None", "drop": "str | None", "one_hot": "bool", "id_column": "str | None"}
 PHOTOS = {"patch_size": "int | None", "patches_per_epoch": "int"}
-PHOTO_DEFAULTS = {"patch_size": None, "patches_per_epoch": 10_000}
+PHOTO_DEFAULTS = {"patch_size": None, "patches_per_epoch": PATCHES_PER_EPOCH}
 SECTIONS: dict[str, dict[str, str]] = {
     "model": {f.name: str(f.type) for f in fields(ModelConfig)},
     "training": {f.name: str(f.type) for f in fields(TrainConfig)},

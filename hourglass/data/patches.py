@@ -26,6 +26,7 @@ from .photos import list_photos, read_photo
 from .scaling import Scaling
 
 HELD_OUT = 0.1  # the share of a folder's images kept for validation
+PATCHES_PER_EPOCH = 10_000  # the default number of patches an epoch draws (the CLI's and run files' too)
 VAL_PATCHES = 2048  # validation patches, drawn once from the held-out images (fewer if fewer are asked per epoch)
 
 
@@ -175,7 +176,9 @@ class PhotoPatches:
         return 0.0, 1.0
 
 
-def open_photos(folder: str | Path, patch_size: int, patches_per_epoch: int = 10_000, seed: int = 0) -> PhotoPatches:
+def open_photos(
+    folder: str | Path, patch_size: int, patches_per_epoch: int = PATCHES_PER_EPOCH, seed: int = 0
+) -> PhotoPatches:
     """The photos of ``folder`` (PNG, JPEG; any sizes; grey unless one is colour, then all as colour) as
     :class:`PhotoPatches`. Refused, in one line: a folder with fewer than two images (one must be held out), an
     image smaller than the patch, an unreadable image."""
