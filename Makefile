@@ -26,6 +26,7 @@ check: lint types
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports   # the layer contracts in pyproject.toml
 
 types: $(STAMP)
 	$(BIN)/mypy

@@ -24,8 +24,8 @@ from hourglass.data import load_mnist
 from hourglass.experiments.lab import FULL
 from hourglass.metrics import encode
 from hourglass.priors import DiffusionPrior, GaussianPrior, MixturePrior
+from hourglass.priors.saved import load_prior
 from hourglass.store import checkpoint as ckpt
-from hourglass.store.priors import load_prior
 from hourglass.training.loop import TrainConfig
 
 N, BATCH = 10_000, 1_000

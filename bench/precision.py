@@ -20,8 +20,8 @@ import json
 
 import numpy as np
 
-from hourglass.data.scaling import binarize
 from hourglass.metrics import reconstruct, reconstruction_errors, vae_bounds
+from hourglass.scaling import binarize
 from hourglass.training.loop import TrainConfig
 from hourglass.workflow import ModelConfig, train
 

@@ -29,8 +29,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from hourglass.data import load_mnist
-from hourglass.data.scaling import binarize
 from hourglass.metrics import compare_with_pca, vae_bounds
+from hourglass.scaling import binarize
 from hourglass.training.loop import TrainConfig
 from hourglass.workflow import ModelConfig, train
 

@@ -16,10 +16,10 @@ import torch
 
 from ._version import __version__
 from .data import load_mnist
+from .devices import fastest_precision, resolve
 from .metrics import compare_with_pca, encode, reconstruct
 from .pca import PCABaseline
 from .store import files
-from .training.devices import fastest_precision, resolve
 from .training.loop import TrainConfig
 from .workflow import ModelConfig, train
 
@@ -28,7 +28,7 @@ DEMO_LATENT_DIMS = (4, 2)
 # (test error ÷ PCA's 0.535 and 0.649 against 0.539 and 0.639) in well under half the time: the demo runs in
 # under a minute on two cores.
 DEMO_EPOCHS, DEMO_LR = 15, 1e-2
-# bf16 where the hardware computes it natively (:func:`hourglass.training.devices.native_bf16`): on this project's
+# bf16 where the hardware computes it natively (:func:`hourglass.devices.native_bf16`): on this project's
 # AVX-512-BF16 CPU the demo model trains 1.25x faster (bench/precision.py) at the same quality (0.537 and 0.644 of
 # PCA's error against 0.535 and 0.649 in fp32); elsewhere fp32.
 DEMO_PRECISION = "auto"
@@ -45,7 +45,7 @@ def run_demo(
     lr: float = DEMO_LR,
 ) -> dict:
     """Run the demo (training on ``device`` in ``precision`` — "auto":
-    :func:`hourglass.training.devices.fastest_precision` — ``epochs`` epochs at peak learning rate ``lr``); return
+    :func:`hourglass.devices.fastest_precision` — ``epochs`` epochs at peak learning rate ``lr``); return
     the metrics it writes to ``out/metrics.json``."""
     from .report import image_grid, latent_scatter, one_per_class  # matplotlib: only when the demo runs
 

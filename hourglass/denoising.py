@@ -161,7 +161,7 @@ def denoise_photos(
     against what the model was trained for. Returns each file's estimated noise σ̂ (:func:`estimate_sigma`), the
     megapixels and the seconds taken."""
     from .data.photos import PHOTO_SUFFIXES, list_photos, read_photo, write_photo
-    from .use import open_checkpoint
+    from .store.checkpoint import open_checkpoint
 
     source, output = Path(source), Path(output)
     if not source.exists():

@@ -11,10 +11,10 @@ import copy
 import numpy as np
 import torch
 
+from .devices import device_of
 from .errors import HourglassError
 from .losses import squared_error_per_sample
 from .pca import PCABaseline
-from .training.feeds import device_of
 
 
 @torch.no_grad()
@@ -39,7 +39,7 @@ def apply_model(model, method: str, x: np.ndarray) -> np.ndarray:
     that overflows even there stays non-finite, for the caller to refuse or flag (:func:`finite_rows`,
     :func:`hourglass.use.judge_scores`).
     """
-    from .training.step import unwrap
+    from .devices import unwrap
 
     model.eval()
     out = apply_in_batches(getattr(model, method), x, device=device_of(model))

@@ -31,7 +31,7 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard", steps: int | N
     ``standard``, N(0, I) (a VAE's prior); ``gaussian`` (or ``fitted``), a Gaussian fitted now to a plain
     autoencoder's training codes (of data streamed from disk, its first training rows); ``gmm`` or ``diffusion``, the
     prior saved in the run folder by ``hourglass prior`` (:mod:`hourglass.priors`; ``steps``: DDIM's)."""
-    from .priors import saved_prior
+    from .priors.saved import saved_prior
 
     model = checkpoint.model
     if prior not in PRIOR_NAMES:
@@ -44,7 +44,8 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard", steps: int | N
                 "the fitted Gaussian is for plain autoencoders; a VAE samples its own prior N(0, I)",
                 params=("prior",),
             )
-        from .priors import GaussianPrior, codes_of
+        from .priors.codes import codes_of
+        from .priors.densities import GaussianPrior
 
         fitted = GaussianPrior.fit(codes_of(checkpoint))
         return lambda n, generator: model.sample(n, generator, fitted.mean, fitted.scale_tril).cpu().numpy()
@@ -76,7 +77,8 @@ def sample_file(
         raise HourglassError(
             f"png draws at most {MAX_GRID} samples, not {n}; write more to an output file", params=("png", "n")
         )
-    from .use import ROWS, open_checkpoint
+    from .store.checkpoint import open_checkpoint
+    from .store.files import ROWS
 
     output = check_output(output, ROWS) if output is not None else None
     checkpoint = open_checkpoint(checkpoint, images=png is not None, device=device)

@@ -28,23 +28,8 @@ from .metrics import (
     squared_errors,
 )
 from .store import checkpoint as ckpt
-from .store.files import RowWriter, atomic_path, check_output, write_csv_block, write_rows
-from .training.devices import resolve
-
-ROWS = (".npy", ".csv")
-
-
-def open_checkpoint(
-    checkpoint: str | Path | ckpt.Checkpoint, images: bool = False, device: str = "auto"
-) -> ckpt.Checkpoint:
-    """The checkpoint itself, loaded and validated, its model on ``device``
-    (:func:`hourglass.training.devices.resolve`); with ``images``, one whose samples are images (C, H, W)."""
-    loaded = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
-    loaded.model.to(resolve(device))
-    shape = loaded.model.architecture.input_shape
-    if images and len(shape) != 3:
-        raise HourglassError(f"png draws images, but the model's samples have shape {shape}", params=("png",))
-    return loaded
+from .store.checkpoint import open_checkpoint
+from .store.files import ROWS, RowWriter, atomic_path, check_output, write_csv_block, write_rows
 
 
 def samples_for(checkpoint: ckpt.Checkpoint, data: str | Path, split: str | None = None) -> tuple[Samples, np.ndarray]:
@@ -326,4 +311,3 @@ def _grid(rows: list[tuple[str, np.ndarray]], checkpoint: ckpt.Checkpoint, png, 
 
 
 # samples have their own room; their names stay importable from here, where the CLI and earlier code look
-from .sampling import MAX_GRID, PRIOR_NAMES, SAMPLE_BATCH, sample_file, sampler  # noqa: E402, F401

@@ -15,6 +15,7 @@ import numpy as np
 
 from .data import Dataset, Scaling, StreamedDataset, binarize, load_dataset
 from .data.patches import PhotoPatches, open_photos
+from .data.reopen import dataset_of, rows_in_memory
 from .errors import HourglassError
 from .losses import Objective
 from .metrics import compare_with_pca, corrupt, errors_of, psnr, reconstruct
@@ -28,7 +29,6 @@ from .variants import MODEL_OPTIONS, PRESETS, VAE_OPTIONS, ModelConfig, variant_
 
 __all__ = ["MODEL_OPTIONS", "PRESETS", "VAE_OPTIONS", "ModelConfig", "TrainedModel", "evaluate", "train",
            "variant_name"]  # fmt: skip
-MEASURED_ROWS = 10_000  # rows of a streamed split that evaluate's other measures (PSNR, sparsity, ...) look at
 
 
 @dataclass
@@ -182,48 +182,6 @@ def train(
     )
 
 
-def rows_in_memory(
-    dataset: Dataset | StreamedDataset | PhotoPatches, split: str, limit: int = MEASURED_ROWS
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """A split's rows (in the data's units) and labels, in memory: all of an in-memory dataset's, the first
-    ``limit`` rows (no labels) of a dataset streamed from disk — for the measures and pictures that need arrays."""
-    if isinstance(dataset, StreamedDataset):
-        return next(dataset.split(split).chunks(limit)).numpy(), None
-    return dataset.split(split)
-
-
-def dataset_of(checkpoint: ckpt.Checkpoint, data: str | Path | None = None) -> Dataset | StreamedDataset | PhotoPatches:
-    """The dataset a checkpoint was trained on (same splits), or ``data`` instead."""
-    record = checkpoint.data
-    if record.get("photos") and data is None and Path(record.get("path", "")).is_dir():
-        return open_photos(record["path"], seed=record.get("seed", 0), **record["photos"])
-    if data is None:
-        data = record.get("name") or record.get("path")
-        if data is None:
-            raise HourglassError(
-                f"{checkpoint.path}: the checkpoint does not say which data it was trained on; name the data",
-                params=("data",),
-            )
-        if record.get("path") and not Path(record["path"]).exists():
-            raise HourglassError(
-                f"{record['path']}: the checkpoint's training data is gone; name the data", params=("data",)
-            )
-    table = record.get("table") if data == record.get("path") else None
-    options = (
-        {"columns": table["columns"], "one_hot": bool(table["one_hot"]), "id_column": table["id_column"]}
-        if table
-        else {}
-    )
-    stream = True if record.get("streamed") and data == record.get("path") else None
-    if data == record.get("name") and record.get("validation_rows"):  # MNIST's training images split another way
-        options["validation_rows"] = record["validation_rows"]
-    dataset = load_dataset(data, seed=record.get("seed", 0), stream=stream, **options)
-    expected = checkpoint.model.architecture.n_features
-    if dataset.n_features != expected:
-        raise HourglassError(f"{data}: {dataset.n_features} features per sample, the model expects {expected}")
-    return dataset
-
-
 def evaluate(
     path: str | Path,
     data: str | Path | None = None,
@@ -238,9 +196,9 @@ def evaluate(
     ``importance_samples`` = K > 0, the K-sample bound on log p(x) (a VAE; a binarised model is measured on the
     split binarised once with seed 0). The model runs on ``device``. For data streamed from disk the errors are
     over the whole split and PCA is fitted incrementally; the other measures take the split's first
-    :data:`MEASURED_ROWS` rows (``measured_on`` says how many)."""
+    :data:`hourglass.data.reopen.MEASURED_ROWS` rows (``measured_on`` says how many)."""
+    from .devices import resolve
     from .metrics import code_sparsity, codebook_usage, encode, mean_jacobian_norm, vae_bounds
-    from .training.devices import resolve
 
     checkpoint = ckpt.load(path)
     checkpoint.model.to(resolve(device))

@@ -283,7 +283,7 @@ def cmd_denoise(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from ..use import sample_file
+    from ..sampling import sample_file
 
     r = sample_file(
         args.checkpoint,
@@ -301,7 +301,7 @@ def cmd_sample(args) -> int:
 
 def cmd_prior(args) -> int:
     from ..priors import fit_prior
-    from ..use import open_checkpoint
+    from ..store.checkpoint import open_checkpoint
 
     checkpoint = open_checkpoint(args.checkpoint, device=args.device)
     r = fit_prior(

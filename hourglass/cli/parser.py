@@ -37,13 +37,13 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from .._version import __version__
     from ..demo import DEMO_EPOCHS, DEMO_PRECISION
+    from ..devices import PRECISIONS
     from ..explorer import MAX_POINTS
     from ..export import PARTS
     from ..priors import KINDS as PRIOR_KINDS
+    from ..sampling import PRIOR_NAMES
     from ..service import ServiceConfig
     from ..training.config import TrainConfig
-    from ..training.devices import PRECISIONS
-    from ..use import PRIOR_NAMES
 
     tc = TrainConfig()
     p = _Parser(

@@ -16,6 +16,7 @@ problem; nothing is written unless the whole read succeeded.
     loading.py   load_dataset (to train on) and load_samples (to use a model on)
 """
 
+from ..scaling import ColumnStats, Scaling, binarize, in_unit_range
 from .bundled import load_digits, load_manifold
 from .dataset import SPLITS, Dataset, Samples, check_array, split_indices
 from .loading import NAMED_DATASETS, load_dataset, load_samples
@@ -33,7 +34,6 @@ from .mnist import (
     restricted_loads,
 )
 from .readers import load_file, read_array_file, read_png_folder
-from .scaling import ColumnStats, Scaling, binarize, in_unit_range
 from .streaming import StreamedDataset, StreamedSplit, open_stream
 from .tables import TABLE_SUFFIXES, TableSpec, read_table, table_spec, table_to_array
 

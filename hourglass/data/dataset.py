@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import HourglassError
-from .scaling import FLOAT32_MAX, Scaling
+from ..scaling import FLOAT32_MAX, Scaling
 
 SPLITS = ("train", "val", "test")
 

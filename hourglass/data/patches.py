@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from ..errors import HourglassError
+from ..scaling import Scaling
 from .photos import list_photos, read_photo
-from .scaling import Scaling
 
 HELD_OUT = 0.1  # the share of a folder's images kept for validation
 PATCHES_PER_EPOCH = 10_000  # the default number of patches an epoch draws (the CLI's and run files' too)

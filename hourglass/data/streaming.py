@@ -18,7 +18,7 @@ their blocks happen to be drawn together. When the whole split fits in one buffe
 **One pass first.** :func:`open_stream` reads the whole file once before training: it validates every block
 (NaN, infinities, wrong dtype, a missing value or text in a table — each error names the file, the row in the
 file and the column, before any checkpoint is touched), gathers the training split's per-column statistics for
-the scaling (:class:`~hourglass.data.scaling.ColumnStats`) — with up to :data:`EXACT_PCA_MAX_FEATURES` columns its
+the scaling (:class:`~hourglass.scaling.ColumnStats`) — with up to :data:`EXACT_PCA_MAX_FEATURES` columns its
 co-moment matrix too, so the PCA baseline is exact and costs one eigendecomposition, not another pass — and a
 sha256 of the data, which is what a resumed run checks it is given the same data by.
 """
@@ -34,8 +34,8 @@ import numpy as np
 import torch
 
 from ..errors import HourglassError
+from ..scaling import ColumnStats, Scaling
 from .dataset import SPLITS
-from .scaling import ColumnStats, Scaling
 from .sources import open_source
 
 EXACT_PCA_MAX_FEATURES = 4096  # up to here the first pass gathers the D×D co-moment (128 MiB at most) for exact PCA

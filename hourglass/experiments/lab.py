@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..data import Dataset, Scaling, load_mnist
+from ..devices import fastest_precision, resolve
 from ..errors import HourglassError
 from ..store import checkpoint as ckpt
 from ..store import files
-from ..training.devices import fastest_precision, resolve
 from ..training.loop import TrainConfig
 from ..variants import VQ_OPTIONS
 from ..workflow import ModelConfig, train
@@ -108,7 +108,7 @@ class LabModel:
 @dataclass
 class Lab:
     """The shared state of one claims run: output folder, seed, sizes, data, the device models train on
-    (:func:`hourglass.training.devices.resolve`; they are measured on the CPU) and the models trained so far."""
+    (:func:`hourglass.devices.resolve`; they are measured on the CPU) and the models trained so far."""
 
     out: Path
     seed: int = 0
@@ -162,7 +162,7 @@ class Lab:
         """The model ``name`` trained with ``config`` for ``epochs`` on ``data`` (default MNIST): from memory, from
         ``OUT/models/NAME`` when its recipe matches, or trained now (resuming a stopped run of the same recipe).
         ``train_options`` are :class:`TrainConfig` fields; precision "auto" is resolved for the lab's device
-        (:func:`hourglass.training.devices.fastest_precision`) before it becomes part of the recipe."""
+        (:func:`hourglass.devices.fastest_precision`) before it becomes part of the recipe."""
         if name in self._models:
             return self._models[name]
         data = data or self.mnist

@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 
 from .._version import __version__
+from ..devices import resolve
 from ..errors import HourglassError
 from ..store import files
-from ..training.devices import resolve
 from .claims import CLAIMS
 from .lab import FULL, QUICK, Lab
 from .record import Claim

@@ -158,8 +158,8 @@ def prior_draws(checkpoint: ckpt.Checkpoint, origin: np.ndarray, directions: np.
     decoder lacks, e.g. a VQ-VAE's quantiser)."""
     import torch
 
-    from ..store.priors import FOLDER, load_prior
-    from ..use import PRIOR_NAMES
+    from ..priors.saved import FOLDER, load_prior
+    from ..sampling import PRIOR_NAMES
 
     folder = Path(str(checkpoint.path)) / FOLDER
     out = {}
@@ -204,8 +204,9 @@ def explore_file(
 ) -> dict:
     """Write the explorer of ``checkpoint`` to ``output`` (.html): the codes of ``data`` (a file whole, or a split
     of a named dataset; default the checkpoint's own dataset's ``split``), at most ``max_points`` of them."""
-    from ..use import open_checkpoint, samples_for
-    from ..workflow import dataset_of, rows_in_memory
+    from ..data.reopen import dataset_of, rows_in_memory
+    from ..store.checkpoint import open_checkpoint
+    from ..use import samples_for
 
     output = check_output(output, (".html", ".htm"), inputs=(Path(str(data)),) if data else ())
     if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points < 1:

@@ -4,7 +4,7 @@
 may land outside this region." A prior fitted after training on a model's codes (:mod:`.densities`: a Gaussian, a
 Gaussian mixture, latent diffusion) draws codes that land inside it, and the decoder g turns them into samples.
 
-    fit_prior(checkpoint, "diffusion")  →  saved as run/priors/diffusion.*  (hourglass.store.priors)
+    fit_prior(checkpoint, "diffusion")  →  saved as run/priors/diffusion.*  (hourglass.priors.saved)
     saved_prior(checkpoint, "gmm")(n, generator)  →  z (n, k)  →  model.decode(z)
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from ..errors import HourglassError
+from .codes import codes_of
 from .densities import COMPONENT_GRID, PRIORS, DiffusionPrior, GaussianPrior, MixturePrior
+from .saved import saved_prior
 
 KINDS = tuple(PRIORS)  # gaussian, gmm, diffusion: the kinds `hourglass prior` fits and `sample --prior` reads
 
@@ -29,17 +29,6 @@ __all__ = [
     "fit_prior",
     "saved_prior",
 ]
-
-
-def codes_of(checkpoint, split: str = "train") -> np.ndarray:
-    """The codes z = f(x) (a VAE: the means of q(z|x)) of the run's ``split``, in memory (N, k)."""
-    from ..metrics import encode
-    from ..workflow import dataset_of, rows_in_memory
-
-    x = rows_in_memory(dataset_of(checkpoint), split)[0]
-    if len(x) < 2:
-        raise HourglassError(f"{checkpoint.path}: its {split} split has {len(x)} rows; a prior needs codes to fit")
-    return encode(checkpoint.model, checkpoint.scaling.transform(x))
 
 
 def fit_prior(
@@ -72,19 +61,8 @@ def fit_prior(
     seconds = time.perf_counter() - started
     path = None
     if save:
-        from ..store.priors import save_prior
+        from .saved import save_prior
 
         record = {"seed": seed, "fit_seconds": seconds, "codes": len(codes)}
         path = save_prior(prior, checkpoint, record | ({"epochs": epochs} if kind == "diffusion" else {}))
     return {"kind": kind, "prior": prior, "seconds": seconds, "codes": len(codes), "path": path}
-
-
-def saved_prior(checkpoint, kind: str, steps: int | None = 50):
-    """``codes(n, generator) -> (n, k)``, drawing from the run's saved ``kind`` prior (``steps``: DDIM's, for
-    diffusion; None or 1000: the full chain). The prior is loaded and checked here, once."""
-    from ..store.priors import load_prior
-
-    prior = load_prior(checkpoint, kind)
-    if kind == "diffusion":
-        return lambda n, generator: prior.sample(n, generator, steps=steps)
-    return prior.sample

@@ -24,10 +24,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from .._version import __version__
+from ..devices import resolve
 from ..errors import HourglassError
 from ..metrics import decode, encode, squared_errors
 from ..store import checkpoint as ckpt
-from ..training.devices import resolve
 from ..use import judge_scores
 from . import contract
 from .config import ServiceConfig

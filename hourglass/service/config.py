@@ -14,4 +14,4 @@ class ServiceConfig:
     workers: int = 1  # processes, each with its own copy of the model
     max_rows: int = 10_000  # rows in one request
     max_body_bytes: int = 16 * 2**20  # bytes of one request's body
-    device: str = "auto"  # where the model runs (hourglass.training.devices.resolve)
+    device: str = "auto"  # where the model runs (hourglass.devices.resolve)

@@ -64,7 +64,7 @@ def _number(value, where: str) -> float:
 
 class RowReader:
     """What one model takes as rows, read once when the app is made: each row's width (or a table's columns and
-    categories) and the range of each feature (:meth:`~hourglass.data.scaling.Scaling.input_bounds`). The service
+    categories) and the range of each feature (:meth:`~hourglass.scaling.Scaling.input_bounds`). The service
     reads requests with it, and its OpenAPI document states the same limits (:mod:`.contract`)."""
 
     def __init__(self, checkpoint: Checkpoint, max_rows: int):

@@ -31,10 +31,10 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from .._version import __version__
-from ..data.scaling import Scaling
 from ..errors import HourglassError
 from ..models import MODEL_KINDS, build_model
 from ..nets import Architecture
+from ..scaling import Scaling
 from . import runfolder
 
 FORMAT = "hourglass-checkpoint"
@@ -410,3 +410,16 @@ def history_summary(history) -> dict:
         "stopped": history.stopped,
         "last": last,
     }
+
+
+def open_checkpoint(checkpoint: str | Path | Checkpoint, images: bool = False, device: str = "auto") -> Checkpoint:
+    """The checkpoint itself, loaded and validated, its model on ``device``
+    (:func:`hourglass.devices.resolve`); with ``images``, one whose samples are images (C, H, W)."""
+    from ..devices import resolve
+
+    loaded = checkpoint if isinstance(checkpoint, Checkpoint) else load(checkpoint)
+    loaded.model.to(resolve(device))
+    shape = loaded.model.architecture.input_shape
+    if images and len(shape) != 3:
+        raise HourglassError(f"png draws images, but the model's samples have shape {shape}", params=("png",))
+    return loaded

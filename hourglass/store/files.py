@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+ROWS = (".npy", ".csv")  # the row files encode, reconstruct, score and sample write
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path):

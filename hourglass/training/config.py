@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from ..devices import PRECISIONS
 from ..options import Allowed, check
-from .devices import PRECISIONS
 
 SCHEDULES = ("cosine", "constant")
 
@@ -36,7 +36,7 @@ class TrainConfig:
     progress: show a progress bar (a TTY) or plain lines (otherwise); False prints nothing.
     device: where to train: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
     precision: "fp32", "bf16" (autocast; CPU and CUDA) or "fp16" (autocast and a gradient scaler; CUDA) — see
-        :mod:`hourglass.training.devices`.
+        :mod:`hourglass.devices`.
     compile: run the model and the loss under ``torch.compile`` (pays for long runs of small steps; see the docs'
         benchmarks).
     """

@@ -26,11 +26,6 @@ def rows(data: tuple[torch.Tensor, ...], index) -> torch.Tensor | tuple[torch.Te
     return picked[0] if len(picked) == 1 else picked
 
 
-def device_of(model: torch.nn.Module) -> torch.device:
-    """Where the model's parameters are (the CPU for a model without any)."""
-    return next((p.device for p in model.parameters()), torch.device("cpu"))
-
-
 def on_device(device: torch.device, batch):
     """A batch (a tensor or a tuple) on ``device``: a no-op where it is already there; from pinned host memory the
     copy is asynchronous."""

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from ..devices import check_precision, device_of, resolve, unwrap
 from ..errors import HourglassError, TrainingDiverged
 from ..store import checkpoint as ckpt
 from ..store import runfolder
@@ -37,9 +38,8 @@ from .config import (
     adam,  # noqa: F401 - API
     warmup_then_decay,
 )
-from .devices import check_precision, resolve
 from .progress import ProgressBar
-from .step import Objective, batch_loss, evaluate_loss, unwrap  # noqa: F401 - part of this module's API
+from .step import Objective, batch_loss, evaluate_loss  # noqa: F401 - part of this module's API
 
 # Steps between looks at the losses for NaN/Inf. Looking makes the host wait for the device, so the loop looks
 # every GUARD_EVERY steps and at each epoch's end, not after every step (see Trainer.epoch for what is guaranteed).
@@ -138,7 +138,7 @@ class Trainer:
                 f"{distributed.world_size()} processes need at least as many training and validation samples",
                 params=("nproc",),
             )
-        if feeds.device_of(self.module) != self.device:
+        if device_of(self.module) != self.device:
             self.module.to(self.device)
         self.model = distributed.wrap(model, self.device)  # DistributedDataParallel when there are several ranks
         self.train_data, self.val_data, self.config = train_data.placed(self.device), val_data, config

@@ -4,27 +4,12 @@ all."""
 
 from __future__ import annotations
 
-import sys
 from typing import Protocol, runtime_checkable
 
 import torch
 
+from ..devices import autocast, device_of, unwrap
 from . import feeds
-from .devices import autocast
-
-
-def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    """The model inside the wrappers the trainer uses: DistributedDataParallel or DataParallel (``.module``) and
-    ``torch.compile`` (``._orig_mod``). Any other module is returned as it is, whatever attributes it has."""
-    eval_frame = sys.modules.get("torch._dynamo.eval_frame")  # loaded by torch.compile: no model is compiled without
-    compiled = eval_frame.OptimizedModule if eval_frame is not None else ()
-    while True:
-        if isinstance(model, (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)):
-            model = model.module
-        elif isinstance(model, compiled):
-            model = model._orig_mod
-        else:
-            return model
 
 
 @runtime_checkable
@@ -79,7 +64,7 @@ def evaluate_loss(
     was_training = model.training
     model.eval()
     feed = feeds.as_feed(x)
-    device = feeds.device_of(model)
+    device = device_of(model)
     generator = torch.Generator().manual_seed(seed)
     totals: dict[str, float] = {}
     for batch in feed.chunks(batch_size):

@@ -7,10 +7,11 @@ import pytest
 from PIL import Image
 
 import hourglass as hg
+from hourglass.data.reopen import dataset_of
 from hourglass.demo import run_demo
 from hourglass.store import checkpoint as ckpt
 from hourglass.training import devices
-from hourglass.workflow import ModelConfig, dataset_of, evaluate, train
+from hourglass.workflow import ModelConfig, evaluate, train
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 import hourglass as hg
+from hourglass.devices import unwrap
 from hourglass.errors import TrainingDiverged
 from hourglass.store import checkpoint as ckpt
 from hourglass.training import feeds, resume
 from hourglass.training.progress import ProgressBar
-from hourglass.training.step import unwrap
 
 
 def problem(n=120, d=6, seed=0):

@@ -207,7 +207,7 @@ def test_a_streamed_run_resumes_evaluates_and_refuses_other_data(tmp_path, digit
     )
     assert ckpt.load(out).config["history"]["epochs_run"] == 3
     from hourglass.explorer import explore_file
-    from hourglass.use import sampler
+    from hourglass.sampling import sampler
 
     assert explore_file(out, tmp_path / "codes.html")["points"] > 0  # the split's first rows, in memory
     assert sampler(ckpt.load(out), "fitted")(5, torch.Generator().manual_seed(0)).shape == (5, 64)

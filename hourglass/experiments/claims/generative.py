@@ -18,9 +18,9 @@ from ...losses import Objective
 from ...metrics import codebook_usage, encode
 from ...models import VQVAE, Autoencoder
 from ...priors import DiffusionPrior, GaussianPrior, MixturePrior
+from ...priors.saved import load_prior, save_prior
 from ...report import image_grid
 from ...store import checkpoint as ckpt
-from ...store.priors import load_prior, save_prior
 from ...training.loop import TrainConfig, fit
 from ...workflow import ModelConfig
 from .. import classifier as clf

@@ -17,9 +17,9 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ..errors import HourglassError
-from ..priors.densities import PRIORS
-from .checkpoint import Checkpoint
-from .files import atomic_path
+from ..store.checkpoint import Checkpoint
+from ..store.files import atomic_path
+from .densities import PRIORS
 
 FOLDER = "priors"
 
@@ -74,3 +74,12 @@ def load_prior(checkpoint: Checkpoint, kind: str):
         return PRIORS[kind].from_state(tensors, info.get("settings") or {})
     except (KeyError, RuntimeError, TypeError) as e:
         raise HourglassError(f"{weights}: the {kind} prior's tensors do not fit ({e}); fit it again") from None
+
+
+def saved_prior(checkpoint, kind: str, steps: int | None = 50):
+    """``codes(n, generator) -> (n, k)``, drawing from the run's saved ``kind`` prior (``steps``: DDIM's, for
+    diffusion; None or 1000: the full chain). The prior is loaded and checked here, once."""
+    prior = load_prior(checkpoint, kind)
+    if kind == "diffusion":
+        return lambda n, generator: prior.sample(n, generator, steps=steps)
+    return prior.sample

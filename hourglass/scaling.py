@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import HourglassError
+from .errors import HourglassError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # 3.4e38: the model's space is float32
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 
 import torch
 
-from ..errors import HourglassError
+from .errors import HourglassError
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -87,3 +88,22 @@ def autocast(precision: str, device: torch.device):
     if PRECISIONS[precision] is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=PRECISIONS[precision])
+
+
+def device_of(model: torch.nn.Module) -> torch.device:
+    """Where the model's parameters are (the CPU for a model without any)."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside the wrappers the trainer uses: DistributedDataParallel or DataParallel (``.module``) and
+    ``torch.compile`` (``._orig_mod``). Any other module is returned as it is, whatever attributes it has."""
+    eval_frame = sys.modules.get("torch._dynamo.eval_frame")  # loaded by torch.compile: no model is compiled without
+    compiled = eval_frame.OptimizedModule if eval_frame is not None else ()
+    while True:
+        if isinstance(model, (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)):
+            model = model.module
+        elif isinstance(model, compiled):
+            model = model._orig_mod
+        else:
+            return model
