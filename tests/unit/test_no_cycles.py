@@ -52,4 +52,3 @@ def test_the_check_finds_a_cycle():
     for a, b in [("p.a", "p.b"), ("p.b", "p.c"), ("p.c", "p.a"), ("p.c", "p.d")]:
         graph.add_import(importer=a, imported=b)
     assert cycles(graph) == [["p.a", "p.b", "p.c"]]
-
