@@ -82,9 +82,7 @@ def child(mode: str, path: Path, slice_rows: int) -> None:
     opened = time.perf_counter() - started
     scaling = data.fit_scaling()
     x_train, x_val = data.scaled("train", scaling), data.scaled("val", scaling)
-    mc = ModelConfig()
-    objective = mc.objective("bce", clip_noise=True)
-    model = mc.build((1, 28, 28), objective, seed=0)
+    model, objective = ModelConfig().resolve((1, 28, 28), data.scaled_range(scaling), seed=0)
     history = fit(model, objective, x_train, x_val, TrainConfig(epochs=1, batch_size=256, progress=False, seed=0))
     record = history.epochs[0]
     pca = {}

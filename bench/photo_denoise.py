@@ -103,6 +103,7 @@ def write_folder(folder: Path, names: list[str], colour: bool) -> Path:
 
 
 def train_model(folder: Path, noise: str, out: Path, args) -> tuple:
+    from hourglass.data import DataSpec, PatchOptions
     from hourglass.training.loop import TrainConfig
     from hourglass.workflow import ModelConfig, train
 
@@ -110,9 +111,8 @@ def train_model(folder: Path, noise: str, out: Path, args) -> tuple:
     tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=0, progress=False,
                      warmup_steps=50)  # fmt: skip
     started = time.perf_counter()
-    trained = train(
-        folder, mc, tc, out=out, overwrite=True, photos={"patch_size": PATCH, "patches_per_epoch": args.patches}
-    )
+    photos = PatchOptions(patch_size=PATCH, patches_per_epoch=args.patches)
+    trained = train(DataSpec(folder, photos=photos), mc, tc, out=out, overwrite=True)
     seconds = time.perf_counter() - started
     curve = [(r["epoch"], r["train_loss"], r["val_loss"]) for r in trained.history.epochs]
     return trained.model.eval(), seconds, curve

@@ -336,8 +336,8 @@ class Objective:
 
     def check(self, model) -> None:
         """Raise if ``model`` cannot be trained with this objective (the output it needs; what a VAE refuses)."""
-        output = str(getattr(model, "output", None))
-        if {"residual": "linear"}.get(output, output) != self.model_output:  # a residual x̂ is compared as x̂
+        head = getattr(model, "head", None)
+        if getattr(head, "compared_as", None) != self.model_output:
             raise HourglassError(
                 f"loss {self.reconstruction} needs a model with a {self.model_output} output "
                 f"(its decoder gives {'logits' if self.model_output == 'sigmoid' else 'x̂'})",

@@ -20,7 +20,56 @@ from .errors import HourglassError
 from .nets import Architecture, build, init_seed
 from .quantizers import VectorQuantizer, straight_through
 
-OUTPUTS = ("linear", "sigmoid", "residual")
+
+class LinearOutput:
+    """x̂ = g(z): the decoder gives the reconstruction itself (compared by squared error, or a Gaussian's mean)."""
+
+    name = compared_as = "linear"
+
+    def of(self, decoded: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """What the loss compares with the input, from g's raw output and the model's input x (or x̃)."""
+        return decoded
+
+    def decoded(self, raw: torch.Tensor) -> torch.Tensor:
+        """x̂ in data space from g(z) alone."""
+        return raw
+
+    def reconstructed(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """x̂ in data space from g(f(x)) and x."""
+        return self.decoded(raw)
+
+
+class SigmoidOutput(LinearOutput):
+    """g(z) are Bernoulli logits, x̂ = σ(g(z)) (compared by cross-entropy on the logits)."""
+
+    name = compared_as = "sigmoid"
+
+    def decoded(self, raw: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(raw)
+
+
+class ResidualOutput(LinearOutput):
+    """g gives the noise it finds in the input: x̂ = x̃ − g(f(x̃)), the residual learning of DnCNN (Zhang et al.
+    2017), compared by squared error. Its decoder's output means something only beside the input it came from, so a
+    residual model reconstructs but decodes no code alone."""
+
+    name = "residual"
+
+    def of(self, decoded: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return x - decoded
+
+    def reconstructed(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return x - raw
+
+    def decoded(self, raw: torch.Tensor) -> torch.Tensor:
+        raise HourglassError(
+            "a residual model's decoder gives the noise it finds in an input, not an input: it reconstructs "
+            "(x̂ = x̃ − g(f(x̃))) but cannot decode a code alone"
+        )
+
+
+OUTPUT_PARTS = {part.name: part for part in (LinearOutput, SigmoidOutput, ResidualOutput)}
+OUTPUTS = tuple(OUTPUT_PARTS)
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
@@ -71,7 +120,8 @@ class Autoencoder(nn.Module):
         if output not in OUTPUTS:
             raise HourglassError(f"unknown output {output!r}; expected one of {', '.join(OUTPUTS)}")
         self.encoder, self.decoder = encoder, decoder
-        self.output = output
+        self.output = output  # its name, as checkpoints record it
+        self.head = OUTPUT_PARTS[output]()
         self.architecture = architecture
 
     @classmethod
@@ -89,8 +139,7 @@ class Autoencoder(nn.Module):
         """z = f(x) and g(z) before the output nonlinearity: (N, D) → :class:`Output`. (``generator`` is for the
         VAE's draw; a deterministic encoder ignores it.)"""
         z = self.encoder(x)
-        decoded = self.decoder(z)
-        return Output(x - decoded if self.output == "residual" else decoded, z)
+        return Output(self.head.of(self.decoder(z), x), z)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = f(x): (N, D) → (N, k)."""
@@ -98,19 +147,11 @@ class Autoencoder(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """x̂ = g(z) in data space: (N, k) → (N, D) (the sigmoid applied for a Bernoulli output)."""
-        if self.output == "residual":
-            raise HourglassError(
-                "a residual model's decoder gives the noise it finds in an input, not an input: it reconstructs "
-                "(x̂ = x̃ − g(f(x̃))) but cannot decode a code alone"
-            )
-        out = self.decoder(z)
-        return torch.sigmoid(out) if self.output == "sigmoid" else out
+        return self.head.decoded(self.decoder(z))
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """x̂ = g(f(x)) in data space, (N, D) → (N, D) (x − g(f(x)) for a residual output)."""
-        if self.output == "residual":
-            return x - self.decoder(self.encode(x))
-        return self.decode(self.encode(x))
+        return self.head.reconstructed(self.decoder(self.encode(x)), x)
 
     @torch.no_grad()
     def sample(

@@ -4,7 +4,7 @@ their keys and types with it, and the CLI takes its ``choices`` from it — so a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .errors import HourglassError
@@ -58,10 +58,24 @@ class Allowed:
         return rules + ([None] if self.optional else [])
 
 
-def check(config, allowed: dict[str, Allowed]) -> None:
-    """Refuse the first field of the dataclass ``config`` that ``allowed`` does not allow, naming it and its value."""
+def check(config, allowed: dict[str, Allowed] | None = None) -> None:
+    """Refuse the first field of the dataclass ``config`` that ``allowed`` (default: the fields' own rules, stated
+    with :func:`option`) does not allow, naming it and its value."""
+    allowed = rules(type(config)) if allowed is None else allowed
     for f in fields(config):
         rule = allowed.get(f.name)
         value = getattr(config, f.name)
         if rule is not None and (problem := rule.problem(value)) is not None:
             raise HourglassError(f"{f.name} {problem}, got {value!r}", params=(f.name,))
+
+
+def option(default: Any, allowed: Allowed | None = None, help: str = "", metavar: str | None = None) -> Any:
+    """A config field stated once: its default, the values it may take and its help text, from which the
+    dataclass's check, the run files' check, the CLI's flag and the estimators' parameter constraints are all
+    derived (``help`` may use ``%(default)s``)."""
+    return field(default=default, metadata={"allowed": allowed, "help": help, "metavar": metavar})
+
+
+def rules(config_class) -> dict[str, Allowed]:
+    """The :class:`Allowed` of each field of ``config_class`` that states one."""
+    return {f.name: f.metadata["allowed"] for f in fields(config_class) if f.metadata.get("allowed") is not None}

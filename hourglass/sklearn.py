@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Outlier
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, validate_data
 
-from .data import in_unit_range, split_indices
+from .data import split_indices
 from .data.dataset import FLOAT32_MAX
 from .metrics import apply_model, finite_rows, squared_errors
 from .training.config import TRAIN_OPTIONS
@@ -28,7 +28,7 @@ from .variants import MODEL_OPTIONS, ModelConfig
 class _AutoencoderBase(BaseEstimator):
     # The ranges are hourglass's own (hourglass.options): the same as the configs' and the CLI's.
     _parameter_constraints: dict = {
-        "latent_dim": MODEL_OPTIONS["latent_dim"].sklearn(),
+        "latent_dim": [r for r in MODEL_OPTIONS["latent_dim"].sklearn() if r is not None],  # k must be given
         "hidden_widths": ["array-like"],
         "model": MODEL_OPTIONS["model"].sklearn(),
         "loss": [StrOptions({"mse", "bce"})],  # no "auto" here: the estimators do not scale, so the user says
@@ -120,9 +120,6 @@ class _AutoencoderBase(BaseEstimator):
         else:
             train_rows, val_rows, _ = split_indices(n, seed, self.validation_fraction, test_fraction=0)
             x_train, x_val = x[train_rows], x[val_rows]
-        unit = in_unit_range(x)
-        if self.loss == "bce" and not unit:
-            raise ValueError("loss='bce' needs X in [0, 1]; scale it (e.g. MinMaxScaler) or use loss='mse'")
         config = ModelConfig(
             model=self.model,
             arch="mlp",
@@ -133,9 +130,12 @@ class _AutoencoderBase(BaseEstimator):
             l1=self.l1,
             contractive=self.contractive,
             beta=self.beta,
+            loss=self.loss,
         )
-        objective = config.objective(self.loss, clip_noise=unit)
-        self.autoencoder_ = config.build((X.shape[1],), objective, seed)
+        # scikit-learn's estimator checks fit a few features: a code as wide is the user's choice here (it learns
+        # the identity, as PCA with every component would).
+        value_range = (float(x.min()), float(x.max()))
+        self.autoencoder_, objective = config.resolve((X.shape[1],), value_range, seed, require_bottleneck=False)
         train_config = TrainConfig(
             epochs=self.epochs,
             batch_size=min(self.batch_size, len(x_train)),

@@ -7,7 +7,8 @@ corruption plus penalties plus a likelihood, never a type switch repeated throug
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+import copy
+from dataclasses import dataclass, fields
 from typing import Any
 
 from .corruptions import parse_noise
@@ -21,8 +22,8 @@ from .losses import (
     Objective,
 )
 from .models import VAE, VQVAE, Autoencoder
-from .nets import ACTIVATIONS, CODE_ACTIVATIONS, KINDS, Architecture
-from .options import Allowed, check
+from .nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS, Architecture
+from .options import Allowed, check, option, rules
 
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -35,77 +36,157 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False, "iw_samples": 1}  # and neutral values
 VQ_OPTIONS = {"commitment": 0.25, "codebook_ema": True, "codebook_restart": True}  # and their defaults
-VQ_CODE_VECTOR = 16  # numbers per grid position of a VQ-VAE whose latent_dim is left at its default
-FCN_CODE_CHANNELS = 64  # channels of an fcn's code map whose latent_dim is left at its default
+VQ_CODE_VECTOR = 16  # numbers per grid position of a VQ-VAE whose latent_dim is not given
+FCN_CODE_CHANNELS = 64  # channels of an fcn's code map whose latent_dim is not given
+LATENT_DIM = 4  # k of any other code whose latent_dim is not given
+
+
+def _widths(kind: str) -> str:
+    return ",".join(map(str, DEFAULT_WIDTHS[kind]))
 
 
 @dataclass
 class ModelConfig:
-    """What to build and what to train it for. The CLI's options mirror these names (``latent_dim`` is
-    ``--latent-dim``).
+    """What to build and what to train it for: the architecture and the objective's parts. Each field states its
+    default, the values it may take and its help once (:func:`hourglass.options.option`); the CLI's flags
+    (``latent_dim`` is ``--latent-dim``), the run files and the estimators' parameters are derived from them.
 
-    model: a preset: "ae" (plain), "dae" (denoising: noise gaussian:0.5), "sae" (sparse: l1 0.1, unless
-        kl_sparsity or topk is given), "cae" (contractive: 0.1) or "vae" (the variational model). A preset only
-        fills in options not given; options combine freely, e.g. noise + l1 is a denoising sparse autoencoder.
-    arch: "mlp", "conv", "fcn" (fully convolutional, for photos) or "linear"; widths: hidden widths (mlp) or
-        channels (conv, fcn), None for the defaults; residual: the decoder gives the noise, x̂ = x̃ − g(f(x̃));
-        latent_dim: k; activation: the nonlinearity; code_activation: "linear", "relu" or "sigmoid" (None: sigmoid
-        with kl_sparsity, relu with l1 or topk, else linear); topk: keep the k largest code units (a k-sparse code).
-    loss: "bce", "mse" or "auto" (bce when the scaled training data lie in [0, 1], else mse; a VAE's likelihood
-        follows it: Bernoulli for bce, Gaussian for mse); scaling: "auto", "none", "divide" or "standardize".
-    noise: a corruption, e.g. "gaussian:0.5", "mask:0.5", "salt-and-pepper:0.3" (denoising).
-    l1, kl_sparsity, sparsity_target: sparsity penalties on the code.
-    contractive, contractive_estimator, probes: the contractive penalty λ‖J_f(x)‖²_F.
-    beta, kl_warmup_epochs, learn_variance: the VAE's KL weight, its warm-up, a learned Gaussian variance;
-        iw_samples: K > 1 trains the VAE on the importance-weighted bound with K draws (the IWAE).
-    binarize: dynamic binarisation, x ~ Bernoulli(x) for every batch (data in [0, 1]).
-    codebook: K entries of a vector-quantised code (the VQ-VAE; preset "vqvae": 128, the conv arch, and with
-        latent_dim left at its default a grid of 16-d vectors: 7 × 7 × 16 for MNIST); commitment: its β (0.25);
-        codebook_ema, codebook_restart: update the codebook by moving averages (else by its gradient loss), and
-        restart entries nobody uses.
+    A preset (``model``) only fills in options not given; options combine freely, e.g. noise + l1 is a denoising
+    sparse autoencoder. :meth:`resolve` turns the config and the data's sample shape and value range into the model
+    and its objective.
     """
 
-    model: str = "ae"
-    arch: str = "mlp"
-    widths: tuple[int, ...] | None = None
-    residual: bool = False
-    latent_dim: int = 4
-    activation: str = "silu"
-    code_activation: str | None = None
-    topk: int | None = None
-    loss: str = "auto"
-    scaling: str = "auto"
-    noise: str | None = None
-    l1: float | None = None
-    kl_sparsity: float | None = None
-    sparsity_target: float = 0.05
-    contractive: float | None = None
-    contractive_estimator: str = "auto"
-    probes: int = 1
-    beta: float = 1.0
-    kl_warmup_epochs: int = 0
-    learn_variance: bool = False
-    iw_samples: int = 1
-    binarize: bool = False
-    codebook: int | None = None
-    commitment: float = 0.25
-    codebook_ema: bool = True
-    codebook_restart: bool = True
+    model: str = option(
+        "ae",
+        Allowed(choices=tuple(PRESETS)),
+        "a preset that fills in options not given: ae (plain), dae (noise gaussian:0.5), sae (l1 0.1), cae "
+        "(contractive 0.1), vqvae (codebook 128); vae is the variational autoencoder (default %(default)s)",
+    )
+    arch: str = option("mlp", Allowed(choices=KINDS), "network: mlp, conv, fcn (fully convolutional) or linear")
+    widths: tuple[int, ...] | None = option(
+        None,
+        help=f"encoder hidden widths (mlp; default: those of {_widths('mlp')} wider than the code) or channels "
+        f"(conv; default {_widths('conv')}; fcn: {_widths('fcn')}); the decoder mirrors them",
+        metavar="W1,W2,...",
+    )
+    residual: bool = option(
+        False,
+        Allowed(choices=(True, False)),
+        "the decoder gives the noise, x̂ = x̃ − g(f(x̃)) (residual learning, as DnCNN; loss mse)",
+    )
+    latent_dim: int | None = option(
+        None,
+        Allowed(whole=True, minimum=1, optional=True),
+        f"size k of the code z (default {LATENT_DIM}; fcn: {FCN_CODE_CHANNELS} channels at each position of its "
+        f"half-resolution code map; a codebook: {VQ_CODE_VECTOR} numbers at each grid position)",
+        metavar="K",
+    )
+    activation: str = option("silu", Allowed(choices=tuple(ACTIVATIONS)), "nonlinearity (default %(default)s)")
+    code_activation: str | None = option(
+        None,
+        Allowed(choices=CODE_ACTIVATIONS, optional=True),
+        "applied to the code z: linear, relu (exact zeros) or sigmoid (default: sigmoid with kl_sparsity, relu "
+        "with l1 or topk, else linear)",
+    )
+    topk: int | None = option(
+        None,
+        Allowed(whole=True, minimum=1, optional=True),
+        "keep only the K largest code units per sample (k-sparse autoencoder)",
+        "K",
+    )
+    loss: str = option(
+        "auto",
+        Allowed(choices=("auto", "bce", "mse")),
+        "reconstruction loss: bce (Bernoulli cross-entropy, data in [0,1]), mse (squared error), auto: the data's "
+        "default (bce when the scaled data lie in [0,1], mse for photos and residual models) (default %(default)s)",
+    )
+    scaling: str = option(
+        "auto",
+        Allowed(choices=("auto", "none", "divide", "standardize")),
+        "preprocessing learned on the training split: auto keeps data in [0,1], divides 0-255 images by 255, "
+        "standardizes anything else (default %(default)s)",
+    )
+    noise: str | None = option(
+        None,
+        help="corrupt the inputs (denoising): gaussian:SIGMA, gaussian:LOW-HIGH, mask:P, salt-and-pepper:P, or "
+        "several joined by commas",
+        metavar="SPEC",
+    )
+    l1: float | None = option(None, Allowed(minimum=0, optional=True), "L1 weight on the code (sparse)", "LAMBDA")
+    kl_sparsity: float | None = option(
+        None,
+        Allowed(minimum=0, optional=True),
+        "weight of the KL penalty toward sparsity_target (uses a sigmoid code)",
+        "LAMBDA",
+    )
+    sparsity_target: float = option(
+        0.05, Allowed(above=0, below=1), "target mean activation for kl_sparsity (default %(default)s)", "RHO"
+    )
+    contractive: float | None = option(
+        None,
+        Allowed(minimum=0, optional=True),
+        "weight of the squared Frobenius norm of the encoder Jacobian (contractive)",
+        "LAMBDA",
+    )
+    contractive_estimator: str = option(
+        "auto",
+        Allowed(choices=("auto", "exact", "hutchinson")),
+        "exact Jacobian or random projections (default %(default)s: exact up to 64 code units)",
+    )
+    probes: int = option(1, Allowed(whole=True, minimum=1), "projections per step for hutchinson (default %(default)s)")
+    beta: float = option(1.0, Allowed(minimum=0), "vae: KL weight (default %(default)s: the ELBO)")
+    kl_warmup_epochs: int = option(
+        0, Allowed(whole=True, minimum=0), "vae: ramp the KL weight up over this many epochs (default %(default)s)"
+    )
+    learn_variance: bool = option(
+        False, Allowed(choices=(True, False)), "vae with a Gaussian likelihood: learn σ² per feature"
+    )
+    iw_samples: int = option(
+        1,
+        Allowed(whole=True, minimum=1),
+        "vae: train on the importance-weighted bound with K draws per sample (IWAE; default %(default)s: the ELBO)",
+        "K",
+    )
+    binarize: bool = option(
+        False, Allowed(choices=(True, False)), "dynamic binarisation, x ~ Bernoulli(x) each batch (data in [0, 1])"
+    )
+    codebook: int | None = option(
+        None,
+        Allowed(whole=True, minimum=2, optional=True),
+        f"a vector-quantised code with K entries (vqvae: 128; the conv arch; latent_dim not given: "
+        f"{VQ_CODE_VECTOR} numbers per grid position)",
+        "K",
+    )
+    commitment: float = option(0.25, Allowed(minimum=0), "vqvae: commitment weight β (default %(default)s)", "BETA")
+    codebook_ema: bool = option(
+        True,
+        Allowed(choices=(True, False)),
+        "vqvae: update the codebook by moving averages (no: by its gradient loss) (default %(default)s)",
+    )
+    codebook_restart: bool = option(
+        True, Allowed(choices=(True, False)), "vqvae: restart codebook entries nobody uses (default %(default)s)"
+    )
 
     def __post_init__(self):
-        check(self, MODEL_OPTIONS)
-        for option, neutral in VAE_OPTIONS.items():
-            if getattr(self, option) != neutral and self.model != "vae":
+        check(self)
+        for option_name, neutral in VAE_OPTIONS.items():
+            if getattr(self, option_name) != neutral and self.model != "vae":
                 raise HourglassError(
-                    f"{option} is an option of the VAE (model vae), not of model {self.model}", params=(option, "model")
+                    f"{option_name} is an option of the VAE (model vae), not of model {self.model}",
+                    params=(option_name, "model"),
                 )
         quantised = self.codebook is not None or PRESETS[self.model].get("codebook") is not None
-        for option, neutral in VQ_OPTIONS.items():
-            if getattr(self, option) != neutral and not quantised:
+        for option_name, neutral in VQ_OPTIONS.items():
+            if getattr(self, option_name) != neutral and not quantised:
                 raise HourglassError(
-                    f"{option} is an option of a vector-quantised code (model vqvae, or codebook K)",
-                    params=(option, "model", "codebook"),
+                    f"{option_name} is an option of a vector-quantised code (model vqvae, or codebook K)",
+                    params=(option_name, "model", "codebook"),
                 )
+        if self.topk is not None and self.latent_dim is not None and self.topk > self.latent_dim:
+            raise HourglassError(
+                f"topk must be between 1 and latent_dim ({self.latent_dim}), got {self.topk}",
+                params=("topk", "latent_dim"),
+            )
         if quantised and self.variational:
             raise HourglassError("a VAE's code is continuous; a codebook is for model vqvae", params=("codebook",))
         if self.residual and (quantised or self.variational or self.loss == "bce"):
@@ -113,25 +194,21 @@ class ModelConfig:
                 "a residual output (x̂ = x̃ − g(f(x̃))) is a plain autoencoder's, trained with loss mse",
                 params=("residual", "loss", "model"),
             )
-
-    def check(self) -> None:
-        """Refuse now what would be refused whatever the data (a penalty's weight, the noise, what a VAE cannot
-        take, topk against latent_dim): :func:`train` calls it before any data is read, so a bad option costs a
-        second, not the loading of a large file first."""
-        objective = self.objective("bce", clip_noise=True)  # building it runs the noise's and penalties' own checks
-        objective.check_kind(self.variational)
-        self.architecture(
-            (1, 8, 8) if self.expanded().arch in ("conv", "fcn") else (8,)
-        )  # a stand-in sample shape: the data's comes later
+        # What is refused whatever the data (the noise, a penalty's weight, what a VAE cannot take) is refused now,
+        # before any data is read: a bad option costs a second, not the loading of a large file first.
+        self.objective("bce", clip_noise=True).check_kind(self.variational)
 
     def expanded(self) -> ModelConfig:
         """This config with its preset's defaults filled in (explicit options win)."""
         preset = dict(PRESETS[self.model])
         if self.kl_sparsity is not None or self.topk is not None:
             preset.pop("l1", None)  # another sparsity was asked for
-        spec = replace(self, **{k: v for k, v in preset.items() if getattr(self, k) is None})
+        spec = copy.copy(self)  # filled in field by field: the options were checked as given
+        for name, value in preset.items():
+            if getattr(spec, name) is None:
+                setattr(spec, name, value)
         if spec.codebook is not None and spec.arch == "mlp":  # a grid of codes to quantise needs the conv pair
-            spec = replace(spec, arch="conv")
+            spec.arch = "conv"
         return spec
 
     @property
@@ -178,9 +255,9 @@ class ModelConfig:
             if spec.l1 is not None or spec.topk is not None
             else "linear"
         )
-        latent_dim = spec.latent_dim
+        latent_dim = spec.latent_dim if spec.latent_dim is not None else LATENT_DIM
         per_position = VQ_CODE_VECTOR if spec.codebook is not None else FCN_CODE_CHANNELS if spec.arch == "fcn" else 0
-        if per_position and latent_dim == ModelConfig.latent_dim:  # left at its default: so many per position
+        if per_position and spec.latent_dim is None:  # not given: so many numbers at each position of the code map
             grid = Architecture("conv", input_shape, spec.widths).grid if spec.arch == "conv" else None
             grid = grid or (input_shape[1] // 2, input_shape[2] // 2)
             latent_dim = per_position * grid[0] * grid[1]
@@ -188,9 +265,69 @@ class ModelConfig:
             spec.arch, input_shape, spec.widths, latent_dim, spec.activation, code_activation, spec.topk, spec.codebook
         )
 
-    def build(self, input_shape, objective: Objective, seed: int) -> Autoencoder:
-        """The model (an :class:`Autoencoder`, or a :class:`VAE` for model vae), checked against ``objective``."""
-        arch = self.architecture(input_shape)
+    def resolve(
+        self,
+        sample_shape: tuple[int, ...],
+        value_range: tuple[float, float],
+        seed: int = 0,
+        default_loss: str | None = None,
+        clip_noise: bool | None = None,
+        require_bottleneck: bool = True,
+    ) -> tuple[Autoencoder, Objective]:
+        """The model and its objective for this data: the one place where the automatic choices and the rules that
+        need the data are made.
+
+        Parameters
+        ----------
+        sample_shape : tuple of int
+            One sample's shape: (D,) for rows, (C, H, W) for images.
+        value_range : (float, float)
+            The smallest and largest value of the scaled training data.
+        seed : int
+            Seeds the weights' initialisation.
+        default_loss : {"bce", "mse"}, optional
+            The data's own default for ``loss="auto"`` (photos: mse); None: bce when the data lie in [0, 1], else
+            mse. A residual model's auto loss is mse whatever the data.
+        clip_noise : bool, optional
+            Whether corrupted inputs are clipped back into [0, 1] (None: when the data lie there); never outside.
+        require_bottleneck : bool
+            Refuse a code at least as wide as the input unless noise or a penalty keeps it from copying.
+
+        Returns
+        -------
+        (Autoencoder, Objective)
+            The initialised model (a :class:`VAE` for model vae, a :class:`VQVAE` with a codebook) and what it is
+            trained to minimise, checked against each other.
+
+        Raises
+        ------
+        HourglassError
+            loss bce or binarize on data outside [0, 1]; a code no narrower than the input without a penalty or
+            noise to keep it from copying (the bottleneck rule); an architecture that does not fit the shape.
+        """
+        low, high = value_range
+        unit = low >= 0 and high <= 1
+        loss = self.loss
+        if loss == "auto":
+            loss = "mse" if self.residual else default_loss or ("bce" if unit else "mse")
+        if loss == "bce" and not unit:
+            raise HourglassError(
+                f"loss bce needs data in [0, 1]; the scaled data span [{low:.3g}, {high:.3g}]: use loss mse or "
+                "scaling divide",
+                params=("loss", "scaling"),
+            )
+        if self.binarize and not unit:
+            raise HourglassError("binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))", params=("binarize",))
+        objective = self.objective(loss, clip_noise=unit if clip_noise is None else clip_noise and unit)
+        arch = self.architecture(tuple(sample_shape))
+        if require_bottleneck and arch.latent_dim >= arch.n_features and not self.overcomplete:
+            raise HourglassError(
+                f"latent_dim {arch.latent_dim} is not smaller than the {arch.n_features} features of the data: the "
+                "code would be no bottleneck, and the model could learn the identity; choose latent_dim below the "
+                "features (or a sparse, denoising or contractive model, whose penalty or noise keeps an overcomplete "
+                "code from copying)",
+                params=("latent_dim",),
+            )
         if self.variational:
             likelihood = "bernoulli" if objective.reconstruction == "bce" else "gaussian"
             model: Autoencoder = VAE.from_architecture(arch, likelihood, self.learn_variance, seed=seed)
@@ -199,41 +336,15 @@ class ModelConfig:
                 arch, objective.model_output, self.codebook_ema, self.codebook_restart, seed=seed
             )
         else:
-            output = "residual" if self.residual else objective.model_output
-            model = Autoencoder.from_architecture(arch, output, seed=seed)
+            model = Autoencoder.from_architecture(arch, "residual" if self.residual else objective.model_output, seed)
         objective.check(model)
-        return model
+        return model, objective
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
 
 
-MODEL_OPTIONS = {
-    "model": Allowed(choices=tuple(PRESETS)),
-    "arch": Allowed(choices=KINDS),
-    "residual": Allowed(choices=(True, False)),
-    "latent_dim": Allowed(whole=True, minimum=1),
-    "activation": Allowed(choices=tuple(ACTIVATIONS)),
-    "code_activation": Allowed(choices=CODE_ACTIVATIONS, optional=True),
-    "topk": Allowed(whole=True, minimum=1, optional=True),
-    "loss": Allowed(choices=("auto", "bce", "mse")),
-    "scaling": Allowed(choices=("auto", "none", "divide", "standardize")),
-    "l1": Allowed(minimum=0, optional=True),
-    "kl_sparsity": Allowed(minimum=0, optional=True),
-    "sparsity_target": Allowed(above=0, below=1),
-    "contractive": Allowed(minimum=0, optional=True),
-    "contractive_estimator": Allowed(choices=("auto", "exact", "hutchinson")),
-    "probes": Allowed(whole=True, minimum=1),
-    "beta": Allowed(minimum=0),
-    "kl_warmup_epochs": Allowed(whole=True, minimum=0),
-    "learn_variance": Allowed(choices=(True, False)),
-    "iw_samples": Allowed(whole=True, minimum=1),
-    "binarize": Allowed(choices=(True, False)),
-    "codebook": Allowed(whole=True, minimum=2, optional=True),
-    "commitment": Allowed(minimum=0),
-    "codebook_ema": Allowed(choices=(True, False)),
-    "codebook_restart": Allowed(choices=(True, False)),
-}
+MODEL_OPTIONS = rules(ModelConfig)  # the allowed values of each field, as the estimators read them
 
 
 def variant_name(model, objective: Objective) -> str:

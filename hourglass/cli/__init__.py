@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 def _with_run_file(parser, args, argv: list[str]):
     """The arguments again, with the run file's (and the recorded run's) values as the defaults: a flag typed on
     the command line still wins."""
-    from ..runconfig import base
+    from ..run import base
 
     run = base(args.config, args.like)
     defaults = {

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import fields
 from pathlib import Path
-
-import numpy as np
 
 
 def _console():
@@ -38,23 +35,16 @@ def cmd_data_info(args) -> int:
     table = Table(title=f"{args.data}")
     for col in ("split", "samples", "features", "sample shape", "min", "max", "mean", "labels"):
         table.add_column(col, justify="right" if col not in ("split", "labels") else "left")
-    for split in ("train", "val", "test"):
-        x, y = ds.split(split)
-        if y is None:
-            labels = "none"
-        elif y.dtype.kind in "iu" and len(np.unique(y)) <= 50:
-            labels = f"{len(np.unique(y))} classes"
-        else:
-            labels = f"continuous [{y.min():.3g}, {y.max():.3g}]"
+    for row in ds.describe():
         table.add_row(
-            split,
-            str(len(x)),
-            str(x.shape[1]),
+            row["split"],
+            str(row["samples"]),
+            str(row["features"]),
             "×".join(map(str, ds.shape)),
-            f"{x.min():.4g}",
-            f"{x.max():.4g}",
-            f"{x.mean():.4g}",
-            labels,
+            f"{row['min']:.4g}",
+            f"{row['max']:.4g}",
+            f"{row['mean']:.4g}",
+            row["labels"],
         )
     console = _console()
     console.print(table)
@@ -64,87 +54,41 @@ def cmd_data_info(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from ..runconfig import to_toml
+    from ..run import to_toml
     from ..training import distributed
-    from ..training.loggers import loggers_for
-    from ..training.loop import TrainConfig
     from ..training.threads import ShareCores
-    from ..workflow import ModelConfig, run_folder, train
+    from ..workflow import train
+    from .train_options import run_of
 
-    if args.data is None:
-        parser_error = "the following arguments are required: DATA (or data in the --config file)"
-        print(f"hourglass: error: {parser_error} (see: hourglass train --help)", file=sys.stderr)
-        return 2
-    if args.nproc > 1 and not distributed.launched():  # start the same command in nproc processes (torchrun's way)
-        distributed.launch(_without_nproc(args.argv), args.nproc, out=args.out)
-        return 0
-    mc = ModelConfig(**{f.name: getattr(args, f.name) for f in fields(ModelConfig)})
-    tc = TrainConfig(
-        **{f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}, progress=not args.quiet
-    )
-    out = Path(args.out) if args.out else run_folder(args.data, mc)
-    table = {"columns": args.columns, "drop": args.drop, "one_hot": args.one_hot, "id_column": args.id_column}
-    photos = {"patch_size": args.patch_size, "patches_per_epoch": args.patches_per_epoch}
-    run = {
-        "data": str(args.data),
-        "stream": args.stream,
-        "log": args.log or [],
-        "model": mc.to_dict(),
-        "training": {k: v for k, v in tc.to_dict().items() if k != "progress"},
-        "table": table,
-        **({"photos": photos} if args.patch_size else {}),
-    }
+    run = run_of(args)
     if args.print_config:
-        print(to_toml({**run, "out": str(out)}), end="")
+        print(to_toml(run), end="")
         return 0
-    loggers = loggers_for(args.log or [], out)
-    trained = train(
-        args.data,
-        mc,
-        tc,
-        out=out,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        table=table,
-        stream=args.stream,
-        callbacks=[ShareCores(), *loggers],
-        record=run,
-        photos=photos,
-    )
+    if args.nproc > 1 and not distributed.launched():  # start the same command in nproc processes (torchrun's way)
+        distributed.launch(args.argv, args.nproc, out=run.out)
+        return 0
+    trained = train(run, resume=args.resume, overwrite=args.overwrite, callbacks=[ShareCores()])
     if not distributed.is_main():  # rank 0 reports for all
         return 0
-    h, val = trained.history, trained.validation()
-    for logger in loggers:
-        logger.log_evaluation(val)
+    h = trained.history
     for note in h.notes:
         print(note)
+    if not h.epochs:
+        return 0
+    val = trained.validation()
     note = {"completed": "", "early_stopped": " (stopped early)", "interrupted": " (interrupted)"}[h.stopped]
     print(
         f"trained {len(h.epochs)} epochs{note} in {trained.seconds:.1f}s; best epoch {h.best_epoch}, "
         f"val loss {h.best_val_loss:.4g} ({trained.objective.reconstruction})"
     )
-    if "psnr_denoised" in val:  # photos: what denoising did to the held-out photos' patches
+    print(
+        f"validation squared error per sample: autoencoder {val['squared_error_per_sample']:.4g}, "
+        f"PCA (k={val['k']}) {val['pca_squared_error_per_sample']:.4g}"
+    )
+    if "psnr_denoised" in val:  # what denoising did to the validation rows
         print(f"validation PSNR: noisy {val['psnr_noisy']:.2f} dB, denoised {val['psnr_denoised']:.2f} dB")
-    else:
-        print(
-            f"validation squared error per sample: autoencoder {val['squared_error_per_sample']:.4g}, "
-            f"PCA (k={val['k']}) {val['pca_squared_error_per_sample']:.4g}"
-        )
-    print(f"saved to {out}  (next: hourglass evaluate {out})")
+    print(f"saved to {run.out}  (next: hourglass evaluate {run.out})")
     return 130 if h.stopped == "interrupted" else 0
-
-
-def _without_nproc(argv: list[str]) -> list[str]:
-    """The command line as typed, less its --nproc option (what each of the processes runs)."""
-    kept, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--nproc":
-            skip = True
-        elif not arg.startswith("--nproc="):
-            kept.append(arg)
-    return kept
 
 
 def cmd_evaluate(args) -> int:

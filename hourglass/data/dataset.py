@@ -11,6 +11,7 @@ from ..errors import HourglassError
 from ..scaling import FLOAT32_MAX, Scaling
 
 SPLITS = ("train", "val", "test")
+MEASURED_ROWS = 10_000  # rows of a streamed split that the measures beyond the error (PSNR, sparsity, ...) look at
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Dataset:
     shape: tuple[int, ...] = ()
     columns: list[str] | None = None
     source: dict = field(default_factory=dict)
+    default_loss = None  # loss "auto": bce when the scaled data lie in [0, 1], else mse
+    clips_noise = True  # corrupted inputs are clipped back into [0, 1] when the data lie there
 
     def __post_init__(self):
         if not self.shape:
@@ -65,6 +68,29 @@ class Dataset:
     def scaled_range(self, scaling: Scaling) -> tuple[float, float]:
         """The smallest and largest value of the scaled training split."""
         return scaling.scaled_range(self.x_train.min(axis=0), self.x_train.max(axis=0))
+
+    def describe(self) -> list[dict]:
+        """Each split's samples, features, smallest, largest and mean value, and its labels in words."""
+        rows = []
+        for split in SPLITS:
+            x, y = self.split(split)
+            if y is None:
+                labels = "none"
+            elif y.dtype.kind in "iu" and len(np.unique(y)) <= 50:
+                labels = f"{len(np.unique(y))} classes"
+            else:
+                labels = f"continuous [{y.min():.3g}, {y.max():.3g}]"
+            stats = {"min": float(x.min()), "max": float(x.max()), "mean": float(x.mean())} if len(x) else {}
+            rows.append({"split": split, "samples": len(x), "features": x.shape[1], **stats, "labels": labels})
+        return rows
+
+    def measured_rows(self, split: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """A split's rows and labels: all of them (``limit`` is for data that does not fit in memory)."""
+        return self.split(split)
+
+    def record(self) -> dict:
+        """How a checkpoint remembers this data: where it came from, one sample's shape, column names."""
+        return {**self.source, "dataset": self.name, "shape": list(self.shape), "columns": self.columns}
 
 
 def check_array(

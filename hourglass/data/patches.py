@@ -148,6 +148,8 @@ class PhotoPatches:
     source: dict = field(default_factory=dict)
     columns = None
     is_image = True
+    default_loss = "mse"  # a photo's quality is measured by squared error (PSNR)
+    clips_noise = False  # and its noise unclipped, as the denoising literature measures it
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -174,6 +176,14 @@ class PhotoPatches:
 
     def scaled_range(self, scaling: Scaling | None = None) -> tuple[float, float]:
         return 0.0, 1.0
+
+    def measured_rows(self, split: str, limit: int | None = None) -> tuple[np.ndarray, None]:
+        """The split's fixed patches (for "train", one draw)."""
+        return self.split(split)
+
+    def record(self) -> dict:
+        """How a checkpoint remembers this data: where it came from, one sample's shape, column names."""
+        return {**self.source, "dataset": self.name, "shape": list(self.shape), "columns": self.columns}
 
 
 def open_photos(

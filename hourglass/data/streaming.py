@@ -35,7 +35,7 @@ import torch
 
 from ..errors import HourglassError
 from ..scaling import ColumnStats, Scaling
-from .dataset import SPLITS
+from .dataset import MEASURED_ROWS, SPLITS
 from .sources import open_source
 
 EXACT_PCA_MAX_FEATURES = 4096  # up to here the first pass gathers the D×D co-moment (128 MiB at most) for exact PCA
@@ -193,6 +193,8 @@ class StreamedDataset:
     columns: list[str] | None = None
     source: dict = field(default_factory=dict)
     streamed = True
+    default_loss = None  # as an in-memory Dataset's
+    clips_noise = True
 
     @property
     def n_features(self) -> int:
@@ -224,6 +226,15 @@ class StreamedDataset:
     def scaled_range(self, scaling: Scaling) -> tuple[float, float]:
         """The smallest and largest value of the scaled training split."""
         return scaling.scaled_range(self.train_stats.min, self.train_stats.max)
+
+    def measured_rows(self, split: str, limit: int = MEASURED_ROWS) -> tuple[np.ndarray, None]:
+        """The first ``limit`` rows of a split (no labels), read from disk: what the measures beyond the error
+        look at."""
+        return next(self.split(split).chunks(limit)).numpy(), None
+
+    def record(self) -> dict:
+        """How a checkpoint remembers this data: where it came from, one sample's shape, column names."""
+        return {**self.source, "dataset": self.name, "shape": list(self.shape), "columns": self.columns}
 
 
 def open_stream(path: str | Path, seed: int = 0, **table_options) -> StreamedDataset:

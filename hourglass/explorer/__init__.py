@@ -204,7 +204,7 @@ def explore_file(
 ) -> dict:
     """Write the explorer of ``checkpoint`` to ``output`` (.html): the codes of ``data`` (a file whole, or a split
     of a named dataset; default the checkpoint's own dataset's ``split``), at most ``max_points`` of them."""
-    from ..data.reopen import dataset_of, rows_in_memory
+    from ..data.spec import dataset_of
     from ..store.checkpoint import open_checkpoint
     from ..use import samples_for
 
@@ -213,7 +213,7 @@ def explore_file(
         raise HourglassError(f"max_points must be a whole number >= 1, got {max_points!r}", params=("max_points",))
     checkpoint = open_checkpoint(checkpoint, device=device)  # the codes are computed on ``device``
     if data is None:
-        x, labels = rows_in_memory(dataset_of(checkpoint), split)
+        x, labels = dataset_of(checkpoint).measured_rows(split)
         x = checkpoint.scaling.transform(x)
     else:
         samples, x = samples_for(checkpoint, data, split)

@@ -110,12 +110,13 @@ def _remove(path: Path) -> None:
 @contextlib.contextmanager
 def writer(directory: str | Path):
     """Hold the run folder's lock for the block: one writer at a time. A second process is refused at once, naming
-    the holder's PID; a lock left by a killed process does not block (the operating system released it)."""
+    the holder's PID; a lock left by a killed process does not block (the operating system released it), and what
+    it left half-tidied (an older snapshot, an unfinished staging) is removed first."""
     from filelock import FileLock, Timeout
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    lock = _LOCKS.setdefault(str(directory.resolve()), FileLock(directory / LOCK))
+    lock = FileLock(directory / LOCK)
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -126,11 +127,10 @@ def writer(directory: str | Path):
             params=("out",),
         ) from None
     try:
-        if lock.lock_counter == 1:
-            (directory / (LOCK + ".pid")).write_text(f"{os.getpid()}\n")
+        (directory / (LOCK + ".pid")).write_text(f"{os.getpid()}\n")
+        now = current(directory)
+        if now is not None and now != directory:  # what a writer killed before tidying left behind
+            _tidy(directory, keep=now.name)
         yield
     finally:
         lock.release()
-
-
-_LOCKS: dict = {}  # one FileLock per folder and process, so that nested holders (train → fit) share it

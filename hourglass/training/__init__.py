@@ -7,10 +7,12 @@ callbacks   the hooks around the loop, and the built-in ones (checkpoints, early
 loggers     CSV, TensorBoard and MLflow, as callbacks
 progress    the progress bar, a callback
 feeds       the data as the loop reads it (rows in memory, or a file streamed from disk)
-devices     where the arithmetic runs and in which precision
 distributed torchrun / DistributedDataParallel
 resume      what makes a resumed run the same run
 threads     a training's share of the cores (the ShareCores callback)
+
+Where the arithmetic runs and in which precision is :mod:`hourglass.devices`, a floor below: using and serving a
+model need it too.
 """
 
 from .callbacks import Callback

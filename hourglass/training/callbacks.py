@@ -2,7 +2,7 @@
 
     fit ─ on_fit_start
           ├─ each epoch: on_epoch_start ─ steps (on_step_end at the loop's host syncs) ─ validation ─ on_epoch_end
-          │                                                         (a checkpoint written: on_checkpoint)
+          │                 (a snapshot to write: on_save_checkpoint; written: on_checkpoint)
           ├─ Ctrl-C or a diverged loss: on_exception
           └─ on_fit_end
 
@@ -43,6 +43,10 @@ class Callback:
         covering ``samples`` rows."""
 
     def on_epoch_end(self, trainer: Trainer, record: dict) -> None: ...
+
+    def on_save_checkpoint(self, trainer: Trainer, metadata: dict, final: bool) -> None:
+        """A snapshot is about to be published: add to ``metadata`` (keyword arguments of
+        :func:`hourglass.store.checkpoint.checkpoint_files`) what it should hold; ``final``: the training's last."""
 
     def on_checkpoint(self, trainer: Trainer, folder) -> None:
         """A snapshot was published in ``folder`` (the run folder)."""
@@ -116,12 +120,33 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, trainer: Trainer, record: dict) -> None:
         epoch = record["epoch"]
-        if epoch % self.every == 0 or epoch == trainer.config.epochs or trainer.should_stop:
-            trainer.checkpoint()
+        final = epoch == trainer.config.epochs or trainer.should_stop
+        if epoch % self.every == 0 or final:
+            trainer.checkpoint(final=final)
 
     def on_exception(self, trainer: Trainer, error: BaseException) -> None:
         if trainer.history.epochs or trainer.history.stopped == "diverged":
             trainer.checkpoint(with_training_state=False)
+
+
+class ErrorQuantiles(Callback):
+    """Keep the distribution of the best model's errors ‖x − x̂‖² on the training rows ``x`` (scaled) in the final
+    snapshot (``anomaly.train_error_quantiles``, 1,001 quantiles), so that ``hourglass score`` can flag rows
+    without the training data."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def on_save_checkpoint(self, trainer: Trainer, metadata: dict, final: bool) -> None:
+        if not final:
+            return
+        import numpy as np
+
+        from ..metrics import errors_of
+
+        with trainer.best_weights():
+            errors = errors_of(trainer.module, self.x)
+        metadata["anomaly"] = {"train_error_quantiles": np.quantile(errors, np.linspace(0, 1, 1001)).tolist()}
 
 
 def built_in(config, folder, progress_factory) -> tuple[list[Callback], list[Callback]]:

@@ -14,70 +14,78 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from ..devices import PRECISIONS
-from ..options import Allowed, check
+from ..options import Allowed, check, option, rules
 
 SCHEDULES = ("cosine", "constant")
 
 
 @dataclass
 class TrainConfig:
-    """How to train. The defaults are the recommended choice for MNIST-sized data on a laptop CPU.
-
-    epochs: passes over the training data.
-    batch_size: samples per step.
-    lr: peak learning rate (Adam).
-    weight_decay: decoupled weight decay (AdamW); 0 means plain Adam.
-    schedule: "cosine" (decay to 0 over all steps) or "constant".
-    warmup_steps: raise the learning rate linearly from 0 over this many steps first (0: no warm-up).
-    clip_grad_norm: rescale each step's gradients to at most this total L2 norm (None: no clipping).
-    patience: stop after this many epochs without a better validation loss (None: never).
-    seed: seeds the per-epoch shuffles and any noise the objective draws.
-    checkpoint_every: epochs between checkpoints when a checkpoint folder is given.
-    progress: show a progress bar (a TTY) or plain lines (otherwise); False prints nothing.
-    device: where to train: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
-    precision: "fp32", "bf16" (autocast; CPU and CUDA) or "fp16" (autocast and a gradient scaler; CUDA) — see
-        :mod:`hourglass.devices`.
-    compile: run the model and the loss under ``torch.compile`` (pays for long runs of small steps; see the docs'
-        benchmarks).
+    """How to train. The defaults are the recommended choice for MNIST-sized data on a laptop CPU. Each field states
+    its default, the values it may take and its help once (:func:`hourglass.options.option`); the CLI's flags
+    (``batch_size`` is ``--batch-size``) and the run files' ``[training]`` are derived from them.
     """
 
-    epochs: int = 50
-    batch_size: int = 256
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    schedule: str = "cosine"
-    warmup_steps: int = 0
-    clip_grad_norm: float | None = None
-    patience: int | None = None
-    seed: int = 0
-    checkpoint_every: int = 1
-    progress: bool = True
-    device: str = "auto"
-    precision: str = "fp32"
-    compile: bool = False
+    epochs: int = option(50, Allowed(whole=True, minimum=1), "passes over the training data (default %(default)s)")
+    batch_size: int = option(256, Allowed(whole=True, minimum=1), "samples per step (default %(default)s)")
+    lr: float = option(3e-3, Allowed(above=0), "peak learning rate (Adam) (default %(default)s)")
+    weight_decay: float = option(
+        0.0, Allowed(minimum=0), "decoupled weight decay (AdamW); 0 means plain Adam (default %(default)s)"
+    )
+    schedule: str = option(
+        "cosine",
+        Allowed(choices=SCHEDULES),
+        "learning rate after the warm-up: cosine (decay to 0 over all steps) or constant (default %(default)s)",
+    )
+    warmup_steps: int = option(
+        0,
+        Allowed(whole=True, minimum=0),
+        "raise the learning rate linearly from 0 over the first N steps (default %(default)s)",
+        "N",
+    )
+    clip_grad_norm: float | None = option(
+        None,
+        Allowed(above=0, optional=True),
+        "rescale each step's gradients to an L2 norm of at most MAX (default: no clipping)",
+        "MAX",
+    )
+    patience: int | None = option(
+        None,
+        Allowed(whole=True, minimum=1, optional=True),
+        "stop after this many epochs without a better validation loss (default: never)",
+    )
+    seed: int = option(
+        0, Allowed(whole=True, minimum=0), "seeds the split, initialisation, shuffles and noise (default %(default)s)"
+    )
+    checkpoint_every: int = option(
+        1, Allowed(whole=True, minimum=1), "epochs between checkpoints in the run folder (default %(default)s)", "N"
+    )
+    progress: bool = option(True, Allowed(choices=(True, False)), "show progress (a bar on a terminal, else lines)")
+    device: str = option(
+        "auto",
+        help="auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default %(default)s)",
+        metavar="DEVICE",
+    )
+    precision: str = option(
+        "fp32",
+        Allowed(choices=tuple(PRECISIONS)),
+        "bf16: the forward pass in bfloat16 under autocast (CPU and CUDA; losses stay fp32); fp16: float16 with a "
+        "gradient scaler (CUDA) (default %(default)s)",
+    )
+    compile: bool = option(
+        False,
+        Allowed(choices=(True, False)),
+        "run the model and the loss under torch.compile (pays on long runs; see the docs' benchmarks)",
+    )
 
     def __post_init__(self):
-        check(self, TRAIN_OPTIONS)
+        check(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-TRAIN_OPTIONS = {
-    "epochs": Allowed(whole=True, minimum=1),
-    "batch_size": Allowed(whole=True, minimum=1),
-    "lr": Allowed(above=0),
-    "weight_decay": Allowed(minimum=0),
-    "schedule": Allowed(choices=SCHEDULES),
-    "warmup_steps": Allowed(whole=True, minimum=0),
-    "clip_grad_norm": Allowed(above=0, optional=True),
-    "patience": Allowed(whole=True, minimum=1, optional=True),
-    "seed": Allowed(whole=True, minimum=0),
-    "checkpoint_every": Allowed(whole=True, minimum=1),
-    "progress": Allowed(choices=(True, False)),
-    "precision": Allowed(choices=tuple(PRECISIONS)),
-    "compile": Allowed(choices=(True, False)),
-}
+TRAIN_OPTIONS = rules(TrainConfig)  # the allowed values of each field
 
 
 @dataclass

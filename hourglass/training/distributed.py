@@ -18,6 +18,7 @@ import atexit
 import contextlib
 import datetime
 import os
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -151,11 +152,12 @@ def check_objective(objective) -> None:
         )
 
 
-def launch(argv: list[str], nproc: int, out: str | None = None) -> None:
-    """Run ``hourglass`` with ``argv`` in ``nproc`` processes on this machine, as ``torchrun --nproc-per-node``
-    does (PyTorch's elastic launcher, rendezvous on a free loopback port), each with its share of the cores. A
-    process that fails or dies ends the job: raises :class:`HourglassError` naming the rank and its exit status
-    (``out``'s last complete checkpoint is untouched: checkpoints are published whole)."""
+def launch(argv: list[str], nproc: int, out: str | Path | None = None) -> None:
+    """Run ``hourglass`` with ``argv`` (a command line as typed; its ``--nproc`` is dropped) in ``nproc`` processes
+    on this machine, as ``torchrun --nproc-per-node`` does (PyTorch's elastic launcher, rendezvous on a free
+    loopback port), each with its share of the cores. A process that fails or dies ends the job: raises
+    :class:`HourglassError` naming the rank and its exit status (``out``'s last complete checkpoint is untouched:
+    checkpoints are published whole)."""
     import logging
     import signal
     import socket
@@ -191,7 +193,7 @@ def launch(argv: list[str], nproc: int, out: str | None = None) -> None:
     ):  # the launcher's chatter: the error below says it
         logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
-        elastic_launch(config, entrypoint=sys.executable)("-m", "hourglass", *argv)
+        elastic_launch(config, entrypoint=sys.executable)("-m", "hourglass", *_without_nproc(argv))
     except ChildFailedError as e:
         # The cause, not the casualties: ranks the launcher stopped (SIGTERM) after another failed come last.
         r, failure = min(
@@ -204,3 +206,16 @@ def launch(argv: list[str], nproc: int, out: str | None = None) -> None:
         )
         kept = f"; {out} keeps its last complete checkpoint" if out else ""
         raise HourglassError(f"training on {nproc} processes stopped: rank {r} {how}{kept}") from None
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """The command line less its --nproc option (what each of the processes runs)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    return kept

@@ -206,12 +206,27 @@ class Trainer:
         done = len(self.history.epochs)
         return done >= self.config.epochs or self.history.stopped == "early_stopped"
 
-    def checkpoint(self, with_training_state: bool = True) -> None:
-        """Publish the best model, the history and (unless interrupted mid-epoch) the resume state, as one snapshot."""
+    @contextlib.contextmanager
+    def best_weights(self):
+        """The module holds the best weights, in eval mode, for the block; then its own again."""
+        current, training = self._weights(), self.module.training
+        self.module.load_state_dict(self.best_state)
+        self.module.eval()
+        try:
+            yield self.module
+        finally:
+            self.module.load_state_dict(current)
+            self.module.train(training)
+
+    def checkpoint(self, with_training_state: bool = True, final: bool = False) -> None:
+        """Publish the best model, the history and (unless interrupted mid-epoch) the resume state, as one snapshot;
+        callbacks add to its metadata first (``final``: the training's last snapshot)."""
         if self.folder is None or not distributed.is_main():
             return
+        metadata = dict(self.metadata)
+        self.callbacks.on_save_checkpoint(self, metadata, final)
         contents = ckpt.checkpoint_files(
-            self.module, self.best_state, history=ckpt.history_summary(self.history), **self.metadata
+            self.module, self.best_state, history=ckpt.history_summary(self.history), **metadata
         )
         contents.update(ckpt.history_file(self.history.epochs))
         if with_training_state:

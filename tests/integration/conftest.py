@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hourglass.data import DataSpec, TableOptions
 from hourglass.training.loop import TrainConfig
 from hourglass.workflow import ModelConfig, train
 
@@ -36,11 +37,6 @@ def trained(tmp_path_factory):
     for name, mc in configs.items():
         train("digits", mc, tc, out=root / name)
     customers().to_csv(root / "customers.csv", index=False)
-    train(
-        root / "customers.csv",
-        ModelConfig(latent_dim=2, widths=(16, 8)),
-        tc,
-        out=root / "table",
-        table={"id_column": "customer_id", "one_hot": True},
-    )
+    table = TableOptions(id_column="customer_id", one_hot=True)
+    train(DataSpec(root / "customers.csv", table=table), ModelConfig(latent_dim=2, widths=(16, 8)), tc, root / "table")
     return {name: root / name for name in (*configs, "table")} | {"customers.csv": root / "customers.csv"}

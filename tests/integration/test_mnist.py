@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 
 import hourglass as hg
-from hourglass.data.reopen import dataset_of
+from hourglass import devices
+from hourglass.data.spec import dataset_of
 from hourglass.demo import run_demo
 from hourglass.store import checkpoint as ckpt
-from hourglass.training import devices
 from hourglass.workflow import ModelConfig, evaluate, train
 
 

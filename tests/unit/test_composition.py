@@ -51,9 +51,8 @@ SPECS = {
 def test_each_training_step_is_one_model_call(name):
     x_train, x_val = problem()
     config = SPECS[name]
-    objective = config.objective("bce", clip_noise=True)
-    plain = config.build((12,), objective, seed=0)
-    wrapped = CountingWrapper(config.build((12,), objective, seed=0))
+    plain, objective = config.resolve((12,), (0.0, 1.0), seed=0)
+    wrapped = CountingWrapper(config.resolve((12,), (0.0, 1.0), seed=0)[0])
     assert variant_name(plain, objective) == name
     tc = hg.TrainConfig(epochs=2, batch_size=32, progress=False)
     hg.fit(plain, objective, x_train, x_val, tc)
@@ -72,13 +71,12 @@ def free_port() -> int:
 def test_training_under_distributed_data_parallel_matches_the_plain_model():
     x_train, x_val = problem()
     config = SPECS["dae+sae"]
-    objective = config.objective("bce", clip_noise=True)
     tc = hg.TrainConfig(epochs=2, batch_size=32, progress=False)
-    plain = config.build((12,), objective, seed=0)
+    plain, objective = config.resolve((12,), (0.0, 1.0), seed=0)
     hg.fit(plain, objective, x_train, x_val, tc)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{free_port()}", rank=0, world_size=1)
     try:
-        ddp = nn.parallel.DistributedDataParallel(config.build((12,), objective, seed=0))
+        ddp = nn.parallel.DistributedDataParallel(config.resolve((12,), (0.0, 1.0), seed=0)[0])
         history = hg.fit(ddp, objective, x_train, x_val, tc)
     finally:
         dist.destroy_process_group()

@@ -113,7 +113,25 @@ def test_resume_with_patience_is_bitwise(tmp_path, monkeypatch):
 
 
 def test_one_writer_per_run_folder(tmp_path):
-    with runfolder.writer(tmp_path / "r"), runfolder.writer(tmp_path / "r"):  # one process may nest (train → save)
+    refused = pytest.raises(hg.HourglassError, match="another process .* is writing this run")
+    with runfolder.writer(tmp_path / "r"), refused, runfolder.writer(tmp_path / "r"):  # locked once, by fit
+        pass
+    with runfolder.writer(tmp_path / "r"):  # released: the next writer may go on
         pass
     # another process's lock is tested from the command line (tests/integration/test_guarantees.py)
     assert (tmp_path / "r" / ".lock.pid").read_text().strip().isdigit()
+
+
+def test_a_training_publishes_one_snapshot_per_checkpoint_and_its_last_keeps_the_error_quantiles(tmp_path):
+    folder = tmp_path / "run"
+    published = []
+    original = runfolder.publish
+    try:
+        runfolder.publish = lambda directory, contents: (
+            published.append(sorted(contents)) or original(directory, contents)
+        )
+        run(folder, epochs=3)
+    finally:
+        runfolder.publish = original
+    assert len(published) == 3  # one per epoch: no second "final" save after fit
+    assert "train_error_quantiles" in hg.load(folder).config["anomaly"]

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import hourglass as hg
+from hourglass import devices
 from hourglass.errors import HourglassError
-from hourglass.training import devices
 from hourglass.training import loop as train
 
 from .test_train import exploding, small_problem

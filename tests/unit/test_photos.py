@@ -135,9 +135,7 @@ def test_noise_ranges_draw_a_level_per_sample():
 
 
 def test_fcn_takes_any_even_square_and_residual_output_subtracts_the_decoder():
-    model = ModelConfig(arch="fcn", residual=True, noise="gaussian:0.1", loss="mse").build(
-        (1, 16, 16), ModelConfig(noise="gaussian:0.1").objective("mse", clip_noise=False), seed=0
-    )
+    model, _ = ModelConfig(arch="fcn", residual=True, noise="gaussian:0.1", loss="mse").resolve((1, 16, 16), (0.0, 1.0))
     assert model.output == "residual" and model.latent_dim == 64 * 8 * 8
     for side in (16, 40):
         x = torch.rand(3, side * side)

@@ -11,6 +11,7 @@ import torch
 
 from hourglass.data import (
     ColumnStats,
+    DataSpec,
     Scaling,
     StreamedDataset,
     load_dataset,
@@ -40,9 +41,7 @@ def _in_memory(split) -> np.ndarray:
 
 
 def _train(x_train, x_val, epochs=3):
-    mc = ModelConfig(latent_dim=4)
-    objective = mc.objective("mse", clip_noise=False)
-    model = mc.build((64,), objective, seed=0)
+    model, objective = ModelConfig(latent_dim=4, loss="mse").resolve((64,), (-1.0, 1.0), seed=0)
     history = fit(model, objective, x_train, x_val, TrainConfig(epochs=epochs, batch_size=64, progress=False, seed=1))
     return model, history
 
@@ -179,13 +178,13 @@ def test_bad_rows_are_named_by_file_row_and_column(tmp_path, monkeypatch):
 def test_a_bad_streamed_file_fails_before_the_run_folder_is_touched(tmp_path, digits_npy):
     out = tmp_path / "run"
     tc = TrainConfig(epochs=1, batch_size=64, progress=False)
-    train(digits_npy, ModelConfig(), tc, out=out, stream=True)
+    train(DataSpec(digits_npy, stream=True), ModelConfig(), tc, out=out)
     before = ckpt.load(out).model.state_dict()
     x = np.load(digits_npy)
     x[-1, -1] = np.inf
     np.save(tmp_path / "bad.npy", x)
     with pytest.raises(HourglassError, match=r"bad.npy: .*infinite at sample 1796, feature 63"):
-        train(tmp_path / "bad.npy", ModelConfig(), tc, out=out, overwrite=True, stream=True)
+        train(DataSpec(tmp_path / "bad.npy", stream=True), ModelConfig(), tc, out=out, overwrite=True)
     after = ckpt.load(out).model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
 
@@ -193,17 +192,16 @@ def test_a_bad_streamed_file_fails_before_the_run_folder_is_touched(tmp_path, di
 def test_a_streamed_run_resumes_evaluates_and_refuses_other_data(tmp_path, digits_npy):
     out = tmp_path / "run"
     tc = TrainConfig(epochs=2, batch_size=64, progress=False)
-    trained = train(digits_npy, ModelConfig(), tc, out=out, stream=True)
+    trained = train(DataSpec(digits_npy, stream=True), ModelConfig(), tc, out=out)
     assert isinstance(trained.dataset, StreamedDataset)
     result = evaluate(out)
     assert result["n_samples"] == len(trained.dataset.split("test")) and result["ratio_to_pca"] > 0
     train(
-        digits_npy,
+        DataSpec(digits_npy, stream=True),
         ModelConfig(),
         TrainConfig(epochs=3, batch_size=64, progress=False),
         out=out,
         resume=True,
-        stream=True,
     )
     assert ckpt.load(out).config["history"]["epochs_run"] == 3
     from hourglass.explorer import explore_file
@@ -214,7 +212,7 @@ def test_a_streamed_run_resumes_evaluates_and_refuses_other_data(tmp_path, digit
     x = np.load(digits_npy)
     np.save(tmp_path / "other.npy", x[::-1])
     with pytest.raises(HourglassError, match="cannot resume: training_data was"):
-        train(tmp_path / "other.npy", ModelConfig(), tc, out=out, resume=True, stream=True)
+        train(DataSpec(tmp_path / "other.npy", stream=True), ModelConfig(), tc, out=out, resume=True)
 
 
 def test_png_folders_stream_as_they_load(tmp_path):

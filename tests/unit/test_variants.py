@@ -349,8 +349,7 @@ def test_plain_autoencoder_samples_from_standard_or_fitted_gaussian(tiny_model):
 )
 def test_bad_variant_options_are_refused_before_any_data_is_read(tmp_path, kwargs, message):
     with pytest.raises(hg.HourglassError, match=message):
-        config = ModelConfig(**kwargs)
-        config.build((64,), config.objective("bce", clip_noise=True), seed=0)
+        ModelConfig(**kwargs).resolve((64,), (0.0, 1.0))
     # The data named here does not exist: the option's error, not the missing file's, shows it is checked first.
     with pytest.raises(hg.HourglassError, match=message):
         train(tmp_path / "absent.csv", ModelConfig(**kwargs))
