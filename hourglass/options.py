@@ -4,6 +4,7 @@ their keys and types with it, and the CLI takes its ``choices`` from it — so a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -67,13 +68,23 @@ def check(config, allowed: dict[str, Allowed] | None = None) -> None:
         value = getattr(config, f.name)
         if rule is not None and (problem := rule.problem(value)) is not None:
             raise HourglassError(f"{f.name} {problem}, got {value!r}", params=(f.name,))
+        if value is not None and (validate := f.metadata.get("validate")) is not None:
+            validate(value)
 
 
-def option(default: Any, allowed: Allowed | None = None, help: str = "", metavar: str | None = None) -> Any:
+def option(
+    default: Any,
+    allowed: Allowed | None = None,
+    help: str = "",
+    metavar: str | None = None,
+    validate: Callable[[Any], object] | None = None,
+) -> Any:
     """A config field stated once: its default, the values it may take and its help text, from which the
     dataclass's check, the run files' check, the CLI's flag and the estimators' parameter constraints are all
-    derived (``help`` may use ``%(default)s``)."""
-    return field(default=default, metadata={"allowed": allowed, "help": help, "metavar": metavar})
+    derived (``help`` may use ``%(default)s``). ``validate``: a parser of a given value that raises
+    :class:`HourglassError` on a bad one (a noise spec), run by the dataclass and the flag alike."""
+    metadata = {"allowed": allowed, "help": help, "metavar": metavar, "validate": validate}
+    return field(default=default, metadata=metadata)
 
 
 def rules(config_class) -> dict[str, Allowed]:

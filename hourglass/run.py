@@ -85,9 +85,10 @@ class Run:
         k = mc.latent_dim if mc.latent_dim is not None else LATENT_DIM
         return Path("runs") / re.sub(r"[^\w.-]", "_", f"{name}-{mc.model}-{mc.arch}-k{k}")
 
-    def to_dict(self) -> dict | None:
-        """The run as a run file holds it (what a checkpoint records); None for data opened in Python, which a
-        file cannot name."""
+    def to_dict(self, with_out: bool = True) -> dict | None:
+        """The run as a run file holds it; None for data opened in Python, which a file cannot name. A checkpoint
+        records it ``with_out`` False: where a run is kept is not part of what it is, so a replay (``--like``)
+        records the same run."""
         if self.data.opened:
             return None
         training = {k: v for k, v in asdict(self.training).items() if k not in NOT_RECORDED}
@@ -100,7 +101,7 @@ class Run:
             "training": training,
             "table": asdict(self.data.table),
             **({"photos": asdict(self.data.photos)} if self.data.photos.patch_size is not None else {}),
-            **({"out": str(self.out)} if self.out is not None else {}),
+            **({"out": str(self.out)} if with_out and self.out is not None else {}),
         }
 
     @classmethod

@@ -45,6 +45,13 @@ def _widths(kind: str) -> str:
     return ",".join(map(str, DEFAULT_WIDTHS[kind]))
 
 
+def _positive_widths(widths) -> None:
+    if not widths or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+        raise HourglassError(
+            f"widths must be whole numbers of at least 1, such as 256,64; got {widths!r}", params=("widths",)
+        )
+
+
 @dataclass
 class ModelConfig:
     """What to build and what to train it for: the architecture and the objective's parts. Each field states its
@@ -68,6 +75,7 @@ class ModelConfig:
         help=f"encoder hidden widths (mlp; default: those of {_widths('mlp')} wider than the code) or channels "
         f"(conv; default {_widths('conv')}; fcn: {_widths('fcn')}); the decoder mirrors them",
         metavar="W1,W2,...",
+        validate=_positive_widths,
     )
     residual: bool = option(
         False,
@@ -111,6 +119,7 @@ class ModelConfig:
         help="corrupt the inputs (denoising): gaussian:SIGMA, gaussian:LOW-HIGH, mask:P, salt-and-pepper:P, or "
         "several joined by commas",
         metavar="SPEC",
+        validate=parse_noise,
     )
     l1: float | None = option(None, Allowed(minimum=0, optional=True), "L1 weight on the code (sparse)", "LAMBDA")
     kl_sparsity: float | None = option(
@@ -312,8 +321,8 @@ class ModelConfig:
             loss = "mse" if self.residual else default_loss or ("bce" if unit else "mse")
         if loss == "bce" and not unit:
             raise HourglassError(
-                f"loss bce needs data in [0, 1]; the scaled data span [{low:.3g}, {high:.3g}]: use loss mse or "
-                "scaling divide",
+                f"loss bce needs data in [0, 1]; the data (scaling {self.scaling}) span [{low:.3g}, {high:.3g}]: use "
+                "loss mse or scaling divide",
                 params=("loss", "scaling"),
             )
         if self.binarize and not unit:

@@ -140,7 +140,7 @@ def train(
             "scaling": scaling,
             "data": dataset.record(),
             "variant": variant_name(model, objective),
-            "run": run.to_dict(),
+            "run": run.to_dict(with_out=False),
         },
         resume=resume,
     )

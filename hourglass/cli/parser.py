@@ -402,5 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """Each option's parameter name and its longest flag (``latent_dim`` → ``--latent-dim``)."""
-    return {a.dest: max(a.option_strings, key=len) for a in parser._actions if a.option_strings}
+    """Each option's parameter name and its flag (``latent_dim`` → ``--latent-dim``): the longest of its spellings,
+    the positive one of a switch (``--one-hot``, not ``--no-one-hot``)."""
+    return {
+        a.dest: max((s for s in a.option_strings if not s.startswith("--no-")), key=len, default=a.option_strings[0])
+        for a in parser._actions
+        if a.option_strings
+    }

@@ -21,9 +21,9 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def parser_of(annotation: str, rule: Allowed | None):
+def parser_of(annotation: str, rule: Allowed | None, validate=None):
     """An argparse type for a field annotated ``annotation``: the text read as that type, then checked by
-    ``rule`` — one line saying what was expected when it is not."""
+    ``rule`` and ``validate`` — one line saying what was expected when it is not."""
 
     def parse(text: str):
         kind = annotation.replace(" | None", "")
@@ -34,16 +34,19 @@ def parser_of(annotation: str, rule: Allowed | None):
                 value = float(text)
             elif kind.startswith("tuple[int"):
                 value = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
-                if not value or any(v < 1 for v in value):
-                    raise ValueError
             else:
                 value = text
         except ValueError:
-            expected = {"int": "a whole number", "float": "a number"}.get(kind, "positive integers such as 256,64,16")
+            expected = {"int": "a whole number", "float": "a number"}.get(kind, "comma-separated integers such as 256,64,16")
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
         problem = rule.problem(value) if rule is not None else None
         if problem is not None:
             raise argparse.ArgumentTypeError(f"{problem}, got {text}")
+        if validate is not None:
+            try:
+                validate(value)
+            except HourglassError as e:
+                raise argparse.ArgumentTypeError(str(e)) from None
         return value
 
     return parse
@@ -62,7 +65,9 @@ def add_fields(group, config_class) -> None:
         elif rule is not None and rule.choices is not None:
             kwargs["choices"] = rule.choices
         else:
-            kwargs.update(type=parser_of(annotation, rule), metavar=f.metadata.get("metavar"))
+            kwargs.update(
+                type=parser_of(annotation, rule, f.metadata.get("validate")), metavar=f.metadata.get("metavar")
+            )
         group.add_argument(flag(f.name), **kwargs)
 
 

@@ -69,6 +69,13 @@ class Dataset:
         """The smallest and largest value of the scaled training split."""
         return scaling.scaled_range(self.x_train.min(axis=0), self.x_train.max(axis=0))
 
+    def labels(self, name: str) -> np.ndarray:
+        """The labels of split ``name``; refused, naming the dataset, where it has none."""
+        y = self.split(name)[1]
+        if y is None:
+            raise HourglassError(f"{self.name} has no labels")
+        return y
+
     def describe(self) -> list[dict]:
         """Each split's samples, features, smallest, largest and mean value, and its labels in words."""
         rows = []

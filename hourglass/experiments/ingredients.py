@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..metrics import reconstruct, squared_errors
@@ -10,7 +12,10 @@ from .lab import Lab
 
 FAMILY_WIDTHS = (256, 64)  # the MLP hourglass 784→256→64→k used across k (claims 2, 6, 9)
 FAMILY_KS = (2, 4, 8, 16, 30)
-REFERENCE = {"widths": (512, 256), "latent_dim": 16}  # one architecture for AE, DAE and VAE (claims 4, 7, 8)
+REFERENCE: dict[str, Any] = {
+    "widths": (512, 256),
+    "latent_dim": 16,
+}  # one architecture for AE, DAE and VAE (claims 4, 7, 8)
 SAE_WIDTHS, SAE_CODE = (512,), 1000  # the recommended overcomplete sparse autoencoder, 784→512→1000 (ReLU)
 SAE_LAMBDAS = (0.01, 0.03, 0.1, 0.3)
 CAE_LAMBDAS = (0.01, 0.1, 1.0)
@@ -18,8 +23,8 @@ NOISES = ("gaussian:0.5", "mask:0.5", "salt-and-pepper:0.3")
 HINTON_PCA_30, HINTON_DEEP_30 = 13.87, 3.00  # Hinton & Salakhutdinov (2006), Science 313(5786), 504–507
 TIME_LIMIT_S = 15 * 60
 # The models with 512-unit layers (the reference AE/DAE/VAE, the sparse AE) train in bf16 where the hardware computes
-# it natively — ~1.45x faster on this project's AVX-512-BF16 CPU at the same quality (README, "Precision") — and in
-# fp32 elsewhere, where bf16 is emulated; the narrow families stay fp32, as every claim's recipe was.
+# it natively, at the same quality and faster (docs/benchmarks.md, "Precision"), and in fp32 elsewhere, where bf16 is
+# emulated; the narrow families stay fp32.
 WIDE_PRECISION = "auto"
 DIAGRAMS = ("linear-k16", "ae-mlp-k2", "deep-mlp-k30", "conv-k30", "sae-l1-0.1", "vae-ref")  # drawn in claim 10
 
@@ -29,7 +34,7 @@ def family_model(lab: Lab, k: int):
 
 
 def reference_model(lab: Lab, variant: str = "ae", noise: str | None = None):
-    name = {"ae": "ae-ref", "vae": "vae-ref"}.get(variant) or f"dae-{noise.replace(':', '-')}"
+    name = {"ae": "ae-ref", "vae": "vae-ref"}.get(variant) or f"dae-{(noise or '').replace(':', '-')}"
     return lab.model(
         name, ModelConfig(model=variant, noise=noise, **REFERENCE), lab.sizes.epochs, precision=WIDE_PRECISION
     )

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..data import Dataset, Scaling, load_mnist
 from ..devices import fastest_precision, resolve
 from ..errors import HourglassError
+from ..models import Autoencoder
 from ..store import checkpoint as ckpt
 from ..store import files
 from ..training.loop import TrainConfig
-from ..variants import VQ_OPTIONS
+from ..variants import LATENT_DIM, VQ_OPTIONS
 from ..workflow import ModelConfig, train
 
 
@@ -74,20 +76,20 @@ FULL = Sizes(
 )
 QUICK = Sizes(
     "quick",
-    6_000,
-    1_000,
-    1_000,
+    4_000,
+    800,
+    800,
     batch_size=64,
-    epochs=6,
-    linear_epochs=6,
+    epochs=5,
+    linear_epochs=5,
     deep_epochs=2,
     conv_epochs=1,
     classifier_epochs=1,
-    manifold_samples=3_000,
-    manifold_epochs=60,
-    score_train=5_000,
-    score_epochs=10,
-    draws=1_000,
+    manifold_samples=2_000,
+    manifold_epochs=50,
+    score_train=3_000,
+    score_epochs=8,
+    draws=500,
     vq_epochs=1,
     prior_epochs=3,
 )
@@ -98,7 +100,7 @@ class LabModel:
     """A trained model from the lab: the model, the scaling of its inputs, its training time (from the run that
     trained it), its checkpoint folder, and whether it was loaded rather than trained now."""
 
-    model: object
+    model: Autoencoder
     scaling: Scaling
     train_seconds: float
     folder: Path
@@ -114,7 +116,7 @@ class Lab:
     seed: int = 0
     sizes: Sizes = FULL
     progress: bool = True
-    log: object = print
+    log: Callable[[str], object] = print
     device: str = "auto"
     _models: dict = field(default_factory=dict)
     _mnist: Dataset | None = None
@@ -136,9 +138,9 @@ class Lab:
                     full.x_train[: s.n_train],
                     full.x_val[: s.n_val],
                     full.x_test[: s.n_test],
-                    full.y_train[: s.n_train],
-                    full.y_val[: s.n_val],
-                    full.y_test[: s.n_test],
+                    full.labels("train")[: s.n_train],
+                    full.labels("val")[: s.n_val],
+                    full.labels("test")[: s.n_test],
                     shape=full.shape,
                     source={"name": "mnist", "rows": [s.n_train, s.n_val, s.n_test]},
                 )
@@ -230,7 +232,8 @@ def _read_record(path: Path) -> dict:
 def _epochs_done(folder: Path) -> tuple[int, float]:
     """Epochs saved in a model folder's resume state, and the seconds they took (0, 0 when there is none)."""
     try:
-        epochs = ckpt.read_training_record(folder)["history"]["epochs"]
+        record = ckpt.read_training_record(folder)
+        epochs = record["history"]["epochs"] if record is not None else []
         return len(epochs), float(sum(e["seconds"] for e in epochs))
     except (HourglassError, OSError, KeyError, TypeError):
         return 0, 0.0
@@ -240,6 +243,8 @@ def _model_record(config: ModelConfig) -> dict:
     """The model's part of a recipe: its options, less a codebook's when there is none — so the recipes of models
     trained before codebooks existed still match, and those models are reused, not trained again."""
     record = _jsonable(asdict(config))
+    if record["latent_dim"] is None:  # not given: recorded as the default it was before it could be left out
+        record["latent_dim"] = LATENT_DIM
     if config.expanded().codebook is None:
         for option in ("codebook", *VQ_OPTIONS):
             record.pop(option, None)

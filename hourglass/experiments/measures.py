@@ -9,6 +9,7 @@ score matching on a 2-D Gaussian mixture.
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.linalg import subspace_angles
 
 from ..data import Dataset
@@ -30,7 +31,9 @@ def principal_subspace(model: Autoencoder, pca: PCABaseline, x_train: np.ndarray
     ``recovered_cosines`` |cos| between each recovered component and the true one (1 is exact), and the
     ``recovered_components`` themselves (k, D), signs matched to PCA's.
     """
-    w = model.decoder.weight.detach().double().numpy()  # (D, k)
+    decoder = model.decoder
+    assert isinstance(decoder, torch.nn.Linear), "a linear autoencoder's decoder"
+    w = decoder.weight.detach().double().numpy()  # (D, k)
     v = pca.pca_.components_.T  # (D, k), orthonormal, by decreasing variance
     angles = np.degrees(subspace_angles(w, v))
     k = w.shape[1]
@@ -64,7 +67,9 @@ def centred(data: Dataset) -> Dataset:
     mean = data.x_train.mean(axis=0, dtype=np.float64).astype(np.float32)
     return Dataset(
         f"{data.name}-centred",
-        *(x - mean for x in (data.x_train, data.x_val, data.x_test)),
+        data.x_train - mean,
+        data.x_val - mean,
+        data.x_test - mean,
         shape=data.shape,
         source={**data.source, "centred": True},
     )

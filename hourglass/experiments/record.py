@@ -84,7 +84,7 @@ class Claim:
     def headline(self) -> Check | None:
         """The check to quote for the claim: the first that failed, else the first."""
         failed = [c for c in self.checks if c.judged and not c.passed]
-        return (failed or self.checks or [None])[0]
+        return (failed or self.checks or [None])[0]  # type: ignore[list-item]
 
     def to_dict(self, root: Path) -> dict:
         main = self.headline or Check("", None, "", False, False)

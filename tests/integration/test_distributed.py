@@ -24,7 +24,7 @@ def weights(folder):
 
 def test_two_processes_end_with_the_weights_of_one(tmp_path):
     hourglass(*RUN, "--epochs", "3", "--out", tmp_path / "one")
-    done = hourglass(*RUN, "--epochs", "3", "--out", tmp_path / "two", "--nproc", "2")
+    done = hourglass(*RUN, "--epochs", "3", "--out", tmp_path / "two", "--nproc", "2", process=True)
     assert done.stdout.count("saved to") == 1  # rank 0 alone reports ...
     assert sorted(p.name for p in (tmp_path / "two").iterdir() if p.name.startswith("snapshot")) != []
     one, two = weights(tmp_path / "one"), weights(tmp_path / "two")
@@ -37,7 +37,7 @@ def test_two_processes_end_with_the_weights_of_one(tmp_path):
 
 
 def test_a_two_process_run_resumes_in_one(tmp_path):
-    hourglass(*RUN, "--epochs", "2", "--out", tmp_path / "r", "--nproc", "2")
+    hourglass(*RUN, "--epochs", "2", "--out", tmp_path / "r", "--nproc", "2", process=True)
     hourglass(*RUN, "--epochs", "4", "--out", tmp_path / "r", "--resume")
     history = hg.load(tmp_path / "r").config["history"]
     assert history["epochs_run"] == 4 and history["stopped"] == "completed"

@@ -140,7 +140,9 @@ def test_careless_paths_and_options_get_one_line(tmp_path):
         hourglass("encode", tmp_path / "r", "digits", "-o", tmp_path / "file" / "z.npy", check=False),
         "file is a file, not a folder",
     )
-    assert_one_line_error(hourglass(*RUN, "--weight-decay", "nan", check=False), "--weight-decay must be a finite")
+    assert_one_line_error(
+        hourglass(*RUN, "--weight-decay", "nan", check=False), "argument --weight-decay: must be a finite"
+    )
     for bad in (["--seed", "-1"], ["--epochs", "0"], ["--lr", "fast"]):
         done = hourglass(*RUN, *bad, check=False)
         assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr

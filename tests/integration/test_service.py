@@ -160,7 +160,7 @@ def test_the_real_server_on_loopback(trained, tmp_path):
             answer = connection.getresponse()
             assert answer.status == 413 and b"at most 100000" in answer.read()
             connection.close()
-        busy = hourglass("serve", trained["mlp"], "--port", port, check=False)  # the port is taken
+        busy = hourglass("serve", trained["mlp"], "--port", port, check=False, process=True)  # the port is taken
         assert_one_line_error(busy, f"cannot listen on 127.0.0.1:{port}", "--port")
     finally:
         server.terminate()
@@ -168,7 +168,7 @@ def test_the_real_server_on_loopback(trained, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text("{")
-    assert_one_line_error(hourglass("serve", broken, "--port", free_port(), check=False), "config.json")
+    assert_one_line_error(hourglass("serve", broken, "--port", free_port(), check=False, process=True), "config.json")
 
 
 def test_waiting_requests_share_one_pass_and_a_cancelled_one_breaks_nothing():

@@ -20,13 +20,37 @@ def fit(digits, epochs=40, **model):
     return train(digits, ModelConfig(**model), hg.TrainConfig(epochs=epochs, **FAST)).model
 
 
+VARIANTS = {  # trained once each by the CLI, with the same budget (BUDGET); the tests below share them
+    "ae": ["--latent-dim", "16"],
+    "dae": ["--model", "dae", "--noise", "mask:0.5", "--latent-dim", "16"],
+    "sae": ["--model", "sae", "--latent-dim", "64"],
+    "cae": ["--model", "cae", "--contractive", "0.1", "--latent-dim", "16"],
+    "vae": ["--model", "vae", "--kl-warmup-epochs", "2", "--latent-dim", "4"],
+    "dae+sae": ["--noise", "mask:0.5", "--l1", "0.05", "--latent-dim", "64"],  # any combination
+}
+
+
 @pytest.fixture(scope="module")
-def plain(digits):
-    return fit(digits, widths=(64,), latent_dim=16)
+def cli_runs(tmp_path_factory):
+    """name → the run folder of each of :data:`VARIANTS`, trained by ``hourglass train``."""
+    root = tmp_path_factory.mktemp("variants")
+    for name, options in VARIANTS.items():
+        hourglass("train", "digits", *options, *BUDGET, "--out", root / name, "--quiet")
+    return {name: root / name for name in VARIANTS}
 
 
-def test_denoising_autoencoder_denoises_better_than_the_plain_one(digits, plain):
-    dae = fit(digits, model="dae", noise="mask:0.5", widths=(64,), latent_dim=16)
+@pytest.fixture(scope="module")
+def plain(cli_runs):
+    return hg.load(cli_runs["ae"]).model
+
+
+@pytest.fixture(scope="module")
+def vae60(digits):
+    return fit(digits, epochs=60, model="vae", widths=(64,), latent_dim=4)
+
+
+def test_denoising_autoencoder_denoises_better_than_the_plain_one(digits, plain, cli_runs):
+    dae = hg.load(cli_runs["dae"]).model
     x = digits.x_test
     noisy = corrupt(parse_noise("mask:0.5"), x, seed=1)
     p_noisy, p_ae, p_dae = psnr(x, noisy), psnr(x, reconstruct(plain, noisy)), psnr(x, reconstruct(dae, noisy))
@@ -51,25 +75,17 @@ def test_contractive_autoencoder_has_a_smaller_jacobian(digits, plain):
     assert j_cae < 0.5 * j_ae and e_cae < 1.5 * e_ae, (j_ae, j_cae, e_ae, e_cae)
 
 
-def test_vae_learns_and_its_importance_bound_is_tighter_than_its_elbo(digits):
+def test_vae_learns_and_its_importance_bound_is_tighter_than_its_elbo(digits, vae60):
     from hourglass.metrics import vae_bounds
 
     untrained = train(
         digits, ModelConfig(model="vae", widths=(64,), latent_dim=4), hg.TrainConfig(epochs=1, **FAST)
     ).model
-    model = fit(digits, epochs=60, model="vae", widths=(64,), latent_dim=4)
+    model = vae60
     before = vae_bounds(untrained, digits.x_test, importance_samples=1)["elbo"]
     after = vae_bounds(model, digits.x_test, importance_samples=100)
     assert after["elbo"] > before + 5
     assert after["log_likelihood"] > after["elbo"]
-
-
-@pytest.fixture(scope="module")
-def plain_cli(tmp_path_factory):
-    """A plain autoencoder trained by the CLI with the same budget as the variants below."""
-    out = tmp_path_factory.mktemp("plain") / "run"
-    hourglass("train", "digits", *BUDGET, "--latent-dim", "16", "--out", out, "--quiet")
-    return hg.load(out).model
 
 
 def defining_property(variant, result, model, plain, digits):
@@ -85,45 +101,17 @@ def defining_property(variant, result, model, plain, digits):
         assert result["elbo"] > -0.8 * untrained and result["log_likelihood"] > result["elbo"] - 0.05, result
 
 
-@pytest.mark.parametrize(
-    "variant, options",
-    [
-        ("dae", ["--model", "dae", "--noise", "mask:0.5", "--latent-dim", "16"]),
-        ("sae", ["--model", "sae", "--latent-dim", "64"]),
-        ("cae", ["--model", "cae", "--contractive", "0.1", "--latent-dim", "16"]),
-        ("vae", ["--model", "vae", "--kl-warmup-epochs", "2", "--latent-dim", "4"]),
-        ("dae+sae", ["--noise", "mask:0.5", "--l1", "0.05", "--latent-dim", "64"]),  # any combination
-    ],
-)
-def test_every_variant_trains_and_evaluates_from_the_cli(tmp_path, digits, plain_cli, variant, options):
-    hourglass("train", "digits", *options, *BUDGET, "--out", tmp_path / "run", "--quiet")
-    result = json.loads(hourglass("evaluate", tmp_path / "run", "--json", "--importance-samples", "20").stdout)
-    loaded = hg.load(tmp_path / "run")
+@pytest.mark.parametrize("variant", [name for name in VARIANTS if name != "ae"])
+def test_every_variant_trains_and_evaluates_from_the_cli(digits, cli_runs, plain, variant):
+    result = json.loads(hourglass("evaluate", cli_runs[variant], "--json", "--importance-samples", "20").stdout)
+    loaded = hg.load(cli_runs[variant])
     assert result["variant"] == variant == loaded.variant
-    defining_property(variant, result, loaded.model, plain_cli, digits)
+    defining_property(variant, result, loaded.model, plain, digits)
 
 
-def test_denoise_and_sample_commands(tmp_path):
-    hourglass(
-        "train",
-        "digits",
-        "--model",
-        "dae",
-        "--noise",
-        "mask:0.4",
-        "--epochs",
-        "30",
-        "--batch-size",
-        "64",
-        "--latent-dim",
-        "16",
-        "--out",
-        tmp_path / "dae",
-        "--quiet",
-    )
-    done = hourglass(
-        "denoise", tmp_path / "dae", "digits", "-o", tmp_path / "d.npz", "--corrupt", "--png", tmp_path / "d.png"
-    )
+def test_denoise_and_sample_commands(tmp_path, cli_runs):
+    dae = cli_runs["dae"]
+    done = hourglass("denoise", dae, "digits", "-o", tmp_path / "d.npz", "--corrupt", "--png", tmp_path / "d.png")
     with np.load(tmp_path / "d.npz") as f:
         clean, noisy, denoised = f["clean"], f["corrupted"], f["denoised"]
     assert clean.shape == noisy.shape == denoised.shape == (180, 64)
@@ -131,7 +119,7 @@ def test_denoise_and_sample_commands(tmp_path):
     assert "PSNR" in done.stdout and (tmp_path / "d.png").stat().st_size > 1000
     hourglass(
         "sample",
-        tmp_path / "dae",
+        dae,
         "-n",
         "16",
         "--png",
@@ -143,7 +131,7 @@ def test_denoise_and_sample_commands(tmp_path):
     )
     assert np.load(tmp_path / "s.npy").shape == (16, 64)
     assert_one_line_error(
-        hourglass("denoise", tmp_path / "dae", "digits", "-o", tmp_path / "x.npz", "--corrupt", "blur:1", check=False),
+        hourglass("denoise", dae, "digits", "-o", tmp_path / "x.npz", "--corrupt", "blur:1", check=False),
         "unknown noise 'blur'",
     )
 
@@ -151,10 +139,10 @@ def test_denoise_and_sample_commands(tmp_path):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["--model", "sae", "--l1", "-1"], "--l1 must be at least 0, got -1"),
+        (["--model", "sae", "--l1", "-1"], "argument --l1: must be at least 0, got -1"),
         (["--model", "dae", "--noise", "mask:1.5"], "probability must be in [0, 1)"),
         (["--model", "dae", "--noise", "pixelate:0.2"], "unknown noise 'pixelate'"),
-        (["--model", "cae", "--contractive", "-0.5"], "--contractive must be at least 0, got -0.5"),
+        (["--model", "cae", "--contractive", "-0.5"], "argument --contractive: must be at least 0, got -0.5"),
         (["--model", "vae", "--l1", "0.1"], "a VAE's code is a Gaussian draw"),
         (["--beta", "2"], "--beta is an option of the VAE (--model vae), not of --model ae"),
         (["--topk", "9", "--latent-dim", "4"], "--topk must be between 1 and --latent-dim (4), got 9"),
@@ -164,10 +152,10 @@ def test_bad_variant_options_give_one_line(tmp_path, args, fragment):
     assert_one_line_error(hourglass("train", "digits", *args, "--out", tmp_path / "r", check=False), fragment)
 
 
-def test_prior_draws_miss_a_plain_autoencoders_codes_but_not_a_vaes(digits, plain):
+def test_prior_draws_miss_a_plain_autoencoders_codes_but_not_a_vaes(digits, vae60):
     from hourglass.experiments import prior_coverage
 
-    vae = fit(digits, epochs=60, model="vae", widths=(64,), latent_dim=4)
+    vae = vae60
     ae4 = fit(digits, widths=(64,), latent_dim=4)
     ae_cover = prior_coverage(ae4, digits.x_train, n_draws=2000)
     vae_cover = prior_coverage(vae, digits.x_train, n_draws=2000)

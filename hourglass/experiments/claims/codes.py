@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,7 +23,12 @@ from ..record import Claim, Figure, at_least, at_most, below
 def digit_classifier(lab: Lab):
     """The judge of claim 7: trained once per output folder and kept as safetensors."""
     path = lab.out / "models" / "digit-classifier.safetensors"
-    recipe = {"epochs": lab.sizes.classifier_epochs, "seed": lab.seed, "data": lab.mnist.name, "trainer": "fit"}
+    recipe: dict[str, Any] = {
+        "epochs": lab.sizes.classifier_epochs,
+        "seed": lab.seed,
+        "data": lab.mnist.name,
+        "trainer": "fit",
+    }
     if path.exists():
         model, record = clf.load_classifier(path)
         if record.get("recipe") == recipe:
@@ -32,15 +38,15 @@ def digit_classifier(lab: Lab):
     started = time.perf_counter()
     model = clf.train_classifier(
         data.x_train,
-        data.y_train,
+        data.labels("train"),
         data.x_val,
-        data.y_val,
+        data.labels("val"),
         epochs=recipe["epochs"],
         seed=lab.seed,
         progress=lab.progress,
         device=lab.device,
     )
-    accuracy = float((clf.predict_proba(model, data.x_test).argmax(axis=1) == data.y_test).mean())
+    accuracy = float((clf.predict_proba(model, data.x_test).argmax(axis=1) == data.labels("test")).mean())
     record = {"recipe": recipe, "test_accuracy": accuracy, "train_seconds": time.perf_counter() - started}
     clf.save_classifier(model, path, record)
     return model, record
@@ -153,7 +159,7 @@ def claim_sharpness(lab: Lab) -> Claim:
         below("sharpness gap to the originals, AE ÷ VAE", gap["AE"] / gap["VAE"], 1.0),
     ]
     claim.measurements = {"error": errors, "laplacian_variance": sharp}
-    show = one_per_class(data.y_test)
+    show = one_per_class(data.labels("test"))
     path = image_grid(
         [
             ("original", x[show]),
@@ -184,14 +190,18 @@ def claim_useful_codes(lab: Lab) -> Claim:
         "neighbours in PCA's projection of the same size.",
     )
     data = lab.mnist
-    acc = {"k": [2, 4, 16], "ae": [], "pca": []}
+    acc: dict[str, list] = {"k": [2, 4, 16], "ae": [], "pca": []}
     for k in acc["k"]:
         model = family_model(lab, k).model
         acc["ae"].append(
-            knn_accuracy(encode(model, data.x_train), data.y_train, encode(model, data.x_test), data.y_test)
+            knn_accuracy(
+                encode(model, data.x_train), data.labels("train"), encode(model, data.x_test), data.labels("test")
+            )
         )
         pca = PCABaseline(k).fit(data.x_train)
-        acc["pca"].append(knn_accuracy(pca.encode(data.x_train), data.y_train, pca.encode(data.x_test), data.y_test))
+        acc["pca"].append(
+            knn_accuracy(pca.encode(data.x_train), data.labels("train"), pca.encode(data.x_test), data.labels("test"))
+        )
     claim.checks = [
         at_least(
             "smallest AE − PCA 5-NN test accuracy over k ∈ {2, 4, 16}",
@@ -207,7 +217,7 @@ def claim_useful_codes(lab: Lab) -> Claim:
             ("autoencoder code (k = 2)", encode(model, data.x_test)),
             ("PCA projection (k = 2)", PCABaseline(2).fit(data.x_train).encode(data.x_test)),
         ],
-        data.y_test,
+        data.labels("test"),
         lab.figure("9-codes.png"),
         title="MNIST test set in two dimensions",
     )

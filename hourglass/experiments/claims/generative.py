@@ -16,7 +16,7 @@ import torch
 
 from ...losses import Objective
 from ...metrics import codebook_usage, encode
-from ...models import VQVAE, Autoencoder
+from ...models import Autoencoder
 from ...priors import DiffusionPrior, GaussianPrior, MixturePrior
 from ...priors.saved import load_prior, save_prior
 from ...report import image_grid
@@ -73,11 +73,12 @@ def _prior(lab: Lab, name: str, trained, make, recipe: dict):
     return prior, seconds
 
 
-def continuous_twin(lab: Lab, vq: VQVAE) -> Autoencoder:
+def continuous_twin(lab: Lab, vq: Autoencoder) -> Autoencoder:
     """The VQ-VAE's nets without the quantiser — the same encoder, decoder and grid of 7 × 7 × 16 continuous
     numbers — trained with the same recipe. (Trained here, not through the lab: a continuous code as wide as the
     image is refused by ``train`` for the identity it could learn; here it is the point of comparison.)"""
     data = lab.mnist
+    assert vq.architecture is not None, "a VQ-VAE built from an Architecture"
     model = Autoencoder.from_architecture(vq.architecture, "sigmoid", seed=lab.seed)
     config = TrainConfig(
         epochs=lab.sizes.vq_epochs, lr=3e-3, batch_size=lab.sizes.batch_size, seed=lab.seed, progress=lab.progress,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from ...data import load_manifold, load_mnist
 from ...explorer import write_explorer
 from ...metrics import compare_with_pca, encode, reconstruct
@@ -59,7 +61,9 @@ def claim_principal_subspace(lab: Lab) -> Claim:
         f"orthonormal; the components recovered from them by an SVD match PCA's with |cos| ≥ "
         f"{sub['min_recovered_cosine']:.6f}."
     )
-    w = trained.model.decoder.weight.detach().numpy().T  # (k, D): one column of W per row
+    decoder = trained.model.decoder
+    assert isinstance(decoder, torch.nn.Linear), "a linear autoencoder's decoder"
+    w = decoder.weight.detach().numpy().T  # (k, D): one column of W per row
     rows = [
         ("PCA components", pca.pca_.components_),
         ("decoder columns W", w),
@@ -109,8 +113,8 @@ def claim_curved_manifolds(lab: Lab) -> Claim:
             "pca_error": result["pca_squared_error_per_sample"],
         }
         pca = PCABaseline(2).fit(x_train)
-        panels.append((name, x_test, trained.model, pca, data.y_test))
-    errors = {"k": list(FAMILY_KS), "ae": [], "pca": []}
+        panels.append((name, x_test, trained.model, pca, data.labels("test")))
+    errors: dict[str, list] = {"k": list(FAMILY_KS), "ae": [], "pca": []}
     data = lab.mnist
     for k in FAMILY_KS:
         model = family_model(lab, k).model
@@ -118,7 +122,10 @@ def claim_curved_manifolds(lab: Lab) -> Claim:
         errors["pca"].append(PCABaseline(k).fit(data.x_train).squared_error_per_sample(data.x_test))
     explorer = family_model(lab, 2)  # the 2-d code of MNIST, to walk through in the browser
     write_explorer(
-        ckpt.load(explorer.folder), explorer.scaling.transform(data.x_test), data.y_test, lab.figure("2-explorer.html")
+        ckpt.load(explorer.folder),
+        explorer.scaling.transform(data.x_test),
+        data.labels("test"),
+        lab.figure("2-explorer.html"),
     )
     claim.links.append(
         Figure(
@@ -239,7 +246,7 @@ def claim_deep_beats_pca(lab: Lab) -> Claim:
         "mlp_epochs": lab.sizes.deep_epochs,
         "conv_epochs": lab.sizes.conv_epochs,
     }
-    show = one_per_class(data.y_test)
+    show = one_per_class(data.labels("test"))
     x = data.x_test[show]
     path = image_grid(
         [

@@ -38,7 +38,7 @@ def claim_denoising(lab: Lab) -> Claim:
     )
     data, x = lab.mnist, lab.mnist.x_test
     plain = reference_model(lab, "ae").model
-    show = one_per_class(data.y_test)
+    show = one_per_class(data.labels("test"))
     rows = [("clean", x[show])]
     for spec in NOISES:
         dae = reference_model(lab, "dae", spec).model
