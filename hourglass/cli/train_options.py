@@ -37,7 +37,7 @@ def parser_of(annotation: str, rule: Allowed | None, validate=None):
             else:
                 value = text
         except ValueError:
-            expected = {"int": "a whole number", "float": "a number"}.get(kind, "comma-separated integers such as 256,64,16")
+            expected = {"int": "a whole number", "float": "a number"}.get(kind, "comma-separated integers, e.g. 256,64")
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
         problem = rule.problem(value) if rule is not None else None
         if problem is not None:
