@@ -13,9 +13,6 @@ from .data import Dataset, Scaling, load_dataset, load_digits, load_mnist
 from .denoising import denoise_image
 from .errors import HourglassError, TrainingDiverged
 from .losses import (
-    ContractivePenalty,
-    KLSparsityPenalty,
-    L1Penalty,
     Objective,
     bernoulli_cross_entropy_per_sample,
     reconstruction_per_sample,
@@ -34,6 +31,7 @@ from .metrics import (
 from .models import VAE, VQVAE, Autoencoder, Output
 from .nets import Architecture
 from .pca import PCABaseline
+from .penalties import ContractivePenalty, KLSparsityPenalty, L1Penalty
 from .priors import DiffusionPrior, GaussianPrior, MixturePrior, fit_prior
 from .store.checkpoint import Checkpoint, load, save
 from .training.callbacks import Callback

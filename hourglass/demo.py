@@ -24,13 +24,11 @@ from .training.loop import TrainConfig
 from .workflow import ModelConfig, train
 
 DEMO_LATENT_DIMS = (4, 2)
-# 15 epochs at a peak learning rate of 1e-2 (cosine) reach what 40 epochs at the library's default 3e-3 did
-# (test error ÷ PCA's 0.535 and 0.649 against 0.539 and 0.639) in well under half the time: the demo runs in
-# under a minute on two cores.
+# A short cosine schedule from a high peak learning rate reaches what the library's default rate reaches in far
+# more epochs, so the demo runs in about a minute on two cores (docs/benchmarks.md, "The demo").
 DEMO_EPOCHS, DEMO_LR = 15, 1e-2
-# bf16 where the hardware computes it natively (:func:`hourglass.devices.native_bf16`): on this project's
-# AVX-512-BF16 CPU the demo model trains 1.25x faster (bench/precision.py) at the same quality (0.537 and 0.644 of
-# PCA's error against 0.535 and 0.649 in fp32); elsewhere fp32.
+# bf16 where the hardware computes it natively (:func:`hourglass.devices.native_bf16`), faster at the same quality;
+# elsewhere fp32 (docs/benchmarks.md, "The demo").
 DEMO_PRECISION = "auto"
 
 

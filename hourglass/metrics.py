@@ -220,7 +220,7 @@ def codebook_usage(model, x: np.ndarray, batch_size: int = 4096) -> dict:
 
 def mean_jacobian_norm(model, x: np.ndarray, batch_size: int = 512) -> float:
     """Mean over samples of ‖J_f(x)‖_F (not squared), computed exactly."""
-    from .losses import jacobian_frobenius_sq_exact
+    from .penalties import jacobian_frobenius_sq_exact
 
     model.eval()
     device = device_of(model)

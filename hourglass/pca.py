@@ -25,7 +25,7 @@ class PCABaseline:
 
     def fit(self, x_train: np.ndarray) -> PCABaseline:
         # covariance_eigh is exact and fast when N >> D (MNIST: one 784×784 eigenproblem).
-        from sklearn.decomposition import PCA  # here, not at import: a CLI command that fits no PCA starts ~1 s sooner
+        from sklearn.decomposition import PCA  # here, not at import: a CLI command that fits no PCA starts sooner
 
         solver = "covariance_eigh" if x_train.shape[0] >= x_train.shape[1] else "full"
         k = min(self.k, *x_train.shape)

@@ -13,17 +13,11 @@ from typing import Any
 
 from .corruptions import parse_noise
 from .errors import HourglassError
-from .losses import (
-    CodebookPenalty,
-    CommitmentPenalty,
-    ContractivePenalty,
-    KLSparsityPenalty,
-    L1Penalty,
-    Objective,
-)
+from .losses import Objective
 from .models import VAE, VQVAE, Autoencoder
 from .nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS, Architecture
 from .options import Allowed, check, option, rules
+from .penalties import CodebookPenalty, CommitmentPenalty, ContractivePenalty, KLSparsityPenalty, L1Penalty
 
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
 PRESETS: dict[str, dict[str, Any]] = {

@@ -18,7 +18,7 @@ from ..devices import fastest_precision, resolve
 from ..errors import HourglassError
 from ..models import Autoencoder
 from ..store import checkpoint as ckpt
-from ..store import files
+from ..store import files, training_state
 from ..training.loop import TrainConfig
 from ..variants import LATENT_DIM, VQ_OPTIONS
 from ..workflow import ModelConfig, train
@@ -232,7 +232,7 @@ def _read_record(path: Path) -> dict:
 def _epochs_done(folder: Path) -> tuple[int, float]:
     """Epochs saved in a model folder's resume state, and the seconds they took (0, 0 when there is none)."""
     try:
-        record = ckpt.read_training_record(folder)
+        record = training_state.read_training_record(folder)
         epochs = record["history"]["epochs"] if record is not None else []
         return len(epochs), float(sum(e["seconds"] for e in epochs))
     except (HourglassError, OSError, KeyError, TypeError):

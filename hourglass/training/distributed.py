@@ -59,8 +59,8 @@ def join(device: torch.device) -> torch.device:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         # Leave the group while the interpreter is still whole: gloo's worker threads, left holding finished work,
-        # can otherwise abort a rank at exit ("terminate called without an active exception", signal 6: once in
-        # this project's test runs; pytorch/pytorch#190489).
+        # can otherwise abort a rank at exit ("terminate called without an active exception", signal 6;
+        # pytorch/pytorch#190489).
         atexit.register(leave)
     return device
 

@@ -20,8 +20,8 @@ from ..errors import HourglassError
 def rows(data: tuple[torch.Tensor, ...], index) -> torch.Tensor | tuple[torch.Tensor, ...]:
     """The rows ``index`` (a slice, or a 1-d tensor of row numbers) of every tensor in ``data`` (one tensor when
     there is one)."""
-    # index_select gathers whole rows with one vectorised copy: ~3x faster than t[index] (advanced indexing) for a
-    # batch of 256 MNIST rows, which the training loop does every step.
+    # index_select gathers whole rows with one vectorised copy, faster than t[index] (advanced indexing) for the
+    # batches the training loop gathers every step (docs/benchmarks.md).
     picked = tuple(t[index] if isinstance(index, slice) else t.index_select(0, index) for t in data)
     return picked[0] if len(picked) == 1 else picked
 

@@ -26,7 +26,7 @@ import torch
 from ..devices import check_precision, device_of, resolve, unwrap
 from ..errors import HourglassError, TrainingDiverged
 from ..store import checkpoint as ckpt
-from ..store import runfolder
+from ..store import runfolder, training_state
 from . import distributed, feeds
 from . import resume as resume_state
 from .callbacks import Callback, CallbackList, built_in
@@ -39,7 +39,7 @@ from .config import (
     warmup_then_decay,
 )
 from .progress import ProgressBar
-from .step import Objective, batch_loss, evaluate_loss  # noqa: F401 - part of this module's API
+from .step import Objective, batch_loss, evaluate_loss, optimizer_step  # noqa: F401 - part of this module's API
 
 # Steps between looks at the losses for NaN/Inf. Looking makes the host wait for the device, so the loop looks
 # every GUARD_EVERY steps and at each epoch's end, not after every step (see Trainer.epoch for what is guaranteed).
@@ -146,8 +146,8 @@ class Trainer:
         self.optimizer = optimizer(self.module.parameters(), config)
         self.schedule = schedule
         # torch.compile of the whole step's forward computation — the model call and the objective's arithmetic —
-        # so inductor can fuse the loss's elementwise work into its kernels (compiling the model alone was ~5 %
-        # slower than eager on the demo's MLP: bench/compile.py).
+        # so inductor can fuse the loss's elementwise work into its kernels, which compiling the model alone cannot
+        # (docs/benchmarks.md: where it pays).
         self.batch_loss = torch.compile(batch_loss) if config.compile else batch_loss
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -181,26 +181,9 @@ class Trainer:
         return {k: v.detach().clone() for k, v in self.module.state_dict().items()}
 
     def restore(self) -> None:
-        """Continue from the run folder's resume state (if it has one), after checking it is the same run."""
-        assert self.folder is not None and self.fingerprint is not None, "restore needs a run folder"
-        record = ckpt.read_training_record(self.folder)
-        if record is None:
-            self.history.notes.append(f"{self.folder} held no checkpoint yet: started from the beginning")
-            return
-        saved = resume_state.completed(record.get("fingerprint"), record.get("training"))
-        resume_state.check_same_run(saved, self.fingerprint, self.folder)
-        ckpt.load_training_state(self.folder, self.module, self.optimizer, self.generator)
-        self.history = History(**{**record["history"], "notes": []})
-        self.epochs_since_best = int(record.get("epochs_since_best", 0))
-        self.best_state = {k: v.detach().clone() for k, v in ckpt.load(self.folder).model.state_dict().items()}
-        done, asked = len(self.history.epochs), self.config.epochs
-        saved_epochs = (record.get("training") or {}).get("epochs", done)
-        if asked > saved_epochs and self.config.schedule == "cosine":
-            self.history.notes.append(
-                f"epochs grew from {saved_epochs} to {asked}: the cosine schedule now decays "
-                f"over {asked} epochs (the {done} already run followed the {saved_epochs}-epoch "
-                "schedule)"
-            )
+        """Continue from the run folder's resume state (if it has one), after checking it is the same run
+        (:func:`hourglass.training.resume.restore`)."""
+        resume_state.restore(self)
 
     def _finished(self) -> bool:
         done = len(self.history.epochs)
@@ -236,7 +219,7 @@ class Trainer:
                 "fingerprint": self.fingerprint,
                 "training": self.config.to_dict(),
             }
-            contents.update(ckpt.training_state_files(self.module, self.optimizer, self.generator, state))
+            contents.update(training_state.training_state_files(self.module, self.optimizer, self.generator, state))
         else:  # the resume state stays at the last completed epoch
             contents.update(ckpt.carried(self.folder, (ckpt.RESUME_WEIGHTS, ckpt.RESUME_STATE)))
         runfolder.publish(self.folder, contents)
@@ -303,7 +286,7 @@ class Trainer:
         # One process draws its noise from the generator that shuffles; several draw from one generator per rank.
         draws = self.generator if distributed.world_size() == 1 else distributed.noise_generator(config.seed, epoch)
         # Each step's loss and terms go into one tensor per epoch, on the device: no per-step tensor outlives its
-        # step (a list of them pinned glibc's heap under the next steps' activations: ~1.2 MB a step streamed).
+        # step, so none pins the allocator's memory under the next steps' activations (docs/benchmarks.md).
         # A feed may yield more batches than ⌈n / batch_size⌉ (the tensor then doubles) or fewer.
         steps, total_steps = self.steps_per_epoch, config.epochs * self.steps_per_epoch
         losses = torch.empty(steps, device=self.device)
@@ -364,22 +347,8 @@ class Trainer:
         return record
 
     def step(self, loss: torch.Tensor) -> None:
-        """Backpropagate ``loss`` and take one optimizer step (clipping the gradients' norm if asked; with fp16,
-        scaling the loss so small gradients survive, and unscaling before the clip and the step)."""
-        self.optimizer.zero_grad(set_to_none=True)
-        clip = self.config.clip_grad_norm
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            if clip is not None:
-                self.scaler.unscale_(self.optimizer)
-                torch.nn.utils.clip_grad_norm_(self.module.parameters(), clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            loss.backward()
-            if clip is not None:
-                torch.nn.utils.clip_grad_norm_(self.module.parameters(), clip)
-            self.optimizer.step()
+        """Backpropagate ``loss`` and take one optimizer step (:func:`hourglass.training.step.optimizer_step`)."""
+        optimizer_step(loss, self.optimizer, self.module, self.scaler, self.config.clip_grad_norm)
 
     def validate(self) -> dict[str, float]:
         """The validation loss and terms; with several ranks each takes every W-th row and the sums are

@@ -14,7 +14,9 @@ from typing import Any
 import torch
 
 from ..errors import HourglassError
-from .config import factory_name
+from ..store import checkpoint as ckpt
+from ..store import training_state
+from .config import History, factory_name
 
 TRAJECTORY = (
     "seed",
@@ -101,3 +103,27 @@ def _describe(data: dict | None) -> str:
     if "streamed" in data:
         return f"{data['rows']} {data['split']} rows of {data['streamed']} (sha256 {data['sha256'][:12]}…)"
     return f"{' + '.join('×'.join(map(str, s)) for s in data.get('shapes', []))} rows (sha256 {data['sha256'][:12]}…)"
+
+
+def restore(trainer) -> None:
+    """Continue ``trainer`` (a :class:`~hourglass.training.loop.Trainer`) from its run folder's resume state, if it
+    has one, after checking it is the same run: its weights, optimizer, generator, history and early-stopping count."""
+    assert trainer.folder is not None and trainer.fingerprint is not None, "restore needs a run folder"
+    record = training_state.read_training_record(trainer.folder)
+    if record is None:
+        trainer.history.notes.append(f"{trainer.folder} held no checkpoint yet: started from the beginning")
+        return
+    saved = completed(record.get("fingerprint"), record.get("training"))
+    check_same_run(saved, trainer.fingerprint, trainer.folder)
+    training_state.load_training_state(trainer.folder, trainer.module, trainer.optimizer, trainer.generator)
+    trainer.history = History(**{**record["history"], "notes": []})
+    trainer.epochs_since_best = int(record.get("epochs_since_best", 0))
+    trainer.best_state = {k: v.detach().clone() for k, v in ckpt.load(trainer.folder).model.state_dict().items()}
+    done, asked = len(trainer.history.epochs), trainer.config.epochs
+    saved_epochs = (record.get("training") or {}).get("epochs", done)
+    if asked > saved_epochs and trainer.config.schedule == "cosine":
+        trainer.history.notes.append(
+            f"epochs grew from {saved_epochs} to {asked}: the cosine schedule now decays "
+            f"over {asked} epochs (the {done} already run followed the {saved_epochs}-epoch "
+            "schedule)"
+        )

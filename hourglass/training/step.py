@@ -74,3 +74,27 @@ def evaluate_loss(
             totals[name] = totals.get(name, 0.0) + float(value) * rows
     model.train(was_training)
     return {k: v / len(feed) for k, v in totals.items()}
+
+
+def optimizer_step(
+    loss: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    module: torch.nn.Module,
+    scaler: torch.amp.GradScaler | None = None,
+    clip: float | None = None,
+) -> None:
+    """Backpropagate ``loss`` and take one step of ``optimizer``: the gradients' norm clipped to ``clip`` if given;
+    with a ``scaler`` (fp16), the loss scaled so small gradients survive, and unscaled before the clip and the step."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        if clip is not None:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
+        optimizer.step()

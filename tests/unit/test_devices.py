@@ -7,6 +7,7 @@ import torch
 import hourglass as hg
 from hourglass import devices
 from hourglass.errors import HourglassError
+from hourglass.store import training_state
 from hourglass.training import loop as train
 
 from .test_train import exploding, small_problem
@@ -87,7 +88,7 @@ def test_a_nan_late_in_a_guard_window_is_still_placed_exactly(tmp_path):
     assert all(torch.isfinite(p).all() for p in model.parameters())  # the steps after the bad one are discarded
     saved = hg.load(tmp_path / "run")
     assert all(torch.equal(saved.model.state_dict()[k], model.state_dict()[k]) for k in model.state_dict())
-    assert hg.store.checkpoint.read_training_record(tmp_path / "run")["history"]["epochs"][-1]["epoch"] == 1
+    assert training_state.read_training_record(tmp_path / "run")["history"]["epochs"][-1]["epoch"] == 1
 
 
 def test_bf16_trains_in_float32_weights_to_about_the_same_loss():

@@ -7,6 +7,7 @@ import torch
 import hourglass as hg
 from hourglass import corruptions as C
 from hourglass import losses as L
+from hourglass import penalties as P
 from hourglass.metrics import code_sparsity, vae_bounds
 from hourglass.models import VAE
 from hourglass.workflow import ModelConfig, train
@@ -79,13 +80,13 @@ def test_denoising_objective_feeds_the_corrupted_input_and_compares_with_the_cle
 
 def test_l1_and_kl_sparsity_match_hand_computation(tiny_model):
     z = torch.tensor([[0.5, -1.0, 0.0], [2.0, 0.0, -0.25]])
-    assert L.l1_per_sample(z).tolist() == [1.5, 2.25]
+    assert P.l1_per_sample(z).tolist() == [1.5, 2.25]
     codes = torch.tensor([[0.1, 0.6], [0.3, 0.2]])
     rho = 0.05
     expected = sum(rho * math.log(rho / r) + (1 - rho) * math.log((1 - rho) / (1 - r)) for r in (0.2, 0.4))
-    assert L.kl_sparsity(codes, rho).item() == pytest.approx(expected, rel=1e-6)
+    assert P.kl_sparsity(codes, rho).item() == pytest.approx(expected, rel=1e-6)
     x = torch.rand(5, 64, generator=gen(0))
-    loss, terms = hg.Objective("bce", penalties=[L.L1Penalty(0.3)])(tiny_model(x), x)
+    loss, terms = hg.Objective("bce", penalties=[P.L1Penalty(0.3)])(tiny_model(x), x)
     z = tiny_model.encode(x)
     assert terms["l1"].item() == pytest.approx(z.abs().sum(1).mean().item(), rel=1e-6)
     assert loss.item() == pytest.approx(terms["reconstruction"].item() + 0.3 * terms["l1"].item(), rel=1e-6)
@@ -135,18 +136,18 @@ def test_exact_contractive_penalty_matches_finite_differences(one_layer):
     x = torch.rand(6, 12, generator=gen(1), dtype=torch.float64)
     with torch.no_grad():
         reference = finite_difference_jacobian_sq(encoder, x)
-    exact = L.jacobian_frobenius_sq_exact(encoder, x)
+    exact = P.jacobian_frobenius_sq_exact(encoder, x)
     torch.testing.assert_close(exact, reference, rtol=1e-4, atol=0)
     if one_layer:
-        closed = L.jacobian_frobenius_sq_sigmoid(encoder[0], x)
+        closed = P.jacobian_frobenius_sq_sigmoid(encoder[0], x)
         torch.testing.assert_close(closed, reference, rtol=1e-4, atol=0)
 
 
 def test_hutchinson_estimate_is_unbiased():
     encoder = float64_encoder(seed=2)
     x = torch.rand(4, 12, generator=gen(3), dtype=torch.float64)
-    exact = L.jacobian_frobenius_sq_exact(encoder, x)
-    estimate = L.jacobian_frobenius_sq_hutchinson(encoder, x, probes=20000, generator=gen(4)).detach()
+    exact = P.jacobian_frobenius_sq_exact(encoder, x)
+    estimate = P.jacobian_frobenius_sq_hutchinson(encoder, x, probes=20000, generator=gen(4)).detach()
     assert ((estimate - exact.detach()).abs() / exact.detach()).max() < 0.02
 
 
@@ -154,8 +155,8 @@ def test_contractive_penalty_is_differentiable_in_the_weights():
     encoder = float64_encoder(seed=5)
     x = torch.rand(3, 12, generator=gen(6), dtype=torch.float64)
     for estimate in (
-        lambda: L.jacobian_frobenius_sq_exact(encoder, x),
-        lambda: L.jacobian_frobenius_sq_hutchinson(encoder, x, 2, gen(0)),
+        lambda: P.jacobian_frobenius_sq_exact(encoder, x),
+        lambda: P.jacobian_frobenius_sq_hutchinson(encoder, x, 2, gen(0)),
     ):
         encoder.zero_grad()
         estimate().sum().backward()
@@ -166,13 +167,13 @@ def test_contractive_penalty_is_differentiable_in_the_weights():
     # the gradient of the exact penalty matches a finite difference in one weight
     w = encoder[0].weight
     encoder.zero_grad()
-    L.jacobian_frobenius_sq_exact(encoder, x).sum().backward()
+    P.jacobian_frobenius_sq_exact(encoder, x).sum().backward()
     analytic = w.grad[2, 3].item()
     with torch.no_grad():
         w[2, 3] += 1e-6
-        up = L.jacobian_frobenius_sq_exact(encoder, x).sum().item()
+        up = P.jacobian_frobenius_sq_exact(encoder, x).sum().item()
         w[2, 3] -= 2e-6
-        down = L.jacobian_frobenius_sq_exact(encoder, x).sum().item()
+        down = P.jacobian_frobenius_sq_exact(encoder, x).sum().item()
         w[2, 3] += 1e-6
     assert analytic == pytest.approx((up - down) / 2e-6, rel=1e-5)
 
@@ -309,7 +310,7 @@ def test_vae_shapes_sampling_and_warmup():
     with pytest.raises(hg.HourglassError, match="loss mse needs a model with a linear output"):
         hg.Objective("mse").check(vae)
     with pytest.raises(hg.HourglassError, match="a VAE's code is a Gaussian draw"):
-        hg.Objective("bce", penalties=[L.L1Penalty(0.1)]).check(vae)
+        hg.Objective("bce", penalties=[P.L1Penalty(0.1)]).check(vae)
     out = vae(x, generator=gen(2))  # one call: μ, log σ², the draw z and its decoding
     assert torch.equal(out.mu, mu) and torch.equal(out.log_var, log_var) and out.z.shape == (5, 3)
     assert not torch.equal(out.z, mu)
