@@ -26,7 +26,17 @@ def _check_probability(p: float, name: str) -> float:
 @dataclass
 class GaussianNoise:
     """x̃ = x + σ ε, ε ~ N(0, I); with ``clip``, x̃ is clipped to [0, 1] (the data range of images). With
-    ``sigma_max``, each sample (row) draws its own σ ~ U[sigma, sigma_max]."""
+    ``sigma_max``, each sample (row) draws its own σ ~ U[sigma, sigma_max].
+
+    Parameters
+    ----------
+    sigma : float
+        σ, in the data's units (the lower end of the range with ``sigma_max``).
+    clip : bool, optional
+        Clip x̃ to [0, 1], the range of images.
+    sigma_max : float, optional
+        Each row draws its own σ ~ U[sigma, sigma_max]; None: every row has σ.
+    """
 
     sigma: float
     clip: bool = False
@@ -59,7 +69,13 @@ class GaussianNoise:
 
 @dataclass
 class MaskingNoise:
-    """Each input set to 0 independently with probability p (Vincent et al. 2008's masking noise)."""
+    """Each input set to 0 independently with probability p (Vincent et al. 2008's masking noise).
+
+    Parameters
+    ----------
+    p : float
+        The probability that an input is set to 0, in [0, 1).
+    """
 
     p: float
     kind = "mask"
@@ -77,7 +93,17 @@ class MaskingNoise:
 
 @dataclass
 class SaltAndPepper:
-    """Each input set, with probability p, to the minimum (0) or the maximum (1) of the range, with equal odds."""
+    """Each input set, with probability p, to the minimum (0) or the maximum (1) of the range, with equal odds.
+
+    Parameters
+    ----------
+    p : float
+        The probability that an input is replaced, in [0, 1).
+    low : float, optional
+        The value of pepper (the range's minimum).
+    high : float, optional
+        The value of salt (the range's maximum).
+    """
 
     p: float
     low: float = 0.0
@@ -100,7 +126,13 @@ class SaltAndPepper:
 
 @dataclass
 class Compose:
-    """Apply corruptions in order."""
+    """Apply corruptions in order.
+
+    Parameters
+    ----------
+    parts : list
+        The corruptions, applied in this order.
+    """
 
     parts: list
     kind = "compose"
@@ -124,7 +156,21 @@ def parse_noise(spec: str, clip: bool = True):
     """``"gaussian:0.5"``, ``"gaussian:0.02-0.2"`` (σ drawn per sample), ``"mask:0.3"``, ``"salt-and-pepper:0.2"``,
     or several joined by commas (applied in order).
 
-    Gaussian noise is clipped to [0, 1] when ``clip`` (image data)."""
+    Gaussian noise is clipped to [0, 1] when ``clip`` (image data).
+
+    Parameters
+    ----------
+    spec : str
+        A corruption: "gaussian:0.5", "gaussian:0.02-0.2", "mask:0.3", "salt-and-pepper:0.2", or several joined by
+        commas.
+    clip : bool, optional
+        Clip Gaussian noise to [0, 1] (data in that range).
+
+    Returns
+    -------
+    Corruption
+        A :class:`GaussianNoise`, :class:`MaskingNoise`, :class:`SaltAndPepper` or :class:`Compose` of them.
+    """
     parts = []
     for item in [s.strip() for s in str(spec).split(",") if s.strip()]:
         name, _, value = item.partition(":")

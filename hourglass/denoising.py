@@ -58,7 +58,23 @@ def tile_plan(model, height: int, width: int, tile: int | None = None) -> tuple[
 def denoise_image(model, image: np.ndarray, tile: int | None = None) -> np.ndarray:
     """The image ``model`` makes of ``image``: (H, W) grey or (H, W, C) colour, floats in [0, 1] (any dtype:
     uint8 and uint16 are read as 0–255 and 0–65535 and given back in their own dtype). A grey model cleans each
-    channel of a colour image on its own; a colour model needs a colour image. Same shape and dtype out."""
+    channel of a colour image on its own; a colour model needs a colour image. Same shape and dtype out.
+
+    Parameters
+    ----------
+    model
+        A trained model (an :class:`~hourglass.models.Autoencoder`, :class:`~hourglass.models.VAE` or
+        :class:`~hourglass.models.VQVAE`).
+    image : ndarray
+        (H, W) grey or (H, W, C) colour; floats in [0, 1], or uint8 / uint16.
+    tile : int, optional
+        The side of the square tiles (fcn models); None: the model's default.
+
+    Returns
+    -------
+    ndarray
+        The cleaned image, in the input's shape and dtype.
+    """
     array = np.asarray(image)
     if array.ndim not in (2, 3) or min(array.shape[:2]) < 1:
         raise HourglassError(f"an image is (H, W) or (H, W, C); got shape {array.shape}")

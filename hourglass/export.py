@@ -123,6 +123,22 @@ def export_onnx(checkpoint, output: str | Path, part: str = "all", opset: int | 
 
     Returns the output path, the part, its input and output names, and ``max_relative_error``: the largest
     difference between onnxruntime and PyTorch on sample rows, per output relative to that output's largest value.
+
+    Parameters
+    ----------
+    checkpoint
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    output : str or Path
+        The .onnx file to write.
+    part : str, optional
+        "all" (codes, reconstruction and score), or one of them.
+    opset : int, optional
+        The ONNX opset; None: the exporter's default.
+
+    Returns
+    -------
+    dict
+        What was written and checked.
     """
     output = check_output(output, (".onnx",))
     onnx = needs("onnx", "hourglass export")

@@ -32,7 +32,20 @@ RECONSTRUCTIONS = ("mse", "bce", "gaussian")
 
 
 def squared_error_per_sample(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """‖x − x̂‖² for each row: (N, D), (N, D) → (N,)."""
+    """‖x − x̂‖² for each row: (N, D), (N, D) → (N,).
+
+    Parameters
+    ----------
+    x_hat : Tensor
+        Reconstructions, (N, D).
+    x : Tensor
+        Targets, (N, D).
+
+    Returns
+    -------
+    Tensor
+        ‖x − x̂‖² of each row, (N,).
+    """
     return (x_hat - x).pow(2).sum(dim=1)
 
 
@@ -41,6 +54,18 @@ def bernoulli_cross_entropy_per_sample(logits: torch.Tensor, x: torch.Tensor) ->
 
     Computed from the logits a = g(z) with the log-sum-exp form, stable for any a; x may be any value in
     [0, 1] (grey levels included), as in Hinton & Salakhutdinov (2006).
+
+    Parameters
+    ----------
+    logits : Tensor
+        a = g(z), (N, D).
+    x : Tensor
+        Targets in [0, 1], (N, D).
+
+    Returns
+    -------
+    Tensor
+        (N,), nats per sample.
     """
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)
 
@@ -53,7 +78,22 @@ def gaussian_nll_per_sample(mean: torch.Tensor, log_var: torch.Tensor, x: torch.
 def reconstruction_per_sample(kind: str, out, x: torch.Tensor) -> torch.Tensor:
     """−log p(x|z) (or the squared error) of the reconstruction in ``out`` (a :class:`hourglass.models.Output`),
     for each row: "mse" ‖x − g(z)‖², "bce" the Bernoulli cross-entropy of the logits g(z), "gaussian" the Gaussian
-    negative log-likelihood with mean g(z) and log-variance ``out.x_log_var``. (N, D) → (N,)."""
+    negative log-likelihood with mean g(z) and log-variance ``out.x_log_var``. (N, D) → (N,).
+
+    Parameters
+    ----------
+    kind : str
+        "mse", "bce" or "gaussian".
+    out
+        The model's :class:`~hourglass.models.Output`.
+    x : Tensor
+        The clean targets, (N, D).
+
+    Returns
+    -------
+    Tensor
+        (N,): squared error or nats per sample.
+    """
     if kind == "bce":
         return bernoulli_cross_entropy_per_sample(out.decoded, x)
     if kind == "gaussian":
@@ -107,22 +147,32 @@ def log_importance_weights(out, log_px_z: torch.Tensor) -> torch.Tensor:
 class Objective:
     """What training minimises, as data. A variant is an objective, not a class: any of its parts combine.
 
-    reconstruction: "mse" (squared error; a linear output), "bce" (Bernoulli cross-entropy on logits; a sigmoid
-        output, data in [0, 1]) or "gaussian" (a VAE's Gaussian likelihood). For a VAE it is −log p(x|z).
-    corruption: x̃ = c(x, generator), fed to the model while the loss compares with the clean x (denoising).
-    penalties: each adds ``weight × value`` (L1 or KL sparsity on z, contractive ‖J_f‖²_F).
-    beta: the KL weight of a VAE (β-VAE; 1 is the ELBO); kl_warmup_epochs: β ramps up linearly over these
-        training epochs (validation always uses the full β, so the best epoch is chosen on the real objective).
-    binarize: draw x ~ Bernoulli(x) afresh for every batch (dynamic binarisation of MNIST).
-    iw_samples: K > 1 trains a VAE on the importance-weighted bound with K draws per sample instead of the ELBO
-        (the IWAE, Burda et al. 2016); the model is then called with ``samples=K`` (:attr:`model_options`).
-
     A training step is ``x, x_in = objective.inputs(batch, g)``,
     ``out = model(x_in, generator=g, **objective.model_options)``, ``loss, terms = objective(out, x, x_in, encoder,
     g)``: one model call, the rest tensor arithmetic.
     ``loss`` is a scalar tensor (mean over the batch, differentiable). ``terms`` maps each named part to a
     detached scalar: "reconstruction", each penalty's unweighted value by its kind, and for a VAE "kl" and "elbo"
     (nats per sample; the ELBO with β = 1), and with ``iw_samples`` the bound itself, "iw_bound".
+
+    Parameters
+    ----------
+    reconstruction : str, optional
+        "mse" (squared error; a linear output), "bce" (Bernoulli cross-entropy on logits; a sigmoid output, data in [0,
+        1]) or "gaussian" (a VAE's Gaussian likelihood). For a VAE it is −log p(x|z).
+    corruption : Any, optional
+        x̃ = c(x, generator), fed to the model while the loss compares with the clean x (denoising).
+    penalties : list, optional
+        Each adds ``weight × value`` (L1 or KL sparsity on z, contractive ‖J_f‖²_F).
+    beta : float, optional
+        The KL weight of a VAE (β-VAE; 1 is the ELBO); kl_warmup_epochs: β ramps up linearly over these training epochs
+        (validation always uses the full β, so the best epoch is chosen on the real objective).
+    kl_warmup_epochs : int, optional
+        β ramps up linearly over this many training epochs (validation always uses the full β).
+    binarize : bool, optional
+        Draw x ~ Bernoulli(x) afresh for every batch (dynamic binarisation of MNIST).
+    iw_samples : int, optional
+        K > 1 trains a VAE on the importance-weighted bound with K draws per sample instead of the ELBO (the IWAE, Burda
+        et al. 2016); the model is then called with ``samples=K`` (:attr:`model_options`).
     """
 
     reconstruction: str = "mse"

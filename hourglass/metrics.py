@@ -54,7 +54,21 @@ def apply_model(model, method: str, x: np.ndarray) -> np.ndarray:
 
 
 def encode(model, x: np.ndarray) -> np.ndarray:
-    """Codes z = f(x): (N, D) → (N, k) (:func:`apply_model`: float32, float64 where float32 overflowed)."""
+    """Codes z = f(x): (N, D) → (N, k) (:func:`apply_model`: float32, float64 where float32 overflowed).
+
+    Parameters
+    ----------
+    model
+        A trained model (an :class:`~hourglass.models.Autoencoder`, :class:`~hourglass.models.VAE` or
+        :class:`~hourglass.models.VQVAE`).
+    x : ndarray
+        Rows in the model's (scaled) space, (N, D).
+
+    Returns
+    -------
+    ndarray
+        Codes z = f(x), (N, k).
+    """
     return apply_model(model, "encode", x)
 
 
@@ -64,7 +78,21 @@ def decode(model, z: np.ndarray) -> np.ndarray:
 
 
 def reconstruct(model, x: np.ndarray) -> np.ndarray:
-    """x̂ = g(f(x)) in the model's space: (N, D) → (N, D) (:func:`apply_model`)."""
+    """x̂ = g(f(x)) in the model's space: (N, D) → (N, D) (:func:`apply_model`).
+
+    Parameters
+    ----------
+    model
+        A trained model (an :class:`~hourglass.models.Autoencoder`, :class:`~hourglass.models.VAE` or
+        :class:`~hourglass.models.VQVAE`).
+    x : ndarray
+        Rows in the model's (scaled) space, (N, D).
+
+    Returns
+    -------
+    ndarray
+        Reconstructions x̂ = g(f(x)) in the model's space, (N, D).
+    """
     return apply_model(model, "reconstruct", x)
 
 
@@ -98,7 +126,20 @@ def squared_errors(x: np.ndarray, x_hat: np.ndarray, batch_size: int = 4096) -> 
 
 
 def reconstruction_errors(x: np.ndarray, x_hat: np.ndarray) -> dict[str, float]:
-    """``squared_error_per_sample`` and ``mse_per_feature`` of x̂ against x (float64 sums)."""
+    """``squared_error_per_sample`` and ``mse_per_feature`` of x̂ against x (float64 sums).
+
+    Parameters
+    ----------
+    x : ndarray
+        The rows, (N, D).
+    x_hat : ndarray
+        Their reconstructions, (N, D).
+
+    Returns
+    -------
+    dict
+        ``squared_error_per_sample`` and ``mse_per_feature``.
+    """
     per_sample = squared_errors(x, x_hat)
     return {
         "squared_error_per_sample": float(per_sample.mean()),
@@ -115,6 +156,26 @@ def compare_with_pca(
     PCA is then fitted incrementally, :meth:`PCABaseline.fit_stream`).
     Returns ``k``, ``squared_error_per_sample``, ``mse_per_feature``, ``pca_squared_error_per_sample``,
     ``pca_mse_per_feature``, ``ratio_to_pca`` (AE ÷ PCA; None if PCA's error is 0) and ``n_samples``.
+
+    Parameters
+    ----------
+    model
+        A trained model (an :class:`~hourglass.models.Autoencoder`, :class:`~hourglass.models.VAE` or
+        :class:`~hourglass.models.VQVAE`).
+    x_train : ndarray
+        Rows PCA is fitted on (the model's training split), or a streamed split.
+    x_eval : ndarray
+        Rows both are measured on.
+    k : int, optional
+        Components of PCA; None: the model's latent_dim.
+    pca : PCABaseline, optional
+        A PCA already fitted on ``x_train``, to reuse.
+
+    Returns
+    -------
+    dict
+        ``k``, ``squared_error_per_sample``, ``mse_per_feature``, ``pca_squared_error_per_sample``,
+        ``pca_mse_per_feature``, ``ratio_to_pca`` and ``n_samples``.
     """
     k = k if k is not None else model.latent_dim
     if k >= _features(x_eval):  # k spans the data: PCA is exact, its error 0 (and nothing to fit)
@@ -181,7 +242,22 @@ def errors_of(model, x) -> np.ndarray:
 
 
 def psnr(clean: np.ndarray, other: np.ndarray, data_range: float = 1.0) -> float:
-    """Peak signal-to-noise ratio in dB, 10 log₁₀(range² / MSE_i), averaged over samples (MSE_i per feature)."""
+    """Peak signal-to-noise ratio in dB, 10 log₁₀(range² / MSE_i), averaged over samples (MSE_i per feature).
+
+    Parameters
+    ----------
+    clean : ndarray
+        The clean rows, (N, D).
+    other : ndarray
+        Their noisy or denoised versions, (N, D).
+    data_range : float, optional
+        The range of the values (1 for images in [0, 1]).
+
+    Returns
+    -------
+    float
+        PSNR in dB, the mean over rows.
+    """
     mse = squared_errors(clean, other) / np.shape(clean)[1]
     return float(np.mean(10 * np.log10(data_range**2 / np.maximum(mse, 1e-12))))
 
@@ -193,7 +269,18 @@ def corrupt(corruption, x: np.ndarray, seed: int = 0) -> np.ndarray:
 
 def code_sparsity(z: np.ndarray) -> dict[str, float]:
     """``zero_fraction``: the fraction of code activations that are exactly 0; ``mean_active``: the mean number of
-    non-zero units per sample."""
+    non-zero units per sample.
+
+    Parameters
+    ----------
+    z : ndarray
+        Codes, (N, k).
+
+    Returns
+    -------
+    dict
+        ``zero_fraction`` and ``mean_active``.
+    """
     nonzero = np.asarray(z) != 0
     return {"zero_fraction": float(1 - nonzero.mean()), "mean_active": float(nonzero.sum(axis=1).mean())}
 
@@ -219,7 +306,23 @@ def codebook_usage(model, x: np.ndarray, batch_size: int = 4096) -> dict:
 
 
 def mean_jacobian_norm(model, x: np.ndarray, batch_size: int = 512) -> float:
-    """Mean over samples of ‖J_f(x)‖_F (not squared), computed exactly."""
+    """Mean over samples of ‖J_f(x)‖_F (not squared), computed exactly.
+
+    Parameters
+    ----------
+    model
+        A trained model (an :class:`~hourglass.models.Autoencoder`, :class:`~hourglass.models.VAE` or
+        :class:`~hourglass.models.VQVAE`).
+    x : ndarray
+        Rows in the model's space, (N, D).
+    batch_size : int, optional
+        Rows per pass through the model (memory, not the result).
+
+    Returns
+    -------
+    float
+        The mean ‖J_f(x)‖_F.
+    """
     from .penalties import jacobian_frobenius_sq_exact
 
     model.eval()
@@ -251,9 +354,28 @@ def vae_bounds(
     """The ELBO and the importance-weighted bound on log p(x) (Burda et al. 2016), in nats per sample.
 
     log p(x) ≥ log (1/K) Σ_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x), computed with a stable log-mean-exp; K = 1 gives
-    the ELBO's single-sample estimate, and the bound tightens toward log p(x) as K grows. Returns ``elbo`` (the
-    objective's analytic-KL ELBO with one sample), ``log_likelihood`` (the K-sample bound) and ``nll`` (its
-    negative).
+    the ELBO's single-sample estimate, and the bound tightens toward log p(x) as K grows.
+
+    Parameters
+    ----------
+    model : VAE
+        A trained :class:`~hourglass.models.VAE`.
+    x : ndarray
+        Rows in the model's space, (N, D).
+    importance_samples : int, optional
+        K, the draws of z per sample.
+    seed : int, optional
+        Seeds the draws, so the same seed gives the same bound.
+    batch_size : int, optional
+        Rows per pass through the model (memory, not the result).
+    chunk : int, optional
+        Draws evaluated at a time.
+
+    Returns
+    -------
+    dict
+        ``elbo`` (the objective's analytic-KL ELBO with one sample), ``log_likelihood`` (the K-sample bound) and
+        ``nll`` (its negative), nats per sample.
     """
     from .losses import Objective, log_importance_weights, log_likelihood_of_draws, log_mean_exp
 

@@ -76,12 +76,19 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 class Output(NamedTuple):
     """What ``model(x)`` returns: the tensors every loss and penalty is a function of.
 
-    decoded: g(z), the decoder's raw output (N, D): Bernoulli logits for a sigmoid output, x̂ itself (the mean of
-        p(x|z)) for a linear one; (K, N, D) when a VAE drew K codes per sample.
-    z: the code (N, k); for a VAE, the draw z = μ + σ ⊙ ε that was decoded ((K, N, k) for K draws).
-    mu, log_var: a VAE's q(z|x) = N(μ, diag exp(log_var)), each (N, k); None for a deterministic encoder.
-    x_log_var: log σ² of a Gaussian p(x|z), (D,); None otherwise.
-    z_q: a VQ-VAE's quantised code (N, k), the codebook entries that replaced z (the decoder saw them through the
+    Parameters
+    ----------
+    decoded : ForwardRef('Tensor')
+        g(z), the decoder's raw output (N, D): Bernoulli logits for a sigmoid output, x̂ itself (the mean of p(x|z)) for
+        a linear one; (K, N, D) when a VAE drew K codes per sample.
+    z : ForwardRef('Tensor')
+        The code (N, k); for a VAE, the draw z = μ + σ ⊙ ε that was decoded ((K, N, k) for K draws).
+    mu, log_var : ForwardRef('Tensor'), optional
+        A VAE's q(z|x) = N(μ, diag exp(log_var)), each (N, k); None for a deterministic encoder.
+    x_log_var : ForwardRef('Tensor'), optional
+        Log σ² of a Gaussian p(x|z), (D,); None otherwise.
+    z_q : ForwardRef('Tensor'), optional
+        A VQ-VAE's quantised code (N, k), the codebook entries that replaced z (the decoder saw them through the
         straight-through estimator); None otherwise.
     """
 
@@ -102,12 +109,17 @@ def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor) -
 class Autoencoder(nn.Module):
     """x ─f─▶ z ─g─▶ x̂.
 
-    encoder, decoder: modules mapping (N, D) → (N, k) and (N, k) → (N, D).
-    output: what turns g's raw output into x̂: "linear" (identity; squared error), "sigmoid" (g outputs
-        Bernoulli logits; cross-entropy) or "residual" (g gives the noise: x̂ = x̃ − g(f(x̃)), the residual learning
-        of DnCNN, Zhang et al. 2017; squared error). A residual model reconstructs its inputs but decodes no code
-        alone: its decoder's output means something only beside the input it came from.
-    architecture: the :class:`Architecture` the nets were built from, if any (needed to save a checkpoint).
+    Parameters
+    ----------
+    encoder, decoder : nn.Module
+        Modules mapping (N, D) → (N, k) and (N, k) → (N, D).
+    output : str, optional
+        What turns g's raw output into x̂: "linear" (identity; squared error), "sigmoid" (g outputs Bernoulli logits;
+        cross-entropy) or "residual" (g gives the noise: x̂ = x̃ − g(f(x̃)), the residual learning of DnCNN, Zhang et
+        al. 2017; squared error). A residual model reconstructs its inputs but decodes no code alone: its decoder's
+        output means something only beside the input it came from.
+    architecture : Architecture, optional
+        The :class:`Architecture` the nets were built from, if any (needed to save a checkpoint).
     """
 
     kind = "autoencoder"
@@ -187,6 +199,19 @@ class VAE(Autoencoder):
 
     The encoder outputs 2k numbers per sample: μ, then log σ². ``forward`` draws z ~ q(z|x) and returns μ, log σ²,
     z and g(z); ``encode`` gives μ (the code used for reconstruction, visualisation and downstream use).
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Maps (N, D) to (N, 2k): μ, then log σ².
+    decoder : nn.Module
+        Maps (N, k) to (N, D): logits (Bernoulli) or the mean (Gaussian).
+    likelihood : str, optional
+        p(x|z): "bernoulli" or "gaussian".
+    learn_variance : bool, optional
+        A Gaussian likelihood learns its log σ² per feature (else it is fixed).
+    architecture : Architecture, optional
+        The :class:`~hourglass.nets.Architecture` the nets were built from, if any.
     """
 
     kind = "vae"
@@ -257,6 +282,19 @@ class VQVAE(Autoencoder):
 
     ``encode`` gives the continuous code z = f(x), the grid before quantisation (what a prior is fitted to);
     ``decode`` quantises, then decodes: any code, a prior's draw too, is decoded as the nearest entries.
+
+    Parameters
+    ----------
+    encoder
+        Maps (N, D) to the grid of continuous codes (N, k).
+    decoder
+        Maps the quantised grid (N, k) to (N, D).
+    quantizer : VectorQuantizer
+        The codebook (:class:`~hourglass.quantizers.VectorQuantizer`).
+    output : str, optional
+        What turns g's raw output into x̂: "linear" or "sigmoid".
+    architecture
+        The :class:`~hourglass.nets.Architecture` the nets were built from, if any.
     """
 
     kind = "vqvae"

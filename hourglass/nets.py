@@ -30,22 +30,32 @@ DEFAULT_WIDTHS = {"mlp": (256, 64, 16), "conv": (32, 64), "fcn": (64, 64, 64, 64
 class Architecture:
     """What to build, as plain data (stored in checkpoints).
 
-    kind: "mlp" (symmetric hourglass), "conv" (stride-2 convs, mirrored by transposed convs), "fcn" (fully
-        convolutional: the code is a feature map at half the resolution, so one network takes square images of any
-        even size — :func:`fcn_pair`, for denoising photographs) or "linear" (one linear map each way, no
-        nonlinearity: the PCA experiments).
-    input_shape: one sample's shape: (D,) for vectors, (C, H, W) for images (required by "conv").
-    widths: the encoder's hidden widths, mirrored by the decoder (mlp), or its conv channels (conv);
-        ``None`` picks the recommended ones for the kind — for an MLP, those of 256, 64, 16 wider than the code.
-    latent_dim: k, the size of the code z (the bottleneck; larger than the input for an overcomplete sparse code).
-        For "fcn", k of an input_shape image: its code map's channels times (H/2)(W/2).
-    activation: the nonlinearity between layers (SiLU: on MNIST it beat ReLU by ~5% at equal epochs).
-    code_activation: what the encoder applies to z: "linear" (none), "relu" (exact zeros, for sparse codes) or
-        "sigmoid" (codes in (0, 1), for the KL-sparsity penalty and the closed-form contractive penalty).
-    topk: keep only the k largest code units of each sample, zero the rest (Makhzani & Frey 2013); None: all.
-    codebook: K, for a vector-quantised code (the VQ-VAE; conv only): the encoder ends in a grid of P positions
-        (7 × 7 for MNIST with two stride-2 convs) of d = latent_dim / P numbers each, every d-vector to be replaced
-        by the nearest of K codebook entries (:mod:`hourglass.quantizers`); None: a continuous code.
+    Parameters
+    ----------
+    kind : str, optional
+        "mlp" (symmetric hourglass), "conv" (stride-2 convs, mirrored by transposed convs), "fcn" (fully convolutional:
+        the code is a feature map at half the resolution, so one network takes square images of any even size —
+        :func:`fcn_pair`, for denoising photographs) or "linear" (one linear map each way, no nonlinearity: the PCA
+        experiments).
+    input_shape : tuple[int, ...], optional
+        One sample's shape: (D,) for vectors, (C, H, W) for images (required by "conv").
+    widths : tuple[int, ...], optional
+        The encoder's hidden widths, mirrored by the decoder (mlp), or its conv channels (conv); ``None`` picks the
+        recommended ones for the kind — for an MLP, those of 256, 64, 16 wider than the code.
+    latent_dim : int, optional
+        k, the size of the code z (the bottleneck; larger than the input for an overcomplete sparse code). For "fcn", k
+        of an input_shape image: its code map's channels times (H/2)(W/2).
+    activation : str, optional
+        The nonlinearity between layers (SiLU: on MNIST it beat ReLU by ~5% at equal epochs).
+    code_activation : str, optional
+        What the encoder applies to z: "linear" (none), "relu" (exact zeros, for sparse codes) or "sigmoid" (codes in
+        (0, 1), for the KL-sparsity penalty and the closed-form contractive penalty).
+    topk : int, optional
+        Keep only the k largest code units of each sample, zero the rest (Makhzani & Frey 2013); None: all.
+    codebook : int, optional
+        K, for a vector-quantised code (the VQ-VAE; conv only): the encoder ends in a grid of P positions (7 × 7 for
+        MNIST with two stride-2 convs) of d = latent_dim / P numbers each, every d-vector to be replaced by the nearest
+        of K codebook entries (:mod:`hourglass.quantizers`); None: a continuous code.
     """
 
     kind: str = "mlp"

@@ -4,8 +4,9 @@ their keys and types with it, and the CLI takes its ``choices`` from it — so a
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from .errors import HourglassError
@@ -90,3 +91,20 @@ def option(
 def rules(config_class) -> dict[str, Allowed]:
     """The :class:`Allowed` of each field of ``config_class`` that states one."""
     return {f.name: f.metadata["allowed"] for f in fields(config_class) if f.metadata.get("allowed") is not None}
+
+
+def documented(config_class):
+    """Append to ``config_class``'s docstring a numpydoc ``Parameters`` section made from its fields' types,
+    defaults and help (:func:`option`), so a config's parameters are described once, where they are declared."""
+    lines = ["", "Parameters", "----------"]
+    for f in fields(config_class):
+        help_ = f.metadata.get("help")
+        if not help_:
+            continue
+        kind = str(f.type).replace(" | None", " or None").replace("tuple[int, ...]", "tuple of int")
+        default = f.default if f.default is not MISSING else None
+        lines.append(f"{f.name} : {kind}, default {default!r}")
+        text = help_.replace(" (default %(default)s)", "").replace("%(default)s", repr(default))
+        lines += ["    " + line for line in textwrap.wrap(text + ".", 112)]
+    config_class.__doc__ = (config_class.__doc__ or "").rstrip() + "\n" + textwrap.indent("\n".join(lines), "    ")
+    return config_class

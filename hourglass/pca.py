@@ -15,9 +15,13 @@ from .losses import squared_error_per_sample
 class PCABaseline:
     """Project onto the top-k principal components and back: x̂ = μ + V_k V_kᵀ (x − μ).
 
-    k: number of components (the autoencoder's latent_dim); an overcomplete k ≥ D keeps all D components, which
-        reconstruct exactly.
     Fitted attributes (after :meth:`fit`): ``pca_`` (scikit-learn's PCA, ``components_`` shaped (k, D)).
+
+    Parameters
+    ----------
+    k : int
+        Number of components (the autoencoder's latent_dim); an overcomplete k ≥ D keeps all D components, which
+        reconstruct exactly.
     """
 
     def __init__(self, k: int):

@@ -77,7 +77,13 @@ def _one_layer_sigmoid(encoder):
 
 @dataclass
 class L1Penalty:
-    """λ Σ_j |z_j| on the code, averaged over the batch: a sparse code (pair with a ReLU code for exact zeros)."""
+    """λ Σ_j |z_j| on the code, averaged over the batch: a sparse code (pair with a ReLU code for exact zeros).
+
+    Parameters
+    ----------
+    weight : float
+        λ, the penalty's weight in the loss.
+    """
 
     weight: float
     kind = "l1"
@@ -95,7 +101,15 @@ class L1Penalty:
 
 @dataclass
 class KLSparsityPenalty:
-    """λ Σ_j KL(ρ ‖ ρ̂_j) toward a target mean activation ρ (needs codes in (0, 1): a sigmoid code)."""
+    """λ Σ_j KL(ρ ‖ ρ̂_j) toward a target mean activation ρ (needs codes in (0, 1): a sigmoid code).
+
+    Parameters
+    ----------
+    weight : float
+        λ, the penalty's weight in the loss.
+    target : float, optional
+        ρ, the mean activation each code unit is pulled toward.
+    """
 
     weight: float
     target: float = 0.05
@@ -117,8 +131,16 @@ class KLSparsityPenalty:
 class ContractivePenalty:
     """λ ‖J_f(x)‖²_F per sample, averaged over the batch (Rifai et al. 2011).
 
-    estimator: "exact" (torch.func; the closed form when f is one linear layer and a sigmoid), "hutchinson"
     (``probes`` random projections: unbiased, for large codes), or "auto" (exact up to 64 code units).
+
+    Parameters
+    ----------
+    weight : float
+        λ, the penalty's weight in the loss.
+    estimator : str, optional
+        "exact" (torch.func; the closed form when f is one linear layer and a sigmoid), "hutchinson"
+    probes : int, optional
+        Random projections per step of the Hutchinson estimator.
     """
 
     weight: float

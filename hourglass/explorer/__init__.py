@@ -203,7 +203,30 @@ def explore_file(
     device: str = "auto",
 ) -> dict:
     """Write the explorer of ``checkpoint`` to ``output`` (.html): the codes of ``data`` (a file whole, or a split
-    of a named dataset; default the checkpoint's own dataset's ``split``), at most ``max_points`` of them."""
+    of a named dataset; default the checkpoint's own dataset's ``split``), at most ``max_points`` of them.
+
+    Parameters
+    ----------
+    checkpoint
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    output : str or Path
+        The .html page to write.
+    data : str or Path, optional
+        The rows to show; None: the run's own data.
+    split : str, optional
+        Which split of a named dataset.
+    max_points : int, optional
+        At most this many codes drawn (a seeded sample of them).
+    seed : int, optional
+        Seeds every random draw, so the same seed gives the same numbers.
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+
+    Returns
+    -------
+    dict
+        What was written: the page and how many points it shows.
+    """
     from ..data.spec import dataset_of
     from ..store.checkpoint import open_checkpoint
     from ..use import samples_for

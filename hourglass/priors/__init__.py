@@ -42,7 +42,32 @@ def fit_prior(
     save: bool = True,
 ) -> dict:
     """Fit a ``kind`` prior to the codes of ``checkpoint``'s training split (validated on its validation split,
-    for diffusion) and, with ``save``, keep it in the run folder. Returns kind, prior, seconds, codes, path."""
+    for diffusion) and, with ``save``, keep it in the run folder. Returns kind, prior, seconds, codes, path.
+
+    Parameters
+    ----------
+    checkpoint
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    kind : str
+        "gaussian", "gmm" or "diffusion".
+    seed : int, optional
+        Seeds every random draw, so the same seed gives the same numbers.
+    epochs : int, optional
+        diffusion: training epochs of the denoiser.
+    components : int, optional
+        gmm: this many components; None: chosen by BIC.
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+    progress : bool, optional
+        Show progress while it runs.
+    save : bool, optional
+        Keep the prior in the run folder (``priors/KIND.*``).
+
+    Returns
+    -------
+    dict
+        ``kind``, ``prior``, ``seconds``, ``codes`` and ``path`` (None unless saved).
+    """
     from ..training.loop import TrainConfig
 
     if kind not in PRIORS:

@@ -26,7 +26,15 @@ COMPONENT_GRID = (1, 2, 5, 10, 20)  # the mixtures BIC chooses among
 
 @dataclass
 class GaussianPrior:
-    """z = μ + L ε, ε ~ N(0, I): μ (k,) and the Cholesky factor L (k, k) of the codes' covariance."""
+    """z = μ + L ε, ε ~ N(0, I): μ (k,) and the Cholesky factor L (k, k) of the codes' covariance.
+
+    Parameters
+    ----------
+    mean : Tensor
+        μ, (k,).
+    scale_tril : Tensor
+        L, the Cholesky factor of the codes' covariance, (k, k).
+    """
 
     mean: torch.Tensor
     scale_tril: torch.Tensor
@@ -53,7 +61,19 @@ class GaussianPrior:
 
 @dataclass
 class MixturePrior:
-    """Σ_c π_c N(μ_c, L_c L_cᵀ): weights π (C,), means (C, k), Cholesky factors (C, k, k)."""
+    """Σ_c π_c N(μ_c, L_c L_cᵀ): weights π (C,), means (C, k), Cholesky factors (C, k, k).
+
+    Parameters
+    ----------
+    weights : Tensor
+        π, the components' weights, (C,).
+    means : Tensor
+        μ_c, (C, k).
+    scale_trils : Tensor
+        L_c, the Cholesky factors of the components' covariances, (C, k, k).
+    bic : dict, optional
+        The Bayesian information criterion of each number of components tried, when it was chosen by BIC.
+    """
 
     weights: torch.Tensor
     means: torch.Tensor
@@ -97,7 +117,21 @@ class MixturePrior:
 class DiffusionPrior:
     """Latent diffusion on the standardised codes: z = mean + std ⊙ z̃, z̃ drawn by DDIM (``steps``, default 50) or,
     with ``steps`` None or the chain's length (1000), the full ancestral chain; the predicted z̃₀ is clipped to
-    ±``bound``, the largest standardised training code."""
+    ±``bound``, the largest standardised training code.
+
+    Parameters
+    ----------
+    denoiser : diffusion.Denoiser
+        ε_θ(z_t, t), the network that predicts the noise in a code at step t.
+    alpha_bar : Tensor
+        ᾱ_t of the cosine schedule, (T + 1,).
+    mean : Tensor
+        The training codes' mean, (k,).
+    std : Tensor
+        The training codes' standard deviation, (k,).
+    bound : Tensor
+        The largest standardised training code: the predicted z̃₀ is clipped to it.
+    """
 
     denoiser: diffusion.Denoiser
     alpha_bar: torch.Tensor

@@ -126,7 +126,20 @@ DISCARD_BYTES = 64 * 2**20  # of a body over max_body_bytes, read and dropped be
 def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig | None = None):
     """The FastAPI app serving ``checkpoint`` (loaded and validated here: a bad one raises before any serving);
     ``config`` defaults to :class:`ServiceConfig`'s defaults. Its OpenAPI document is made here too, from the
-    model (:mod:`.contract`), once."""
+    model (:mod:`.contract`), once.
+
+    Parameters
+    ----------
+    checkpoint : str or Path or ckpt.Checkpoint
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    config : ServiceConfig, optional
+        Limits and settings of the service (:class:`~hourglass.service.ServiceConfig`).
+
+    Returns
+    -------
+    FastAPI
+        The service's application.
+    """
     config = config or ServiceConfig()
     checkpoint = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
     batcher = Batcher(model_pass(checkpoint, config.device), config.max_rows)
@@ -258,7 +271,17 @@ def from_environment():
 
 def serve(checkpoint: str | Path, config: ServiceConfig | None = None, log_level: str = "info") -> None:
     """Serve ``checkpoint`` with uvicorn until interrupted. The checkpoint is validated and the address checked
-    before anything starts, so a corrupt checkpoint or a port in use is one error, not a traceback."""
+    before anything starts, so a corrupt checkpoint or a port in use is one error, not a traceback.
+
+    Parameters
+    ----------
+    checkpoint : str or Path
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    config : ServiceConfig, optional
+        Host, port, workers and limits (:class:`~hourglass.service.ServiceConfig`).
+    log_level : str, optional
+        uvicorn's log level.
+    """
     config = config or ServiceConfig()
     import json
     import socket

@@ -49,7 +49,20 @@ RESUME_WEIGHTS, RESUME_STATE = "resume.safetensors", "resume.json"
 
 @dataclass
 class Checkpoint:
-    """A loaded checkpoint: the model (in eval mode) and what was saved with it."""
+    """A loaded checkpoint: the model (in eval mode) and what was saved with it.
+
+    Parameters
+    ----------
+    model : Any
+        The rebuilt model, in eval mode.
+    config : dict
+        config.json as saved: format, versions, architecture, objective, data, training, history, anomaly quantiles and
+        the run.
+    scaling : Scaling, optional
+        The map from the data's units into the model's space.
+    path : Path, optional
+        The run folder it was loaded from.
+    """
 
     model: Any  # an Autoencoder or VAE rebuilt from its record, or the module the caller passed to load
     config: dict
@@ -145,7 +158,25 @@ def carried(directory: str | Path, names=(HISTORY, RESUME_WEIGHTS, RESUME_STATE)
 def save(directory: str | Path, model, *, keep_training_state: bool = False, **metadata) -> Path:
     """Publish ``model`` (which must carry its :class:`Architecture`) and its metadata (``scaling``, ``objective``,
     ``data``, ``training``, ``history``, ``variant``, ``anomaly``) as the run's new checkpoint in ``directory``;
-    with ``keep_training_state`` the current snapshot's history and resume state come along."""
+    with ``keep_training_state`` the current snapshot's history and resume state come along.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The run folder (created if needed).
+    model
+        A trained model (an :class:`~hourglass.models.Autoencoder`, :class:`~hourglass.models.VAE` or
+        :class:`~hourglass.models.VQVAE`).
+    keep_training_state : bool, optional
+        Carry the current snapshot's history and resume state into the new one.
+    **metadata
+        scaling, objective, data, training, history, variant, anomaly: kept in config.json.
+
+    Returns
+    -------
+    Path
+        The run folder.
+    """
     contents = checkpoint_files(model, **metadata)
     with runfolder.writer(directory):
         if keep_training_state:
@@ -284,9 +315,19 @@ def load(directory: str | Path, model: torch.nn.Module | None = None) -> Checkpo
     """Rebuild the model saved in ``directory`` (eval mode), its scaling and its metadata, verifying everything
     before anything is allocated (see the module docstring).
 
-    model: a module you built (a custom network, or any model whose layout you know): the saved weights go into
-        it after every tensor's name, shape and dtype is checked against it. A checkpoint of a custom module
-        needs it; nothing named in the file is imported or run.
+    Parameters
+    ----------
+    directory : str or Path
+        The run folder.
+    model : torch.nn.Module, optional
+        A module you built (a custom network, or any model whose layout you know): the saved weights go into it after
+        every tensor's name, shape and dtype is checked against it. A checkpoint of a custom module needs it; nothing
+        named in the file is imported or run.
+
+    Returns
+    -------
+    Checkpoint
+        The model (eval mode), its scaling and everything saved with it.
     """
     run, snapshot = _snapshot(directory)
     config = read_config(snapshot)

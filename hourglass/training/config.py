@@ -14,11 +14,12 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from ..devices import PRECISIONS
-from ..options import Allowed, check, option, rules
+from ..options import Allowed, check, documented, option, rules
 
 SCHEDULES = ("cosine", "constant")
 
 
+@documented
 @dataclass
 class TrainConfig:
     """How to train. The defaults are the recommended choice for MNIST-sized data on a laptop CPU. Each field states
@@ -93,7 +94,21 @@ class History:
     """What happened: one dict per epoch (``epoch``, ``train_loss``, ``val_loss``, ``train_<term>``, ``lr``,
     ``seconds``, ``samples_per_s``), the best epoch and its validation loss, and why training stopped
     ("completed", "early_stopped", "interrupted" or "diverged"); ``notes``: what a resumed run should know (it
-    started afresh, was already finished, or its schedule grew)."""
+    started afresh, was already finished, or its schedule grew).
+
+    Parameters
+    ----------
+    epochs : list[dict], optional
+        One dict per epoch: epoch, train_loss, val_loss, train_<term>, val_<term>, lr, seconds, samples_per_s.
+    best_epoch : int, optional
+        The epoch with the lowest validation loss (1-based).
+    best_val_loss : float, optional
+        Its validation loss.
+    stopped : str, optional
+        Why training stopped: "completed", "early_stopped", "interrupted" or "diverged".
+    notes : list[str], optional
+        What a resumed run should know: it started afresh, was already finished, or its schedule grew.
+    """
 
     epochs: list[dict] = field(default_factory=list)
     best_epoch: int | None = None

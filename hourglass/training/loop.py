@@ -63,23 +63,43 @@ def fit(
 ) -> History:
     """Train ``model`` in place to minimise ``objective`` on ``x_train``; return the :class:`History`.
 
-    x_train, x_val: float32 (N, D) arrays or tensors, already in the model's space (scaled); or tuples of such
-        (e.g. images and labels), whose rows are shuffled and batched together; or feeds
-        (:class:`hourglass.training.feeds.Feed`), e.g. the splits of a file streamed from disk.
-    callbacks: :class:`~hourglass.training.callbacks.Callback` objects whose hooks run around the loop (loggers,
-        metrics, stopping rules); progress, checkpoints and early stopping are built in, from ``config``.
-    optimizer: ``(parameters, config) -> torch.optim.Optimizer``; default fused Adam.
-    schedule: ``(step, total_steps, config) -> learning rate``; default linear warm-up, then cosine or constant.
-    checkpoint_dir: the run folder. Every ``config.checkpoint_every`` epochs and at the end, one snapshot — the
-        best model, config, history and the resume state — is published there all at once
-        (:mod:`hourglass.store.runfolder`); the folder is locked against other writers for the whole run.
-    metadata: keyword arguments for :func:`hourglass.store.checkpoint.checkpoint_files` (scaling, data, ...).
-    resume: continue the run in ``checkpoint_dir``. Its data and every setting but ``epochs`` must be the same
-        (:mod:`hourglass.training.resume`; a difference is refused, naming it), and the resumed run ends
-        bitwise-equal to an uninterrupted one. A run with no checkpoint yet starts from the beginning; a finished
-        one is returned as it is (``history.notes`` says so).
-
     On return the model holds the weights of the epoch with the lowest validation loss.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model to train, in place (perhaps wrapped: DistributedDataParallel, ``torch.compile``).
+    objective : Objective
+        What to minimise (:class:`~hourglass.losses.Objective`, or anything with its protocol).
+    x_train, x_val
+        float32 (N, D) arrays or tensors, already in the model's space (scaled); or tuples of such (e.g. images and
+        labels), whose rows are shuffled and batched together; or feeds (:class:`hourglass.training.feeds.Feed`), e.g.
+        the splits of a file streamed from disk.
+    config : TrainConfig, optional
+        How to train (default :class:`TrainConfig`'s).
+    callbacks : Sequence[Callback], optional
+        :class:`~hourglass.training.callbacks.Callback` objects whose hooks run around the loop (loggers, metrics,
+        stopping rules); progress, checkpoints and early stopping are built in, from ``config``.
+    optimizer : OptimizerFactory, optional
+        ``(parameters, config) -> torch.optim.Optimizer``; default fused Adam.
+    schedule : Schedule, optional
+        ``(step, total_steps, config) -> learning rate``; default linear warm-up, then cosine or constant.
+    checkpoint_dir : str or Path, optional
+        The run folder. Every ``config.checkpoint_every`` epochs and at the end, one snapshot — the best model, config,
+        history and the resume state — is published there all at once (:mod:`hourglass.store.runfolder`); the folder is
+        locked against other writers for the whole run.
+    metadata : dict, optional
+        Keyword arguments for :func:`hourglass.store.checkpoint.checkpoint_files` (scaling, data, ...).
+    resume : bool, optional
+        Continue the run in ``checkpoint_dir``. Its data and every setting but ``epochs`` must be the same
+        (:mod:`hourglass.training.resume`; a difference is refused, naming it), and the resumed run ends bitwise-equal
+        to an uninterrupted one. A run with no checkpoint yet starts from the beginning; a finished one is returned as
+        it is (``history.notes`` says so).
+
+    Returns
+    -------
+    History
+        What happened, epoch by epoch; the model holds the best epoch's weights.
     """
     config = config or TrainConfig()
     module = unwrap(model)  # what is saved and restored; ``model`` (perhaps a wrapper) is what is called
@@ -114,7 +134,31 @@ def fit(
 class Trainer:
     """The state of one training run — model, optimizer, generator, history, the best weights, the early-stopping
     count — and the loop over its epochs. Everything the resume state must hold is an attribute here; callbacks
-    receive it and may read any of it, and set :attr:`should_stop`."""
+    receive it and may read any of it, and set :attr:`should_stop`.
+
+    Parameters
+    ----------
+    model
+        The model to train, perhaps wrapped (DistributedDataParallel, ``torch.compile``).
+    objective
+        What training minimises (:class:`~hourglass.losses.Objective`).
+    train_data
+        The training feed (:mod:`hourglass.training.feeds`).
+    val_data
+        The validation feed.
+    config : TrainConfig
+        How to train.
+    folder : Path or None
+        The run folder snapshots are published in; None: nothing written.
+    metadata : dict
+        What every snapshot keeps beside the weights (scaling, data, variant, run).
+    callbacks : Sequence[Callback], optional
+        The user's callbacks, run between the built-in first and last ones.
+    optimizer : OptimizerFactory, optional
+        ``(parameters, config) -> torch.optim.Optimizer``.
+    schedule : Schedule, optional
+        ``(step, total_steps, config) -> learning rate``.
+    """
 
     def __init__(
         self,
