@@ -29,7 +29,20 @@ TILE_BATCH = 8  # tiles per model call
 
 def blend_window(tile: int, overlap: int) -> np.ndarray:
     """The 2-d weight of a tile's pixels, (tile, tile) float64: 1 inside, rising as a raised cosine
-    ½(1 − cos(π (i + ½) / overlap)) over the ``overlap`` pixels at each edge (never 0: every pixel counts)."""
+    ½(1 − cos(π (i + ½) / overlap)) over the ``overlap`` pixels at each edge (never 0: every pixel counts).
+
+    Parameters
+    ----------
+    tile : int
+        The side of the square tiles (fcn models); None: the model's default.
+    overlap : int
+        How many pixels neighbouring tiles share.
+
+    Returns
+    -------
+    ndarray
+        (tile, tile) weights, never 0.
+    """
     ramp = np.ones(tile)
     if overlap > 0:
         rise = 0.5 * (1 - np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap))
@@ -130,7 +143,18 @@ def _denoise_planes(model, images: np.ndarray, tile: int | None) -> np.ndarray:
 
 def estimate_sigma(image: np.ndarray) -> float:
     """The noise σ of a photo (C, H, W) in [0, 1], from the median absolute value of its finest diagonal Haar
-    wavelet coefficients divided by 0.6745 (Donoho & Johnstone 1994): robust to the picture's own edges."""
+    wavelet coefficients divided by 0.6745 (Donoho & Johnstone 1994): robust to the picture's own edges.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W) or (H, W, C) in [0, 1].
+
+    Returns
+    -------
+    float
+        σ in [0, 1] units (Donoho's median absolute deviation of the finest Haar diagonal coefficients).
+    """
     planes = np.asarray(image, np.float64)
     h, w = planes.shape[1] // 2 * 2, planes.shape[2] // 2 * 2
     if h == 0 or w == 0:
@@ -175,7 +199,28 @@ def denoise_photos(
     """Clean the photo ``source`` (a PNG or JPEG) into ``output``, or every photo of the folder ``source`` into the
     folder ``output`` under the same names: same size, mode and bit depth. ``sigma``: the noise level, checked
     against what the model was trained for. Returns each file's estimated noise σ̂ (:func:`estimate_sigma`), the
-    megapixels and the seconds taken."""
+    megapixels and the seconds taken.
+
+    Parameters
+    ----------
+    checkpoint
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    source : str or Path
+        A photo (PNG, JPEG) or a folder of them.
+    output : str or Path
+        The cleaned photo, or a folder for a folder.
+    sigma : float, optional
+        The noise level in [0, 1] units, checked against the trained levels (None: estimated for each photo).
+    tile : int, optional
+        The side of the square tiles (fcn models); None: the model's default.
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+
+    Returns
+    -------
+    dict
+        Each photo written, its size, estimated level and seconds.
+    """
     from .data.photos import PHOTO_SUFFIXES, list_photos, read_photo, write_photo
     from .store.checkpoint import open_checkpoint
 

@@ -192,7 +192,18 @@ def check(raw: dict, where: str) -> dict:
 
 
 def read(path: str | Path) -> dict:
-    """A run file, parsed and checked (see the module's text)."""
+    """A run file, parsed and checked (see the module's text).
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML run file.
+
+    Returns
+    -------
+    dict
+        The run, checked.
+    """
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -205,7 +216,18 @@ def read(path: str | Path) -> dict:
 
 def recorded(folder: str | Path) -> dict:
     """The run a run folder recorded (its data, model, training, table, photos, stream and logs), as a run file
-    holds it."""
+    holds it.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A run folder.
+
+    Returns
+    -------
+    dict
+        The recorded run, as a run file holds it.
+    """
     from .store.checkpoint import read_config
 
     config = read_config(folder)
@@ -231,7 +253,20 @@ def recorded(folder: str | Path) -> dict:
 
 def base(config: str | Path | None = None, like: str | Path | None = None) -> dict:
     """The run that ``like`` (a run folder's record) and then ``config`` (a file, overriding it key by key)
-    describe; flags override both."""
+    describe; flags override both.
+
+    Parameters
+    ----------
+    config : str or Path, optional
+        A TOML run file (overrides the recorded run key by key).
+    like : str or Path, optional
+        A run folder whose recorded run to start from.
+
+    Returns
+    -------
+    dict
+        The run both describe.
+    """
     run: dict = {}
     for part in ([recorded(like)] if like else []) + ([read(config)] if config else []):
         for key, value in part.items():
@@ -241,7 +276,18 @@ def base(config: str | Path | None = None, like: str | Path | None = None) -> di
 
 def to_toml(run: Run) -> str:
     """A run as a TOML document (keys whose value is None are left out: TOML has no null, and None is each such
-    field's default)."""
+    field's default).
+
+    Parameters
+    ----------
+    run : Run
+        The run.
+
+    Returns
+    -------
+    str
+        The TOML document.
+    """
     import tomli_w
 
     def clean(d: dict) -> dict:

@@ -30,7 +30,22 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard", steps: int | N
     """A function ``draw(n, generator) -> (n, D)`` decoding codes drawn from ``prior``, in the model's space:
     ``standard``, N(0, I) (a VAE's prior); ``gaussian`` (or ``fitted``), a Gaussian fitted now to a plain
     autoencoder's training codes (of data streamed from disk, its first training rows); ``gmm`` or ``diffusion``, the
-    prior saved in the run folder by ``hourglass prior`` (:mod:`hourglass.priors`; ``steps``: DDIM's)."""
+    prior saved in the run folder by ``hourglass prior`` (:mod:`hourglass.priors`; ``steps``: DDIM's).
+
+    Parameters
+    ----------
+    checkpoint : ckpt.Checkpoint
+        A loaded checkpoint.
+    prior : str, optional
+        "standard" (N(0, I)), "gaussian" (fitted now), or a saved "gmm" or "diffusion" prior.
+    steps : int or None
+        DDIM's steps for a diffusion prior; None or 1000: the full ancestral chain.
+
+    Returns
+    -------
+    callable
+        ``draw(n, generator) -> (n, D)`` in the model's space.
+    """
     from .priors.saved import saved_prior
 
     model = checkpoint.model
@@ -66,7 +81,32 @@ def sample_file(
 ) -> dict:
     """Draw ``n`` samples (:func:`sampler`) and write them in the data's units to ``output`` (.npy or .csv,
     streamed :data:`SAMPLE_BATCH` at a time, after checking the disk has room) and/or the first of them as an image
-    grid to ``png`` (at most :data:`MAX_GRID`)."""
+    grid to ``png`` (at most :data:`MAX_GRID`).
+
+    Parameters
+    ----------
+    checkpoint
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    n : int
+        How many samples.
+    output : str or Path, optional
+        A .npy or .csv file for the samples in the data's units.
+    png : str or Path, optional
+        Also draw them (at most 1,024) as a grid here.
+    prior : str, optional
+        "standard" (N(0, I)), "gaussian" (fitted now), or a saved "gmm" or "diffusion" prior.
+    seed : int, optional
+        Seeds every random draw, so the same seed gives the same numbers.
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+    steps : int or None
+        DDIM's steps for a diffusion prior; None or 1000: the full ancestral chain.
+
+    Returns
+    -------
+    dict
+        What was written and how many.
+    """
     import shutil
 
     if output is None and png is None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import numbers
+import textwrap
+from dataclasses import fields
 
 import numpy as np
 import torch
@@ -186,11 +188,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     """Reduce dimensions with an autoencoder: ``transform`` gives the codes z = f(x), ``inverse_transform`` the
     reconstructions g(z).
 
-    Parameters: latent_dim (k), hidden_widths (the encoder's hidden layers, mirrored by the decoder), model
-    (ae, dae, sae, cae, vae), loss (mse, or bce for X in [0, 1]), activation, noise (dae, e.g. "gaussian:0.3"),
-    l1 (sae), contractive (cae), beta (vae), epochs, batch_size, learning_rate, validation_fraction, patience
-    (early stopping, epochs), random_state, verbose, device (where to train: auto, cpu, cuda, cuda:N, mps).
-
     Fitted attributes: ``autoencoder_`` (the torch model, on the host), ``history_``, ``n_epochs_``, ``n_features_in_``,
     ``feature_names_in_`` (for DataFrames with string column names).
     """
@@ -236,8 +233,6 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
     ``score_samples`` = −(squared reconstruction error), so higher is more normal, as in IsolationForest and
     LocalOutlierFactor; ``offset_`` is the ``contamination`` quantile of the training scores, ``decision_function``
     = score_samples − offset_ (negative for outliers), and ``predict`` gives +1 (inlier) or −1 (outlier).
-    Parameters as :class:`AutoencoderTransformer`, plus ``contamination`` (the expected fraction of outliers in
-    the training data, in (0, 0.5]).
     """
 
     _parameter_constraints: dict = {
@@ -305,3 +300,47 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
     def predict(self, X):
         """+1 for inliers, −1 for outliers."""
         return np.where(self.decision_function(X) < 0, -1, 1)
+
+
+def _parameters(*extra: tuple[str, str]) -> str:
+    """The estimators' numpydoc Parameters section; the options they share with ModelConfig and TrainConfig say
+    what those fields' help says (:func:`hourglass.options.option`), stated once."""
+    model, training = {f.name: f for f in fields(ModelConfig)}, {f.name: f for f in fields(TrainConfig)}
+
+    def helped(field) -> str:
+        return field.metadata["help"].replace(" (default %(default)s)", "").replace("%(default)s", "the default")
+
+    rows = [
+        ("latent_dim : int, default 2", "k, the size of the code z."),
+        ("hidden_widths : tuple of int, default (64,)", "The encoder's hidden layers, mirrored by the decoder."),
+        ("model : str, default 'ae'", 'A preset: "ae", "dae", "sae", "cae" or "vae".'),
+        ("loss : str, default 'mse'", '"mse", or "bce" for X in [0, 1] (the estimators do not scale X).'),
+        ("activation : str, default 'silu'", helped(model["activation"])),
+        ("noise : str or None, default None", helped(model["noise"])),
+        ("l1 : float or None, default None", helped(model["l1"])),
+        ("contractive : float or None, default None", helped(model["contractive"])),
+        ("beta : float, default 1.0", helped(model["beta"])),
+        ("epochs : int, default 100", helped(training["epochs"])),
+        ("batch_size : int, default 64", helped(training["batch_size"])),
+        ("learning_rate : float, default 3e-3", helped(training["lr"])),
+        ("validation_fraction : float, default 0.1", "The share of rows held out to choose the best epoch."),
+        ("patience : int or None, default None", helped(training["patience"])),
+        ("random_state : int, RandomState or None, default None", "Seeds the split, the weights and the shuffles."),
+        ("verbose : bool, default False", "Show training progress."),
+        ("device : str, default 'auto'", helped(training["device"])),
+        *extra,
+    ]
+    lines = ["", "Parameters", "----------"]
+    for head, text in rows:
+        lines += [head] + ["    " + line for line in textwrap.wrap(text[0].upper() + text[1:], 112)]
+    return textwrap.indent("\n".join(lines), "    ")
+
+
+AutoencoderTransformer.__doc__ = (AutoencoderTransformer.__doc__ or "").rstrip() + "\n" + _parameters()
+AutoencoderOutlierDetector.__doc__ = (
+    (AutoencoderOutlierDetector.__doc__ or "").rstrip()
+    + "\n"
+    + _parameters(
+        ("contamination : float, default 0.1", "The expected share of outliers in the training data, in (0, 0.5]."),
+    )
+)

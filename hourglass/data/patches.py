@@ -52,7 +52,26 @@ def allocate(sizes: list[tuple[int, int]], patch: int, count: int) -> np.ndarray
 
 def draw_patches(images: list[np.ndarray], patch: int, count: int, generator: torch.Generator, augment: bool = True):
     """``count`` random ``patch``×``patch`` crops of ``images`` (each float32 (C, H, W)), as rows (count, C·P·P),
-    in a random order; with ``augment``, each under a random flip and rotation by a multiple of 90°."""
+    in a random order; with ``augment``, each under a random flip and rotation by a multiple of 90°.
+
+    Parameters
+    ----------
+    images : list[ndarray]
+        Images, each (C, H, W) in [0, 1].
+    patch : int
+        P, the side of a square patch.
+    count : int
+        How many patches.
+    generator : torch.Generator
+        The draw's randomness.
+    augment : bool, optional
+        Each patch under one of the square's eight symmetries.
+
+    Returns
+    -------
+    Tensor
+        (count, C·P·P) rows.
+    """
     counts = allocate([im.shape[1:] for im in images], patch, count)
     channels = images[0].shape[0]
     out = torch.empty(int(counts.sum()), channels, patch, patch)
@@ -80,7 +99,25 @@ def draw_patches(images: list[np.ndarray], patch: int, count: int, generator: to
 @dataclass
 class PatchFeed:
     """A feed (:class:`hourglass.training.feeds.Feed`) of patches of ``images``: ``count`` per epoch, drawn afresh
-    from each epoch's generator when ``fresh``, else the one draw of ``seed`` every time (validation)."""
+    from each epoch's generator when ``fresh``, else the one draw of ``seed`` every time (validation).
+
+    Parameters
+    ----------
+    images : list[ndarray]
+        Images, each (C, H, W) in [0, 1].
+    patch : int
+        P, the side of a square patch.
+    count : int
+        How many patches.
+    seed : int
+        Seeds the fixed draw (validation).
+    fresh : bool, optional
+        Draw new patches each epoch from the trainer's generator (training); else one fixed draw.
+    digest : str, optional
+        The sha256 of the photos.
+    shard : tuple[int, int], optional
+        (rank, size): this process's share of every draw under torchrun.
+    """
 
     images: list[np.ndarray]
     patch: int
@@ -135,7 +172,29 @@ class PatchFeed:
 class PhotoPatches:
     """A folder of photos with :class:`~hourglass.data.Dataset`'s face for :func:`hourglass.workflow.train`:
     ``scaled("train")`` is a feed of fresh patches of the training images, ``scaled("val")`` (and "test") fixed
-    patches of the held-out ones. Pixels are read into [0, 1], so the scaling is none."""
+    patches of the held-out ones. Pixels are read into [0, 1], so the scaling is none.
+
+    Parameters
+    ----------
+    name : str
+        The folder's name.
+    train_images : list[ndarray]
+        The training photos, each (C, H, W) in [0, 1].
+    val_images : list[ndarray]
+        The held-out photos the validation patches come from.
+    patch : int
+        P, the side of a square patch.
+    count : int
+        How many patches.
+    seed : int
+        Seeds the draws.
+    digest : str
+        The sha256 of the photos (the resume fingerprint's).
+    held_out : list[str]
+        The held-out photos' file names.
+    source : dict, optional
+        How a checkpoint opens the same patches again.
+    """
 
     name: str
     train_images: list[np.ndarray]
@@ -191,7 +250,24 @@ def open_photos(
 ) -> PhotoPatches:
     """The photos of ``folder`` (PNG, JPEG; any sizes; grey unless one is colour, then all as colour) as
     :class:`PhotoPatches`. Refused, in one line: a folder with fewer than two images (one must be held out), an
-    image smaller than the patch, an unreadable image."""
+    image smaller than the patch, an unreadable image.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder of photos (PNG, JPEG; any sizes).
+    patch_size : int
+        P, the side of the square patches.
+    patches_per_epoch : int, optional
+        Patches drawn afresh each epoch.
+    seed : int, optional
+        Seeds which photos are held out and every draw of patches.
+
+    Returns
+    -------
+    PhotoPatches
+        The photos, behind :class:`~hourglass.data.TrainingData`'s face.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise HourglassError(f"{folder}: patches are cut from a folder of photos; this is not a folder")

@@ -170,7 +170,20 @@ class DataSpec:
 
 
 def open_data(spec: DataSpec, seed: int = 0) -> TrainingData:
-    """The data ``spec`` names, split with ``seed``, behind the :class:`TrainingData` face."""
+    """The data ``spec`` names, split with ``seed``, behind the :class:`TrainingData` face.
+
+    Parameters
+    ----------
+    spec : DataSpec
+        What to open.
+    seed : int, optional
+        Seeds the split (and the photos' held-out set and patches).
+
+    Returns
+    -------
+    TrainingData
+        The data behind one face.
+    """
     if spec.opened:
         return spec.source
     if spec.photos.patch_size is not None:
@@ -180,7 +193,20 @@ def open_data(spec: DataSpec, seed: int = 0) -> TrainingData:
 
 def dataset_of(checkpoint: Checkpoint, data: str | Path | None = None) -> TrainingData:
     """The dataset a checkpoint was trained on (the same splits), or ``data`` instead (checked against the model's
-    width)."""
+    width).
+
+    Parameters
+    ----------
+    checkpoint : Checkpoint
+        A loaded checkpoint.
+    data : str or Path, optional
+        Other data instead (checked against the model's width); None: the run's own.
+
+    Returns
+    -------
+    TrainingData
+        The run's data with its own splits, or ``data``.
+    """
     record = checkpoint.data
     seed = record.get("seed", 0)
     if record.get("photos") and data is None and Path(record.get("path", "")).is_dir():

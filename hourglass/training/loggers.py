@@ -43,7 +43,13 @@ class Logger(Callback):
 
 class CSVLogger(Logger):
     """One row per epoch in a CSV file (``path``), its columns those of the first epoch's record; rewritten
-    atomically each epoch, so a reader never sees half a row."""
+    atomically each epoch, so a reader never sees half a row.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file, one row per epoch (rewritten atomically each epoch).
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -105,7 +111,17 @@ class TensorBoardLogger(Logger):
     """Scalars each epoch (``loss/train``, ``loss/val``, ``train/<term>``, ``val/<term>``, ``lr``,
     ``samples_per_s``); every ``images_every`` epochs, for image data, a grid of validation images above their
     reconstructions; each epoch a histogram of the codes; at the end the codes of up to 1,000 validation rows in
-    the embedding projector, with the images as sprites."""
+    the embedding projector, with the images as sprites.
+
+    Parameters
+    ----------
+    log_dir : str or Path
+        Where TensorBoard's event files go.
+    images_every : int, optional
+        Log reconstructions every this many epochs.
+    projector : bool, optional
+        Write the codes for TensorBoard's embedding projector at the end.
+    """
 
     def __init__(self, log_dir: str | Path, images_every: int = 5, projector: bool = True):
         needs("tensorboard", "TensorBoardLogger")  # said before any data is read
@@ -167,9 +183,19 @@ class MLflowLogger(Logger):
     and at the end the run folder and its ONNX export as artifacts (``artifacts``) and the best epoch; the
     evaluation after training (:meth:`log_evaluation`) as metrics too.
 
-    tracking_uri: where runs go (None: MLflow's own choice, which respects ``MLFLOW_TRACKING_URI``; e.g.
-        ``sqlite:///mlflow.db`` or ``http://127.0.0.1:5000``). experiment: the experiment's name.
     Uses :class:`mlflow.MlflowClient` with the run's id throughout, so nothing depends on MLflow's active run.
+
+    Parameters
+    ----------
+    tracking_uri : str, optional
+        Where runs go (None: MLflow's own choice, which respects ``MLFLOW_TRACKING_URI``; e.g. ``sqlite:///mlflow.db``
+        or ``http://127.0.0.1:5000``). experiment: the experiment's name.
+    experiment : str, optional
+        The experiment's name.
+    run_name : str, optional
+        The run's name (None: MLflow's).
+    artifacts : bool, optional
+        Log the checkpoint and the ONNX model as artifacts.
     """
 
     def __init__(

@@ -246,8 +246,17 @@ class Trainer:
             self.module.train(training)
 
     def checkpoint(self, with_training_state: bool = True, final: bool = False) -> None:
-        """Publish the best model, the history and (unless interrupted mid-epoch) the resume state, as one snapshot;
-        callbacks add to its metadata first (``final``: the training's last snapshot)."""
+        """Publish the best model, the history and the resume state as one snapshot; callbacks add to its metadata
+        first (:meth:`Callback.on_save_checkpoint`).
+
+        Parameters
+        ----------
+        with_training_state : bool, optional
+            Write this epoch's resume state (False after Ctrl-C or divergence mid-epoch: the resume state stays at
+            the last completed epoch).
+        final : bool, optional
+            This is the training's last snapshot.
+        """
         if self.folder is None or not distributed.is_main():
             return
         metadata = dict(self.metadata)

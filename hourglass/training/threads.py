@@ -100,7 +100,13 @@ class CoreShare:
 
 class ShareCores(Callback):
     """A training that shares the machine's cores with the other hourglass trainings running on it (see the
-    module's docstring); the threads are the process's own again when it ends."""
+    module's docstring); the threads are the process's own again when it ends.
+
+    Parameters
+    ----------
+    folder : Path, optional
+        Where the trainings running on this machine register (None: the user's cache).
+    """
 
     rank_zero_only = False
 
