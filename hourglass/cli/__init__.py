@@ -60,16 +60,11 @@ def main(argv: list[str] | None = None) -> int:
 def _with_run_file(parser, args, argv: list[str]):
     """The arguments again, with the run file's (and the recorded run's) values as the defaults: a flag typed on
     the command line still wins."""
-    from ..run import base
+    from ..run import SECTIONS, base
 
     run = base(args.config, args.like)
-    defaults = {
-        **run.get("model", {}),
-        **run.get("training", {}),
-        **run.get("table", {}),
-        **run.get("photos", {}),
-        **{k: run[k] for k in ("data", "stream", "log") if k in run},
-    }
+    defaults = {k: v for section in SECTIONS for k, v in run.get(section, {}).items()}  # each field is its own flag
+    defaults.update({k: run[k] for k in ("data", "stream", "log") if k in run})
     if "out" in run and not args.like:  # a replay writes elsewhere
         defaults["out"] = run["out"]
     defaults.pop("progress", None)  # --quiet says it
