@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--out", default="bench-output/photo-variants")
     args = parser.parse_args()
+    from hourglass.data import DataSpec, PatchOptions
     from hourglass.denoising import denoise_image
     from hourglass.training.loop import TrainConfig
     from hourglass.workflow import ModelConfig, train
@@ -50,8 +51,8 @@ def main() -> None:
         tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=0, progress=False,
                          warmup_steps=50)  # fmt: skip
         started = time.perf_counter()
-        trained = train(folder, mc, tc, out=out / name.replace(" ", "-"), overwrite=True,
-                        photos={"patch_size": PATCH, "patches_per_epoch": args.patches})  # fmt: skip
+        data = DataSpec(folder, photos=PatchOptions(patch_size=PATCH, patches_per_epoch=args.patches))
+        trained = train(data, mc, tc, out=out / name.replace(" ", "-"), overwrite=True)
         seconds = time.perf_counter() - started
         model = trained.model.eval()
         psnrs, ssims, took = [], [], 0.0

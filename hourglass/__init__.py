@@ -2,14 +2,16 @@
 
     x ──f──▶ z ──g──▶ x̂        encoder f, code z (the bottleneck, dim z < dim x), decoder g
 
-Read the package in the order data flows: data → nets → models (``model(x)`` → Output) → corruptions, losses
-(``objective(output, x)`` → loss, terms) → training (``fit``, callbacks around it) → store (checkpoints) → pca,
-metrics → report → variants, workflow, use → export, service, explorer → experiments → cli.
+Read the package in the order data flows: run (what a training is) → data (every source behind one face) → nets →
+models (``model(x)`` → Output) → corruptions, penalties, losses (``objective(output, x)`` → loss, terms) →
+variants (``ModelConfig.resolve``) → training (``fit``, callbacks around it) → store (run folders, checkpoints) →
+workflow (``train(run)``, ``evaluate``) → use, sampling, denoising → export, service, explorer → experiments → cli.
+docs/architecture.md draws the layers, which ``make lint`` checks.
 """
 
 from ._version import __version__
 from .corruptions import Compose, GaussianNoise, MaskingNoise, SaltAndPepper, parse_noise
-from .data import Dataset, Scaling, load_dataset, load_digits, load_mnist
+from .data import Dataset, DataSpec, PatchOptions, Scaling, TableOptions, load_dataset, load_digits, load_mnist
 from .denoising import denoise_image
 from .errors import HourglassError, TrainingDiverged
 from .losses import (
@@ -33,6 +35,7 @@ from .nets import Architecture
 from .pca import PCABaseline
 from .penalties import ContractivePenalty, KLSparsityPenalty, L1Penalty
 from .priors import DiffusionPrior, GaussianPrior, MixturePrior, fit_prior
+from .run import Run
 from .store.checkpoint import Checkpoint, load, save
 from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, Trainer, fit
@@ -46,6 +49,7 @@ __all__ = [
     "Checkpoint",
     "Compose",
     "ContractivePenalty",
+    "DataSpec",
     "Dataset",
     "GaussianNoise",
     "History",
@@ -57,8 +61,11 @@ __all__ = [
     "Objective",
     "Output",
     "PCABaseline",
+    "PatchOptions",
+    "Run",
     "SaltAndPepper",
     "Scaling",
+    "TableOptions",
     "TrainConfig",
     "Trainer",
     "TrainingDiverged",
@@ -92,6 +99,8 @@ __all__ = [
     "create_app",
     "serve",
     "explore_file",
+    "train",
+    "evaluate",
 ]
 
 # Imported on first use, not with every CLI command: the experiments pull in matplotlib, the export the ONNX
@@ -102,6 +111,8 @@ _LAZY = {
     "create_app": "service",
     "serve": "service",
     "explore_file": "explorer",
+    "train": "workflow",
+    "evaluate": "workflow",
 }
 
 
