@@ -76,18 +76,18 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 class Output(NamedTuple):
     """What ``model(x)`` returns: the tensors every loss and penalty is a function of.
 
-    Parameters
+    Attributes
     ----------
-    decoded : ForwardRef('Tensor')
+    decoded : Tensor
         g(z), the decoder's raw output (N, D): Bernoulli logits for a sigmoid output, x̂ itself (the mean of p(x|z)) for
         a linear one; (K, N, D) when a VAE drew K codes per sample.
-    z : ForwardRef('Tensor')
+    z : Tensor
         The code (N, k); for a VAE, the draw z = μ + σ ⊙ ε that was decoded ((K, N, k) for K draws).
-    mu, log_var : ForwardRef('Tensor'), optional
+    mu, log_var : Tensor, optional
         A VAE's q(z|x) = N(μ, diag exp(log_var)), each (N, k); None for a deterministic encoder.
-    x_log_var : ForwardRef('Tensor'), optional
+    x_log_var : Tensor, optional
         Log σ² of a Gaussian p(x|z), (D,); None otherwise.
-    z_q : ForwardRef('Tensor'), optional
+    z_q : Tensor, optional
         A VQ-VAE's quantised code (N, k), the codebook entries that replaced z (the decoder saw them through the
         straight-through estimator); None otherwise.
     """

@@ -47,7 +47,7 @@ def documented_names(doc: str, section: str) -> set[str]:
         if not line.strip():
             continue
         if not line.startswith(" "):
-            if set(line) == {"-"} or line in ("Returns", "Raises", "Examples", "Notes", "Attributes"):
+            if set(line) == {"-"} or line in ("Returns", "Raises", "Examples", "Notes", "Attributes", "Parameters"):
                 break
             names.update(n.strip().lstrip("*") for n in line.split(" : ")[0].split(","))
     return names
@@ -66,8 +66,10 @@ def test_each_public_name_describes_its_parameters(name):
     wanted = {n for n in signature.parameters if n not in ("self", "cls") and not n.startswith("_")}
     if not wanted:
         return
-    assert "Parameters\n----------" in doc, f"{name}: no Parameters section"
-    missing = wanted - documented_names(doc, "Parameters")
+    named_tuple = inspect.isclass(obj) and issubclass(obj, tuple) and hasattr(obj, "_fields")
+    section = "Attributes" if named_tuple else "Parameters"
+    assert f"{section}\n----------" in doc, f"{name}: no {section} section"
+    missing = wanted - documented_names(doc, section)
     assert not missing, f"{name}: {sorted(missing)} not described"
     if inspect.isfunction(obj) and signature.return_annotation not in (inspect.Signature.empty, None, "None"):
         assert "Returns\n-------" in doc, f"{name}: no Returns section"
