@@ -108,7 +108,7 @@ class Run:
     def from_dict(cls, raw: dict, where: str = "the run", **training) -> Run:
         """A run from its dict (a run file's or a checkpoint's record), checked key by key; ``training``: fields of
         :class:`TrainConfig` that are not recorded (``progress``)."""
-        run = check(raw, where)
+        run = check(_without_none(raw), where)
         sections = {name: values(run.get(name, {})) for name in SECTIONS}
         try:
             return cls(
@@ -127,6 +127,12 @@ class Run:
             raise HourglassError(
                 f"{where}: says no data; name a dataset, a file or a folder", params=("data",)
             ) from None
+
+
+def _without_none(d: dict) -> dict:
+    """``d`` without the keys whose value is None, at every level: a run file (TOML has no null) leaves them out,
+    and None is each such field's default."""
+    return {k: _without_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
 
 
 def values(section: dict) -> dict:
@@ -239,10 +245,7 @@ def recorded(folder: str | Path) -> dict:
             params=("like",),
         )
 
-    def present(d: dict) -> dict:
-        return {k: present(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
-
-    run = present(run)
+    run = _without_none(run)
     model = run.get("model", {})
     quantised = model.get("codebook") is not None or model.get("model") == "vqvae"
     wrote_default = config.get("hourglass_version") == "0.2.0" and model.get("latent_dim") == LATENT_DIM
