@@ -2,7 +2,7 @@
 
 Model: the demo's MNIST hourglass 784-256-64-16-4 (bench/checkpoints.py). Each operation is the library call a user
 makes, from a NumPy array of rows to a NumPy array: ``hourglass.encode`` (z = f(x)), ``hourglass.reconstruct``
-(x̂ = g(f(x))), ``hourglass.use.anomaly_scores`` (x̂, then the squared error per row and its training percentile) —
+(x̂ = g(f(x))), ``hourglass.scoring.anomaly_scores`` (x̂, then the squared error per row and its training percentile) —
 batched 4,096 rows at a time, without autograd — and, as the floor users compare with, scikit-learn's PCA (k = 4,
 fitted on the training split, through ``hourglass.PCABaseline``: float64) ``transform`` and
 ``inverse_transform(transform(x))``. Medians of rounds. The last
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from checkpoints import mnist_k4  # noqa: E402
 
 import hourglass as hg  # noqa: E402
-from hourglass.use import anomaly_scores  # noqa: E402
+from hourglass.scoring import anomaly_scores  # noqa: E402
 
 
 def main() -> None:

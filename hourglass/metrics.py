@@ -37,7 +37,7 @@ def apply_model(model, method: str, x: np.ndarray) -> np.ndarray:
     (NaN > threshold is false). Those rows alone are run again by a float64 copy of the model on the host, whose
     range (1e308) no float32 input can overflow in a network of ordinary depth; the result is then float64. A row
     that overflows even there stays non-finite, for the caller to refuse or flag (:func:`finite_rows`,
-    :func:`hourglass.use.judge_scores`).
+    :func:`hourglass.scoring.judge_scores`).
     """
     from .devices import unwrap
 

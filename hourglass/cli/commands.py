@@ -53,44 +53,6 @@ def cmd_data_info(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
-    from ..run import to_toml
-    from ..training import distributed
-    from ..training.threads import ShareCores
-    from ..workflow import train
-    from .train_options import run_of
-
-    run = run_of(args)
-    if args.print_config:
-        print(to_toml(run), end="")
-        return 0
-    if args.nproc > 1 and not distributed.launched():  # start the same command in nproc processes (torchrun's way)
-        distributed.launch(args.argv, args.nproc, out=run.out)
-        return 0
-    trained = train(run, resume=args.resume, overwrite=args.overwrite, callbacks=[ShareCores()])
-    if not distributed.is_main():  # rank 0 reports for all
-        return 0
-    h = trained.history
-    for note in h.notes:
-        print(note)
-    if not h.epochs:
-        return 0
-    val = trained.validation()
-    note = {"completed": "", "early_stopped": " (stopped early)", "interrupted": " (interrupted)"}[h.stopped]
-    print(
-        f"trained {len(h.epochs)} epochs{note} in {trained.seconds:.1f}s; best epoch {h.best_epoch}, "
-        f"val loss {h.best_val_loss:.4g} ({trained.objective.reconstruction})"
-    )
-    print(
-        f"validation squared error per sample: autoencoder {val['squared_error_per_sample']:.4g}, "
-        f"PCA (k={val['k']}) {val['pca_squared_error_per_sample']:.4g}"
-    )
-    if "psnr_denoised" in val:  # what denoising did to the validation rows
-        print(f"validation PSNR: noisy {val['psnr_noisy']:.2f} dB, denoised {val['psnr_denoised']:.2f} dB")
-    print(f"saved to {run.out}  (next: hourglass evaluate {run.out})")
-    return 130 if h.stopped == "interrupted" else 0
-
-
 def cmd_evaluate(args) -> int:
     from ..workflow import evaluate
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def add_sharing_commands(sub, command, data_help: str, device_help: str) -> None:
-    """Add the subcommands to ``sub`` through ``command(parent, name, func, **kwargs)`` (the parser's helper)."""
+    """Add the subcommands to ``sub`` through ``command(parent, name, func, **kwargs)``, the parser's helper."""
     from ..demo import DEMO_EPOCHS, DEMO_PRECISION
     from ..devices import PRECISIONS
     from ..explorer import MAX_POINTS

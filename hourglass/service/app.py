@@ -27,8 +27,8 @@ from .._version import __version__
 from ..devices import resolve
 from ..errors import HourglassError
 from ..metrics import decode, encode, squared_errors
+from ..scoring import judge_scores
 from ..store import checkpoint as ckpt
-from ..use import judge_scores
 from . import contract
 from .config import ServiceConfig
 from .rows import RowReader, TooLarge, read_json

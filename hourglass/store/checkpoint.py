@@ -142,11 +142,6 @@ def _model_record(model, tensors: dict[str, torch.Tensor]) -> dict:
     }
 
 
-def history_file(epochs: list[dict]) -> dict:
-    """history.jsonl: one JSON object per epoch."""
-    return {HISTORY: "".join(json.dumps(r) + "\n" for r in epochs).encode()}
-
-
 def carried(directory: str | Path, names=(HISTORY, RESUME_WEIGHTS, RESUME_STATE)) -> dict:
     """The files ``names`` of the run's current snapshot that exist, as bytes (to carry into the next one)."""
     snapshot = runfolder.current(directory) if Path(directory).is_dir() else None
@@ -374,21 +369,6 @@ def _refuse_non_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- resume
-
-
-def history_summary(history) -> dict:
-    """The part of a training history stored in config.json: what the run computed, not how long it took (the
-    timings are in history.jsonl), so the same run replayed writes the same file."""
-    last = {
-        k: v for k, v in (history.epochs[-1] if history.epochs else {}).items() if k not in ("seconds", "samples_per_s")
-    }
-    return {
-        "epochs_run": len(history.epochs),
-        "best_epoch": history.best_epoch,
-        "best_val_loss": history.best_val_loss,
-        "stopped": history.stopped,
-        "last": last,
-    }
 
 
 def open_checkpoint(checkpoint: str | Path | Checkpoint, images: bool = False, device: str = "auto") -> Checkpoint:

@@ -16,6 +16,7 @@ from . import runfolder
 from .checkpoint import (
     FORMAT,
     FORMAT_VERSION,
+    HISTORY,
     RESUME_STATE,
     RESUME_WEIGHTS,
     _check_header,
@@ -89,3 +90,23 @@ def load_training_state(
     except (ValueError, KeyError, RuntimeError, TypeError) as e:
         raise HourglassError(f"{path}: optimizer state does not fit this model ({e})") from None
     return record
+
+
+def history_file(epochs: list[dict]) -> dict:
+    """history.jsonl: one JSON object per epoch."""
+    return {HISTORY: "".join(json.dumps(r) + "\n" for r in epochs).encode()}
+
+
+def history_summary(history) -> dict:
+    """The part of a training history stored in config.json: what the run computed, not how long it took (the
+    timings are in history.jsonl), so the same run replayed writes the same file."""
+    last = {
+        k: v for k, v in (history.epochs[-1] if history.epochs else {}).items() if k not in ("seconds", "samples_per_s")
+    }
+    return {
+        "epochs_run": len(history.epochs),
+        "best_epoch": history.best_epoch,
+        "best_val_loss": history.best_val_loss,
+        "stopped": history.stopped,
+        "last": last,
+    }

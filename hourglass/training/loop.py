@@ -39,12 +39,11 @@ from .config import (
     warmup_then_decay,
 )
 from .progress import ProgressBar
-from .step import Objective, batch_loss, evaluate_loss, optimizer_step  # noqa: F401 - part of this module's API
+from .step import Objective, StepLosses, batch_loss, first_bad_step, optimizer_step, validate
 
 # Steps between looks at the losses for NaN/Inf. Looking makes the host wait for the device, so the loop looks
 # every GUARD_EVERY steps and at each epoch's end, not after every step (see Trainer.epoch for what is guaranteed).
 GUARD_EVERY = 50
-NO_STEP = 2**62  # "no bad step" in the guard's all-reduced minimum
 
 
 def fit(
@@ -127,7 +126,7 @@ def fit(
             model, objective, train_data, val_data, config, folder, metadata or {}, callbacks, optimizer, schedule
         )
         if resume and folder is not None:
-            trainer.restore()
+            resume_state.restore(trainer)
         return trainer.train()
 
 
@@ -189,9 +188,8 @@ class Trainer:
         self.folder, self.metadata = folder, metadata
         self.optimizer = optimizer(self.module.parameters(), config)
         self.schedule = schedule
-        # torch.compile of the whole step's forward computation — the model call and the objective's arithmetic —
-        # so inductor can fuse the loss's elementwise work into its kernels, which compiling the model alone cannot
-        # (docs/benchmarks.md: where it pays).
+        # The whole step's forward computation compiled, model call and loss, so inductor can fuse the loss's
+        # elementwise work into its kernels, which compiling the model alone cannot (docs/benchmarks.md).
         self.batch_loss = torch.compile(batch_loss) if config.compile else batch_loss
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -223,11 +221,6 @@ class Trainer:
 
     def _weights(self) -> dict:
         return {k: v.detach().clone() for k, v in self.module.state_dict().items()}
-
-    def restore(self) -> None:
-        """Continue from the run folder's resume state (if it has one), after checking it is the same run
-        (:func:`hourglass.training.resume.restore`)."""
-        resume_state.restore(self)
 
     def _finished(self) -> bool:
         done = len(self.history.epochs)
@@ -262,9 +255,9 @@ class Trainer:
         metadata = dict(self.metadata)
         self.callbacks.on_save_checkpoint(self, metadata, final)
         contents = ckpt.checkpoint_files(
-            self.module, self.best_state, history=ckpt.history_summary(self.history), **metadata
+            self.module, self.best_state, history=training_state.history_summary(self.history), **metadata
         )
-        contents.update(ckpt.history_file(self.history.epochs))
+        contents.update(training_state.history_file(self.history.epochs))
         if with_training_state:
             state = {
                 "history": self.history.to_dict(),
@@ -338,14 +331,9 @@ class Trainer:
         self.model.train()
         # One process draws its noise from the generator that shuffles; several draw from one generator per rank.
         draws = self.generator if distributed.world_size() == 1 else distributed.noise_generator(config.seed, epoch)
-        # Each step's loss and terms go into one tensor per epoch, on the device: no per-step tensor outlives its
-        # step, so none pins the allocator's memory under the next steps' activations (docs/benchmarks.md).
-        # A feed may yield more batches than ⌈n / batch_size⌉ (the tensor then doubles) or fewer.
         steps, total_steps = self.steps_per_epoch, config.epochs * self.steps_per_epoch
-        losses = torch.empty(steps, device=self.device)
-        terms_table: torch.Tensor | None = None
-        sizes: list[int] = []
-        looked, lr, terms, done = 0, config.lr, {}, 0
+        losses = StepLosses(steps, self.device)
+        looked, lr, done = 0, config.lr, 0
         for i, global_batch in enumerate(self.train_data.epoch(self.generator, config.batch_size)):
             lr = self.schedule(epoch * steps + i, total_steps, config)
             for group in self.optimizer.param_groups:
@@ -355,33 +343,20 @@ class Trainer:
             loss, terms = self.batch_loss(
                 self.model, self.objective, batch, draws, training=True, precision=config.precision
             )
-            self.step(loss if weight == 1.0 else loss * weight)  # the global batch's mean, across ranks
-            if i == len(losses):
-                losses = torch.cat([losses, torch.empty_like(losses)])
-                terms_table = None if terms_table is None else torch.cat([terms_table, torch.empty_like(terms_table)])
-            losses[i] = loss.detach()
-            if terms_table is None:
-                dtype = next(iter(terms.values())).dtype if terms else torch.float32
-                terms_table = torch.empty(len(losses), len(terms), dtype=dtype, device=self.device)
-            if terms:
-                torch.stack(list(terms.values()), out=terms_table[i])
-            sizes.append(feeds.count(batch) if weight else 0)  # this rank's rows of the step
+            step_loss = loss if weight == 1.0 else loss * weight  # the global batch's mean, across ranks
+            optimizer_step(step_loss, self.optimizer, self.module, self.scaler, config.clip_grad_norm)
+            losses.add(loss, terms, feeds.count(batch) if weight else 0)  # this rank's rows of the step
             done += feeds.count(global_batch)
             if (i + 1) % GUARD_EVERY == 0:
-                self._guard(losses, looked, i + 1, epoch)
+                self._guard(losses.losses, looked, i + 1, epoch)
                 looked = i + 1
                 self.callbacks.on_step_end(self, i + 1, steps, done)
-        if not sizes:
+        taken = len(losses.sizes)
+        if not taken:
             raise HourglassError(f"the training feed gave no batch in epoch {epoch + 1}")
-        self._guard(losses, looked, len(sizes), epoch)
-        self.callbacks.on_step_end(self, len(sizes), len(sizes), done)
-        sums = {"loss": feeds.weighted_sum(losses, sizes)}  # float64, summed step by step in order
-        for j, name in enumerate(terms):
-            assert terms_table is not None  # made at the first step that had terms
-            sums[name] = feeds.weighted_sum(terms_table[:, j], sizes)
-        sums = dict(
-            zip(sums, distributed.all_sum(list(sums.values()), self.device), strict=True)
-        )  # over the ranks' shares
+        self._guard(losses.losses, looked, taken, epoch)
+        self.callbacks.on_step_end(self, taken, taken, done)
+        sums = losses.sums()  # over the ranks' shares
         val = self.validate()
         seconds = time.perf_counter() - started
         record = {
@@ -399,36 +374,16 @@ class Trainer:
             self.diverged(f"validation loss became {record['val_loss']} at epoch {epoch + 1}")
         return record
 
-    def step(self, loss: torch.Tensor) -> None:
-        """Backpropagate ``loss`` and take one optimizer step (:func:`hourglass.training.step.optimizer_step`)."""
-        optimizer_step(loss, self.optimizer, self.module, self.scaler, self.config.clip_grad_norm)
-
     def validate(self) -> dict[str, float]:
-        """The validation loss and terms; with several ranks each takes every W-th row and the sums are
-        all-reduced, so every rank sees the same numbers (and takes the same best-epoch and stopping decisions)."""
+        """The validation loss and terms, the same on every rank (:func:`~hourglass.training.step.validate`)."""
         seed, precision = self.config.seed + 1, self.config.precision
-        size = distributed.world_size()
-        if size == 1:
-            return evaluate_loss(self.model, self.objective, self.val_data, seed=seed, precision=precision)
-        mine = self.val_data.sharded(distributed.rank(), size)
-        n_mine, n = len(mine), len(self.val_data)
-        # The bare module: DDP's forward may broadcast buffers, a collective the ranks' unequal batch counts here
-        # would leave unmatched.
-        means = evaluate_loss(self.module, self.objective, mine, seed=seed, precision=precision)  # n >= W rows
-        names = sorted(means)  # the same objective, so the same names, on every rank
-        totals = distributed.all_sum([means[name] * n_mine for name in names], self.device)
-        return {name: total / n for name, total in zip(names, totals, strict=True)}
+        return validate(self.model, self.module, self.objective, self.val_data, seed, precision, self.device)
 
     def _guard(self, losses: torch.Tensor, start: int, stop: int, epoch: int) -> None:
-        """Look at the losses of steps [start, stop) (one wait for the device, and with several ranks one
-        all-reduce); stop at the first step whose loss is not finite on any rank."""
-        window = losses[start:stop]
-        bad = (~torch.isfinite(window)).nonzero()
-        mine = start + int(bad[0, 0]) if len(bad) else NO_STEP
-        first = distributed.all_min(mine, self.device)
-        if first < NO_STEP:
-            value = float(window[first - start]) if first == mine else "non-finite on another process"
-            self.diverged(f"loss became {value} at epoch {epoch + 1}, step {first + 1}")
+        """Stop at the first of steps [start, stop) whose loss is not finite on any rank."""
+        bad = first_bad_step(losses, start, stop, self.device)
+        if bad is not None:
+            self.diverged(f"loss became {bad[1]} at epoch {epoch + 1}, step {bad[0] + 1}")
 
     def diverged(self, what: str) -> None:
         """Stop with the last good weights in place, saying where. The resume state stays at the

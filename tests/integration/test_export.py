@@ -13,8 +13,9 @@ import torch
 from hourglass.errors import HourglassError
 from hourglass.export import export_onnx
 from hourglass.metrics import encode, reconstruct
+from hourglass.scoring import anomaly_scores
 from hourglass.store import checkpoint as ckpt
-from hourglass.use import anomaly_scores, samples_for
+from hourglass.use import samples_for
 
 from .test_cli import assert_one_line_error, hourglass
 

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hourglass.data import load_dataset
+from hourglass.scoring import anomaly_scores
 from hourglass.service import ServiceConfig, create_app
 from hourglass.sklearn import AutoencoderOutlierDetector, AutoencoderTransformer
 from hourglass.store import checkpoint as ckpt
-from hourglass.use import anomaly_scores
 
 from .test_priors_cli import one_line_error, run_cli
 

@@ -16,9 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hourglass.metrics import encode
+from hourglass.scoring import anomaly_scores
 from hourglass.service import ServiceConfig, create_app
 from hourglass.store import checkpoint as ckpt
-from hourglass.use import anomaly_scores, samples_for
+from hourglass.use import samples_for
 
 from .test_cli import assert_one_line_error, hourglass
 

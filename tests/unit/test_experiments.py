@@ -108,7 +108,7 @@ def test_report_is_one_offline_file_with_escaped_text(tmp_path):
 
 
 def test_lab_caches_resumes_and_retrains(tmp_path, monkeypatch):
-    import hourglass.training.loop as train_module
+    import hourglass.training.step as train_module
     from hourglass.data import load_digits
     from hourglass.experiments import QUICK, Lab
     from hourglass.workflow import ModelConfig

@@ -152,7 +152,7 @@ def test_random_config_fields_are_refused_or_harmless(checkpoint_folder, path, v
         config_path.write_text(json.dumps(config))
         load_or_refuse(folder)
         try:
-            from hourglass.use import anomaly_scores
+            from hourglass.scoring import anomaly_scores
 
             result = anomaly_scores(hg.load(folder), np.zeros((2, 6), np.float32))
             assert np.isfinite(result["scores"]).all() and np.isfinite(result["threshold"])

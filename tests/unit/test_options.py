@@ -8,8 +8,8 @@ from dataclasses import MISSING, fields
 
 import pytest
 
-from hourglass.cli.parser import build_parser
-from hourglass.cli.train_options import NOT_FLAGS, flag
+from hourglass.cli import build_parser
+from hourglass.cli.train import NOT_FLAGS, flag
 from hourglass.data import PatchOptions, TableOptions
 from hourglass.errors import HourglassError
 from hourglass.training.config import TrainConfig

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from hourglass.cli.parser import build_parser
-from hourglass.cli.train_options import run_of
+from hourglass.cli import build_parser
+from hourglass.cli.train import run_of
 from hourglass.data import DataSpec, PatchOptions, TableOptions
 from hourglass.errors import HourglassError
 from hourglass.run import Run, recorded, to_toml

@@ -10,8 +10,8 @@ from PIL import Image
 import hourglass as hg
 from hourglass import data
 from hourglass.sampling import sample_file
+from hourglass.scoring import anomaly_scores
 from hourglass.store import runfolder
-from hourglass.use import anomaly_scores
 
 
 def test_16_bit_pngs_keep_their_values(tmp_path):
