@@ -36,6 +36,7 @@ from .pca import PCABaseline
 from .penalties import ContractivePenalty, KLSparsityPenalty, L1Penalty
 from .priors import DiffusionPrior, GaussianPrior, MixturePrior, fit_prior
 from .run import Run
+from .scoring import explain
 from .store.checkpoint import Checkpoint, load, save
 from .training.callbacks import Callback
 from .training.loop import History, TrainConfig, Trainer, fit
@@ -80,6 +81,7 @@ __all__ = [
     "compare_with_pca",
     "denoise_image",
     "encode",
+    "explain",
     "fit",
     "load",
     "load_dataset",

@@ -59,3 +59,114 @@ def judge_scores(checkpoint: ckpt.Checkpoint, scores: np.ndarray, contamination:
         "is_anomaly": scores > threshold,
         "threshold": threshold,
     }
+
+
+def feature_errors(model, x: np.ndarray) -> np.ndarray:
+    """Each row's squared reconstruction error split by feature, (x_j − x̂_j)², in the model's space: (N, D) → (N, D)
+    float64. A row's parts sum to its anomaly score ‖x − x̂‖² (the error is a sum over features, so each feature's
+    part says where the row departs from what the model learned). Rows whose float32 pass overflowed are
+    reconstructed in float64 (:func:`~hourglass.metrics.apply_model`); a part that overflows even there is +∞, and
+    :func:`explanation_shares` says such a row cannot be split."""
+    x_hat = np.asarray(reconstruct(model, x), dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        parts = (np.asarray(x, dtype=np.float64) - x_hat) ** 2
+    return np.where(np.isnan(parts), np.inf, parts)
+
+
+def feature_columns(checkpoint: ckpt.Checkpoint) -> tuple[list[str], np.ndarray]:
+    """The names a user knows for the model's features — a table's columns (a one-hot category's features belong
+    to its column), else the data's feature names or x1..xD — and, for each of the D features, the index of its
+    name: ``(names, index)``."""
+    table = checkpoint.data.get("table")
+    width = checkpoint.model.architecture.n_features
+    if table:
+        names, index = list(table["columns"]), []
+        for i, column in enumerate(names):
+            index += [i] * len((table.get("one_hot") or {}).get(column, [None]))
+        if len(index) == width:
+            return names, np.asarray(index)
+    columns = checkpoint.data.get("columns") or [f"x{j + 1}" for j in range(width)]
+    return list(columns), np.arange(width)
+
+
+def check_explainable(checkpoint: ckpt.Checkpoint) -> None:
+    """Refuse, in one line, a model whose rows have no columns to explain (an image model)."""
+    if len(checkpoint.model.architecture.input_shape) == 3:
+        raise HourglassError(
+            "explain splits a row's error by its columns; an image model's error is a per-pixel map, not columns",
+            params=("explain",),
+        )
+
+
+def explain_rows(checkpoint: ckpt.Checkpoint, x: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Each row of ``x`` (in the model's space) split by the columns a user knows: ``(names, parts)``, parts
+    (N, columns) float64, each row summing to the row's anomaly score (:func:`feature_errors`, grouped by
+    :func:`feature_columns`)."""
+    check_explainable(checkpoint)
+    names, index = feature_columns(checkpoint)
+    parts = feature_errors(checkpoint.model, x)
+    grouped = np.stack([parts[:, index == c].sum(axis=1) for c in range(len(names))], axis=1)
+    return names, grouped
+
+
+def explanation_shares(parts: np.ndarray) -> np.ndarray:
+    """Each part's share of its row's error, (N, columns), rows summing to 1; NaN for a row that cannot be split
+    (its error is 0, or infinite: the reconstruction overflowed)."""
+    totals = parts.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = parts / totals
+    splittable = np.isfinite(totals) & (totals > 0)
+    return np.where(splittable, shares, np.nan)
+
+
+def top_columns(names: list[str], parts: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """The ``k`` columns with the largest parts of each row and their shares, as CSV columns ``explain_i`` and
+    ``share_i`` (i = 1..k, largest first); a row that cannot be split has empty names and NaN shares."""
+    k = min(k, len(names))
+    shares = explanation_shares(parts)
+    order = np.argsort(-np.nan_to_num(parts, nan=np.inf, posinf=np.inf), axis=1, kind="stable")[:, :k]
+    splittable = np.isfinite(shares).all(axis=1)
+    labels = np.asarray(names, dtype=object)
+    out: dict[str, np.ndarray] = {}
+    for i in range(k):
+        out[f"explain_{i + 1}"] = np.where(splittable, labels[order[:, i]], "")
+        out[f"share_{i + 1}"] = np.take_along_axis(shares, order[:, i : i + 1], axis=1)[:, 0]
+    return out
+
+
+def explain(model, x, as_frame: bool | None = None):
+    """Why each row scored as it did: its squared reconstruction error split by feature.
+
+    Parameters
+    ----------
+    model : Autoencoder, Checkpoint, str or Path
+        A model (``x`` in its space: the parts are per feature), or a run (a folder or a loaded checkpoint:
+        ``x`` in the data's own units, scaled as the run was; the parts are per column the user knows, a one-hot
+        category's added into its column).
+    x : ndarray or pandas.DataFrame
+        The rows, (N, D) (a run's table may be a DataFrame with its training columns).
+    as_frame : bool, optional
+        Return a pandas DataFrame named by column (None: when ``model`` is a run trained on a table).
+
+    Returns
+    -------
+    ndarray or pandas.DataFrame
+        (N, features): each row's parts, summing to its anomaly score (:func:`explanation_shares` turns them
+        into shares).
+    """
+    from pathlib import Path
+
+    if not isinstance(model, (ckpt.Checkpoint, str, Path)):
+        return feature_errors(model, np.asarray(x, dtype=np.float32))
+    checkpoint = model if isinstance(model, ckpt.Checkpoint) else ckpt.load(model)
+    table = checkpoint.data.get("table")
+    if table and hasattr(x, "columns"):
+        from .data.tables import TableSpec, table_to_array
+
+        x = table_to_array(x, TableSpec.from_dict(table), "the rows")[0]
+    names, parts = explain_rows(checkpoint, checkpoint.scaling.transform(np.asarray(x, dtype=np.float32)))
+    if as_frame if as_frame is not None else bool(table):
+        from .extras import needs
+
+        return needs("pandas", "explanations as a table").DataFrame(parts, columns=names)
+    return parts

@@ -293,6 +293,15 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
         X = self._validate(X, reset=False)
         return -self._reconstruction_error(X)
 
+    def feature_scores(self, X):
+        """Each row's squared reconstruction error split by feature, (n_samples, n_features): a row's parts sum to
+        −score_samples(X), and its largest part names the feature where it departs most from the training data."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            parts = (X - self._apply("reconstruct", X)) ** 2
+        return np.where(np.isnan(parts), np.inf, parts)
+
     def decision_function(self, X):
         """score_samples − offset_: negative for outliers, positive for inliers."""
         return self.score_samples(X) - self.offset_

@@ -10,6 +10,7 @@ an output that would replace an input is refused.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from .metrics import (
     reconstruction_errors,
     squared_errors,
 )
-from .scoring import anomaly_scores
+from .scoring import anomaly_scores, check_explainable, explain_rows, top_columns
 from .store import checkpoint as ckpt
 from .store.checkpoint import open_checkpoint
 from .store.files import ROWS, RowWriter, atomic_path, check_output, write_csv_block, write_rows
@@ -287,9 +288,11 @@ def score_file(
     split: str | None = None,
     device: str = "auto",
     stream: bool | None = None,
+    explain: int | str | None = None,
 ) -> dict:
-    """Write a CSV of ``data``'s rows: ID (or row number), anomaly_score, training_percentile, is_anomaly. A file
-    larger than memory (or any file with ``stream``) is read and written a block at a time.
+    """Write a CSV of ``data``'s rows: ID (or row number), anomaly_score, training_percentile, is_anomaly, and with
+    ``explain`` why: each row's error split by the columns a user knows (:func:`hourglass.scoring.explain_rows`).
+    A file larger than memory (or any file with ``stream``) is read and written a block at a time.
 
     Parameters
     ----------
@@ -308,6 +311,9 @@ def score_file(
         "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
     stream : bool, optional
         Read and write a block at a time (None: when the file is larger than a quarter of the memory).
+    explain : int or "all", optional
+        K: add each row's K columns with the largest parts of its error and their shares (``explain_1``,
+        ``share_1``, ...); "all": write every column's part to a second file, OUTPUT with ``.explain.csv``.
 
     Returns
     -------
@@ -315,7 +321,16 @@ def score_file(
         What was written and how many rows were flagged.
     """
     output = check_output(output, (".csv",), inputs=(_data_path(data),))
+    if explain is not None and explain != "all" and (isinstance(explain, bool) or not isinstance(explain, int)
+                                                     or explain < 1):  # fmt: skip
+        raise HourglassError(f'explain must be a whole number of columns >= 1 or "all", got {explain!r}',
+                             params=("explain",))  # fmt: skip
     checkpoint = open_checkpoint(checkpoint, device=device)
+    if explain is not None:
+        check_explainable(checkpoint)
+    explained = None
+    if explain == "all":
+        explained = check_output(output.with_suffix(".explain.csv"), (".csv",), inputs=(_data_path(data),))
     source = stream_of(checkpoint, data, split, stream)
     if source is None:  # the rows in memory: one block
         samples, x = samples_for(checkpoint, data, split)
@@ -331,14 +346,27 @@ def score_file(
             for i, (start, stop) in enumerate(source.blocks)
         )
     flagged, threshold, n = 0, None, 0
-    with atomic_path(output) as tmp, open(tmp, "w", newline="") as f:
+    with contextlib.ExitStack() as files:
+
+        def opened(path: Path):  # written whole, or not at all
+            return files.enter_context(open(files.enter_context(atomic_path(path)), "w", newline=""))
+
+        f, g = opened(output), opened(explained) if explained is not None else None
         for x, ids in blocks:
             r = anomaly_scores(checkpoint, x, contamination)
-            columns = {_id_column(checkpoint) or "row": ids, "anomaly_score": r["scores"],
-                       "training_percentile": r["training_percentile"], "is_anomaly": r["is_anomaly"]}  # fmt: skip
+            key = {_id_column(checkpoint) or "row": ids}
+            columns = {**key, "anomaly_score": r["scores"], "training_percentile": r["training_percentile"],
+                       "is_anomaly": r["is_anomaly"]}  # fmt: skip
+            if explain is not None:
+                names, parts = explain_rows(checkpoint, x)
+                if g is not None:
+                    write_csv_block(g, {**key, **dict(zip(names, parts.T, strict=True))}, header=n == 0)
+                else:
+                    columns.update(top_columns(names, parts, int(explain)))
             write_csv_block(f, columns, header=n == 0)
             flagged, threshold, n = flagged + int(r["is_anomaly"].sum()), r["threshold"], n + len(x)
-    return {"output": output, "n": n, "flagged": flagged, "threshold": threshold, "contamination": contamination}
+    return {"output": output, "n": n, "flagged": flagged, "threshold": threshold, "contamination": contamination,
+            "explained": explained}  # fmt: skip
 
 
 def diagram_file(checkpoint, output: str | Path) -> Path:

@@ -1,6 +1,7 @@
-"""The ``hourglass`` command: a translation. Each command parses its options, makes one library call and prints
-what came back. Library errors name parameters as the Python API does (``latent_dim``); here they are said as the
-flags that set them (``--latent-dim``), in one line, with exit status 2.
+"""The ``hourglass`` command: a translation. :func:`build_parser` states every command's options (``train``'s are
+generated from the config fields, :mod:`.train`), :func:`main` parses, makes one library call (:mod:`.commands`)
+and prints what came back. Library errors name parameters as the Python API does (``latent_dim``); here they are
+said as the flags that set them (``--latent-dim``), in one line, with exit status 2.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .commands import (
 )
 from .sharing_options import add_sharing_commands
 from .train import add_train_options, cmd_train
-from .types import positive_int, seed
+from .types import positive_int, seed, whole_or_text
 
 EXIT_USAGE = 2
 
@@ -236,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.01,
         help="expected share of anomalies: flag rows beyond this upper share of training errors (default %(default)s)",
+    )
+    sc.add_argument(
+        "--explain",
+        type=whole_or_text,
+        metavar="K|all",
+        help="why each row scored as it did: its error split by column; K adds the K largest columns and their "
+        "shares (explain_1, share_1, ...); all writes every column's part to OUTPUT.explain.csv",
     )
     n = command(
         sub,

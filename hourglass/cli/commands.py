@@ -149,11 +149,14 @@ def cmd_score(args) -> int:
         split=args.split,
         device=args.device,
         stream=args.stream,
+        explain=args.explain,
     )
     print(
         f"scored {r['n']} rows into {r['output']}: {r['flagged']} flagged as anomalies (squared reconstruction "
         f"error above {r['threshold']:.4g}, the training rows' {100 * (1 - r['contamination']):g}th percentile)"
     )
+    if r["explained"] is not None:
+        print(f"each row's error by column: {r['explained']}")
     return 0
 
 

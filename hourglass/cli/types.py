@@ -31,3 +31,11 @@ def whole_number(minimum: int):
 
 
 positive_int, seed = whole_number(1), whole_number(0)
+
+
+def whole_or_text(text: str) -> int | str:
+    """A whole number if ``text`` is one (the library checks its range and names it), else the text itself."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
