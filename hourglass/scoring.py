@@ -110,8 +110,19 @@ def explain_rows(checkpoint: ckpt.Checkpoint, x: np.ndarray) -> tuple[list[str],
 
 
 def explanation_shares(parts: np.ndarray) -> np.ndarray:
-    """Each part's share of its row's error, (N, columns), rows summing to 1; NaN for a row that cannot be split
-    (its error is 0, or infinite: the reconstruction overflowed)."""
+    """Each part's share of its row's error; a row that cannot be split (its error is 0, or infinite: the
+    reconstruction overflowed) is NaN.
+
+    Parameters
+    ----------
+    parts : ndarray
+        (N, columns) parts of each row's error (:func:`explain`, :func:`explain_rows`).
+
+    Returns
+    -------
+    ndarray
+        (N, columns) shares, each row summing to 1, or NaN.
+    """
     totals = parts.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = parts / totals
