@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint types docs docs-serve claims bench clean
+.PHONY: demo test check lint types docs docs-serve claims bench pretrained clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/contention.py
 	$(BIN)/python bench/out_of_core.py --remove
 	for recipe in conv30 hinton vae iwae; do $(BIN)/python bench/time_to_quality.py $$recipe || exit 1; done
+
+# The built-in denoisers in hourglass/pretrained/, trained again from the photos that ship in wheels (about 95
+# minutes on 2 cores; see docs/benchmarks.md).
+pretrained: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/photo_pretrain.py
 
 clean:
 	rm -rf $(VENV) demo-output claims-output claims-quick bench-output .pytest_cache site

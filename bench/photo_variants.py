@@ -60,7 +60,7 @@ def main() -> None:
             clean = grey(photo(image))
             y = noisy(clean, sigma, seed=1000 * 25 + i)  # bench/photo_denoise.py's noise
             t = time.perf_counter()
-            p, s = scores(clean, denoise_image(model, y.astype(np.float32)))
+            p, s = scores(clean, denoise_image(y.astype(np.float32), model))
             took += time.perf_counter() - t
             psnrs.append(p)
             ssims.append(s)

@@ -55,16 +55,45 @@ class GaussianNoise:
         return float(self.sigma), float(self.sigma if self.sigma_max is None else self.sigma_max)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        sigma: float | torch.Tensor = self.sigma
+        return self.with_levels(x, generator)[0]
+
+    def with_levels(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x̃, σ): the noisy batch and each row's σ, (N,) — what a model that takes its noise level is told.
+
+        Parameters
+        ----------
+        x : Tensor
+            (N, ...) the clean batch.
+        generator : torch.Generator, optional
+            The source of the σ draws and the noise (drawn on the host: the same on any device).
+
+        Returns
+        -------
+        (Tensor, Tensor)
+            x̃ of x's shape, and σ of shape (N,) on x's device.
+        """
+        sigma = torch.full((len(x),), float(self.sigma), dtype=x.dtype)
         if self.sigma_max is not None:
-            u = torch.rand((len(x),) + (1,) * (x.dim() - 1), generator=generator, dtype=x.dtype)
-            sigma = (self.sigma + (self.sigma_max - self.sigma) * u).to(x.device)
-        noisy = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
-        return noisy.clamp(0, 1) if self.clip else noisy
+            u = torch.rand((len(x),), generator=generator, dtype=x.dtype)
+            sigma = self.sigma + (self.sigma_max - self.sigma) * u
+        sigma = sigma.to(x.device)
+        spread = sigma.reshape((len(x),) + (1,) * (x.dim() - 1))
+        noisy = x + spread * torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+        return (noisy.clamp(0, 1) if self.clip else noisy), sigma
 
     def to_dict(self) -> dict:
         d = {"kind": self.kind, "sigma": self.sigma, "clip": self.clip}
         return d if self.sigma_max is None else {**d, "sigma_max": self.sigma_max}
+
+
+def with_noise_map(drawn: tuple[torch.Tensor, torch.Tensor], size: int) -> torch.Tensor:
+    """The input of a model told its noise level, from ``drawn`` = (x̃, σ) of :meth:`GaussianNoise.with_levels`:
+    each row of x̃ (N, D) followed by ``size`` copies of its σ — a map of the level at every pixel (FFDNet's M),
+    (N, D + size)."""
+    noisy, sigma = drawn
+    return torch.cat([noisy, sigma[:, None].expand(len(noisy), size)], dim=1)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from .errors import HourglassError
 from .metrics import reconstruct
 
 FCN_TILE = 256  # an fcn model's tile side: ~1.14 × the work of the image itself with FCN_OVERLAP
-FCN_OVERLAP = 16  # pixels two fcn tiles share: more than the receptive field's reach that matters (10 convs at ½)
+FCN_OVERLAP = 16  # the fewest pixels two fcn tiles share; a deeper network's share is its receptive field's reach
 TILE_BATCH = 8  # tiles per model call
 
 
@@ -64,22 +64,28 @@ def tile_plan(model, height: int, width: int, tile: int | None = None) -> tuple[
         raise HourglassError(
             f"tile must be an even number of pixels >= {2 * FCN_OVERLAP}, got {tile}", params=("tile",)
         )
-    side = min(tile or FCN_TILE, max(height, width) + 2 * FCN_OVERLAP)
-    return side + side % 2, FCN_OVERLAP
+    overlap = max(FCN_OVERLAP, 2 * (2 * len(arch.widths) + 2))  # each 3×3 conv at ½ reaches 2 pixels further
+    side = max(min(tile or FCN_TILE, max(height, width) + 2 * overlap), 2 * overlap)
+    return side + side % 2, overlap
 
 
-def denoise_image(model, image: np.ndarray, tile: int | None = None) -> np.ndarray:
+def denoise_image(image: np.ndarray, model=None, sigma=None, tile: int | None = None) -> np.ndarray:
     """The image ``model`` makes of ``image``: (H, W) grey or (H, W, C) colour, floats in [0, 1] (any dtype:
     uint8 and uint16 are read as 0–255 and 0–65535 and given back in their own dtype). A grey model cleans each
     channel of a colour image on its own; a colour model needs a colour image. Same shape and dtype out.
 
     Parameters
     ----------
-    model
-        A trained model (an :class:`~hourglass.models.Autoencoder`, :class:`~hourglass.models.VAE` or
-        :class:`~hourglass.models.VQVAE`).
     image : ndarray
         (H, W) grey or (H, W, C) colour; floats in [0, 1], or uint8 / uint16.
+    model : optional
+        None (the built-in model for the image: grey for (H, W), colour for (H, W, 3)), a built-in's name
+        ("builtin:grey", "builtin:colour"), a loaded :class:`~hourglass.store.checkpoint.Checkpoint`, or a trained
+        model (an :class:`~hourglass.models.Autoencoder`).
+    sigma : float or ndarray, optional
+        For a model told its noise level (the built-in ones): the level σ in [0, 1] units (25/255 = 0.098), or an
+        (H, W) map of levels. Higher smooths more, lower keeps more detail. None: estimated from the image
+        (:func:`estimate_sigma`). Refused outside the levels a checkpoint was trained for.
     tile : int, optional
         The side of the square tiles (fcn models); None: the model's default.
 
@@ -96,11 +102,13 @@ def denoise_image(model, image: np.ndarray, tile: int | None = None) -> np.ndarr
         raise HourglassError(f"image pixels are uint8, uint16 or floats in [0, 1]; got {array.dtype}")
     pixels = array.astype(np.float32) / (top or 1)
     planes = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)  # (C, H, W)
-    channels = model.architecture.input_shape[0]
+    net, levels = denoiser(model, planes.shape[0])
+    level_map = noise_map(net, planes, sigma, levels)
+    channels = net.architecture.input_shape[0]
     if channels == planes.shape[0]:
-        cleaned = _denoise_planes(model, planes[None], tile)[0]
+        cleaned = _denoise_planes(net, planes[None], tile, level_map)[0]
     elif channels == 1:  # a grey model: each colour channel is a grey image
-        cleaned = _denoise_planes(model, planes[:, None], tile)[:, 0]
+        cleaned = _denoise_planes(net, planes[:, None], tile, level_map)[:, 0]
     else:
         raise HourglassError(
             f"the model cleans {channels}-channel images; this one has {planes.shape[0]} channel(s)",
@@ -112,9 +120,51 @@ def denoise_image(model, image: np.ndarray, tile: int | None = None) -> np.ndarr
     return out.astype(array.dtype)
 
 
-def _denoise_planes(model, images: np.ndarray, tile: int | None) -> np.ndarray:
-    """Each of ``images`` (B, C, H, W) cleaned tile by tile: (B, C, H, W) float64."""
+def denoiser(model, channels: int, device: str = "auto"):
+    """(the model, the σ range it was trained for or None) from what :func:`denoise_image` takes as ``model``."""
+    from .pretrained import builtin_name as pick
+    from .pretrained import is_builtin, load_builtin
+    from .store.checkpoint import Checkpoint
+
+    if model is None or is_builtin(model):
+        model = load_builtin(pick(model, channels), device)
+    if isinstance(model, Checkpoint):
+        return model.model, noise_levels(model.objective)
+    if getattr(model, "architecture", None) is None:
+        raise HourglassError("model must be a trained hourglass model, a checkpoint or a built-in model's name")
+    return model, None
+
+
+def noise_map(model, planes: np.ndarray, sigma, levels: tuple[float, float] | None) -> np.ndarray | None:
+    """The (H, W) map of noise levels a model told its level is given for ``planes`` (C, H, W): ``sigma`` (a
+    number or a map), or the estimate (:func:`estimate_sigma`) brought inside ``levels``; None for any other model
+    (which refuses a ``sigma`` it cannot use only through :func:`check_sigma`)."""
+    if not model.architecture.noise_map:
+        if sigma is not None:
+            check_sigma(float(np.max(sigma)), levels)
+        return None
+    if sigma is None:
+        low, high = levels or (0.0, math.inf)
+        sigma = min(max(estimate_sigma(planes), low), high)
+    values = np.asarray(sigma, np.float64)
+    try:
+        level_map = np.broadcast_to(values, planes.shape[1:]).astype(np.float32)
+    except ValueError:
+        raise HourglassError(
+            f"sigma is a number or a map of the image's size {planes.shape[1:]}; got shape {values.shape}",
+            params=("sigma",),
+        ) from None
+    check_sigma(float(level_map.min()), levels)
+    check_sigma(float(level_map.max()), levels)
+    return level_map
+
+
+def _denoise_planes(model, images: np.ndarray, tile: int | None, level_map: np.ndarray | None = None) -> np.ndarray:
+    """Each of ``images`` (B, C, H, W) cleaned tile by tile: (B, C, H, W) float64. With ``level_map`` (H, W),
+    each tile's rows carry their part of the map after the pixels (a model told its noise level)."""
     _, c, height, width = images.shape
+    if level_map is not None:
+        images = np.concatenate([images, np.broadcast_to(level_map, (len(images), 1, height, width))], axis=1)
     side, overlap = tile_plan(model, height, width, tile)
     margin = overlap  # reflect-padding beyond every edge: border pixels are inside a tile's trusted middle too
     padded = np.pad(
@@ -134,11 +184,11 @@ def _denoise_planes(model, images: np.ndarray, tile: int | None) -> np.ndarray:
         rows = np.stack([padded[b, :, y : y + side, x : x + side] for b, y, x in batch]).reshape(len(batch), -1)
         out = reconstruct(model, rows).reshape(len(batch), c, side, side)
         for (b, y, x), tile_out in zip(batch, out, strict=True):
-            total[b, :, y : y + side, x : x + side] += tile_out * window
+            total[b, :c, y : y + side, x : x + side] += tile_out * window
     for y in tile_starts(ph, side, overlap):
         for x in tile_starts(pw, side, overlap):
             weight[y : y + side, x : x + side] += window
-    return (total / weight)[:, :, margin : margin + height, margin : margin + width]
+    return (total / weight)[:, :c, margin : margin + height, margin : margin + width]
 
 
 def estimate_sigma(image: np.ndarray) -> float:
@@ -199,18 +249,20 @@ def denoise_photos(
     """Clean the photo ``source`` (a PNG or JPEG) into ``output``, or every photo of the folder ``source`` into the
     folder ``output`` under the same names: same size, mode and bit depth. ``sigma``: the noise level, checked
     against what the model was trained for. Returns each file's estimated noise σ̂ (:func:`estimate_sigma`), the
-    megapixels and the seconds taken.
+    level the model was told, the megapixels and the seconds taken.
 
     Parameters
     ----------
     checkpoint
-        A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
+        A run folder, a loaded :class:`~hourglass.store.checkpoint.Checkpoint`, or a built-in model: None or
+        "builtin" (grey or colour, as each photo is), "builtin:grey", "builtin:colour".
     source : str or Path
         A photo (PNG, JPEG) or a folder of them.
     output : str or Path
         The cleaned photo, or a folder for a folder.
     sigma : float, optional
         The noise level in [0, 1] units, checked against the trained levels (None: estimated for each photo).
+        A model told its noise level smooths more as it rises.
     tile : int, optional
         The side of the square tiles (fcn models); None: the model's default.
     device : str, optional
@@ -219,9 +271,10 @@ def denoise_photos(
     Returns
     -------
     dict
-        Each photo written, its size, estimated level and seconds.
+        Each photo written, its size, estimated level, the level used and seconds.
     """
     from .data.photos import PHOTO_SUFFIXES, list_photos, read_photo, write_photo
+    from .pretrained import builtin_name, is_builtin, load_builtin
     from .store.checkpoint import open_checkpoint
 
     source, output = Path(source), Path(output)
@@ -238,25 +291,44 @@ def denoise_photos(
         if output.is_dir() or output.suffix.lower() not in PHOTO_SUFFIXES:
             raise HourglassError(f"{output}: the output of one photo is a .png, .jpg or .jpeg file", params=("output",))
         pairs = [(source, output)]
-    loaded = open_checkpoint(checkpoint, device=device)
-    trained_sigma = noise_levels(loaded.objective)
-    check_sigma(sigma, trained_sigma)
+    builtin = checkpoint is None or is_builtin(checkpoint)
+    if builtin:
+        builtin_name(checkpoint, 1)  # a misspelt name is refused before any photo is read
+    models: dict = {}
+
+    def model_for(channels: int):
+        key = builtin_name(checkpoint, channels) if builtin else "given"
+        if key not in models:
+            models[key] = load_builtin(key, device) if builtin else open_checkpoint(checkpoint, device=device)
+            levels = noise_levels(models[key].objective)
+            check_sigma(sigma, levels)
+        return models[key]
+
     photos = [(read_photo(src), dst) for src, dst in pairs]  # every input read (and refused) before any is written
     for photo, dst in photos:
+        model_for(photo.channels)  # and every model loaded and σ checked
         jpeg = dst.suffix.lower() in (".jpg", ".jpeg")
         if jpeg and photo.bits == 16:
             raise HourglassError(f"{dst}: JPEG holds 8 bits; a 16-bit photo is written as .png", params=("output",))
     started, done = time.perf_counter(), []
     for photo, dst in photos:
-        clean = denoise_image(loaded.model, photo.pixels.transpose(1, 2, 0), tile)
+        loaded = model_for(photo.channels)
+        levels = noise_levels(loaded.objective)
+        told = None
+        if loaded.model.architecture.noise_map:
+            low, high = levels or (0.0, math.inf)
+            told = sigma if sigma is not None else min(max(estimate_sigma(photo.pixels), low), high)
+        clean = denoise_image(photo.pixels.transpose(1, 2, 0), loaded, told if told is not None else sigma, tile)
         clean = clean[..., None] if clean.ndim == 2 else clean
         photo.format = "JPEG" if dst.suffix.lower() in (".jpg", ".jpeg") else "PNG"
         write_photo(dst, clean.transpose(2, 0, 1), photo)
-        done.append(
-            {"output": str(dst), "sigma_estimate": estimate_sigma(photo.pixels), "megapixels": photo.megapixels}
-        )
-    return {"photos": done, "seconds": time.perf_counter() - started, "trained_sigma": trained_sigma}
+        done.append({"output": str(dst), "sigma_estimate": estimate_sigma(photo.pixels), "sigma": told,
+                     "megapixels": photo.megapixels, "model": str(loaded.path) if not builtin else
+                     f"builtin:{builtin_name(checkpoint, photo.channels)}"})  # fmt: skip
+    trained = {str(k): noise_levels(m.objective) for k, m in models.items()}
+    return {"photos": done, "seconds": time.perf_counter() - started,
+            "trained_sigma": next(iter(trained.values()), None)}  # fmt: skip
 
 
-__all__ = ["blend_window", "check_sigma", "denoise_image", "denoise_photos", "estimate_sigma", "noise_levels",
-           "tile_plan", "tile_starts"]  # fmt: skip
+__all__ = ["blend_window", "check_sigma", "denoise_image", "denoise_photos", "denoiser", "estimate_sigma",
+           "noise_levels", "noise_map", "tile_plan", "tile_starts"]  # fmt: skip

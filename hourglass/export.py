@@ -145,6 +145,12 @@ def export_onnx(checkpoint, output: str | Path, part: str = "all", opset: int | 
     needs("onnxscript", "hourglass export")  # what PyTorch's exporter builds the graph with
     ort = needs("onnxruntime", "hourglass export")  # what checks it against PyTorch
     checkpoint = checkpoint if isinstance(checkpoint, ckpt.Checkpoint) else ckpt.load(checkpoint)
+    if getattr(getattr(checkpoint.model, "architecture", None), "noise_map", False):
+        raise HourglassError(
+            "this model is told its noise level as a map beside each image, which the exported graph's one input "
+            "has no place for; clean photos with hourglass denoise",
+            params=("checkpoint",),
+        )
     module = Deployed(checkpoint, part)
     inputs, outputs = PARTS[part]
     example = torch.from_numpy(sample_inputs(checkpoint, part, n=4))

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .corruptions import corruption_from_dict
+from .corruptions import corruption_from_dict, with_noise_map
 from .errors import HourglassError
 from .penalties import SPARSITY_PENALTIES, penalty_from_dict
 
@@ -173,6 +173,9 @@ class Objective:
     iw_samples : int, optional
         K > 1 trains a VAE on the importance-weighted bound with K draws per sample instead of the ELBO (the IWAE, Burda
         et al. 2016); the model is then called with ``samples=K`` (:attr:`model_options`).
+    noise_map : int, optional
+        M > 0 tells the model each row's noise level: the model input is x̃ followed by M copies of the σ its
+        Gaussian corruption drew for that row (a map with one value per pixel, FFDNet's M); 0: x̃ alone.
     """
 
     reconstruction: str = "mse"
@@ -182,6 +185,7 @@ class Objective:
     kl_warmup_epochs: int = 0
     binarize: bool = False
     iw_samples: int = 1
+    noise_map: int = 0
 
     def __post_init__(self):
         if self.reconstruction not in RECONSTRUCTIONS:
@@ -206,6 +210,12 @@ class Objective:
                 "the importance-weighted bound (iw_samples > 1) has no KL weight: it takes beta 1 "
                 "and no kl_warmup_epochs",
                 params=("iw_samples", "beta", "kl_warmup_epochs"),
+            )
+        if self.noise_map and not hasattr(self.corruption, "with_levels"):
+            raise HourglassError(
+                "a noise-level map tells the model the σ of its Gaussian noise: it needs noise gaussian:SIGMA or "
+                "gaussian:LOW-HIGH alone",
+                params=("noise_map", "noise"),
             )
         self._epoch = None
 
@@ -271,6 +281,8 @@ class Objective:
             # Uniforms drawn on the host (the same draws on any device, as every corruption's) and sent over: no
             # copy of the batch comes back from the device.
             x = (torch.rand(x.shape, generator=generator).to(x.device) < x).to(x.dtype)
+        if self.noise_map:
+            return x, with_noise_map(self.corruption.with_levels(x, generator), self.noise_map)
         return x, (self.corruption(x, generator) if self.corruption is not None else x)
 
     def __call__(
@@ -320,6 +332,7 @@ class Objective:
             "kl_warmup_epochs": self.kl_warmup_epochs,
             "binarize": self.binarize,
             "iw_samples": self.iw_samples,
+            **({"noise_map": self.noise_map} if self.noise_map else {}),
         }
 
     @classmethod

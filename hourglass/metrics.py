@@ -11,6 +11,7 @@ import copy
 import numpy as np
 import torch
 
+from .corruptions import with_noise_map
 from .devices import device_of
 from .errors import HourglassError
 from .losses import squared_error_per_sample
@@ -19,8 +20,7 @@ from .pca import PCABaseline
 
 @torch.no_grad()
 def apply_in_batches(fn, x: np.ndarray, batch_size: int = 4096, device: torch.device | str = "cpu") -> np.ndarray:
-    """``fn`` (tensor → tensor) over the rows of ``x`` in batches on ``device``; the results stacked as a float32
-    array on the host."""
+    """``fn`` (tensor → tensor) over the rows of ``x`` in batches on ``device``, stacked as float32 on the host."""
     out = [
         fn(torch.as_tensor(x[i : i + batch_size], dtype=torch.float32).to(device)).cpu().numpy()
         for i in range(0, len(x), batch_size)
@@ -262,9 +262,11 @@ def psnr(clean: np.ndarray, other: np.ndarray, data_range: float = 1.0) -> float
     return float(np.mean(10 * np.log10(data_range**2 / np.maximum(mse, 1e-12))))
 
 
-def corrupt(corruption, x: np.ndarray, seed: int = 0) -> np.ndarray:
-    """x̃ = c(x) with a generator seeded by ``seed`` (the same corrupted set for every model compared)."""
-    return corruption(torch.as_tensor(x, dtype=torch.float32), torch.Generator().manual_seed(seed)).numpy()
+def corrupt(corruption, x: np.ndarray, seed: int = 0, noise_map: int = 0) -> np.ndarray:
+    """x̃ = c(x), seeded (the same set for every model compared); with ``noise_map`` M, rows followed by M σs."""
+    rows, g = torch.as_tensor(x, dtype=torch.float32), torch.Generator().manual_seed(seed)
+    noisy = with_noise_map(corruption.with_levels(rows, g), noise_map) if noise_map else corruption(rows, g)
+    return noisy.numpy()
 
 
 def code_sparsity(z: np.ndarray) -> dict[str, float]:

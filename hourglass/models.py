@@ -56,10 +56,11 @@ class ResidualOutput(LinearOutput):
     name = "residual"
 
     def of(self, decoded: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return x - decoded
+        # x̃ is the row's first D numbers: a model told its noise level carries the level's map after them
+        return x[:, : decoded.shape[1]] - decoded
 
     def reconstructed(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return x - raw
+        return self.of(raw, x)
 
     def decoded(self, raw: torch.Tensor) -> torch.Tensor:
         raise HourglassError(
@@ -162,7 +163,11 @@ class Autoencoder(nn.Module):
         return self.head.decoded(self.decoder(z))
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """x̂ = g(f(x)) in data space, (N, D) → (N, D) (x − g(f(x)) for a residual output)."""
+        """x̂ = g(f(x)) in data space, (N, D) → (N, D) (x − g(f(x)) for a residual output). A model told its noise
+        level takes rows (N, D + H·W), each followed by its noise map; rows (N, D) alone are told σ = 0 (clean)."""
+        arch = self.architecture
+        if arch is not None and arch.noise_map and x.shape[1] == arch.n_features:
+            x = torch.cat([x, x.new_zeros(len(x), arch.input_features - arch.n_features)], dim=1)
         return self.head.reconstructed(self.decoder(self.encode(x)), x)
 
     @torch.no_grad()

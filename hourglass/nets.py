@@ -56,6 +56,9 @@ class Architecture:
         K, for a vector-quantised code (the VQ-VAE; conv only): the encoder ends in a grid of P positions (7 × 7 for
         MNIST with two stride-2 convs) of d = latent_dim / P numbers each, every d-vector to be replaced by the nearest
         of K codebook entries (:mod:`hourglass.quantizers`); None: a continuous code.
+    noise_map : bool, optional
+        The model is told its input's noise level (fcn only): each input row is the image followed by a map of its
+        noise σ, one value per pixel (H·W), which f takes as one more channel (FFDNet, Zhang et al. 2018).
     """
 
     kind: str = "mlp"
@@ -66,6 +69,7 @@ class Architecture:
     code_activation: str = "linear"
     topk: int | None = None
     codebook: int | None = None
+    noise_map: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -119,6 +123,8 @@ class Architecture:
                     f"{math.prod(self.grid)} (e.g. {64 * math.prod(self.grid)}: 64 channels), got {self.latent_dim}",
                     params=("latent_dim",),
                 )
+        if self.noise_map and self.kind != "fcn":
+            raise HourglassError("a noise-level map is an input of the fcn arch", params=("noise_map", "arch"))
         if self.codebook is not None:
             object.__setattr__(self, "codebook", _whole([self.codebook], "codebook")[0])
             if self.kind != "conv" or self.code_activation != "linear" or self.topk is not None:
@@ -153,18 +159,27 @@ class Architecture:
 
     @property
     def n_features(self) -> int:
+        """D, the numbers of one sample (its image's, not its noise map's)."""
         return math.prod(self.input_shape)
+
+    @property
+    def input_features(self) -> int:
+        """The width of one input row: D, plus H·W for the noise map of a model told its noise level."""
+        return self.n_features + (math.prod(self.input_shape[1:]) if self.noise_map else 0)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["input_shape"], d["widths"] = list(self.input_shape), list(self.widths or ())
         if self.codebook is None:  # a continuous code is recorded as it was before codebooks: old runs still resume
             del d["codebook"]
+        if not self.noise_map:  # likewise a model not told its noise level
+            del d["noise_map"]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Architecture:
-        known = {"kind", "input_shape", "widths", "latent_dim", "activation", "code_activation", "topk", "codebook"}
+        known = {"kind", "input_shape", "widths", "latent_dim", "activation", "code_activation", "topk", "codebook",
+                 "noise_map"}  # fmt: skip
         unknown = set(d) - known
         if unknown:
             raise HourglassError(f"architecture has unknown fields {sorted(unknown)}")
@@ -290,24 +305,33 @@ def conv_pair(
 
 
 def fcn_pair(
-    channels: int, widths, code_channels: int, activation: str = "silu"
+    channels: int, widths, code_channels: int, activation: str = "silu", noise_map: bool = False
 ) -> tuple[nn.Sequential, nn.Sequential]:
     """The fully convolutional hourglass: f folds each 2×2 block of pixels into channels (pixel unshuffle, Shi et
     al. 2016), then 3×3 convs of ``widths`` channels end in a code map of ``code_channels`` at half resolution; g
     mirrors it and unfolds the blocks back. Working at half resolution quarters the cost per pixel, as FFDNet does
     (Zhang et al. 2018). The code is overcomplete for a grey image at 64 channels (16 numbers per pixel): what keeps
     it from copying is the noise it is trained to remove. No layer sees a fixed size, so a model trained on 48×48
-    patches cleans a 256×256 tile (rows of any square, even size)."""
+    patches cleans a 256×256 tile (rows of any square, even size).
+
+    With ``noise_map``, each row carries one more channel after the image's, the noise level σ at every pixel: f
+    folds it with the image, so the first conv sees 4(C + 1) channels and the network is told how much to remove
+    (FFDNet's noise-level map M). g gives the image's C channels."""
     act = ACTIVATIONS[activation]
-    sizes = [4 * channels, *widths]
-    enc: list[nn.Module] = [ToImage(channels), nn.PixelUnshuffle(2)]
-    for a, b in pairwise(sizes):
+    enc: list[nn.Module] = [ToImage(channels + noise_map), nn.PixelUnshuffle(2)]
+    for a, b in pairwise([4 * (channels + noise_map), *widths]):
         enc += [nn.Conv2d(a, b, 3, padding=1), act()]
-    enc += [nn.Conv2d(sizes[-1], code_channels, 3, padding=1), ToGrid()]
-    dec: list[nn.Module] = [FromGrid(None, code_channels), nn.Conv2d(code_channels, sizes[-1], 3, padding=1), act()]
-    for i, (a, b) in enumerate(pairwise(sizes[::-1])):
-        dec += [nn.Conv2d(a, b, 3, padding=1)] + ([act()] if i < len(sizes) - 2 else [])
+    enc += [nn.Conv2d(widths[-1], code_channels, 3, padding=1), ToGrid()]
+    dec: list[nn.Module] = [FromGrid(None, code_channels), nn.Conv2d(code_channels, widths[-1], 3, padding=1), act()]
+    outs = [*widths[::-1], 4 * channels]
+    for i, (a, b) in enumerate(pairwise(outs)):
+        dec += [nn.Conv2d(a, b, 3, padding=1)] + ([act()] if i < len(outs) - 2 else [])
     dec += [nn.PixelShuffle(2), nn.Flatten()]
+    for conv in (m for m in (*enc, *dec) if isinstance(m, nn.Conv2d)):
+        # He et al. (2015)'s initialisation keeps the signal's variance through a deep stack of ReLU-like layers;
+        # PyTorch's default shrinks it layer by layer, and a deep plain stack then learns nothing for long
+        nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+        nn.init.zeros_(conv.bias)  # type: ignore[arg-type]  # every conv here has a bias
     return nn.Sequential(*enc), nn.Sequential(*dec)
 
 
@@ -350,7 +374,7 @@ def build(arch: Architecture, code_outputs: int = 1) -> tuple[nn.Module, nn.Modu
     elif arch.kind == "fcn":
         if code_outputs != 1:
             raise HourglassError("an fcn code is a feature map; a VAE needs the mlp or conv arch", params=("arch",))
-        encoder, decoder = fcn_pair(arch.input_shape[0], widths, arch.code_vector, arch.activation)
+        encoder, decoder = fcn_pair(arch.input_shape[0], widths, arch.code_vector, arch.activation, arch.noise_map)
     else:  # f(x) = W₁x + b₁, g(z) = W₂z + b₂: with squared error, PCA's subspace (Baldi & Hornik 1989)
         encoder, decoder = nn.Linear(arch.n_features, k * code_outputs), nn.Linear(k, arch.n_features)
     if code_outputs == 1:

@@ -270,8 +270,10 @@ def denoise_file(
     output = check_output(output, (".npz",), inputs=(_data_path(data),))
     checkpoint = open_checkpoint(checkpoint, images=png is not None, device=device)
     _, x = samples_for(checkpoint, data, split)
-    noisy = corrupt(corruption_for(checkpoint, noise, x), x, seed=seed)
-    denoised = reconstruct(checkpoint.model, noisy)
+    corruption, arch = corruption_for(checkpoint, noise, x), getattr(checkpoint.model, "architecture", None)
+    told = arch.input_features - arch.n_features if arch and hasattr(corruption, "with_levels") else 0  # σ's map
+    model_input = corrupt(corruption, x, seed, told)
+    noisy, denoised = model_input[:, : x.shape[1]], reconstruct(checkpoint.model, model_input)
     inv = checkpoint.scaling.inverse_transform
     with atomic_path(output) as tmp:
         np.savez(tmp, clean=inv(x), corrupted=inv(noisy), denoised=inv(denoised))

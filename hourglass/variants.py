@@ -77,6 +77,12 @@ class ModelConfig:
         Allowed(choices=(True, False)),
         "the decoder gives the noise, x̂ = x̃ − g(f(x̃)) (residual learning, as DnCNN; loss mse)",
     )
+    noise_map: bool = option(
+        False,
+        Allowed(choices=(True, False)),
+        "the model is told each input's noise level σ, as a map beside the image (FFDNet): one model for a range "
+        "of levels (noise gaussian:LOW-HIGH), turned up or down when it is used (arch fcn)",
+    )
     latent_dim: int | None = option(
         None,
         Allowed(whole=True, minimum=1, optional=True),
@@ -198,9 +204,14 @@ class ModelConfig:
                 "a residual output (x̂ = x̃ − g(f(x̃))) is a plain autoencoder's, trained with loss mse",
                 params=("residual", "loss", "model"),
             )
+        if self.noise_map and (self.arch != "fcn" or self.variational or quantised):
+            raise HourglassError(
+                "noise_map (a noise-level map beside each image) is an input of a plain fcn autoencoder (arch fcn)",
+                params=("noise_map", "arch"),
+            )
         # What is refused whatever the data (the noise, a penalty's weight, what a VAE cannot take) is refused now,
         # before any data is read: a bad option costs a second, not the loading of a large file first.
-        self.objective("bce", clip_noise=True).check_kind(self.variational)
+        self.objective("bce", clip_noise=True, noise_map=int(self.noise_map)).check_kind(self.variational)
 
     def expanded(self) -> ModelConfig:
         """This config with its preset's defaults filled in (explicit options win)."""
@@ -228,8 +239,9 @@ class ModelConfig:
         chosen = (spec.noise, spec.l1, spec.kl_sparsity, spec.topk, spec.contractive, spec.codebook)
         return any(v is not None for v in chosen)
 
-    def objective(self, loss: str, clip_noise: bool) -> Objective:
-        """The :class:`Objective` these options ask for, for the resolved reconstruction ``loss`` (bce or mse)."""
+    def objective(self, loss: str, clip_noise: bool, noise_map: int = 0) -> Objective:
+        """The :class:`Objective` these options ask for, for the resolved reconstruction ``loss`` (bce or mse), with
+        ``noise_map`` numbers of each row's noise map (H·W of the images; 0: none)."""
         spec = self.expanded()
         corruption = parse_noise(spec.noise, clip=clip_noise) if spec.noise is not None else None
         penalties: list[Any] = []
@@ -245,7 +257,9 @@ class ModelConfig:
                 penalties.append(CodebookPenalty())
         if self.variational:
             loss = "bce" if loss == "bce" else "gaussian"
-        return Objective(loss, corruption, penalties, spec.beta, spec.kl_warmup_epochs, spec.binarize, spec.iw_samples)
+        return Objective(
+            loss, corruption, penalties, spec.beta, spec.kl_warmup_epochs, spec.binarize, spec.iw_samples, noise_map
+        )
 
     def architecture(self, input_shape) -> Architecture:
         spec = self.expanded()
@@ -266,8 +280,9 @@ class ModelConfig:
             grid = grid or (input_shape[1] // 2, input_shape[2] // 2)
             latent_dim = per_position * grid[0] * grid[1]
         return Architecture(
-            spec.arch, input_shape, spec.widths, latent_dim, spec.activation, code_activation, spec.topk, spec.codebook
-        )
+            spec.arch, input_shape, spec.widths, latent_dim, spec.activation, code_activation, spec.topk, spec.codebook,
+            spec.noise_map,
+        )  # fmt: skip
 
     def resolve(
         self,
@@ -322,8 +337,9 @@ class ModelConfig:
             )
         if self.binarize and not unit:
             raise HourglassError("binarize needs data in [0, 1] (it draws x ~ Bernoulli(x))", params=("binarize",))
-        objective = self.objective(loss, clip_noise=unit if clip_noise is None else clip_noise and unit)
         arch = self.architecture(tuple(sample_shape))
+        map_size = arch.input_features - arch.n_features
+        objective = self.objective(loss, unit if clip_noise is None else clip_noise and unit, map_size)
         if require_bottleneck and arch.latent_dim >= arch.n_features and not self.overcomplete:
             raise HourglassError(
                 f"latent_dim {arch.latent_dim} is not smaller than the {arch.n_features} features of the data: the "

@@ -58,8 +58,9 @@ class TrainedModel:
             result = compare_with_pca(self.model, self.x("train"), self.x("val"))
             if self.objective.corruption is not None:
                 x_val = self.scaling.transform(self.dataset.measured_rows("val")[0])
-                noisy = corrupt(self.objective.corruption, x_val, seed=0)
-                result.update(psnr_noisy=psnr(x_val, noisy), psnr_denoised=psnr(x_val, reconstruct(self.model, noisy)))
+                noisy = corrupt(self.objective.corruption, x_val, 0, self.objective.noise_map)
+                result.update(psnr_noisy=psnr(x_val, noisy[:, : x_val.shape[1]]),
+                              psnr_denoised=psnr(x_val, reconstruct(self.model, noisy)))  # fmt: skip
             self.measured = result
         return self.measured
 
@@ -207,10 +208,10 @@ def evaluate(
     )
     extra: dict = {}
     if objective.corruption is not None:
-        noisy = corrupt(objective.corruption, x_eval, seed=0)
+        noisy = corrupt(objective.corruption, x_eval, 0, objective.noise_map)
         extra.update(
             noise=objective.corruption.to_dict(),
-            psnr_noisy=psnr(x_eval, noisy),
+            psnr_noisy=psnr(x_eval, noisy[:, : x_eval.shape[1]]),
             psnr_denoised=psnr(x_eval, reconstruct(model, noisy)),
         )
     if objective.sparse or model.architecture.topk:

@@ -252,10 +252,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="clean noisy photos (or corrupt data and denoise it)",
         description="Clean INPUT, a PNG or JPEG of any size, grey or colour, 8- or 16-bit (or a folder of "
         "them), into OUTPUT (a file, or a folder), keeping size, mode and bit depth: the model runs over "
-        "overlapping tiles blended without seams. With --corrupt, the demonstration instead: corrupt the "
-        "samples INPUT (a file, or a named dataset's split) and write clean / corrupted / denoised to an .npz.",
+        "overlapping tiles blended without seams. Without CKPT, the built-in model for each photo (grey or "
+        "colour), told the photo's estimated noise level or --sigma. With --corrupt, the demonstration instead: "
+        "corrupt the samples INPUT (a file, or a named dataset's split) and write clean / corrupted / denoised "
+        "to an .npz.",
     )
-    n.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
+    n.add_argument(
+        "checkpoint",
+        metavar="CKPT",
+        nargs="?",
+        help="a checkpoint folder, or a built-in model: builtin:grey, builtin:colour (default: builtin, chosen by "
+        "each photo)",
+    )
     n.add_argument("data", metavar="INPUT", help="a photo or a folder of photos (with --corrupt: " + data_help + ")")
     n.add_argument(
         "-o", "--output", required=True, metavar="OUTPUT", help="a photo, a folder, or with --corrupt an .npz"
@@ -265,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="S",
         help="the photos' noise level in [0, 1] units (25/255 = 0.098), checked against the levels the model "
-        "was trained for; without it, each photo's level is estimated and reported",
+        "was trained for; a model told its level (the built-in ones) smooths more as it rises; without it, each "
+        "photo's level is estimated, used and reported",
     )
     n.add_argument("--tile", type=positive_int, metavar="T", help="tile side for an fcn model (default 256)")
     n.add_argument(

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import HourglassError
+
 
 def _console():
     from rich.console import Console
@@ -168,10 +170,13 @@ def cmd_denoise(args) -> int:
         done = denoise_photos(args.checkpoint, args.data, args.output, args.sigma, args.tile, args.device)
         megapixels = sum(p["megapixels"] for p in done["photos"])
         for p in done["photos"]:
-            sigma = p["sigma_estimate"]
-            print(f"wrote {p['output']} (estimated noise σ̂ {sigma:.3f}, {255 * sigma:.1f}/255)")
+            sigma, told = p["sigma_estimate"], p["sigma"]
+            used = "" if told is None else f"; cleaned at σ {told:.3f} ({255 * told:.1f}/255) by {p['model']}"
+            print(f"wrote {p['output']} (estimated noise σ̂ {sigma:.3f}, {255 * sigma:.1f}/255{used})")
         print(f"cleaned {len(done['photos'])} photo(s), {megapixels:.2f} megapixels in {done['seconds']:.1f}s")
         return 0
+    if args.checkpoint is None:
+        raise HourglassError("--corrupt denoises with a trained run: give its checkpoint folder", params=("corrupt",))
     r = denoise_file(
         args.checkpoint,
         args.data,

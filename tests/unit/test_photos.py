@@ -33,24 +33,24 @@ def test_tiling_through_the_identity_gives_the_image_back_exactly(kind, shape):
     channels = 3 if len(shape) == 3 else 1
     model = identity_model(kind, channels)
     image = rng.random(shape, dtype=np.float32)
-    assert np.array_equal(denoise_image(model, image, tile=32 if kind == "fcn" else None), image)
+    assert np.array_equal(denoise_image(image, model, tile=32 if kind == "fcn" else None), image)
     for dtype, top in ((np.uint8, 255), (np.uint16, 65535)):
         integers = rng.integers(0, top + 1, shape).astype(dtype)
-        out = denoise_image(model, integers)
+        out = denoise_image(integers, model)
         assert out.dtype == dtype and np.array_equal(out, integers)
 
 
 def test_a_grey_model_cleans_each_colour_channel():
     image = np.random.default_rng(1).random((21, 34, 3), dtype=np.float32)
-    assert np.array_equal(denoise_image(identity_model("fcn", 1), image), image)
+    assert np.array_equal(denoise_image(image, identity_model("fcn", 1)), image)
     with pytest.raises(HourglassError, match="3-channel"):
-        denoise_image(identity_model("fcn", 3), image[..., 0])
+        denoise_image(image[..., 0], identity_model("fcn", 3))
 
 
 def test_a_constant_image_stays_constant_across_tile_seams():
     arch = Architecture("fcn", (1, 16, 16), latent_dim=256)
     model = Autoencoder(Shift(), nn.Identity(), "linear", arch)
-    out = denoise_image(model, np.full((300, 517), 0.5, np.float32), tile=64)  # many tiles, overlapping
+    out = denoise_image(np.full((300, 517), 0.5, np.float32), model, tile=64)  # many tiles, overlapping
     np.testing.assert_allclose(out, 0.75, rtol=0, atol=1e-6)
 
 
