@@ -154,8 +154,8 @@ def noise_map(model, planes: np.ndarray, sigma, levels: tuple[float, float] | No
             f"sigma is a number or a map of the image's size {planes.shape[1:]}; got shape {values.shape}",
             params=("sigma",),
         ) from None
-    check_sigma(float(level_map.min()), levels)
-    check_sigma(float(level_map.max()), levels)
+    for extreme in (float(level_map.min()), float(level_map.max())):  # a bare model's range is unknown: σ ≥ 0
+        check_sigma(extreme, levels or (0.0, math.inf))
     return level_map
 
 
@@ -236,8 +236,9 @@ def check_sigma(sigma: float | None, levels: tuple[float, float] | None) -> None
     if not low - 1e-6 <= sigma <= high + 1e-6:
         trained = f"σ = {low:g}" if low == high else f"σ in [{low:g}, {high:g}]"
         raise HourglassError(
-            f"sigma {sigma:g} is outside what the model was trained for ({trained}); train it over a range "
-            f"(noise gaussian:LOW-HIGH) that holds it",
+            f"sigma {sigma:g} ({255 * sigma:.1f}/255) is outside what the model was trained for ({trained}, "
+            f"{255 * low:.0f}–{255 * high:.0f}/255); a model trained over a range that holds it (noise "
+            f"gaussian:LOW-HIGH) takes it",
             params=("sigma",),
         )
 

@@ -103,10 +103,27 @@ def explain_rows(checkpoint: ckpt.Checkpoint, x: np.ndarray) -> tuple[list[str],
     (N, columns) float64, each row summing to the row's anomaly score (:func:`feature_errors`, grouped by
     :func:`feature_columns`)."""
     check_explainable(checkpoint)
+    return by_column(checkpoint, feature_errors(checkpoint.model, x))
+
+
+def by_column(checkpoint: ckpt.Checkpoint, parts: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Per-feature parts (N, D) added up by the columns a user knows (:func:`feature_columns`): ``(names,
+    parts)``, (N, columns)."""
     names, index = feature_columns(checkpoint)
-    parts = feature_errors(checkpoint.model, x)
-    grouped = np.stack([parts[:, index == c].sum(axis=1) for c in range(len(names))], axis=1)
-    return names, grouped
+    return names, np.stack([parts[:, index == c].sum(axis=1) for c in range(len(names))], axis=1)
+
+
+def largest_parts(names: list[str], parts: np.ndarray, k: int) -> list[list[dict]]:
+    """Each row's ``k`` columns with the largest parts of its error, largest first, as ``{"column", "share",
+    "error"}`` records; a row that cannot be split (its error 0 or infinite) has none."""
+    shares = explanation_shares(parts)
+    order = np.argsort(-parts, axis=1, kind="stable")[:, : min(k, len(names))]
+    return [
+        [{"column": names[j], "share": float(shares[i, j]), "error": float(parts[i, j])} for j in row]
+        if np.isfinite(shares[i]).all()
+        else []
+        for i, row in enumerate(order)
+    ]
 
 
 def explanation_shares(parts: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ from .._version import __version__
 from ..devices import resolve
 from ..errors import HourglassError
 from ..metrics import decode, encode, squared_errors
-from ..scoring import judge_scores
+from ..scoring import by_column, check_explainable, judge_scores, largest_parts
 from ..store import checkpoint as ckpt
 from . import contract
 from .config import ServiceConfig
@@ -92,7 +92,9 @@ def model_pass(checkpoint: ckpt.Checkpoint, device: str = "auto"):
             bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
             if len(bad):  # beyond even float64: a network whose weights no input can tame
                 raise HourglassError(f"row {bad[0] + 1}: its {what} overflows even in float64")
-        return {**out, "score": squared_errors(x_model, x_hat)}
+        with np.errstate(over="ignore", invalid="ignore"):  # each feature's part of the score (hg.explain's)
+            errors = (x_model.astype(np.float64) - x_hat) ** 2
+        return {**out, "score": squared_errors(x_model, x_hat), "errors": np.where(np.isnan(errors), np.inf, errors)}
 
     return run
 
@@ -225,10 +227,16 @@ def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig |
         summary="anomaly scores: squared reconstruction error, its training percentile, and a flag",
     )
     async def score_rows(request: Request):
-        payload, out, ids = await rows_of(request, ("rows", "contamination"))
-        contamination = payload.get("contamination", 0.01)
+        payload, out, ids = await rows_of(request, ("rows", "contamination", "explain"))
+        contamination, explain = payload.get("contamination", 0.01), payload.get("explain")
         if isinstance(contamination, bool) or not isinstance(contamination, (int, float)):
             raise HourglassError(f"contamination must be a number in (0, 1), got {contamination!r}")
+        why: dict = {}
+        if explain is not None:
+            if isinstance(explain, bool) or not isinstance(explain, int) or explain < 1:
+                raise HourglassError(f"explain must be a whole number of columns >= 1, got {explain!r}")
+            check_explainable(checkpoint)
+            why = {"explanations": largest_parts(*by_column(checkpoint, out["errors"]), explain)}
         judged = judge_scores(checkpoint, out["score"], contamination)
         return {
             "scores": np.minimum(judged["scores"], LARGEST).tolist(),
@@ -236,6 +244,7 @@ def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig |
             "is_anomaly": judged["is_anomaly"].tolist(),
             "threshold": judged["threshold"],
             "contamination": contamination,
+            **why,
             **ids,
         }
 

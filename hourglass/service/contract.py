@@ -91,6 +91,14 @@ def _row_type(reader: RowReader):
     return create_model("Row", __config__=ConfigDict(extra="forbid"), **fields)
 
 
+class ColumnPart(BaseModel):
+    """One column's part of a row's error (``/score`` with ``explain``)."""
+
+    column: str = Field(description="a column the user knows (a one-hot category's parts added into it)")
+    share: float = Field(ge=0, le=1, description="its part of the row's error, as a share")
+    error: float = Field(ge=0, description="its part: squared error in the model's space")
+
+
 def contract(reader: RowReader, latent_dim: int) -> dict[str, type[BaseModel]]:
     """The request and response models of this model's service, by the names the document gives them."""
     row = _row_type(reader)
@@ -109,6 +117,10 @@ def contract(reader: RowReader, latent_dim: int) -> dict[str, type[BaseModel]]:
             __config__=strict,
             rows=rows,
             contamination=(share, Field(0.01, description="the share of training rows flagged")),
+            explain=(
+                Annotated[int, Field(ge=1)] | None,
+                Field(None, description="also name each row's K columns with the largest parts of its error"),
+            ),
         ),
         "EncodeResponse": create_model("EncodeResponse", codes=(list[code], ...), **ids),
         "ReconstructResponse": create_model(
@@ -127,6 +139,14 @@ def contract(reader: RowReader, latent_dim: int) -> dict[str, type[BaseModel]]:
             is_anomaly=(list[bool], ...),
             threshold=(float, ...),
             contamination=(share, ...),
+            explanations=(
+                list[list[ColumnPart]] | None,
+                Field(
+                    None,
+                    description="with explain K: each row's K columns with the largest parts of its error, "
+                    "largest first (none for a row whose error is 0 or overflows)",
+                ),
+            ),  # fmt: skip
             **ids,
         ),
         "ModelInfo": ModelInfo,

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from hourglass import explain as hg_explain
 from hourglass.metrics import encode
 from hourglass.scoring import anomaly_scores
 from hourglass.service import ServiceConfig, create_app
@@ -124,6 +125,27 @@ def test_table_rows_by_column_name_in_any_order(trained, table_service):
     r = table_service.post("/score", json={"rows": [{**row, "spend": 1e39}]})
     assert r.status_code == 422 and "row 1, column 'spend' is 1e+39, beyond the range" in r.json()["detail"]
     assert table_service.get("/model").json()["feature_names"][-1] == "region=south"
+
+
+def test_score_explains_which_column_made_a_row_an_outlier(trained, table_service, digits_service):
+    frame = pd.read_csv(trained["customers.csv"]).drop(columns="customer_id").head(8)
+    pushed = frame.copy()
+    pushed["visits"] = frame["visits"] + 20 * frame["visits"].std()  # one column far out, the others as they were
+    answer = table_service.post("/score", json={"rows": pushed.to_dict("records"), "explain": 2}).json()
+    assert [row[0]["column"] for row in answer["explanations"]] == ["visits"] * len(pushed)
+    parts = hg_explain(trained["table"], pd.read_csv(trained["customers.csv"]).head(8))
+    plain = table_service.post("/score", json={"rows": frame.to_dict("records"), "explain": 5}).json()
+    for row, expected, score in zip(plain["explanations"], parts.to_numpy(), plain["scores"], strict=True):
+        assert {p["column"] for p in row} == {"spend", "visits", "basket", "region"}  # 4 columns, though K is 5
+        assert sum(p["share"] for p in row) == pytest.approx(1)
+        assert sum(p["error"] for p in row) == pytest.approx(score, rel=1e-5)
+        assert sorted(p["error"] for p in row) == pytest.approx(sorted(expected), rel=1e-4, abs=1e-9)
+    assert "explanations" not in table_service.post("/score", json={"rows": frame.head(1).to_dict("records")}).json()
+    for bad in (0, -1, 1.5, True, "3"):
+        r = table_service.post("/score", json={"rows": frame.head(1).to_dict("records"), "explain": bad})
+        assert r.status_code == 422 and "explain" in r.json()["detail"], r.text
+    r = digits_service.post("/score", json={"rows": [ROW], "explain": 3})  # an image model: a map, not columns
+    assert r.status_code == 422 and "per-pixel map, not columns" in r.json()["detail"], r.text
 
 
 def free_port() -> int:

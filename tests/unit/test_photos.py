@@ -149,3 +149,48 @@ def test_fcn_takes_any_even_square_and_residual_output_subtracts_the_decoder():
         Architecture("fcn", (1, 15, 15), latent_dim=64)
     with pytest.raises(HourglassError, match="residual"):
         ModelConfig(residual=True, loss="bce")
+
+
+class TellsTheMap(nn.Module):
+    """f(x̃ ⊕ M) = M for a grey tile: a code that is the noise map each row carries after its pixels."""
+
+    def forward(self, x):
+        return x[:, x.shape[1] // 2 :]
+
+
+def test_the_noise_map_reaches_every_pixel_through_the_tiles():
+    arch = Architecture("fcn", (1, 16, 16), latent_dim=256, noise_map=True)
+    assert arch.input_features == 2 * 256 and Architecture.from_dict(arch.to_dict()) == arch
+    assert "noise_map" not in Architecture("fcn", (1, 16, 16), latent_dim=256).to_dict()  # old records unchanged
+    # x̂ = x̃ − g(f(x̃ ⊕ M)) with g(z) = −z: the output is x̃ + M, so a black image comes back as its map
+    model = Autoencoder(TellsTheMap(), Negate(), "residual", arch)
+    level_map = np.random.default_rng(0).random((300, 517)).astype(np.float32) * 0.2
+    out = denoise_image(np.zeros((300, 517), np.float32), model, sigma=level_map, tile=64)
+    np.testing.assert_allclose(out, level_map, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(denoise_image(np.zeros((40, 50), np.float32), model, sigma=0.1), 0.1, atol=1e-6)
+    with pytest.raises(HourglassError, match="a map of the image's size"):
+        denoise_image(np.zeros((40, 50), np.float32), model, sigma=np.zeros((50, 40)))
+    with pytest.raises(HourglassError, match="sigma must be a number >= 0"):
+        denoise_image(np.zeros((40, 50), np.float32), model, sigma=-0.1)
+
+
+class Negate(nn.Module):
+    def forward(self, z):
+        return -z
+
+
+def test_an_objective_with_a_noise_map_tells_each_row_its_sigma():
+    from hourglass.losses import Objective
+
+    objective = Objective("mse", parse_noise("gaussian:0-0.2", clip=False), noise_map=64)
+    x = torch.rand(500, 3 * 64)
+    target, model_input = objective.inputs(x, torch.Generator().manual_seed(0))
+    assert torch.equal(target, x) and model_input.shape == (500, 4 * 64)
+    sigma = model_input[:, -64:]
+    assert torch.equal(sigma, sigma[:, :1].expand(-1, 64)) and sigma.min() >= 0 and sigma.max() <= 0.2
+    spread = (model_input[:, : 3 * 64] - x).std(dim=1)
+    assert torch.corrcoef(torch.stack([spread, sigma[:, 0]]))[0, 1] > 0.95  # each row's noise is the σ it is told
+    with pytest.raises(HourglassError, match="gaussian"):
+        Objective("mse", parse_noise("mask:0.2"), noise_map=64)
+    with pytest.raises(HourglassError, match="noise_map"):
+        ModelConfig(arch="conv", noise="gaussian:0-0.2", noise_map=True)
