@@ -13,7 +13,7 @@ clipped (as the literature measures). Methods, one at a time on this machine:
 PSNR and SSIM (data range 1) per photo and the means, seconds per megapixel. Also, reported without a target: the
 user's case, noise clipped to [0, 1], rounded to 8 bits and saved as JPEG at quality 90 (σ = 25, grey). With
 ``--specialist-epochs N``, the single model beside "a model trained at that one level": the built-in grey model
-trained N more epochs of 10,000 patches at each σ alone (bench/photo_sets.py's training photos).
+trained N more epochs (of ``--specialist-patches``) at each σ alone, on the training photos.
 
     .venv/bin/python bench/photo_denoise.py [--docs] [--specialist-epochs 3] [--smoke]
 
@@ -92,8 +92,9 @@ def timed(fn, *a, **k):
     return out, time.perf_counter() - started
 
 
-def specialist(builtin, sigma: float, epochs: int, out: Path):
-    """The built-in grey model trained ``epochs`` more epochs at the one level ``sigma``."""
+def specialist(builtin, sigma: float, epochs: int, patches_per_epoch: int, out: Path):
+    """The built-in grey model trained ``epochs`` more epochs of ``patches_per_epoch`` patches at the one level
+    ``sigma``."""
     import copy
 
     import torch
@@ -105,7 +106,7 @@ def specialist(builtin, sigma: float, epochs: int, out: Path):
     from hourglass.training.loop import TrainConfig, fit
 
     model = copy.deepcopy(builtin.model).float().train()
-    patches = open_photos(write_folder(out / "photos-grey", TRAIN, colour=False), 64, 10_000, seed=1)
+    patches = open_photos(write_folder(out / "photos-grey", TRAIN, colour=False), 64, patches_per_epoch, seed=1)
     objective = Objective("mse", GaussianNoise(sigma), noise_map=64 * 64)
     config = TrainConfig(epochs=epochs, batch_size=32, lr=2e-4, warmup_steps=50, seed=1, progress=False,
                          precision=fastest_precision("auto", torch.device("cpu")))  # fmt: skip
@@ -116,6 +117,7 @@ def specialist(builtin, sigma: float, epochs: int, out: Path):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--specialist-epochs", type=int, default=0, help="train a model at each σ alone (0: skip)")
+    parser.add_argument("--specialist-patches", type=int, default=4000, help="patches per specialist epoch")
     parser.add_argument("--out", default=str(ROOT / "bench-output" / "photo-denoise"))
     parser.add_argument("--docs", action="store_true", help="also write the figures into docs/figures")
     parser.add_argument("--smoke", action="store_true", help="one photo each, to check the script runs")
@@ -129,9 +131,11 @@ def main() -> None:
     models = {"grey": load_builtin("grey", "cpu"), "colour": load_builtin("colour", "cpu")}
     specialists = {}
     for s in SIGMAS if args.specialist_epochs else ():
-        specialists[s], seconds = timed(specialist, models["grey"], s / 255, args.specialist_epochs, out)
+        specialists[s], seconds = timed(
+            specialist, models["grey"], s / 255, args.specialist_epochs, args.specialist_patches, out
+        )
         print(f"specialist at σ = {s}: {seconds:.0f}s", flush=True)
-    factors = {s: tune_nl_means(s / 255) for s in SIGMAS}
+    factors = {s: 0.6 if args.smoke else tune_nl_means(s / 255) for s in SIGMAS}
     print("NL-means h/σ tuned on training crops:", factors, flush=True)
 
     rows, seconds, megapixels, shown = [], {}, {"grey": 0.0, "colour": 0.0}, {}
@@ -155,7 +159,7 @@ def main() -> None:
                 row = {"space": space, "sigma": s, "image": name, **{m: scores(clean, v) for m, v in results.items()}}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-                if s == 25 and name == evaluated[0]:
+                if s == 25 and name == (colour_evaluated if colour else evaluated)[0]:
                     shown[space] = {**results, "clean": clean}
     user_rows = []
     for i, name in enumerate(evaluated):  # the user's case: clipped, 8-bit, JPEG at quality 90, σ = 25
@@ -202,7 +206,7 @@ def main() -> None:
         "estimated_minus_told_db_sigma25": g25["hourglass_estimated"][0] - g25["hourglass"][0],
     }
     summary = {"bench": "photo_denoise", "means": means, "seconds_per_megapixel": per_mp, "user_jpeg90": user_means,
-               "levels": {k: v for k, v in levels.items() if k != "images"}, "targets": targets,
+               "levels": {k: levels[k] for k in ("image", "psnr", "total_variation")}, "targets": targets,
                "nl_means_h_over_sigma": {str(s): f for s, f in factors.items()}, "rows": rows,
                "user_rows": user_rows, "settings": vars(args)}  # fmt: skip
     (out / "results.json").write_text(json.dumps(summary, indent=1))

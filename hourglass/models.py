@@ -156,7 +156,15 @@ class Autoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = f(x): (N, D) → (N, k)."""
-        return self.encoder(x)
+        return self.encoder(self.told(x))
+
+    def told(self, x: torch.Tensor) -> torch.Tensor:
+        """The rows a model told its noise level takes, (N, D + H·W): rows (N, D) without their noise map are told
+        σ = 0 (clean); any other model's rows as they are."""
+        arch = self.architecture
+        if arch is not None and arch.noise_map and x.shape[1] == arch.n_features:
+            return torch.cat([x, x.new_zeros(len(x), arch.input_features - arch.n_features)], dim=1)
+        return x
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """x̂ = g(z) in data space: (N, k) → (N, D) (the sigmoid applied for a Bernoulli output)."""
@@ -164,10 +172,8 @@ class Autoencoder(nn.Module):
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """x̂ = g(f(x)) in data space, (N, D) → (N, D) (x − g(f(x)) for a residual output). A model told its noise
-        level takes rows (N, D + H·W), each followed by its noise map; rows (N, D) alone are told σ = 0 (clean)."""
-        arch = self.architecture
-        if arch is not None and arch.noise_map and x.shape[1] == arch.n_features:
-            x = torch.cat([x, x.new_zeros(len(x), arch.input_features - arch.n_features)], dim=1)
+        level takes rows (N, D + H·W), each followed by its noise map (:meth:`told`)."""
+        x = self.told(x)
         return self.head.reconstructed(self.decoder(self.encode(x)), x)
 
     @torch.no_grad()
