@@ -103,6 +103,7 @@ def pilot(layout: str, steps: int, images, held_out, bf16: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=250)
+    parser.add_argument("--only", help="some of the layouts, by key: default,he,bn,dilated,full")
     args = parser.parse_args()
     from hourglass.devices import native_bf16
 
@@ -112,7 +113,8 @@ def main() -> None:
     names = {"default": "half, default init", "he": "half, He init", "bn": "half, He init + batch norm",
              "dilated": "half, He init, dilated", "full": "full resolution, He init"}  # fmt: skip
     results = {}
-    for layout, name in names.items():
+    chosen = args.only.split(",") if args.only else list(names)
+    for layout, name in ((k, v) for k, v in names.items() if k in chosen):
         results[name] = pilot(layout, args.steps, images, held_out, bf16)
         r = results[name]
         error = "diverged" if r["val_error"] is None else f"{r['val_error']:.2f}"

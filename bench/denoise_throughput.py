@@ -54,7 +54,7 @@ def lean(steps: int, bf16: bool, channels_last: bool) -> float:
         inputs = torch.cat([noisy, sigma.expand(len(x), PATCH * PATCH)], dim=1)
         with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
             out = model(inputs)
-        loss = ((out.reconstruction.float() - x) ** 2).sum(1).mean()
+        loss = ((out.decoded.float() - x) ** 2).sum(1).mean()  # residual: decoded is x̃ − g(f(x̃))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ..errors import HourglassError
 
+OVER_TOLD = 1.5  # a told noise level this many times the estimate smooths no further (docs/guide/photos.md)
+
 
 def _console():
     from rich.console import Console
@@ -173,6 +175,9 @@ def cmd_denoise(args) -> int:
             sigma, told = p["sigma_estimate"], p["sigma"]
             used = "" if told is None else f"; cleaned at σ {told:.3f} ({255 * told:.1f}/255) by {p['model']}"
             print(f"wrote {p['output']} (estimated noise σ̂ {sigma:.3f}, {255 * sigma:.1f}/255{used})")
+            if told is not None and told > OVER_TOLD * max(sigma, 1e-3):
+                print(f"  note: σ is {told / max(sigma, 1e-3):.1f}× the estimated level; beyond about {OVER_TOLD}× "
+                      "the model starts to remove detail, not noise")  # fmt: skip
         print(f"cleaned {len(done['photos'])} photo(s), {megapixels:.2f} megapixels in {done['seconds']:.1f}s")
         return 0
     if args.checkpoint is None:
