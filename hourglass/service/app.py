@@ -147,7 +147,8 @@ def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig |
     batcher = Batcher(model_pass(checkpoint, config.device), config.max_rows)
     model_info = describe(checkpoint, config)
     read_rows = RowReader(checkpoint, config.max_rows)
-    models = contract.contract(read_rows, checkpoint.model.architecture.latent_dim)
+    arch = checkpoint.model.architecture
+    models = contract.contract(read_rows, arch.latent_dim, explainable=len(arch.input_shape) != 3)
 
     async def lifespan(app):
         task = asyncio.create_task(batcher.serve_forever())
@@ -233,8 +234,10 @@ def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig |
             raise HourglassError(f"contamination must be a number in (0, 1), got {contamination!r}")
         why: dict = {}
         if explain is not None:
-            if isinstance(explain, bool) or not isinstance(explain, int) or explain < 1:
+            whole = isinstance(explain, int) or (isinstance(explain, float) and explain.is_integer())  # JSON's 3.0 too
+            if isinstance(explain, bool) or not whole or explain < 1:
                 raise HourglassError(f"explain must be a whole number of columns >= 1, got {explain!r}")
+            explain = int(explain)
             check_explainable(checkpoint)
             why = {"explanations": largest_parts(*by_column(checkpoint, out["errors"]), explain)}
         judged = judge_scores(checkpoint, out["score"], contamination)

@@ -99,8 +99,9 @@ class ColumnPart(BaseModel):
     error: float = Field(ge=0, description="its part: squared error in the model's space")
 
 
-def contract(reader: RowReader, latent_dim: int) -> dict[str, type[BaseModel]]:
-    """The request and response models of this model's service, by the names the document gives them."""
+def contract(reader: RowReader, latent_dim: int, explainable: bool = True) -> dict[str, type[BaseModel]]:
+    """The request and response models of this model's service, by the names the document gives them (``explain``
+    only where rows have columns to name: not for an image model)."""
     row = _row_type(reader)
     rows: Any = (Annotated[list[row], Field(min_length=1, max_length=reader.max_rows)], ...)  # type: ignore[valid-type]
     strict = ConfigDict(extra="forbid")
@@ -110,6 +111,14 @@ def contract(reader: RowReader, latent_dim: int) -> dict[str, type[BaseModel]]:
     code = Annotated[list[float], Field(min_length=latent_dim, max_length=latent_dim)]
     data_row = Annotated[list[float], Field(min_length=reader.width, max_length=reader.width)]
     share = Annotated[float, Field(gt=0, lt=1)]
+    explain: dict[str, Any] = {}
+    explanations: dict[str, Any] = {}
+    if explainable:
+        k = Field(None, description="also name each row's K columns with the largest parts of its error")
+        explain = {"explain": (Annotated[int, Field(ge=1)] | None, k)}
+        parts = Field(None, description="with explain K: each row's K columns with the largest parts of its error, "
+                      "largest first (none for a row whose error is 0 or overflows)")  # fmt: skip
+        explanations = {"explanations": (list[list[ColumnPart]] | None, parts)}
     return {
         "RowsRequest": create_model("RowsRequest", __config__=strict, rows=rows),
         "ScoreRequest": create_model(
@@ -117,10 +126,7 @@ def contract(reader: RowReader, latent_dim: int) -> dict[str, type[BaseModel]]:
             __config__=strict,
             rows=rows,
             contamination=(share, Field(0.01, description="the share of training rows flagged")),
-            explain=(
-                Annotated[int, Field(ge=1)] | None,
-                Field(None, description="also name each row's K columns with the largest parts of its error"),
-            ),
+            **explain,
         ),
         "EncodeResponse": create_model("EncodeResponse", codes=(list[code], ...), **ids),
         "ReconstructResponse": create_model(
@@ -139,14 +145,7 @@ def contract(reader: RowReader, latent_dim: int) -> dict[str, type[BaseModel]]:
             is_anomaly=(list[bool], ...),
             threshold=(float, ...),
             contamination=(share, ...),
-            explanations=(
-                list[list[ColumnPart]] | None,
-                Field(
-                    None,
-                    description="with explain K: each row's K columns with the largest parts of its error, "
-                    "largest first (none for a row whose error is 0 or overflows)",
-                ),
-            ),  # fmt: skip
+            **explanations,
             **ids,
         ),
         "ModelInfo": ModelInfo,
