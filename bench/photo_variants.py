@@ -19,7 +19,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from photo_denoise import EVAL, PATCH, TRAIN, grey, noisy, photo, scores, write_folder
+from photo_denoise import noisy, scores
+from photo_sets import EVAL, SKIMAGE_TRAIN, grey, photo, write_folder
+
+PATCH = 48
+TRAIN = SKIMAGE_TRAIN  # the eleven scikit-image photos these variants were first measured on
 
 VARIANTS = {
     "conv": {"arch": "conv", "latent_dim": 256},
