@@ -313,22 +313,20 @@ def denoise_photos(
             raise HourglassError(f"{dst}: JPEG holds 8 bits; a 16-bit photo is written as .png", params=("output",))
     started, done = time.perf_counter(), []
     for photo, dst in photos:
-        loaded = model_for(photo.channels)
-        levels = noise_levels(loaded.objective)
+        loaded, estimate = model_for(photo.channels), estimate_sigma(photo.pixels)
         told = None
-        if loaded.model.architecture.noise_map:
-            low, high = levels or (0.0, math.inf)
-            told = sigma if sigma is not None else min(max(estimate_sigma(photo.pixels), low), high)
+        if loaded.model.architecture.noise_map:  # the level it is told: stated, or the estimate within its range
+            low, high = noise_levels(loaded.objective) or (0.0, math.inf)
+            told = sigma if sigma is not None else min(max(estimate, low), high)
         clean = denoise_image(photo.pixels.transpose(1, 2, 0), loaded, told if told is not None else sigma, tile)
         clean = clean[..., None] if clean.ndim == 2 else clean
         photo.format = "JPEG" if dst.suffix.lower() in (".jpg", ".jpeg") else "PNG"
         write_photo(dst, clean.transpose(2, 0, 1), photo)
-        done.append({"output": str(dst), "sigma_estimate": estimate_sigma(photo.pixels), "sigma": told,
+        done.append({"output": str(dst), "sigma_estimate": estimate, "sigma": told,
                      "megapixels": photo.megapixels, "model": str(loaded.path) if not builtin else
                      f"builtin:{builtin_name(checkpoint, photo.channels)}"})  # fmt: skip
-    trained = {str(k): noise_levels(m.objective) for k, m in models.items()}
-    return {"photos": done, "seconds": time.perf_counter() - started,
-            "trained_sigma": next(iter(trained.values()), None)}  # fmt: skip
+    trained = [noise_levels(m.objective) for m in models.values()]
+    return {"photos": done, "seconds": time.perf_counter() - started, "trained_sigma": trained[0] if trained else None}
 
 
 __all__ = ["blend_window", "check_sigma", "denoise_image", "denoise_photos", "denoiser", "estimate_sigma",

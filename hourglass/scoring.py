@@ -61,13 +61,14 @@ def judge_scores(checkpoint: ckpt.Checkpoint, scores: np.ndarray, contamination:
     }
 
 
-def feature_errors(model, x: np.ndarray) -> np.ndarray:
+def feature_errors(model, x: np.ndarray, x_hat: np.ndarray | None = None) -> np.ndarray:
     """Each row's squared reconstruction error split by feature, (x_j − x̂_j)², in the model's space: (N, D) → (N, D)
     float64. A row's parts sum to its anomaly score ‖x − x̂‖² (the error is a sum over features, so each feature's
     part says where the row departs from what the model learned). Rows whose float32 pass overflowed are
     reconstructed in float64 (:func:`~hourglass.metrics.apply_model`); a part that overflows even there is +∞, and
-    :func:`explanation_shares` says such a row cannot be split."""
-    x_hat = np.asarray(reconstruct(model, x), dtype=np.float64)
+    :func:`explanation_shares` says such a row cannot be split. ``x_hat``: the reconstruction, where the caller
+    has it already."""
+    x_hat = np.asarray(reconstruct(model, x) if x_hat is None else x_hat, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         parts = (np.asarray(x, dtype=np.float64) - x_hat) ** 2
     return np.where(np.isnan(parts), np.inf, parts)

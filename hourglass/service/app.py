@@ -27,7 +27,7 @@ from .._version import __version__
 from ..devices import resolve
 from ..errors import HourglassError
 from ..metrics import decode, encode, squared_errors
-from ..scoring import by_column, check_explainable, judge_scores, largest_parts
+from ..scoring import by_column, check_explainable, feature_errors, judge_scores, largest_parts
 from ..store import checkpoint as ckpt
 from . import contract
 from .config import ServiceConfig
@@ -92,9 +92,8 @@ def model_pass(checkpoint: ckpt.Checkpoint, device: str = "auto"):
             bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
             if len(bad):  # beyond even float64: a network whose weights no input can tame
                 raise HourglassError(f"row {bad[0] + 1}: its {what} overflows even in float64")
-        with np.errstate(over="ignore", invalid="ignore"):  # each feature's part of the score (hg.explain's)
-            errors = (x_model.astype(np.float64) - x_hat) ** 2
-        return {**out, "score": squared_errors(x_model, x_hat), "errors": np.where(np.isnan(errors), np.inf, errors)}
+        # x and x̂ in the model's space ride along (views, no copies), for an explanation asked of some rows
+        return {**out, "score": squared_errors(x_model, x_hat), "x_model": x_model, "x_hat": x_hat}
 
     return run
 
@@ -239,7 +238,8 @@ def create_app(checkpoint: str | Path | ckpt.Checkpoint, config: ServiceConfig |
                 raise HourglassError(f"explain must be a whole number of columns >= 1, got {explain!r}")
             explain = int(explain)
             check_explainable(checkpoint)
-            why = {"explanations": largest_parts(*by_column(checkpoint, out["errors"]), explain)}
+            parts = feature_errors(checkpoint.model, out["x_model"], out["x_hat"])  # hg.explain's parts
+            why = {"explanations": largest_parts(*by_column(checkpoint, parts), explain)}
         judged = judge_scores(checkpoint, out["score"], contamination)
         return {
             "scores": np.minimum(judged["scores"], LARGEST).tolist(),
