@@ -355,12 +355,13 @@ def score_file(
 
         f, g = opened(output), opened(explained) if explained is not None else None
         for x, ids in blocks:
-            r = anomaly_scores(checkpoint, x, contamination)
+            x_hat = reconstruct(checkpoint.model, x)  # once, for the scores and their parts
+            r = anomaly_scores(checkpoint, x, contamination, x_hat)
             key = {_id_column(checkpoint) or "row": ids}
             columns = {**key, "anomaly_score": r["scores"], "training_percentile": r["training_percentile"],
                        "is_anomaly": r["is_anomaly"]}  # fmt: skip
             if explain is not None:
-                names, parts = explain_rows(checkpoint, x)
+                names, parts = explain_rows(checkpoint, x, x_hat)
                 if g is not None:
                     write_csv_block(g, {**key, **dict(zip(names, parts.T, strict=True))}, header=n == 0)
                 else:

