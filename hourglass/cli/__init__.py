@@ -12,6 +12,7 @@ import re
 import sys
 
 from ..errors import HourglassError
+from ..maps import MAP_KINDS
 from ..training import distributed
 from .commands import (
     cmd_data_fetch,
@@ -244,6 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K|all",
         help="why each row scored as it did: its error split by column; K adds the K largest columns and their "
         "shares (explain_1, share_1, ...); all writes every column's part to OUTPUT.explain.csv",
+    )
+    sc.add_argument(
+        "--maps",
+        metavar="DIR",
+        help="where in each image its error lies: write NAME.npy (the map's values) and NAME.png (a heat map over "
+        "the image) into DIR; DATA may then be photos of any size a model trained on photo patches tiles",
+    )
+    sc.add_argument(
+        "--map-kind",
+        choices=MAP_KINDS,
+        default=MAP_KINDS[0],
+        help="ssim: 1 - SSIM, the structural map (Bergmann et al. 2019); squared: the squared error at each pixel, "
+        "summing to the image's score (default %(default)s)",
     )
     n = command(
         sub,

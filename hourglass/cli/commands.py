@@ -145,6 +145,8 @@ def cmd_reconstruct(args) -> int:
 def cmd_score(args) -> int:
     from ..use import score_file
 
+    if args.maps is not None:
+        return _score_images(args)
     r = score_file(
         args.checkpoint,
         args.data,
@@ -161,6 +163,22 @@ def cmd_score(args) -> int:
     )
     if r["explained"] is not None:
         print(f"each row's error by column: {r['explained']}")
+    return 0
+
+
+def _score_images(args) -> int:
+    from ..maps import score_images
+
+    if args.explain is not None:
+        raise HourglassError("explain splits a table row's error by column; an image's is its map (maps)",
+                             params=("explain", "maps"))  # fmt: skip
+    r = score_images(args.checkpoint, args.data, args.output, args.maps, kind=args.map_kind,
+                     contamination=args.contamination, split=args.split, device=args.device)  # fmt: skip
+    print(
+        f"scored {r['n']} images into {r['output']}: {r['flagged']} flagged as anomalies (squared reconstruction "
+        f"error above {r['threshold']:.4g}, the training rows' {100 * (1 - r['contamination']):g}th percentile); "
+        f"their {r['kind']} maps in {r['maps']}"
+    )
     return 0
 
 
