@@ -54,7 +54,7 @@ def tile_plan(model, height: int, width: int, tile: int | None = None) -> tuple[
     half."""
     arch = getattr(model, "architecture", None)
     if arch is None or len(arch.input_shape) != 3 or arch.input_shape[1] != arch.input_shape[2]:
-        raise HourglassError("denoising whole images needs a model trained on square images (patches of photos)")
+        raise HourglassError("whole images of any size need a model trained on square images (patches of photos)")
     if arch.kind != "fcn":
         return arch.input_shape[1], arch.input_shape[1] // 2
     if tile is not None and (tile < 2 * FCN_OVERLAP or tile % 2):
