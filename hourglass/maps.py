@@ -41,18 +41,43 @@ SATURATES = {"ssim": 1.0, "squared": 0.0625}  # full colour: SSIM 0, or a pixel 
 
 
 def squared_error_map(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
-    """Σ_c (x − x̂)² at each pixel: (B, C, H, W) twice → (B, H, W) float64, each map summing to its image's
-    squared reconstruction error."""
+    """Σ_c (x − x̂)² at each pixel.
+
+    Parameters
+    ----------
+    x, x_hat : ndarray
+        Images and their reconstructions, (B, C, H, W), in the model's space.
+
+    Returns
+    -------
+    ndarray
+        (B, H, W) float64, each map summing to its image's squared reconstruction error.
+    """
     return ((np.asarray(x, np.float64) - np.asarray(x_hat, np.float64)) ** 2).sum(axis=1)
 
 
 def ssim_map(x: np.ndarray, x_hat: np.ndarray, data_range: float = 1.0, window: int = 11, sigma: float = 1.5):
-    """1 − SSIM(x, x̂) at each pixel, averaged over channels: (B, C, H, W) twice → (B, H, W) float64 in [0, 2]
-    (0 where the two agree).
+    """1 − SSIM(x, x̂) at each pixel, averaged over channels.
 
     SSIM = (2 μ_x μ_x̂ + c₁)(2 σ_xx̂ + c₂) / ((μ_x² + μ_x̂² + c₁)(σ_x² + σ_x̂² + c₂)), local statistics under a
     Gaussian window of ``window`` pixels and standard deviation ``sigma``, c₁ = (0.01 L)², c₂ = (0.03 L)², L =
     ``data_range`` (Wang et al. 2004, eq. 13 and §III-C). Edges are mirrored, so the map has the image's size.
+
+    Parameters
+    ----------
+    x, x_hat : ndarray
+        Images and their reconstructions, (B, C, H, W).
+    data_range : float, optional
+        L, the span of the pixel values (1 for [0, 1]).
+    window : int, optional
+        The Gaussian window's side, in pixels (odd; shrunk to fit a small image).
+    sigma : float, optional
+        The window's standard deviation, in pixels.
+
+    Returns
+    -------
+    ndarray
+        (B, H, W) float64 in [0, 2]: 0 where the two agree.
     """
     a, b = (torch.as_tensor(np.asarray(v, np.float64)) for v in (x, x_hat))
     channels, height, width = a.shape[1:]
@@ -74,16 +99,43 @@ def ssim_map(x: np.ndarray, x_hat: np.ndarray, data_range: float = 1.0, window: 
 
 
 def anomaly_map(x: np.ndarray, x_hat: np.ndarray, kind: str = MAP_KINDS[0]) -> np.ndarray:
-    """The ``kind`` map (:data:`MAP_KINDS`) of images ``x`` against their reconstructions: (B, C, H, W) twice →
-    (B, H, W)."""
+    """The ``kind`` map of images against their reconstructions.
+
+    Parameters
+    ----------
+    x, x_hat : ndarray
+        Images and their reconstructions, (B, C, H, W), in the model's space.
+    kind : str, optional
+        "ssim" (:func:`ssim_map`, the default) or "squared" (:func:`squared_error_map`): :data:`MAP_KINDS`.
+
+    Returns
+    -------
+    ndarray
+        (B, H, W) float64 maps.
+    """
     if kind not in MAP_KINDS:
         raise HourglassError(f"map kind must be one of {', '.join(MAP_KINDS)}, got {kind!r}", params=("map_kind",))
     return squared_error_map(x, x_hat) if kind == "squared" else ssim_map(x, x_hat)
 
 
 def heat_map(image: np.ndarray, values: np.ndarray, saturates: float) -> np.ndarray:
-    """``values`` (H, W) as colour laid over ``image`` (C, H, W) in [0, 1]: (H, W, 3) uint8. The colour (matplotlib's
-    inferno) grows more opaque with the value, full at ``saturates``, so normal regions show the image itself."""
+    """A map as colour laid over its image: the colour (matplotlib's inferno) grows more opaque with the value, full
+    at ``saturates``, so normal regions show the image itself.
+
+    Parameters
+    ----------
+    image : ndarray
+        (C, H, W) in [0, 1] (colour is shown grey).
+    values : ndarray
+        (H, W), the map.
+    saturates : float
+        The value at which the colour is full (:data:`SATURATES`).
+
+    Returns
+    -------
+    ndarray
+        (H, W, 3) uint8 RGB.
+    """
     from .extras import needs
 
     colormaps = needs("matplotlib", "anomaly maps' heat maps").colormaps
@@ -122,6 +174,10 @@ def score_images(
         "ssim" (the default: structural, 1 − SSIM) or "squared" (Σ_c (x − x̂)²): :data:`MAP_KINDS`.
     contamination : float, optional
         The expected share of anomalies (:func:`hourglass.scoring.judge_scores`).
+    split : str, optional
+        Which split of a named dataset (default test).
+    device : str, optional
+        "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
 
     Returns
     -------

@@ -49,9 +49,23 @@ def blend_window(tile: int, overlap: int) -> np.ndarray:
 
 
 def tile_plan(model, height: int, width: int, tile: int | None = None) -> tuple[int, int]:
-    """(tile side, overlap) for ``model`` on an image of ``height`` × ``width``: an fcn takes ``tile`` (default
-    :data:`FCN_TILE`, shrunk to the image), any other arch exactly the patches it was trained on, overlapping by
-    half."""
+    """The tiles ``model`` sees an image in: an fcn takes ``tile`` (default :data:`FCN_TILE`, shrunk to the image),
+    any other arch exactly the patches it was trained on, overlapping by half.
+
+    Parameters
+    ----------
+    model
+        A trained model of square images (its ``architecture.input_shape`` is (C, P, P)).
+    height, width : int
+        The image's size, in pixels.
+    tile : int, optional
+        An fcn model's tile side (even, at least twice :data:`FCN_OVERLAP`); None: the default.
+
+    Returns
+    -------
+    tuple of int
+        (tile side, overlap), in pixels.
+    """
     arch = getattr(model, "architecture", None)
     if arch is None or len(arch.input_shape) != 3 or arch.input_shape[1] != arch.input_shape[2]:
         raise HourglassError("whole images of any size need a model trained on square images (patches of photos)")
@@ -69,9 +83,26 @@ def tile_plan(model, height: int, width: int, tile: int | None = None) -> tuple[
 def reconstruct_tiled(
     model, images: np.ndarray, tile: int | None = None, level_map: np.ndarray | None = None
 ) -> np.ndarray:
-    """x̂ of each of ``images`` (B, C, H, W), any size, made tile by tile (:func:`tile_plan`) and blended without
-    seams (:func:`blend_window`): (B, C, H, W) float64. With ``level_map`` (H, W), each tile's rows carry their part
-    of the map after the pixels (a model told its noise level)."""
+    """x̂ of each of ``images``, any size, made tile by tile (:func:`tile_plan`) and blended without seams
+    (:func:`blend_window`).
+
+    Parameters
+    ----------
+    model
+        A trained model of square images.
+    images : ndarray
+        (B, C, H, W) in the model's space (photos: [0, 1]).
+    tile : int, optional
+        An fcn model's tile side; None: the default.
+    level_map : ndarray, optional
+        (H, W) noise levels, for a model told its noise level: each tile's rows carry their part of the map after
+        the pixels.
+
+    Returns
+    -------
+    ndarray
+        (B, C, H, W) float64 reconstructions.
+    """
     _, c, height, width = images.shape
     if level_map is not None:
         images = np.concatenate([images, np.broadcast_to(level_map, (len(images), 1, height, width))], axis=1)
