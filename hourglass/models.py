@@ -18,7 +18,7 @@ from torch import nn
 
 from .errors import HourglassError
 from .nets import Architecture, build, init_seed
-from .quantizers import VectorQuantizer, straight_through
+from .quantizers import FiniteScalarQuantizer, VectorQuantizer
 
 
 class LinearOutput:
@@ -289,7 +289,8 @@ class VAE(Autoencoder):
 
 class VQVAE(Autoencoder):
     """The vector-quantised autoencoder (van den Oord et al. 2017): x ─f─▶ z ─q─▶ z_q ─g─▶ x̂, z_q the nearest
-    codebook entries (:class:`~hourglass.quantizers.VectorQuantizer`), gradients passed straight through q.
+    codebook entries (:class:`~hourglass.quantizers.VectorQuantizer`), or z rounded to a grid of levels
+    (:class:`~hourglass.quantizers.FiniteScalarQuantizer`), gradients passed straight through q.
 
     ``encode`` gives the continuous code z = f(x), the grid before quantisation (what a prior is fitted to);
     ``decode`` quantises, then decodes: any code, a prior's draw too, is decoded as the nearest entries.
@@ -300,8 +301,8 @@ class VQVAE(Autoencoder):
         Maps (N, D) to the grid of continuous codes (N, k).
     decoder
         Maps the quantised grid (N, k) to (N, D).
-    quantizer : VectorQuantizer
-        The codebook (:class:`~hourglass.quantizers.VectorQuantizer`).
+    quantizer : VectorQuantizer or FiniteScalarQuantizer
+        q: the codebook, or the levels (:mod:`hourglass.quantizers`).
     output : str, optional
         What turns g's raw output into x̂: "linear" or "sigmoid".
     architecture
@@ -310,7 +311,9 @@ class VQVAE(Autoencoder):
 
     kind = "vqvae"
 
-    def __init__(self, encoder, decoder, quantizer: VectorQuantizer, output: str = "linear", architecture=None):
+    def __init__(
+        self, encoder, decoder, quantizer: VectorQuantizer | FiniteScalarQuantizer, output="linear", architecture=None
+    ):
         super().__init__(encoder, decoder, output, architecture)
         self.quantizer = quantizer
 
@@ -322,7 +325,11 @@ class VQVAE(Autoencoder):
             raise HourglassError("a VQ-VAE needs a codebook size (codebook)", params=("codebook",))
         with init_seed(seed):
             encoder, decoder = build(arch)
-            quantizer = VectorQuantizer(arch.codebook, arch.code_vector, ema=ema, dead_below=0.1 if restart else 0)
+            quantizer: VectorQuantizer | FiniteScalarQuantizer = (
+                FiniteScalarQuantizer(arch.levels)
+                if arch.levels
+                else VectorQuantizer(arch.codebook, arch.code_vector, ema=ema, dead_below=0.1 if restart else 0)
+            )
         return cls(encoder, decoder, quantizer, output, arch)
 
     def options(self) -> dict:
@@ -331,10 +338,14 @@ class VQVAE(Autoencoder):
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Output:
         z = self.encoder(x)
         z_q = self.quantizer(z, generator)
-        return Output(self.decoder(straight_through(z, z_q)), z, z_q=z_q)
+        return Output(self.decoder(self.quantizer.decoder_input(z, z_q)), z, z_q=z_q)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return super().decode(self.quantizer.quantize(z))
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """x̂ = g(q(f(x))): the code quantised, as in training and as :meth:`decode` does."""
+        return self.head.reconstructed(self.decoder(self.quantizer.quantize(self.encode(x))), x)
 
 
 MODEL_KINDS: dict[str, type[Autoencoder]] = {Autoencoder.kind: Autoencoder, VAE.kind: VAE, VQVAE.kind: VQVAE}

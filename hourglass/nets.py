@@ -56,6 +56,9 @@ class Architecture:
         K, for a vector-quantised code (the VQ-VAE; conv only): the encoder ends in a grid of P positions (7 × 7 for
         MNIST with two stride-2 convs) of d = latent_dim / P numbers each, every d-vector to be replaced by the nearest
         of K codebook entries (:mod:`hourglass.quantizers`); None: a continuous code.
+    levels : tuple[int, ...], optional
+        Finite scalar quantisation (:class:`~hourglass.quantizers.FiniteScalarQuantizer`): the levels of the d numbers
+        at a grid position, d = len(levels); the codebook is their product.
     noise_map : bool, optional
         The model is told its input's noise level (fcn only): each input row is the image followed by a map of its
         noise σ, one value per pixel (H·W), which f takes as one more channel (FFDNet, Zhang et al. 2018).
@@ -70,6 +73,7 @@ class Architecture:
     topk: int | None = None
     codebook: int | None = None
     noise_map: bool = False
+    levels: tuple[int, ...] | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -140,6 +144,13 @@ class Architecture:
                     f"and the codebook at least 2 entries",
                     params=("latent_dim", "codebook"),
                 )
+        if self.levels is not None:
+            object.__setattr__(self, "levels", _whole(self.levels, "levels"))
+            if self.codebook != math.prod(self.levels) or self.code_vector != len(self.levels):
+                raise HourglassError(f"fsq levels {list(self.levels)} need {len(self.levels)} numbers at each "
+                                     f"position and codebook {math.prod(self.levels)}; got latent_dim "
+                                     f"{self.latent_dim}, codebook {self.codebook}",
+                                     params=("quantizer", "latent_dim"))  # fmt: skip
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -174,12 +185,15 @@ class Architecture:
             del d["codebook"]
         if not self.noise_map:  # likewise a model not told its noise level
             del d["noise_map"]
+        d["levels"] = list(self.levels or ())
+        if not self.levels:  # and a model without finite scalar quantisation
+            del d["levels"]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Architecture:
         known = {"kind", "input_shape", "widths", "latent_dim", "activation", "code_activation", "topk", "codebook",
-                 "noise_map"}  # fmt: skip
+                 "noise_map", "levels"}  # fmt: skip
         unknown = set(d) - known
         if unknown:
             raise HourglassError(f"architecture has unknown fields {sorted(unknown)}")

@@ -1,4 +1,5 @@
-"""Vector quantisation: the discrete code of the VQ-VAE (van den Oord et al. 2017), a layer between f and g.
+"""Quantisers: the discrete code of the VQ-VAE (van den Oord et al. 2017), a layer q between f and g — a learned
+codebook (:class:`VectorQuantizer`), or finite scalar quantisation (:class:`FiniteScalarQuantizer`).
 
 The encoder's output is a grid of P vectors of d numbers (a code of k = P·d, stored position by position); each
 vector is replaced by the nearest of K codebook entries. Every formula is written once, here:
@@ -17,10 +18,17 @@ vector is replaced by the nearest of K codebook entries. Every formula is writte
   et al. 2021, SoundStream §3.3);
 - the codebook's perplexity exp(−Σ_j p_j log p_j), p_j the share of vectors assigned to entry j: K if all are used
   evenly, 1 if one is.
+
+Finite scalar quantisation (Mentzer et al. 2023, "Finite Scalar Quantization: VQ-VAE Made Simple", §3) needs no
+codebook: each of the d numbers of a grid position is bounded, ⌊L/2⌋ tanh(z) (shifted by half a level when L is
+even), and rounded to one of its L integer levels; the code is the product of the levels' grids, Π L_i implicit
+entries. Rounding passes gradients straight through (the bound's own gradient is kept), so there is no commitment
+loss, no codebook to update and nothing to collapse.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -87,6 +95,14 @@ class VectorQuantizer(nn.Module):
         """The nearest entries, no update: (N, P·d) → (N, P·d)."""
         return self.codebook[self.indices(z)].reshape(z.shape).to(z.dtype)
 
+    def decoder_input(self, z: torch.Tensor, z_q: torch.Tensor) -> torch.Tensor:
+        """What g receives: z_q forward, the gradient passed straight through to z (ibid., §3.1)."""
+        return straight_through(z, z_q)
+
+    def codes(self, indices: torch.Tensor) -> torch.Tensor:
+        """The entries of each index: (N, P) long → (N, P·d)."""
+        return self.codebook[indices].reshape(len(indices), -1)
+
     def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The quantised code (N, P·d); in training mode, the codebook's moving averages (with ``ema``), the counts
         and the restarts are updated from this batch (``generator`` picks the restarted entries' new vectors)."""
@@ -121,6 +137,77 @@ class VectorQuantizer(nn.Module):
         self.counts[which] = 1.0
         if self.ema:
             self.sums[which] = flat[rows]
+
+
+def parse_levels(spec: str) -> tuple[int, ...]:
+    """The levels of a quantiser spec "fsq:L1,L2,...": each a whole number ≥ 2 (e.g. "fsq:8,5,5,5", 1,000 codes)."""
+    kind, _, levels = str(spec).partition(":")
+    try:
+        values = tuple(int(v) for v in levels.split(","))
+    except ValueError:
+        values = ()
+    if kind != "fsq" or not values or min(values) < 2:
+        raise HourglassError(
+            f"quantizer must be vq or fsq:L1,L2,... (levels, each at least 2; e.g. fsq:8,5,5,5), got {spec!r}",
+            params=("quantizer",),
+        )
+    return values
+
+
+class FiniteScalarQuantizer(nn.Module):
+    """Finite scalar quantisation: (N, P·d) codes → (N, P·d), each of the d numbers at each of the P positions
+    bounded and rounded to one of its ``levels`` (Mentzer et al. 2023), scaled into [−1, 1].
+
+    It answers as :class:`VectorQuantizer` does — ``forward``, ``quantize``, ``indices`` (an index in
+    [0, Π L_i) per position), ``entries`` — with no state to learn: ``ema`` and ``dead_below`` are off.
+    """
+
+    ema = False
+    dead_below = 0.0
+    level_counts: torch.Tensor  # (d,): L_i, as floats
+    basis: torch.Tensor  # (d,): Π_{j<i} L_j, each digit's place in an index
+
+    def __init__(self, levels: tuple[int, ...]):
+        super().__init__()
+        self.levels, self.dim, self.entries = tuple(levels), len(levels), math.prod(levels)
+        basis = [math.prod(levels[:i]) for i in range(len(levels))]
+        self.register_buffer("level_counts", torch.tensor(levels, dtype=torch.float32), persistent=False)
+        self.register_buffer("basis", torch.tensor(basis, dtype=torch.long), persistent=False)
+
+    def bound(self, v: torch.Tensor) -> torch.Tensor:
+        """Each number into (−L/2, L/2), so that rounding gives exactly L integers: (M, d) → (M, d)."""
+        half = (self.level_counts - 1) * (1 + 1e-3) / 2
+        offset = torch.where(self.level_counts % 2 == 0, 0.5, 0.0)
+        shift = torch.atanh(offset / half)
+        return torch.tanh(v + shift) * half - offset
+
+    def rounded(self, z: torch.Tensor) -> torch.Tensor:
+        """The integer level of each number, −⌊L/2⌋ … ⌈L/2⌉ − 1, rounding passed straight through: (M, d)."""
+        b = self.bound(z.reshape(-1, self.dim).float())
+        return straight_through(b, torch.round(b))
+
+    def quantize(self, z: torch.Tensor) -> torch.Tensor:
+        """The quantised code, levels scaled by ⌊L/2⌋ into [−1, 1]: (N, P·d) → (N, P·d)."""
+        return (self.rounded(z) / torch.floor(self.level_counts / 2)).reshape(z.shape).to(z.dtype)
+
+    def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The quantised code (N, P·d), differentiable through the bound (``generator``: unused)."""
+        return self.quantize(z)
+
+    def decoder_input(self, z: torch.Tensor, z_q: torch.Tensor) -> torch.Tensor:
+        """What g receives: z_q itself, whose gradient already passes the rounding straight through."""
+        return z_q
+
+    def indices(self, z: torch.Tensor) -> torch.Tensor:
+        """Each position's code as one index, Σ_i digit_i Π_{j<i} L_j: (N, P·d) → (N, P) long."""
+        digits = torch.round(self.bound(z.reshape(-1, self.dim).float())) + torch.floor(self.level_counts / 2)
+        return (digits.long() * self.basis).sum(1).reshape(len(z), -1)
+
+    def codes(self, indices: torch.Tensor) -> torch.Tensor:
+        """The quantised code of each index, the inverse of :meth:`indices`: (N, P) long → (N, P·d)."""
+        digits = (indices.unsqueeze(-1) // self.basis) % self.level_counts.long()
+        half = torch.floor(self.level_counts / 2)
+        return ((digits - half) / half).reshape(len(indices), -1)
 
 
 def _quantised(out, kind: str) -> torch.Tensor:

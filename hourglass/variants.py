@@ -8,6 +8,7 @@ corruption plus penalties plus a likelihood, never a type switch repeated throug
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -18,6 +19,7 @@ from .models import VAE, VQVAE, Autoencoder
 from .nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS, Architecture
 from .options import Allowed, check, documented, option, rules
 from .penalties import CodebookPenalty, CommitmentPenalty, ContractivePenalty, KLSparsityPenalty, L1Penalty
+from .quantizers import parse_levels
 
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -176,6 +178,13 @@ class ModelConfig:
     codebook_restart: bool = option(
         True, Allowed(choices=(True, False)), "vqvae: restart codebook entries nobody uses (default %(default)s)"
     )
+    quantizer: str | None = option(
+        None,
+        help="the discrete code: vq (a learned codebook; vqvae's default) or fsq:L1,...,Ld (finite scalar "
+        "quantisation: d numbers at each grid position, each rounded to one of its L levels; Π L codes)",
+        metavar="Q",
+        validate=lambda q: None if q == "vq" else parse_levels(q),
+    )
 
     def __post_init__(self):
         check(self)
@@ -185,8 +194,12 @@ class ModelConfig:
                     f"{option_name} is an option of the VAE (model vae), not of model {self.model}",
                     params=(option_name, "model"),
                 )
-        quantised = self.codebook is not None or PRESETS[self.model].get("codebook") is not None
+        fsq = self.quantizer not in (None, "vq")
+        quantised = self.codebook is not None or PRESETS[self.model].get("codebook") is not None or fsq
         for option_name, neutral in VQ_OPTIONS.items():
+            if fsq and (getattr(self, option_name) != neutral or self.codebook is not None):
+                drop = "codebook" if self.codebook else option_name
+                raise HourglassError(f"fsq has no codebook to set: drop {drop}", params=("quantizer", drop))
             if getattr(self, option_name) != neutral and not quantised:
                 raise HourglassError(
                     f"{option_name} is an option of a vector-quantised code (model vqvae, or codebook K)",
@@ -222,6 +235,8 @@ class ModelConfig:
         for name, value in preset.items():
             if getattr(spec, name) is None:
                 setattr(spec, name, value)
+        if spec.quantizer not in (None, "vq"):  # its implicit codebook: every combination of the levels
+            spec.codebook = math.prod(parse_levels(spec.quantizer))
         if spec.codebook is not None and spec.arch == "mlp":  # a grid of codes to quantise needs the conv pair
             spec.arch = "conv"
         return spec
@@ -251,7 +266,7 @@ class ModelConfig:
             penalties.append(KLSparsityPenalty(spec.kl_sparsity, spec.sparsity_target))
         if spec.contractive is not None:
             penalties.append(ContractivePenalty(spec.contractive, spec.contractive_estimator, spec.probes))
-        if spec.codebook is not None:
+        if spec.codebook is not None and spec.quantizer in (None, "vq"):
             penalties.append(CommitmentPenalty(spec.commitment))
             if not spec.codebook_ema:
                 penalties.append(CodebookPenalty())
@@ -274,14 +289,17 @@ class ModelConfig:
             else "linear"
         )
         latent_dim = spec.latent_dim if spec.latent_dim is not None else LATENT_DIM
-        per_position = VQ_CODE_VECTOR if spec.codebook is not None else FCN_CODE_CHANNELS if spec.arch == "fcn" else 0
+        levels = parse_levels(spec.quantizer) if spec.quantizer not in (None, "vq") else None
+        per_position = (
+            len(levels) if levels else VQ_CODE_VECTOR if spec.codebook else FCN_CODE_CHANNELS * (spec.arch == "fcn")
+        )
         if per_position and spec.latent_dim is None:  # not given: so many numbers at each position of the code map
             grid = Architecture("conv", input_shape, spec.widths).grid if spec.arch == "conv" else None
             grid = grid or (input_shape[1] // 2, input_shape[2] // 2)
             latent_dim = per_position * grid[0] * grid[1]
         return Architecture(
             spec.arch, input_shape, spec.widths, latent_dim, spec.activation, code_activation, spec.topk, spec.codebook,
-            spec.noise_map,
+            spec.noise_map, levels,
         )  # fmt: skip
 
     def resolve(
@@ -375,6 +393,7 @@ def variant_name(model, objective: Objective) -> str:
         ("sae", objective.sparse or bool(arch is not None and arch.topk)),
         ("cae", objective.contractive),
         ("vae", getattr(model, "variational", False)),
-        ("vqvae", bool(arch is not None and arch.codebook)),
+        ("vqvae", bool(arch is not None and arch.codebook and not arch.levels)),
+        ("fsq", bool(arch is not None and arch.levels)),
     ]
     return "+".join(name for name, present in parts if present) or "ae"

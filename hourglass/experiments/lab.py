@@ -248,6 +248,8 @@ def _model_record(config: ModelConfig) -> dict:
     if config.expanded().codebook is None:
         for option in ("codebook", *VQ_OPTIONS):
             record.pop(option, None)
+    if config.quantizer is None:  # likewise the quantiser's kind, before there was more than one
+        record.pop("quantizer", None)
     return record
 
 

@@ -1,0 +1,35 @@
+"""`hourglass train DATA --quantizer fsq:L1,...` as a user types it: a finite-scalar-quantised model trains,
+records its levels, evaluates with its codes' usage, draws samples; a bad spec is one line."""
+
+import json
+
+from hourglass.store import checkpoint as ckpt
+
+from .test_cli import assert_one_line_error, hourglass
+
+
+def test_an_fsq_model_trains_evaluates_and_samples_from_the_command_line(tmp_path):
+    run = tmp_path / "fsq"
+    hourglass("train", "digits", "--quantizer", "fsq:5,5,3", "--widths", "8", "--epochs", "20", "--seed", "0",
+              "--out", run)  # fmt: skip
+    model = ckpt.load(run).model
+    assert model.architecture.levels == (5, 5, 3) and model.architecture.codebook == 75
+    done = hourglass("evaluate", run, "--json")
+    usage = json.loads(done.stdout.strip().splitlines()[-1])
+    assert usage["codebook_entries"] == 75 and usage["codebook_used"] >= 10
+    hourglass("sample", run, "-o", tmp_path / "draws.npy", "-n", "8")
+    assert (tmp_path / "draws.npy").exists()
+
+
+def test_a_bad_quantizer_is_one_line(tmp_path):
+    assert_one_line_error(
+        hourglass("train", "digits", "--quantizer", "fsq:5,1", "--out", tmp_path / "r", check=False),
+        "--quantizer",
+        "each at least 2",
+    )
+    assert_one_line_error(
+        hourglass("train", "digits", "--quantizer", "fsq:5,5", "--codebook", "30", "--out", tmp_path / "r",
+                  check=False),
+        "drop --codebook",
+    )  # fmt: skip
+    assert not (tmp_path / "r").exists()
