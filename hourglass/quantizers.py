@@ -100,7 +100,7 @@ class VectorQuantizer(nn.Module):
         return straight_through(z, z_q)
 
     def codes(self, indices: torch.Tensor) -> torch.Tensor:
-        """The entries of each index: (N, P) long → (N, P·d)."""
+        """The entries of each index, a code that quantises to them: (N, P) long → (N, P·d)."""
         return self.codebook[indices].reshape(len(indices), -1)
 
     def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -204,10 +204,13 @@ class FiniteScalarQuantizer(nn.Module):
         return (digits.long() * self.basis).sum(1).reshape(len(z), -1)
 
     def codes(self, indices: torch.Tensor) -> torch.Tensor:
-        """The quantised code of each index, the inverse of :meth:`indices`: (N, P) long → (N, P·d)."""
+        """A code z whose quantisation has these indices (the bound's pre-image of each level), so that a grid
+        drawn by a prior decodes as an encoded one does: (N, P) long → (N, P·d)."""
         digits = (indices.unsqueeze(-1) // self.basis) % self.level_counts.long()
-        half = torch.floor(self.level_counts / 2)
-        return ((digits - half) / half).reshape(len(indices), -1)
+        half = (self.level_counts - 1) * (1 + 1e-3) / 2
+        offset = torch.where(self.level_counts % 2 == 0, 0.5, 0.0)
+        levels = digits - torch.floor(self.level_counts / 2)
+        return (torch.atanh((levels + offset) / half) - torch.atanh(offset / half)).reshape(len(indices), -1)
 
 
 def _quantised(out, kind: str) -> torch.Tensor:

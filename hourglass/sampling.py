@@ -23,10 +23,17 @@ PRIOR_NAMES = {
     "fitted": "a Gaussian fitted to the training codes",  # the name it had before `gaussian`
     "gmm": "a Gaussian mixture fitted to the training codes",
     "diffusion": "latent diffusion on the training codes",
+    "autoregressive": "an autoregressive prior on the code grid's indices",
 }
 
 
-def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard", steps: int | None = 50):
+def sampler(
+    checkpoint: ckpt.Checkpoint,
+    prior: str = "standard",
+    steps: int | None = 50,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+):
     """A function ``draw(n, generator) -> (n, D)`` decoding codes drawn from ``prior``, in the model's space:
     ``standard``, N(0, I) (a VAE's prior); ``gaussian`` (or ``fitted``), a Gaussian fitted now to a plain
     autoencoder's training codes (of data streamed from disk, its first training rows); ``gmm`` or ``diffusion``, the
@@ -40,6 +47,11 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard", steps: int | N
         "standard" (N(0, I)), "gaussian" (fitted now), or a saved "gmm" or "diffusion" prior.
     steps : int or None
         DDIM's steps for a diffusion prior; None or 1000: the full ancestral chain.
+    temperature : float, optional
+        The autoregressive prior's: each index drawn from softmax(logits / temperature); below 1 surer, above
+        wilder.
+    top_k : int, optional
+        The autoregressive prior's: each index drawn from the ``top_k`` likeliest only (None: from all).
 
     Returns
     -------
@@ -51,6 +63,12 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard", steps: int | N
     model = checkpoint.model
     if prior not in PRIOR_NAMES:
         raise HourglassError(f"unknown prior {prior!r}; expected one of {', '.join(PRIOR_NAMES)}", params=("prior",))
+    if not (isinstance(temperature, (int, float)) and 0 < temperature < float("inf")):
+        raise HourglassError(f"temperature must be a number > 0, got {temperature!r}", params=("temperature",))
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise HourglassError(f"top_k must be a whole number >= 1, got {top_k!r}", params=("top_k",))
+    if (temperature != 1.0 or top_k is not None) and prior != "autoregressive":
+        raise HourglassError("temperature and top_k are the autoregressive prior's", params=("temperature", "top_k"))
     if prior == "standard":
         return lambda n, generator: model.sample(n, generator).cpu().numpy()
     if prior in ("gaussian", "fitted"):
@@ -64,7 +82,9 @@ def sampler(checkpoint: ckpt.Checkpoint, prior: str = "standard", steps: int | N
 
         fitted = GaussianPrior.fit(codes_of(checkpoint))
         return lambda n, generator: model.sample(n, generator, fitted.mean, fitted.scale_tril).cpu().numpy()
-    codes = saved_prior(checkpoint, prior, steps)  # a missing or stale prior is said before anything is written
+    codes = saved_prior(
+        checkpoint, prior, steps, temperature, top_k
+    )  # a missing or stale prior is said before anything is written
     device = next(model.parameters()).device
     return lambda n, generator: model.decode(codes(n, generator).to(device)).detach().cpu().numpy()
 
@@ -78,6 +98,8 @@ def sample_file(
     seed: int = 0,
     device: str = "auto",
     steps: int | None = 50,
+    temperature: float = 1.0,
+    top_k: int | None = None,
 ) -> dict:
     """Draw ``n`` samples (:func:`sampler`) and write them in the data's units to ``output`` (.npy or .csv,
     streamed :data:`SAMPLE_BATCH` at a time, after checking the disk has room) and/or the first of them as an image
@@ -101,6 +123,10 @@ def sample_file(
         "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:N" or "mps".
     steps : int or None
         DDIM's steps for a diffusion prior; None or 1000: the full ancestral chain.
+    temperature : float, optional
+        The autoregressive prior's sampling temperature (:func:`sampler`).
+    top_k : int, optional
+        The autoregressive prior's: draw each index from the ``top_k`` likeliest.
 
     Returns
     -------
@@ -132,7 +158,7 @@ def sample_file(
                 f"has {free / 1e9:.1f} GB free",
                 params=("n",),
             )
-    draw, generator = sampler(checkpoint, prior, steps), torch.Generator().manual_seed(seed)
+    draw, generator = sampler(checkpoint, prior, steps, temperature, top_k), torch.Generator().manual_seed(seed)
     batches = (draw(min(SAMPLE_BATCH, n - start), generator) for start in range(0, n, SAMPLE_BATCH))
     shown: list[np.ndarray] = []
     if output is not None:

@@ -311,8 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_sample,
         help="decode random codes",
         description="Decode codes drawn from N(0, I) (a VAE's prior), from a Gaussian fitted to a plain "
-        "autoencoder's training codes, or from a prior fitted with `hourglass prior` (a Gaussian mixture or "
-        "latent diffusion).",
+        "autoencoder's training codes, or from a prior fitted with `hourglass prior` (a Gaussian mixture, "
+        "latent diffusion, or for a discrete code an autoregressive prior over its grid).",
     )
     s.add_argument("checkpoint", metavar="CKPT", help="a checkpoint folder")
     s.add_argument("-n", type=positive_int, default=64, help="how many samples (default %(default)s)")
@@ -323,11 +323,19 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(PRIOR_NAMES),
         default="standard",
         help="standard: z ~ N(0, I); gaussian (or fitted): a Gaussian fitted to the training codes (plain AEs); "
-        "gmm, diffusion: the prior `hourglass prior` fitted and saved in the run",
+        "gmm, diffusion, autoregressive: the prior `hourglass prior` fitted and saved in the run",
     )
     s.add_argument(
         "--steps", type=positive_int, default=50, help="diffusion: DDIM steps (default %(default)s; 1000: the chain)"
     )
+    s.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="autoregressive: draw each index from softmax(logits / T); below 1 surer, above wilder (default "
+        "%(default)s)",
+    )
+    s.add_argument("--top-k", type=positive_int, help="autoregressive: draw each index from the K likeliest only")
     s.add_argument("--seed", type=seed, default=0, help="default %(default)s")
     s.add_argument("--device", default="auto", help=device_help)
 
@@ -337,12 +345,15 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_prior,
         help="fit a prior on a model's codes",
         description="Fit a density to the codes of the run's training split — a Gaussian mixture (components "
-        "chosen by BIC) or latent diffusion (a denoiser trained at every noise level on the codes) — and save it "
-        "in the run folder, for `hourglass sample RUN --prior KIND`.",
+        "chosen by BIC), latent diffusion (a denoiser trained at every noise level on the codes), or for a "
+        "discrete code (vqvae, fsq) an autoregressive prior (a causal transformer over its grid of indices) — and "
+        "save it in the run folder, for `hourglass sample RUN --prior KIND`.",
     )
     pr.add_argument("checkpoint", metavar="RUN", help="a checkpoint folder")
     pr.add_argument("--kind", choices=list(PRIOR_KINDS), required=True, help="the density to fit")
-    pr.add_argument("--epochs", type=positive_int, default=100, help="diffusion: training epochs (default %(default)s)")
+    pr.add_argument(
+        "--epochs", type=positive_int, help="diffusion, autoregressive: training epochs (default 100 and 20)"
+    )
     pr.add_argument("--components", type=positive_int, help="gmm: this many components (default: chosen by BIC)")
     pr.add_argument("--seed", type=seed, default=0, help="default %(default)s")
     pr.add_argument("--device", default="auto", help=device_help)

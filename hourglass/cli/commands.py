@@ -231,6 +231,8 @@ def cmd_sample(args) -> int:
         seed=args.seed,
         device=args.device,
         steps=args.steps,
+        temperature=args.temperature,
+        top_k=args.top_k,
     )
     print(f"wrote {r['n']} samples to " + " and ".join(str(p) for p in (r["output"], r["png"]) if p is not None))
     return 0
@@ -245,7 +247,9 @@ def cmd_prior(args) -> int:
         checkpoint, args.kind, seed=args.seed, epochs=args.epochs, components=args.components, device=args.device
     )
     detail = f", {len(r['prior'].weights)} components" if args.kind == "gmm" else ""
-    print(f"fitted a {args.kind} prior{detail} to {r['codes']} codes in {r['seconds']:.1f} s; wrote {r['path']}")
+    article = "an" if args.kind[0] in "aeiou" else "a"
+    print(f"fitted {article} {args.kind} prior{detail} to {r['codes']} codes in {r['seconds']:.1f} s; "
+          f"wrote {r['path']}")  # fmt: skip
     return 0
 
 

@@ -11,16 +11,21 @@ Gaussian mixture, latent diffusion) draws codes that land inside it, and the dec
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from ..errors import HourglassError
+from .autoregressive import AutoregressivePrior
 from .codes import codes_of
 from .densities import COMPONENT_GRID, PRIORS, DiffusionPrior, GaussianPrior, MixturePrior
 from .saved import saved_prior
 
-KINDS = tuple(PRIORS)  # gaussian, gmm, diffusion: the kinds `hourglass prior` fits and `sample --prior` reads
+KINDS = tuple(PRIORS)  # gaussian, gmm, diffusion, autoregressive: what `hourglass prior` fits, `sample --prior` reads
+EPOCHS = {"diffusion": 100, "autoregressive": 20}  # the networks' training epochs when none are given
 
 __all__ = [
     "COMPONENT_GRID",
+    "EPOCHS",
+    "AutoregressivePrior",
     "KINDS",
     "DiffusionPrior",
     "GaussianPrior",
@@ -35,7 +40,7 @@ def fit_prior(
     checkpoint,
     kind: str,
     seed: int = 0,
-    epochs: int = 100,
+    epochs: int | None = None,
     components: int | None = None,
     device: str = "auto",
     progress: bool = False,
@@ -49,11 +54,12 @@ def fit_prior(
     checkpoint
         A run folder, or a loaded :class:`~hourglass.store.checkpoint.Checkpoint`.
     kind : str
-        "gaussian", "gmm" or "diffusion".
+        "gaussian", "gmm", "diffusion" (densities of the continuous codes) or "autoregressive" (of a discrete code's
+        grids of indices: a VQ-VAE's or an FSQ model's).
     seed : int, optional
         Seeds every random draw, so the same seed gives the same numbers.
     epochs : int, optional
-        diffusion: training epochs of the denoiser.
+        diffusion, autoregressive: training epochs of the network (None: :data:`EPOCHS`).
     components : int, optional
         gmm: this many components; None: chosen by BIC.
     device : str, optional
@@ -74,9 +80,21 @@ def fit_prior(
         raise HourglassError(f"unknown prior kind {kind!r}; expected one of {', '.join(KINDS)}", params=("kind",))
     if components is not None and kind != "gmm":
         raise HourglassError("components is for the gmm prior", params=("components",))
+    if epochs is not None and kind not in EPOCHS:
+        raise HourglassError(f"epochs is for the {' and '.join(EPOCHS)} priors", params=("epochs",))
+    epochs = int(epochs or EPOCHS.get(kind, 0))
+    model: Any = getattr(checkpoint, "model", None)
+    if kind == "autoregressive" and getattr(model, "quantizer", None) is None:
+        raise HourglassError("the autoregressive prior is for a discrete code (model vqvae, or quantizer fsq:...)",
+                             params=("kind",))  # fmt: skip
     started = time.perf_counter()
     codes = codes_of(checkpoint)
-    if kind == "diffusion":
+    prior: Any
+    if kind == "autoregressive":
+        grids = [grid_of(model, c) for c in (codes, codes_of(checkpoint, "val"))]
+        config = TrainConfig(epochs=epochs, batch_size=128, lr=1e-3, seed=seed, progress=progress, device=device)
+        prior = AutoregressivePrior.fit(grids[0], model.quantizer.entries, seed, config, val_grids=grids[1])
+    elif kind == "diffusion":
         config = TrainConfig(epochs=epochs, batch_size=512, lr=1e-3, seed=seed, progress=progress, device=device)
         prior = DiffusionPrior.fit(codes, seed, config, val_codes=codes_of(checkpoint, "val"))
     elif kind == "gmm":
@@ -89,5 +107,14 @@ def fit_prior(
         from .saved import save_prior
 
         record = {"seed": seed, "fit_seconds": seconds, "codes": len(codes)}
-        path = save_prior(prior, checkpoint, record | ({"epochs": epochs} if kind == "diffusion" else {}))
+        path = save_prior(prior, checkpoint, record | ({"epochs": epochs} if kind in EPOCHS else {}))
     return {"kind": kind, "prior": prior, "seconds": seconds, "codes": len(codes), "path": path}
+
+
+def grid_of(model, codes) -> Any:
+    """The indices (N, P) of a discrete model's continuous codes (N, k), as its quantiser assigns them."""
+    import torch
+
+    device = next(model.parameters()).device
+    return torch.cat([model.quantizer.indices(torch.as_tensor(codes[i : i + 4096]).to(device)).cpu()
+                      for i in range(0, len(codes), 4096)])  # fmt: skip

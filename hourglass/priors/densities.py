@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from . import diffusion
+from .autoregressive import AutoregressivePrior
 
 COMPONENT_GRID = (1, 2, 5, 10, 20)  # the mixtures BIC chooses among
 
@@ -182,4 +183,4 @@ class DiffusionPrior:
         return cls(denoiser.eval(), tensors["alpha_bar"], tensors["mean"], tensors["std"], tensors["bound"])
 
 
-PRIORS = {p.kind: p for p in (GaussianPrior, MixturePrior, DiffusionPrior)}
+PRIORS = {p.kind: p for p in (GaussianPrior, MixturePrior, DiffusionPrior, AutoregressivePrior)}

@@ -76,10 +76,14 @@ def load_prior(checkpoint: Checkpoint, kind: str):
         raise HourglassError(f"{weights}: the {kind} prior's tensors do not fit ({e}); fit it again") from None
 
 
-def saved_prior(checkpoint, kind: str, steps: int | None = 50):
+def saved_prior(checkpoint, kind: str, steps: int | None = 50, temperature: float = 1.0, top_k: int | None = None):
     """``codes(n, generator) -> (n, k)``, drawing from the run's saved ``kind`` prior (``steps``: DDIM's, for
-    diffusion; None or 1000: the full chain). The prior is loaded and checked here, once."""
+    diffusion; None or 1000: the full chain; ``temperature`` and ``top_k``: the autoregressive prior's draw of each
+    index, whose grids the model's quantiser turns into codes). The prior is loaded and checked here, once."""
     prior = load_prior(checkpoint, kind)
+    if kind == "autoregressive":
+        codes_of = checkpoint.model.quantizer.codes
+        return lambda n, generator: codes_of(prior.sample(n, generator, temperature, top_k))
     if kind == "diffusion":
         return lambda n, generator: prior.sample(n, generator, steps=steps)
     return prior.sample

@@ -3,6 +3,8 @@ records its levels, evaluates with its codes' usage, draws samples; a bad spec i
 
 import json
 
+import numpy as np
+
 from hourglass.store import checkpoint as ckpt
 
 from .test_cli import assert_one_line_error, hourglass
@@ -33,3 +35,24 @@ def test_a_bad_quantizer_is_one_line(tmp_path):
         "drop --codebook",
     )  # fmt: skip
     assert not (tmp_path / "r").exists()
+
+
+def test_an_autoregressive_prior_is_fitted_and_sampled_from_the_command_line(tmp_path, trained):
+    run = tmp_path / "fsq"
+    hourglass("train", "digits", "--quantizer", "fsq:5,5,3", "--widths", "8", "--epochs", "5", "--out", run)
+    done = hourglass("prior", run, "--kind", "autoregressive", "--epochs", "2")
+    assert "fitted an autoregressive prior" in done.stdout and (run / "priors" / "autoregressive.json").exists()
+    hourglass("sample", run, "--prior", "autoregressive", "-n", "50", "-o", tmp_path / "a.npy", "--temperature",
+              "0.8", "--top-k", "10", "--seed", "3")  # fmt: skip
+    hourglass("sample", run, "--prior", "autoregressive", "-n", "50", "-o", tmp_path / "b.npy", "--temperature",
+              "0.8", "--top-k", "10", "--seed", "3")  # fmt: skip
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert a.shape == (50, 64) and np.array_equal(a, b)  # the same seed, the same samples
+    assert_one_line_error(hourglass("prior", trained["mlp"], "--kind", "autoregressive", check=False),
+                          "discrete code")  # fmt: skip
+    assert_one_line_error(
+        hourglass("sample", run, "--prior", "gmm", "--temperature", "0.5", "-o", tmp_path / "c.npy", check=False),
+        "--temperature",
+        "autoregressive",
+    )
+    assert_one_line_error(hourglass("prior", run, "--kind", "gmm", "--epochs", "3", check=False), "--epochs")
