@@ -352,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("checkpoint", metavar="RUN", help="a checkpoint folder")
     pr.add_argument("--kind", choices=list(PRIOR_KINDS), required=True, help="the density to fit")
     pr.add_argument(
-        "--epochs", type=positive_int, help="diffusion, autoregressive: training epochs (default 100 and 20)"
+        "--epochs", type=positive_int, help="diffusion, autoregressive: training epochs (default 100 and 5)"
     )
     pr.add_argument("--components", type=positive_int, help="gmm: this many components (default: chosen by BIC)")
     pr.add_argument("--seed", type=seed, default=0, help="default %(default)s")

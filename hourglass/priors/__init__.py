@@ -20,7 +20,7 @@ from .densities import COMPONENT_GRID, PRIORS, DiffusionPrior, GaussianPrior, Mi
 from .saved import saved_prior
 
 KINDS = tuple(PRIORS)  # gaussian, gmm, diffusion, autoregressive: what `hourglass prior` fits, `sample --prior` reads
-EPOCHS = {"diffusion": 100, "autoregressive": 20}  # the networks' training epochs when none are given
+EPOCHS = {"diffusion": 100, "autoregressive": 5}  # the networks' training epochs when none are given
 
 __all__ = [
     "COMPONENT_GRID",

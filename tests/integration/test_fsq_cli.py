@@ -4,16 +4,23 @@ records its levels, evaluates with its codes' usage, draws samples; a bad spec i
 import json
 
 import numpy as np
+import pytest
 
 from hourglass.store import checkpoint as ckpt
 
 from .test_cli import assert_one_line_error, hourglass
 
 
-def test_an_fsq_model_trains_evaluates_and_samples_from_the_command_line(tmp_path):
-    run = tmp_path / "fsq"
+@pytest.fixture(scope="module")
+def fsq_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("fsq") / "run"
     hourglass("train", "digits", "--quantizer", "fsq:5,5,3", "--widths", "8", "--epochs", "20", "--seed", "0",
               "--out", run)  # fmt: skip
+    return run
+
+
+def test_an_fsq_model_trains_evaluates_and_samples_from_the_command_line(fsq_run, tmp_path):
+    run = fsq_run
     model = ckpt.load(run).model
     assert model.architecture.levels == (5, 5, 3) and model.architecture.codebook == 75
     done = hourglass("evaluate", run, "--json")
@@ -37,9 +44,8 @@ def test_a_bad_quantizer_is_one_line(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_an_autoregressive_prior_is_fitted_and_sampled_from_the_command_line(tmp_path, trained):
-    run = tmp_path / "fsq"
-    hourglass("train", "digits", "--quantizer", "fsq:5,5,3", "--widths", "8", "--epochs", "5", "--out", run)
+def test_an_autoregressive_prior_is_fitted_and_sampled_from_the_command_line(fsq_run, tmp_path, trained):
+    run = fsq_run
     done = hourglass("prior", run, "--kind", "autoregressive", "--epochs", "2")
     assert "fitted an autoregressive prior" in done.stdout and (run / "priors" / "autoregressive.json").exists()
     hourglass("sample", run, "--prior", "autoregressive", "-n", "50", "-o", tmp_path / "a.npy", "--temperature",
