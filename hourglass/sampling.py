@@ -44,7 +44,7 @@ def sampler(
     checkpoint : ckpt.Checkpoint
         A loaded checkpoint.
     prior : str, optional
-        "standard" (N(0, I)), "gaussian" (fitted now), or a saved "gmm" or "diffusion" prior.
+        "standard" (N(0, I)), "gaussian" (fitted now), or a saved "gmm", "diffusion" or "autoregressive" prior.
     steps : int or None
         DDIM's steps for a diffusion prior; None or 1000: the full ancestral chain.
     temperature : float, optional

@@ -83,7 +83,10 @@ def fit_prior(
     if epochs is not None and kind not in EPOCHS:
         raise HourglassError(f"epochs is for the {' and '.join(EPOCHS)} priors", params=("epochs",))
     epochs = int(epochs or EPOCHS.get(kind, 0))
-    model: Any = getattr(checkpoint, "model", None)
+    from ..store.checkpoint import open_checkpoint
+
+    checkpoint = open_checkpoint(checkpoint, device=device)  # a run folder, or a checkpoint loaded already
+    model: Any = checkpoint.model
     if kind == "autoregressive" and getattr(model, "quantizer", None) is None:
         raise HourglassError("the autoregressive prior is for a discrete code (model vqvae, or quantizer fsq:...)",
                              params=("kind",))  # fmt: skip

@@ -62,3 +62,11 @@ def test_an_autoregressive_prior_is_fitted_and_sampled_from_the_command_line(fsq
         "autoregressive",
     )
     assert_one_line_error(hourglass("prior", run, "--kind", "gmm", "--epochs", "3", check=False), "--epochs")
+
+
+def test_fit_prior_takes_a_run_folder_as_its_docstring_says(fsq_run):
+    from hourglass.priors import fit_prior
+
+    r = fit_prior(fsq_run, "autoregressive", epochs=1, save=False)
+    assert r["kind"] == "autoregressive" and r["codes"] > 1000 and r["path"] is None
+    assert r["prior"].sample(4, None).shape == (4, 16)  # a 4 × 4 grid of indices per digit
