@@ -113,9 +113,14 @@ def anomaly_map(x: np.ndarray, x_hat: np.ndarray, kind: str = MAP_KINDS[0]) -> n
     ndarray
         (B, H, W) float64 maps.
     """
+    check_kind(kind)
+    return squared_error_map(x, x_hat) if kind == "squared" else ssim_map(x, x_hat)
+
+
+def check_kind(kind: str) -> None:
+    """Refuse, in one line, a map kind other than :data:`MAP_KINDS`."""
     if kind not in MAP_KINDS:
         raise HourglassError(f"map kind must be one of {', '.join(MAP_KINDS)}, got {kind!r}", params=("map_kind",))
-    return squared_error_map(x, x_hat) if kind == "squared" else ssim_map(x, x_hat)
 
 
 def heat_map(image: np.ndarray, values: np.ndarray, saturates: float) -> np.ndarray:
@@ -187,8 +192,7 @@ def score_images(
     data_path = Path(str(data))
     output = check_output(output, (".csv",), inputs=(data_path,) if data_path.is_file() else ())
     folder = Path(maps)
-    if kind not in MAP_KINDS:
-        raise HourglassError(f"map kind must be one of {', '.join(MAP_KINDS)}, got {kind!r}", params=("map_kind",))
+    check_kind(kind)
     if folder.exists() and not folder.is_dir():
         raise HourglassError(f"{folder}: is a file; maps go into a folder", params=("maps",))
     if data_path.exists() and folder.resolve() == (data_path if data_path.is_dir() else data_path.parent).resolve():
@@ -196,17 +200,20 @@ def score_images(
     checkpoint = open_checkpoint(checkpoint, device=device)
     if len(checkpoint.model.architecture.input_shape) != 3:
         raise HourglassError("maps are per-pixel errors of images; this model's rows are not images", params=("maps",))
-    heat_map(np.zeros((1, 1, 1)), np.zeros((1, 1)), 1.0)  # the plots extra is there, before anything is written
+    from PIL import Image
+
+    from .extras import needs
+
+    needs("matplotlib", "anomaly maps' heat maps")  # said before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     names, scores = [], []
     for name, x, x_hat, area in images_and_reconstructions(checkpoint, data, split):
-        scores.append(float(squared_error_map(x[None], x_hat[None])[0].sum()) * area)
-        values = anomaly_map(x[None], x_hat[None], kind)[0]
+        squared = squared_error_map(x[None], x_hat[None])[0]
+        scores.append(float(squared.sum()) * area)
+        values = squared if kind == "squared" else ssim_map(x[None], x_hat[None])[0]
         with atomic_path(folder / f"{name}.npy") as path, open(path, "wb") as f:
             np.save(f, values.astype(np.float32))
         with atomic_path(folder / f"{name}.png") as path:
-            from PIL import Image
-
             Image.fromarray(heat_map(x, values, SATURATES[kind])).save(path, format="PNG")
         names.append(name)
     r = judge_scores(checkpoint, np.asarray(scores, np.float64), contamination)

@@ -166,20 +166,28 @@ class FiniteScalarQuantizer(nn.Module):
     dead_below = 0.0
     level_counts: torch.Tensor  # (d,): L_i, as floats
     basis: torch.Tensor  # (d,): Π_{j<i} L_j, each digit's place in an index
+    half_range: torch.Tensor  # (d,): the bound's half-range, (L − 1)(1 + ε)/2
+    offset: torch.Tensor  # (d,): ½ for an even L (its levels straddle 0), else 0
+    half_width: torch.Tensor  # (d,): ⌊L/2⌋, which scales the levels into [−1, 1]
 
     def __init__(self, levels: tuple[int, ...]):
         super().__init__()
         self.levels, self.dim, self.entries = tuple(levels), len(levels), math.prod(levels)
-        basis = [math.prod(levels[:i]) for i in range(len(levels))]
-        self.register_buffer("level_counts", torch.tensor(levels, dtype=torch.float32), persistent=False)
-        self.register_buffer("basis", torch.tensor(basis, dtype=torch.long), persistent=False)
+        counts = torch.tensor(levels, dtype=torch.float32)
+        constants = {
+            "level_counts": counts,
+            "basis": torch.tensor([math.prod(levels[:i]) for i in range(len(levels))], dtype=torch.long),
+            "half_range": (counts - 1) * (1 + 1e-3) / 2,
+            "offset": torch.where(counts % 2 == 0, 0.5, 0.0),
+            "half_width": torch.floor(counts / 2),
+        }
+        for name, value in constants.items():
+            self.register_buffer(name, value, persistent=False)
 
     def bound(self, v: torch.Tensor) -> torch.Tensor:
         """Each number into (−L/2, L/2), so that rounding gives exactly L integers: (M, d) → (M, d)."""
-        half = (self.level_counts - 1) * (1 + 1e-3) / 2
-        offset = torch.where(self.level_counts % 2 == 0, 0.5, 0.0)
-        shift = torch.atanh(offset / half)
-        return torch.tanh(v + shift) * half - offset
+        shift = torch.atanh(self.offset / self.half_range)
+        return torch.tanh(v + shift) * self.half_range - self.offset
 
     def rounded(self, z: torch.Tensor) -> torch.Tensor:
         """The integer level of each number, −⌊L/2⌋ … ⌈L/2⌉ − 1, rounding passed straight through: (M, d)."""
@@ -188,7 +196,7 @@ class FiniteScalarQuantizer(nn.Module):
 
     def quantize(self, z: torch.Tensor) -> torch.Tensor:
         """The quantised code, levels scaled by ⌊L/2⌋ into [−1, 1]: (N, P·d) → (N, P·d)."""
-        return (self.rounded(z) / torch.floor(self.level_counts / 2)).reshape(z.shape).to(z.dtype)
+        return (self.rounded(z) / self.half_width).reshape(z.shape).to(z.dtype)
 
     def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The quantised code (N, P·d), differentiable through the bound (``generator``: unused)."""
@@ -200,17 +208,16 @@ class FiniteScalarQuantizer(nn.Module):
 
     def indices(self, z: torch.Tensor) -> torch.Tensor:
         """Each position's code as one index, Σ_i digit_i Π_{j<i} L_j: (N, P·d) → (N, P) long."""
-        digits = torch.round(self.bound(z.reshape(-1, self.dim).float())) + torch.floor(self.level_counts / 2)
+        digits = torch.round(self.bound(z.reshape(-1, self.dim).float())) + self.half_width
         return (digits.long() * self.basis).sum(1).reshape(len(z), -1)
 
     def codes(self, indices: torch.Tensor) -> torch.Tensor:
         """A code z whose quantisation has these indices (the bound's pre-image of each level), so that a grid
         drawn by a prior decodes as an encoded one does: (N, P) long → (N, P·d)."""
         digits = (indices.unsqueeze(-1) // self.basis) % self.level_counts.long()
-        half = (self.level_counts - 1) * (1 + 1e-3) / 2
-        offset = torch.where(self.level_counts % 2 == 0, 0.5, 0.0)
-        levels = digits - torch.floor(self.level_counts / 2)
-        return (torch.atanh((levels + offset) / half) - torch.atanh(offset / half)).reshape(len(indices), -1)
+        levels = digits - self.half_width
+        z = torch.atanh((levels + self.offset) / self.half_range) - torch.atanh(self.offset / self.half_range)
+        return z.reshape(len(indices), -1)
 
 
 def _quantised(out, kind: str) -> torch.Tensor:

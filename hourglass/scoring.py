@@ -162,10 +162,8 @@ def top_columns(names: list[str], parts: np.ndarray, k: int) -> dict[str, np.nda
     NaN shares."""
     k = min(k, len(names))
     largest = largest_columns(parts, k)
-    totals = parts.sum(axis=1, keepdims=True)
-    splittable = (np.isfinite(totals) & (totals > 0))[:, 0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shares = np.where(splittable[:, None], np.take_along_axis(parts, largest, axis=1) / totals, np.nan)
+    shares = np.take_along_axis(explanation_shares(parts), largest, axis=1)
+    splittable = np.isfinite(shares).all(axis=1)
     labels = np.asarray(names, dtype=object)
     out: dict[str, np.ndarray] = {}
     for i in range(k):

@@ -194,7 +194,7 @@ class ModelConfig:
                     f"{option_name} is an option of the VAE (model vae), not of model {self.model}",
                     params=(option_name, "model"),
                 )
-        fsq = self.quantizer not in (None, "vq")
+        fsq = self.levels is not None
         quantised = self.codebook is not None or PRESETS[self.model].get("codebook") is not None or fsq
         for option_name, neutral in VQ_OPTIONS.items():
             if fsq and (getattr(self, option_name) != neutral or self.codebook is not None):
@@ -235,11 +235,16 @@ class ModelConfig:
         for name, value in preset.items():
             if getattr(spec, name) is None:
                 setattr(spec, name, value)
-        if spec.quantizer not in (None, "vq"):  # its implicit codebook: every combination of the levels
-            spec.codebook = math.prod(parse_levels(spec.quantizer))
+        if spec.levels is not None:  # its implicit codebook: every combination of the levels
+            spec.codebook = math.prod(spec.levels)
         if spec.codebook is not None and spec.arch == "mlp":  # a grid of codes to quantise needs the conv pair
             spec.arch = "conv"
         return spec
+
+    @property
+    def levels(self) -> tuple[int, ...] | None:
+        """Finite scalar quantisation's levels (quantizer fsq:L1,...), or None: a codebook's, or no, quantiser."""
+        return None if self.quantizer in (None, "vq") else parse_levels(self.quantizer)
 
     @property
     def variational(self) -> bool:
@@ -266,7 +271,7 @@ class ModelConfig:
             penalties.append(KLSparsityPenalty(spec.kl_sparsity, spec.sparsity_target))
         if spec.contractive is not None:
             penalties.append(ContractivePenalty(spec.contractive, spec.contractive_estimator, spec.probes))
-        if spec.codebook is not None and spec.quantizer in (None, "vq"):
+        if spec.codebook is not None and spec.levels is None:
             penalties.append(CommitmentPenalty(spec.commitment))
             if not spec.codebook_ema:
                 penalties.append(CodebookPenalty())
@@ -278,28 +283,20 @@ class ModelConfig:
 
     def architecture(self, input_shape) -> Architecture:
         spec = self.expanded()
-        code_activation = spec.code_activation or (
-            "linear"
-            if self.variational
-            # a Gaussian code (a VAE refuses sparsity penalties, with the reason)
-            else "sigmoid"
-            if spec.kl_sparsity is not None
-            else "relu"
-            if spec.l1 is not None or spec.topk is not None
-            else "linear"
-        )
+        code_activation = spec.code_activation or (  # a VAE's code is Gaussian (it refuses sparsity penalties)
+            "linear" if self.variational else "sigmoid" if spec.kl_sparsity is not None
+            else "relu" if spec.l1 is not None or spec.topk is not None else "linear"
+        )  # fmt: skip
         latent_dim = spec.latent_dim if spec.latent_dim is not None else LATENT_DIM
-        levels = parse_levels(spec.quantizer) if spec.quantizer not in (None, "vq") else None
-        per_position = (
-            len(levels) if levels else VQ_CODE_VECTOR if spec.codebook else FCN_CODE_CHANNELS * (spec.arch == "fcn")
-        )
+        per_position = len(spec.levels or ()) or VQ_CODE_VECTOR * bool(spec.codebook) or FCN_CODE_CHANNELS * (
+            spec.arch == "fcn")  # fmt: skip
         if per_position and spec.latent_dim is None:  # not given: so many numbers at each position of the code map
             grid = Architecture("conv", input_shape, spec.widths).grid if spec.arch == "conv" else None
             grid = grid or (input_shape[1] // 2, input_shape[2] // 2)
             latent_dim = per_position * grid[0] * grid[1]
         return Architecture(
             spec.arch, input_shape, spec.widths, latent_dim, spec.activation, code_activation, spec.topk, spec.codebook,
-            spec.noise_map, levels,
+            spec.noise_map, spec.levels,
         )  # fmt: skip
 
     def resolve(

@@ -96,11 +96,13 @@ def write_csv_block(file, columns: dict, header: bool) -> None:
 
 
 def _csv_text(value) -> str:
-    """``value``'s text as one CSV cell: quoted, its quotes doubled, where it holds a comma, quote or line break."""
-    text = str(value)
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
+    """``value``'s text as one CSV cell, quoted as the csv module quotes it."""
+    import csv
+    import io
+
+    cell = io.StringIO()
+    csv.writer(cell, lineterminator="").writerow([str(value)])
+    return cell.getvalue()
 
 
 def _columns(rows, header: list[str] | None, ids, id_name: str | None) -> dict:
