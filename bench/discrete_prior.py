@@ -3,9 +3,11 @@ of indices, and 10,000 decoded draws judged as claim 11 judges its samplers: the
 recall (k = 3) in the digit CNN's features against the test set, with the codes' usage and the test error.
 
     .venv/bin/python bench/discrete_prior.py [--quantizer fsq:8,5,5,5] [--epochs 15] [--prior-epochs 10]
-        [--width 128] [--layers 4] [--temperature 1.0] [--top-k K] [--out bench-output/discrete]
+        [--width 128] [--layers 4] [--precision fp32] [--temperatures 1.0,0.9] [--top-k 0,100]
+        [--out bench-output/discrete]
 
-The trained autoencoder and the digit classifier are kept in ``--out`` (the claims lab's cache) and reused. Issue
+The trained autoencoder, its prior and the digit classifier are kept in ``--out`` (the claims lab's cache) and
+reused, so that a sweep of temperatures and top-k values draws from one prior. Issue
 35's targets: FD ≤ 66 and recall ≥ 0.580 (the VAE's), FSQ using ≥ 95 % of its codes, the prior trained in ≤ 15
 minutes, 10,000 draws decoded in ≤ 120 s. The last line is one JSON object.
 """
@@ -28,18 +30,19 @@ def main() -> None:
     parser.add_argument("--prior-epochs", type=int, default=4)
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-k", type=int)
+    parser.add_argument("--precision", default="fp32", help="the prior's training precision: fp32 or bf16")
+    parser.add_argument("--temperatures", default="1.0", help="comma-separated sampling temperatures, each judged")
+    parser.add_argument("--top-k", default="0", help="comma-separated top-k values (0: all codes), each judged")
     parser.add_argument("--draws", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=Path("bench-output/discrete"))
     args = parser.parse_args()
     from hourglass.experiments import classifier as clf
     from hourglass.experiments.claims.codes import digit_classifier
-    from hourglass.experiments.claims.generative import precision_recall
+    from hourglass.experiments.claims.generative import _prior, precision_recall
     from hourglass.experiments.lab import Lab
     from hourglass.metrics import codebook_usage, encode, reconstruct, squared_errors
     from hourglass.priors import grid_of
-    from hourglass.priors.autoregressive import AutoregressivePrior
+    from hourglass.priors.autoregressive import AutoregressivePrior, NextCodeObjective
     from hourglass.training.loop import TrainConfig
     from hourglass.variants import ModelConfig
 
@@ -55,37 +58,53 @@ def main() -> None:
           f"{usage['codebook_used']} of {usage['codebook_entries']}, perplexity {usage['codebook_perplexity']:.1f}",
           flush=True)  # fmt: skip
     grids = [grid_of(model, encode(model, x)) for x in (data.x_train, data.x_val)]
-    started = time.perf_counter()
-    train_config = TrainConfig(epochs=args.prior_epochs, batch_size=128, lr=1e-3, seed=0, progress=True)
-    prior = AutoregressivePrior.fit(grids[0], model.quantizer.entries, 0, train_config, grids[1],
-                                    width=args.width, layers=args.layers)  # fmt: skip
-    prior_seconds = time.perf_counter() - started
-    print(f"prior: trained in {prior_seconds:.0f} s", flush=True)
-    generator = torch.Generator().manual_seed(0)
-    started = time.perf_counter()
-    images = np.concatenate([
-        model.decode(model.quantizer.codes(prior.sample(min(1000, args.draws - i), generator, args.temperature,
-                                                        args.top_k))).detach().numpy()
-        for i in range(0, args.draws, 1000)
-    ])  # fmt: skip
-    draw_seconds = time.perf_counter() - started
+    train_config = TrainConfig(epochs=args.prior_epochs, batch_size=128, lr=1e-3, seed=0, progress=True,
+                               precision=args.precision)  # fmt: skip
+    recipe = {"epochs": args.prior_epochs, "width": args.width, "layers": args.layers, "precision": args.precision}
+    prior, prior_seconds = _prior(
+        lab,
+        "autoregressive",
+        trained,
+        lambda: AutoregressivePrior.fit(
+            grids[0], model.quantizer.entries, 0, train_config, grids[1], width=args.width, layers=args.layers
+        ),
+        recipe,
+    )
+    with torch.no_grad():
+        bits = NextCodeObjective()(prior.net(grids[1][:2000]), grids[1][:2000].long())[1]
+    print(f"prior: trained in {prior_seconds:.0f} s; validation {float(bits['bits_per_grid']):.1f} bits per grid",
+          flush=True)  # fmt: skip
     judge, _ = digit_classifier(lab)
     real = clf.features(judge, data.x_test)
-    images = np.clip(images, 0.0, 1.0)  # as claim 11 clips its samplers' draws
-    feats = clf.features(judge, images)
-    scores = {"frechet_distance": clf.frechet_distance(feats, real), **precision_recall(real, feats)}
-    print(f"FD {scores['frechet_distance']:.1f} (target <= 66), precision {scores['precision']:.3f}, recall "
-          f"{scores['recall']:.3f} (target >= 0.580); {args.draws:,} draws decoded in {draw_seconds:.1f} s",
-          flush=True)  # fmt: skip
-    from hourglass.report import image_grid
+    results = []
+    for temperature in map(float, args.temperatures.split(",")):
+        for top_k in map(int, args.top_k.split(",")):
+            generator = torch.Generator().manual_seed(0)
+            started = time.perf_counter()
+            images = np.concatenate([
+                model.decode(model.quantizer.codes(prior.sample(min(1000, args.draws - i), generator, temperature,
+                                                                top_k or None))).detach().numpy()
+                for i in range(0, args.draws, 1000)
+            ])  # fmt: skip
+            draw_seconds = time.perf_counter() - started
+            images = np.clip(images, 0.0, 1.0)  # as claim 11 clips its samplers' draws
+            feats = clf.features(judge, images)
+            scores = {"frechet_distance": clf.frechet_distance(feats, real), **precision_recall(real, feats)}
+            print(f"temperature {temperature}, top-k {top_k or 'all'}: FD {scores['frechet_distance']:.1f} (target "
+                  f"<= 66), precision {scores['precision']:.3f}, recall {scores['recall']:.3f} (target >= 0.580); "
+                  f"{args.draws:,} draws decoded in {draw_seconds:.1f} s", flush=True)  # fmt: skip
+            results.append({"temperature": temperature, "top_k": top_k or None, "draw_seconds": draw_seconds,
+                            **scores})  # fmt: skip
+            from hourglass.report import image_grid
 
-    figure = args.out / f"draws-{args.quantizer.replace(':', '-').replace(',', '.')}.png"
-    image_grid([("", images[i : i + 12]) for i in range(0, 72, 12)], data.shape, figure,
-               title=f"{args.quantizer} + autoregressive prior: decoded draws")  # fmt: skip
+            name = args.quantizer.replace(":", "-").replace(",", ".")
+            figure = args.out / f"draws-{name}-t{temperature}-k{top_k}.png"
+            image_grid([("", images[i : i + 12]) for i in range(0, 72, 12)], data.shape, figure,
+                       title=f"{args.quantizer} + autoregressive prior: decoded draws")  # fmt: skip
     print(json.dumps({"bench": "discrete_prior", "args": {k: str(v) for k, v in vars(args).items()},
                       "train_seconds": trained.train_seconds, "test_error": test_error, "usage": usage,
-                      "prior_seconds": prior_seconds, "draw_seconds": draw_seconds, **scores,
-                      "figure": str(figure)}))  # fmt: skip
+                      "prior_seconds": prior_seconds, "bits_per_grid": float(bits["bits_per_grid"]),
+                      "samples": results}))  # fmt: skip
 
 
 if __name__ == "__main__":

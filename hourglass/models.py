@@ -318,8 +318,15 @@ class VQVAE(Autoencoder):
         self.quantizer = quantizer
 
     @classmethod
-    def from_architecture(  # type: ignore[override]  # a VQ-VAE is built with its codebook's update rule
-        cls, arch: Architecture, output: str = "linear", ema: bool = True, restart: bool = True, seed: int = 0
+    def from_architecture(  # type: ignore[override]  # a VQ-VAE is built with its codebook's rules
+        cls,
+        arch: Architecture,
+        output: str = "linear",
+        ema: bool = True,
+        restart: bool = True,
+        seed: int = 0,
+        init: str = "batch",
+        lookup: str = "euclidean",
     ) -> VQVAE:
         if arch.codebook is None:
             raise HourglassError("a VQ-VAE needs a codebook size (codebook)", params=("codebook",))
@@ -328,12 +335,16 @@ class VQVAE(Autoencoder):
             quantizer: VectorQuantizer | FiniteScalarQuantizer = (
                 FiniteScalarQuantizer(arch.levels)
                 if arch.levels
-                else VectorQuantizer(arch.codebook, arch.code_vector, ema=ema, dead_below=0.1 if restart else 0)
+                else VectorQuantizer(
+                    arch.codebook, arch.code_vector, ema=ema, dead_below=0.1 if restart else 0, init=init, lookup=lookup
+                )
             )
         return cls(encoder, decoder, quantizer, output, arch)
 
     def options(self) -> dict:
-        return {"output": self.output, "ema": self.quantizer.ema, "restart": self.quantizer.dead_below > 0}
+        q = self.quantizer
+        rules = {"init": q.init, "lookup": q.lookup} if isinstance(q, VectorQuantizer) else {}
+        return {"output": self.output, "ema": q.ema, "restart": q.dead_below > 0, **rules}
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Output:
         z = self.encoder(x)

@@ -11,11 +11,15 @@ vector is replaced by the nearest of K codebook entries. Every formula is writte
   ‖sg(z) − e‖² (ibid., eq. 3);
 - the exponential-moving-average codebook instead (ibid., appendix A.1; decay γ = 0.99, Laplace smoothing ε = 1e-5):
   N_j ← γ N_j + (1 − γ) n_j, m_j ← γ m_j + (1 − γ) Σ_{z → j} z, e_j = m_j / N_j;
-- the entries start as encoder outputs of the first training batch (as k-means starts from data points), not at
-  random, so that every entry begins where codes are;
-- the restart of dead entries — an entry whose moving count N_j falls below ``dead_below`` times the entries'
-  mean count is moved onto a random encoder output of the batch (Dhariwal et al. 2020, Jukebox §2.4; Zeghidour
-  et al. 2021, SoundStream §3.3);
+- the entries start where codes are, not at random: as the k-means centres of the first training batch's vectors
+  (Zeghidour et al. 2021, SoundStream §3.2; Łańcucki et al. 2020), or as randomly drawn vectors of it;
+- a cosine lookup (Yu et al. 2021, ViT-VQGAN §3.2): vectors and entries are l2-normalised before the nearest is
+  sought, so the distance is 2 − 2 cos θ and the entries live on the unit sphere; with few numbers per grid
+  position (a low-dimensional lookup; the encoder's last layer is the projection ViT-VQGAN adds) more entries are
+  used;
+- the restart of dead entries — an entry whose moving count N_j (an EMA of its usage) falls below ``dead_below``
+  times the entries' mean count is moved onto a random encoder output of the batch (Dhariwal et al. 2020, Jukebox
+  §2.4; Zeghidour et al. 2021, SoundStream §3.2);
 - the codebook's perplexity exp(−Σ_j p_j log p_j), p_j the share of vectors assigned to entry j: K if all are used
   evenly, 1 if one is.
 
@@ -32,9 +36,13 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .errors import HourglassError
+
+CODEBOOK_INITS = ("kmeans", "batch")  # the first batch's k-means centres, or vectors drawn from it
+LOOKUPS = ("euclidean", "cosine")  # the nearest entry as is, or after l2-normalising vectors and entries
 
 
 def nearest_entries(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
@@ -59,9 +67,25 @@ class VectorQuantizer(nn.Module):
     """The codebook: (N, P·d) codes → (N, P·d) quantised codes, each of the P d-vectors replaced by its nearest of
     the ``entries`` rows of the codebook.
 
-    ema: update the codebook by moving averages (in training mode, as BatchNorm updates its statistics), else leave
-    it to the codebook loss. dead_below: restart entries whose moving count falls below this share of the mean
-    count (0: never).
+    Parameters
+    ----------
+    entries : int
+        K, the codebook's size.
+    dim : int
+        d, the numbers of each vector (the code holds P·d numbers).
+    ema : bool, optional
+        Update the codebook by moving averages (in training mode, as BatchNorm updates its statistics), else leave
+        it to the codebook loss.
+    decay : float, optional
+        γ of the moving averages.
+    dead_below : float, optional
+        Restart entries whose moving count falls below this share of the mean count (0: never).
+    init : str, optional
+        How the first training batch sets the entries (:data:`CODEBOOK_INITS`): its k-means centres, or vectors
+        drawn from it.
+    lookup : str, optional
+        :data:`LOOKUPS`: "euclidean", or "cosine" (vectors and entries l2-normalised; the quantised vectors are unit
+        vectors).
     """
 
     codebook: torch.Tensor  # (K, d): a buffer with ema, else a parameter
@@ -69,10 +93,20 @@ class VectorQuantizer(nn.Module):
     sums: torch.Tensor  # (K, d): the moving sums of their vectors (ema)
     started: torch.Tensor  # 1 once the entries were set from data
 
-    def __init__(self, entries: int, dim: int, ema: bool = True, decay: float = 0.99, dead_below: float = 0.1):
+    def __init__(
+        self,
+        entries: int,
+        dim: int,
+        ema: bool = True,
+        decay: float = 0.99,
+        dead_below: float = 0.1,
+        init: str = "batch",
+        lookup: str = "euclidean",
+    ):
         super().__init__()
         self.entries, self.dim, self.ema, self.decay, self.dead_below = entries, dim, ema, decay, dead_below
-        codebook = torch.randn(entries, dim) / dim**0.5
+        self.init, self.lookup = init, lookup
+        codebook = self.looked_up(torch.randn(entries, dim) / dim**0.5)
         self.register_buffer(
             "started", torch.zeros(())
         )  # 1 once the entries are set from data (float: a checkpoint holds floats)
@@ -84,40 +118,49 @@ class VectorQuantizer(nn.Module):
             self.codebook = nn.Parameter(codebook)
             self.register_buffer("counts", torch.ones(entries))
 
+    def looked_up(self, v: torch.Tensor) -> torch.Tensor:
+        """Vectors (M, d) as the lookup compares them: l2-normalised for a cosine lookup, else as they are."""
+        return F.normalize(v, dim=1) if self.lookup == "cosine" else v
+
+    def table(self) -> torch.Tensor:
+        """The entries as the lookup compares them and the decoder receives them: (K, d)."""
+        return self.looked_up(self.codebook)
+
     def vectors(self, z: torch.Tensor) -> torch.Tensor:
-        return z.reshape(-1, self.dim)
+        """The code's P vectors per sample as the lookup sees them: (N, P·d) → (N·P, d)."""
+        return self.looked_up(z.reshape(-1, self.dim))
 
     def indices(self, z: torch.Tensor) -> torch.Tensor:
         """Each code's entries: (N, P·d) → (N, P) long."""
-        return nearest_entries(self.vectors(z).float(), self.codebook.float()).reshape(len(z), -1)
+        return nearest_entries(self.vectors(z.float()), self.table().float()).reshape(len(z), -1)
 
     def quantize(self, z: torch.Tensor) -> torch.Tensor:
         """The nearest entries, no update: (N, P·d) → (N, P·d)."""
-        return self.codebook[self.indices(z)].reshape(z.shape).to(z.dtype)
+        return self.table()[self.indices(z)].reshape(z.shape).to(z.dtype)
 
     def decoder_input(self, z: torch.Tensor, z_q: torch.Tensor) -> torch.Tensor:
-        """What g receives: z_q forward, the gradient passed straight through to z (ibid., §3.1)."""
-        return straight_through(z, z_q)
+        """What g receives: z_q forward, the gradient passed straight through to z (ibid., §3.1) — to z's unit
+        vectors for a cosine lookup."""
+        return straight_through(self.vectors(z).reshape(z.shape), z_q)
 
     def codes(self, indices: torch.Tensor) -> torch.Tensor:
         """The entries of each index, a code that quantises to them: (N, P) long → (N, P·d)."""
-        return self.codebook[indices].reshape(len(indices), -1)
+        return self.table()[indices].reshape(len(indices), -1)
 
     def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The quantised code (N, P·d); in training mode, the codebook's moving averages (with ``ema``), the counts
         and the restarts are updated from this batch (``generator`` picks the restarted entries' new vectors)."""
         flat = self.vectors(z).float()
-        index = nearest_entries(flat.detach(), self.codebook.float())
+        index = nearest_entries(flat.detach(), self.table().float())
         if self.training:
             self._update(flat.detach(), index, generator)
-        return self.codebook[index].reshape(z.shape).to(z.dtype)
+        return self.table()[index].reshape(z.shape).to(z.dtype)
 
     @torch.no_grad()
     def _update(self, flat: torch.Tensor, index: torch.Tensor, generator: torch.Generator | None) -> None:
         if not self.started:
-            self._restart(torch.ones(self.entries, dtype=torch.bool, device=flat.device), flat, generator)
-            self.started.fill_(1.0)
-            index = nearest_entries(flat, self.codebook.float())
+            self._start(flat, generator)
+            index = nearest_entries(flat, self.table().float())
         one_hot = nn.functional.one_hot(index, self.entries).type(flat.dtype)  # (M, K)
         batch_counts = one_hot.sum(0)
         self.counts.mul_(self.decay).add_(batch_counts, alpha=1 - self.decay)
@@ -125,10 +168,28 @@ class VectorQuantizer(nn.Module):
             self.sums.mul_(self.decay).add_(one_hot.T @ flat, alpha=1 - self.decay)
             n = self.counts.sum()
             smoothed = (self.counts + 1e-5) / (n + self.entries * 1e-5) * n  # Laplace smoothing: no division by 0
-            self.codebook.copy_(self.sums / smoothed.unsqueeze(1))
+            self.codebook.copy_(self.looked_up(self.sums / smoothed.unsqueeze(1)))
         dead = self.counts < self.dead_below * self.counts.mean()
         if self.dead_below > 0 and dead.any():
             self._restart(dead, flat, generator)
+
+    def _start(self, flat: torch.Tensor, generator: torch.Generator | None) -> None:
+        """Set every entry from the first batch's vectors (M, d): their k-means centres (Lloyd's algorithm from
+        k-means++ seeds, scikit-learn's), or, with init "batch" or fewer vectors than entries, vectors drawn."""
+        everyone = torch.ones(self.entries, dtype=torch.bool, device=flat.device)
+        if self.init == "kmeans" and len(flat) >= self.entries:
+            from sklearn.cluster import KMeans
+
+            seed = int(torch.randint(2**31 - 1, (), generator=generator))
+            kmeans = KMeans(self.entries, n_init=1, max_iter=50, random_state=seed).fit(flat.cpu().double().numpy())
+            centres = self.looked_up(torch.as_tensor(kmeans.cluster_centers_, dtype=flat.dtype, device=flat.device))
+            self.codebook.data.copy_(centres)
+            self.counts.fill_(1.0)
+            if self.ema:
+                self.sums.copy_(centres)
+        else:
+            self._restart(everyone, flat, generator)
+        self.started.fill_(1.0)
 
     def _restart(self, which: torch.Tensor, flat: torch.Tensor, generator: torch.Generator | None) -> None:
         """Move the entries ``which`` (K,) bool onto encoder outputs of this batch, drawn at random."""
@@ -160,6 +221,11 @@ class FiniteScalarQuantizer(nn.Module):
 
     It answers as :class:`VectorQuantizer` does — ``forward``, ``quantize``, ``indices`` (an index in
     [0, Π L_i) per position), ``entries`` — with no state to learn: ``ema`` and ``dead_below`` are off.
+
+    Parameters
+    ----------
+    levels : tuple of int
+        L_1, …, L_d: the levels of each of the d numbers at a grid position (each at least 2).
     """
 
     ema = False

@@ -58,6 +58,7 @@ def sampler(
     callable
         ``draw(n, generator) -> (n, D)`` in the model's space.
     """
+    from .priors.codes import check_fits
     from .priors.saved import saved_prior
 
     model = checkpoint.model
@@ -69,6 +70,7 @@ def sampler(
         raise HourglassError(f"top_k must be a whole number >= 1, got {top_k!r}", params=("top_k",))
     if (temperature != 1.0 or top_k is not None) and prior != "autoregressive":
         raise HourglassError("temperature and top_k are the autoregressive prior's", params=("temperature", "top_k"))
+    check_fits(model, prior, "prior")
     if prior == "standard":
         return lambda n, generator: model.sample(n, generator).cpu().numpy()
     if prior in ("gaussian", "fitted"):

@@ -19,7 +19,7 @@ from .models import VAE, VQVAE, Autoencoder
 from .nets import ACTIVATIONS, CODE_ACTIVATIONS, DEFAULT_WIDTHS, KINDS, Architecture
 from .options import Allowed, check, documented, option, rules
 from .penalties import CodebookPenalty, CommitmentPenalty, ContractivePenalty, KLSparsityPenalty, L1Penalty
-from .quantizers import parse_levels
+from .quantizers import CODEBOOK_INITS, LOOKUPS, parse_levels
 
 # What each preset fills in when the option is not given. "vae" also picks the variational model class.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -31,7 +31,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "vqvae": {"codebook": 128},
 }
 VAE_OPTIONS = {"beta": 1.0, "kl_warmup_epochs": 0, "learn_variance": False, "iw_samples": 1}  # and neutral values
-VQ_OPTIONS = {"commitment": 0.25, "codebook_ema": True, "codebook_restart": True}  # and their defaults
+VQ_OPTIONS = {"commitment": 0.25, "codebook_ema": True, "codebook_restart": True, "codebook_init": "kmeans",
+              "codebook_lookup": "euclidean"}  # and their defaults  # fmt: skip
 VQ_CODE_VECTOR = 16  # numbers per grid position of a VQ-VAE whose latent_dim is not given
 FCN_CODE_CHANNELS = 64  # channels of an fcn's code map whose latent_dim is not given
 LATENT_DIM = 4  # k of any other code whose latent_dim is not given
@@ -177,6 +178,12 @@ class ModelConfig:
     )
     codebook_restart: bool = option(
         True, Allowed(choices=(True, False)), "vqvae: restart codebook entries nobody uses (default %(default)s)"
+    )
+    codebook_init: str = option(
+        "kmeans", Allowed(choices=CODEBOOK_INITS), "vqvae: entries from the first batch, its k-means centres or drawn"
+    )
+    codebook_lookup: str = option(
+        "euclidean", Allowed(choices=LOOKUPS), "vqvae: nearest entry by euclidean distance or cosine (unit vectors)"
     )
     quantizer: str | None = option(
         None,
@@ -367,9 +374,8 @@ class ModelConfig:
             likelihood = "bernoulli" if objective.reconstruction == "bce" else "gaussian"
             model: Autoencoder = VAE.from_architecture(arch, likelihood, self.learn_variance, seed=seed)
         elif arch.codebook is not None:
-            model = VQVAE.from_architecture(
-                arch, objective.model_output, self.codebook_ema, self.codebook_restart, seed=seed
-            )
+            model = VQVAE.from_architecture(arch, objective.model_output, self.codebook_ema, self.codebook_restart,
+                                            seed, self.codebook_init, self.codebook_lookup)  # fmt: skip
         else:
             model = Autoencoder.from_architecture(arch, "residual" if self.residual else objective.model_output, seed)
         objective.check(model)
@@ -380,17 +386,3 @@ class ModelConfig:
 
 
 MODEL_OPTIONS = rules(ModelConfig)  # the allowed values of each field, as the estimators read them
-
-
-def variant_name(model, objective: Objective) -> str:
-    """What the objective's parts make of the model: "ae", or the parts joined, e.g. "dae+sae" or "vae"."""
-    arch = getattr(model, "architecture", None)
-    parts = [
-        ("dae", objective.corruption is not None),
-        ("sae", objective.sparse or bool(arch is not None and arch.topk)),
-        ("cae", objective.contractive),
-        ("vae", getattr(model, "variational", False)),
-        ("vqvae", bool(arch is not None and arch.codebook and not arch.levels)),
-        ("fsq", bool(arch is not None and arch.levels)),
-    ]
-    return "+".join(name for name, present in parts if present) or "ae"

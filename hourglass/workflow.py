@@ -24,7 +24,7 @@ from .training import distributed
 from .training.callbacks import Callback, ErrorQuantiles
 from .training.loggers import loggers_for
 from .training.loop import History, TrainConfig, fit
-from .variants import MODEL_OPTIONS, PRESETS, VAE_OPTIONS, ModelConfig, variant_name
+from .variants import MODEL_OPTIONS, PRESETS, VAE_OPTIONS, ModelConfig
 
 __all__ = ["MODEL_OPTIONS", "PRESETS", "VAE_OPTIONS", "ModelConfig", "Run", "TrainedModel", "evaluate", "train",
            "variant_name"]  # fmt: skip
@@ -125,7 +125,7 @@ def train(
         dataset.shape, dataset.scaled_range(scaling), tc.seed, dataset.default_loss, dataset.clips_noise
     )
     x_train = dataset.scaled("train", scaling)
-    loggers = loggers_for(run.log, run.out or ".") if run.log else []
+    loggers = loggers_for(run.log, run.out or ".", run.register) if run.log else []
     # The run folder's last snapshot keeps the training errors' distribution, so that `hourglass score` can flag
     # rows without the training data.
     kept = [ErrorQuantiles(x_train)] if run.out is not None else []
@@ -233,3 +233,17 @@ def evaluate(
         **result,
         **extra,
     }
+
+
+def variant_name(model, objective: Objective) -> str:
+    """What the objective's parts make of the model: "ae", or the parts joined, e.g. "dae+sae" or "vae"."""
+    arch = getattr(model, "architecture", None)
+    parts = [
+        ("dae", objective.corruption is not None),
+        ("sae", objective.sparse or bool(arch is not None and arch.topk)),
+        ("cae", objective.contractive),
+        ("vae", getattr(model, "variational", False)),
+        ("vqvae", bool(arch is not None and arch.codebook and not arch.levels)),
+        ("fsq", bool(arch is not None and arch.levels)),
+    ]
+    return "+".join(name for name, present in parts if present) or "ae"

@@ -49,8 +49,11 @@ class Sizes:
     score_train: int
     score_epochs: int
     draws: int  # prior draws and generated samples per generator (claims 7 and 11)
-    vq_epochs: int = 15  # the VQ-VAE and its continuous counterpart (claim 11)
-    prior_epochs: int = 60  # the latent diffusion priors (claim 11)
+    vq_epochs: int = 15  # the VQ-VAE and the FSQ autoencoder (claim 11)
+    prior_epochs: int = 60  # the latent diffusion prior (claim 11)
+    ar_epochs: int = 5  # the autoregressive priors over the discrete codes' grids (claim 11) ...
+    ar_width: int = 128  # ... their transformers' width and layers
+    ar_layers: int = 4
 
     @property
     def quick(self) -> bool:
@@ -92,6 +95,9 @@ QUICK = Sizes(
     draws=500,
     vq_epochs=1,
     prior_epochs=3,
+    ar_epochs=1,
+    ar_width=32,
+    ar_layers=1,
 )
 
 
@@ -247,6 +253,9 @@ def _model_record(config: ModelConfig) -> dict:
         record["latent_dim"] = LATENT_DIM
     if config.expanded().codebook is None:
         for option in ("codebook", *VQ_OPTIONS):
+            record.pop(option, None)
+    if config.levels is not None:  # finite scalar quantisation has no codebook: its options are not its recipe
+        for option in VQ_OPTIONS:
             record.pop(option, None)
     if config.quantizer is None:  # likewise the quantiser's kind, before there was more than one
         record.pop("quantizer", None)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import HourglassError
 from .autoregressive import AutoregressivePrior
-from .codes import codes_of
+from .codes import check_fits, codes_of
 from .densities import COMPONENT_GRID, PRIORS, DiffusionPrior, GaussianPrior, MixturePrior
 from .saved import saved_prior
 
@@ -30,6 +30,7 @@ __all__ = [
     "DiffusionPrior",
     "GaussianPrior",
     "MixturePrior",
+    "check_fits",
     "codes_of",
     "fit_prior",
     "saved_prior",
@@ -87,9 +88,7 @@ def fit_prior(
 
     checkpoint = open_checkpoint(checkpoint, device=device)  # a run folder, or a checkpoint loaded already
     model: Any = checkpoint.model
-    if kind == "autoregressive" and getattr(model, "quantizer", None) is None:
-        raise HourglassError("the autoregressive prior is for a discrete code (model vqvae, or quantizer fsq:...)",
-                             params=("kind",))  # fmt: skip
+    check_fits(model, kind, "kind")
     started = time.perf_counter()
     codes = codes_of(checkpoint)
     prior: Any

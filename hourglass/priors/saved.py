@@ -77,9 +77,27 @@ def load_prior(checkpoint: Checkpoint, kind: str):
 
 
 def saved_prior(checkpoint, kind: str, steps: int | None = 50, temperature: float = 1.0, top_k: int | None = None):
-    """``codes(n, generator) -> (n, k)``, drawing from the run's saved ``kind`` prior (``steps``: DDIM's, for
-    diffusion; None or 1000: the full chain; ``temperature`` and ``top_k``: the autoregressive prior's draw of each
-    index, whose grids the model's quantiser turns into codes). The prior is loaded and checked here, once."""
+    """A function ``codes(n, generator) -> (n, k)`` drawing from the run's saved ``kind`` prior, loaded and checked
+    here, once.
+
+    Parameters
+    ----------
+    checkpoint : Checkpoint
+        The loaded run whose folder holds the prior.
+    kind : str
+        "gmm", "diffusion", "gaussian" or "autoregressive".
+    steps : int, optional
+        DDIM's steps, for diffusion; None or 1000: the full ancestral chain.
+    temperature : float, optional
+        The autoregressive prior's: each index drawn from softmax(logits / temperature).
+    top_k : int, optional
+        The autoregressive prior's: each index drawn from the ``top_k`` likeliest only (None: from all).
+
+    Returns
+    -------
+    callable
+        ``codes(n, generator)``: n codes (n, k), a grid's indices already turned into codes by the model's quantiser.
+    """
     prior = load_prior(checkpoint, kind)
     if kind == "autoregressive":
         codes_of = checkpoint.model.quantizer.codes

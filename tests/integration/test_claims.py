@@ -52,6 +52,11 @@ def test_every_claim_produces_its_metric_and_verdict(quick_run):
             assert m["dae"] >= m["plain_ae"] + 1
     zeros = [row["zero_fraction"] for row in by_number[5]["measurements"]["by_lambda"]]
     assert zeros == sorted(zeros)
+    generative = by_number[11]["measurements"]
+    for code in ("VQ-VAE", "FSQ"):  # the discrete codes' rows: drawn through their autoregressive priors
+        assert math.isfinite(generative["samples"][f"{code} + autoregressive"]["frechet_distance"])
+        assert generative["discrete"][code]["codebook_used"] >= 2 and generative["discrete"][code]["bits_per_image"] > 0
+    assert {"VQ-VAE autoregressive", "FSQ autoregressive"} <= set(generative["prior_seconds"])
 
 
 def test_rerun_reuses_the_trained_models(quick_run):

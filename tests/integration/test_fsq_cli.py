@@ -26,8 +26,13 @@ def test_an_fsq_model_trains_evaluates_and_samples_from_the_command_line(fsq_run
     done = hourglass("evaluate", run, "--json")
     usage = json.loads(done.stdout.strip().splitlines()[-1])
     assert usage["codebook_entries"] == 75 and usage["codebook_used"] >= 10
-    hourglass("sample", run, "-o", tmp_path / "draws.npy", "-n", "8")
-    assert (tmp_path / "draws.npy").exists()
+    for prior in ("standard", "gaussian", "diffusion"):  # the continuous priors are refused, naming the one that fits
+        assert_one_line_error(
+            hourglass("sample", run, "-o", tmp_path / "draws.npy", "-n", "8", "--prior", prior, check=False),
+            f"not {prior}: --prior autoregressive",
+        )
+    assert_one_line_error(hourglass("prior", run, "--kind", "diffusion", check=False), "--kind autoregressive")
+    assert not (tmp_path / "draws.npy").exists() and not (run / "priors" / "diffusion.json").exists()
 
 
 def test_a_bad_quantizer_is_one_line(tmp_path):

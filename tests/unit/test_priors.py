@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -156,3 +157,49 @@ def test_a_continuous_code_is_recorded_as_before_codebooks_existed():
     assert Architecture.from_dict(Architecture("conv", (1, 8, 8), (8,), 64, codebook=16).to_dict()).codebook == 16
     assert not {"codebook", "commitment", "codebook_ema", "codebook_restart"} & set(_model_record(ModelConfig()))
     assert _model_record(ModelConfig(model="vqvae"))["commitment"] == 0.25
+
+
+def first_batch_error(q: VectorQuantizer, codes: torch.Tensor) -> float:
+    """Mean squared distance of ``codes`` (M, d) to their entries after the first training step has set them."""
+    q.train()
+    q(codes.flatten()[None], torch.Generator().manual_seed(0))
+    return float(((q.quantize(codes.flatten()[None]).reshape(codes.shape) - codes) ** 2).sum(1).mean())
+
+
+def test_kmeans_starts_the_entries_nearer_the_first_batch_than_drawn_vectors_and_on_every_cluster():
+    g = torch.Generator().manual_seed(1)
+    centres = torch.randn(16, 2, generator=g) * 20
+    codes = centres.repeat_interleave(40, 0) + torch.randn(640, 2, generator=g) * 0.1
+    codes = codes[torch.randperm(640, generator=g)]
+    kmeans, drawn = VectorQuantizer(16, 2, init="kmeans"), VectorQuantizer(16, 2, init="batch")
+    assert first_batch_error(kmeans, codes) < 0.5 * first_batch_error(drawn, codes)
+    nearest = torch.cdist(kmeans.codebook, centres).argmin(1)
+    assert len(nearest.unique()) == 16  # every cluster has its entry
+
+
+def test_a_cosine_lookup_quantises_to_unit_vectors_and_ignores_a_code_vectors_length():
+    g = torch.Generator().manual_seed(0)
+    q = VectorQuantizer(8, 3, lookup="cosine")
+    z = torch.randn(5, 4 * 3, generator=g)
+    q.train()
+    z_q = q(z, g)
+    assert torch.allclose(z_q.reshape(-1, 3).norm(dim=1), torch.ones(20), atol=1e-5)
+    lengths = torch.rand(20, 1, generator=g) * 10 + 0.1
+    longer = (z.reshape(-1, 3) * lengths).reshape(z.shape)
+    assert torch.equal(q.indices(longer), q.indices(z))
+    q.codebook.mul_(torch.rand(8, 1, generator=g) * 3 + 0.5)  # entries of other lengths: looked up as unit vectors
+    assert torch.equal(q.indices(longer), q.indices(z))
+    euclidean = VectorQuantizer(8, 3, lookup="euclidean")
+    euclidean.codebook.copy_(q.codebook)
+    assert not torch.equal(euclidean.indices(longer), euclidean.indices(z))  # the test can tell the two lookups
+
+
+@pytest.mark.parametrize("init, lookup", [("kmeans", "cosine"), ("batch", "euclidean")])
+def test_the_codebook_rules_are_kept_in_the_model_options_a_checkpoint_rebuilds_from(init, lookup):
+    from hourglass.models import build_model
+    from hourglass.variants import ModelConfig
+
+    config = ModelConfig(model="vqvae", widths=(8,), codebook_init=init, codebook_lookup=lookup)
+    model, _ = config.resolve((1, 8, 8), (0.0, 1.0))
+    again = build_model(model.kind, model.architecture, model.options())
+    assert (again.quantizer.init, again.quantizer.lookup) == (init, lookup)
