@@ -40,7 +40,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 LOGS = ("csv", "tensorboard", "mlflow")
-TOP = {"data": "str", "out": "str | None", "stream": "bool | None", "log": "list[str]"}
+TOP = {"data": "str", "out": "str | None", "stream": "bool | None", "log": "list[str]", "register": "str | None"}
 SECTIONS = {"model": ModelConfig, "training": TrainConfig, "table": TableOptions, "photos": PatchOptions}
 NOT_RECORDED = ("progress",)  # how a run shows itself, not what it is
 
@@ -61,6 +61,8 @@ class Run:
         The run folder the best model is kept in (None: nothing written).
     log : tuple of str
         Where else the run is logged: any of csv, tensorboard, mlflow.
+    register : str, optional
+        With log mlflow: register the trained model in MLflow's model registry under this name.
     """
 
     data: DataSpec
@@ -68,6 +70,7 @@ class Run:
     training: TrainConfig = field(default_factory=TrainConfig)
     out: Path | None = None
     log: tuple[str, ...] = ()
+    register: str | None = None
 
     def __post_init__(self):
         if self.out is not None and not isinstance(self.out, Path):
@@ -76,6 +79,9 @@ class Run:
         for name in self.log:
             if name not in LOGS:
                 raise HourglassError(f"log {name!r} is not one of {', '.join(LOGS)}", params=("log",))
+        if self.register is not None and ("mlflow" not in self.log or not str(self.register).strip()):
+            raise HourglassError("register names the model MLflow keeps: give a name, with log mlflow",
+                                 params=("register", "log"))  # fmt: skip
 
     def default_out(self) -> Path:
         """The folder a run is kept in when none is named: ``runs/DATA-MODEL-ARCH-kK``."""
@@ -97,6 +103,7 @@ class Run:
             "data": str(self.data.source),
             "stream": self.data.stream,
             "log": list(self.log),
+            **({"register": self.register} if self.register is not None else {}),
             "model": model,
             "training": training,
             "table": asdict(self.data.table),
@@ -122,6 +129,7 @@ class Run:
                 TrainConfig(**{**sections["training"], **training}),
                 Path(run["out"]) if run.get("out") else None,
                 tuple(run.get("log", ())),
+                run.get("register"),
             )
         except KeyError:
             raise HourglassError(

@@ -81,7 +81,7 @@ def _with_run_file(parser, args, argv: list[str]):
 
     run = base(args.config, args.like)
     defaults = {k: v for section in SECTIONS for k, v in run.get(section, {}).items()}  # each field is its own flag
-    defaults.update({k: run[k] for k in ("data", "stream", "log") if k in run})
+    defaults.update({k: run[k] for k in ("data", "stream", "log", "register") if k in run})
     if "out" in run and not args.like:  # a replay writes elsewhere
         defaults["out"] = run["out"]
     defaults.pop("progress", None)  # --quiet says it
@@ -94,7 +94,12 @@ def _with_run_file(parser, args, argv: list[str]):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (and where to read more), not the whole usage text."""
+    """argparse, but a usage error is one line (and where to read more), not the whole usage text; and a flag is
+    taken only as written in full, so that a script or a page using a renamed flag fails, not another flag it
+    happens to abbreviate."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
 
     def error(self, message: str):
         self.exit(2, f"hourglass: error: {message} (see: {self.prog} --help)\n")

@@ -9,7 +9,7 @@ the :class:`~hourglass.run.Run` they describe (:func:`run_of`); and the command,
 from __future__ import annotations
 
 import argparse
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
 from ..errors import HourglassError
@@ -108,8 +108,10 @@ def add_train_options(t: argparse.ArgumentParser, data_help: str) -> None:
         choices=LOGS,
         metavar="TOOL",
         help=f"log the run to {', '.join(LOGS)} (repeat for several): csv writes OUT/metrics.csv, "
-        "tensorboard OUT/tensorboard, mlflow a run in MLFLOW_TRACKING_URI (default ./mlruns)",
+        "tensorboard OUT/tensorboard, mlflow a run in MLFLOW_TRACKING_URI (default ./mlruns) with the trained "
+        "model as an MLflow pyfunc model",
     )
+    t.add_argument("--register", metavar="NAME", help="with --log mlflow: register the model in MLflow as NAME")
     r = t.add_argument_group("run files")
     r.add_argument("--config", metavar="FILE.toml", help="read the run from a TOML file; flags override it")
     r.add_argument("--like", metavar="RUN", help="replay the run recorded in the run folder RUN (with a new --out)")
@@ -137,8 +139,9 @@ def run_of(args):
         of(TrainConfig, progress=not args.quiet),
         Path(args.out) if args.out else None,
         tuple(args.log or ()),
+        args.register,
     )
-    return run if run.out is not None else Run(run.data, run.model, run.training, run.default_out(), run.log)
+    return run if run.out is not None else replace(run, out=run.default_out())
 
 
 def cmd_train(args) -> int:

@@ -180,8 +180,9 @@ def flatten(d: dict, prefix: str = "") -> dict[str, str]:
 
 class MLflowLogger(Logger):
     """An MLflow run per training: the configs as parameters, each epoch's record as metrics (step = epoch),
-    and at the end the run folder and its ONNX export as artifacts (``artifacts``) and the best epoch; the
-    evaluation after training (:meth:`log_evaluation`) as metrics too.
+    and at the end the run folder and its ONNX export as artifacts (``artifacts``), the trained model as an MLflow
+    pyfunc model (``runs:/RUN_ID/model``, :mod:`hourglass.mlflow_model`; registered as ``register`` where named)
+    and the best epoch; the evaluation after training (:meth:`log_evaluation`) as metrics too.
 
     Uses :class:`mlflow.MlflowClient` with the run's id throughout, so nothing depends on MLflow's active run.
 
@@ -195,7 +196,9 @@ class MLflowLogger(Logger):
     run_name : str, optional
         The run's name (None: MLflow's).
     artifacts : bool, optional
-        Log the checkpoint and the ONNX model as artifacts.
+        Log the checkpoint, the ONNX model and the pyfunc model.
+    register : str, optional
+        Register the pyfunc model in MLflow's model registry under this name (a new version of it, if it exists).
     """
 
     def __init__(
@@ -204,14 +207,11 @@ class MLflowLogger(Logger):
         experiment: str = "hourglass",
         run_name: str | None = None,
         artifacts: bool = True,
+        register: str | None = None,
     ):
         needs("mlflow", "MLflowLogger")  # said before any data is read
-        self.tracking_uri, self.experiment, self.run_name, self.artifacts = (
-            tracking_uri,
-            experiment,
-            run_name,
-            artifacts,
-        )
+        self.tracking_uri, self.experiment, self.run_name = tracking_uri, experiment, run_name
+        self.artifacts, self.register = artifacts, register
         self.client: Any = None  # mlflow.MlflowClient, from on_fit_start
         self.run_id: str | None = None
 
@@ -261,6 +261,9 @@ class MLflowLogger(Logger):
             snapshot = runfolder.current(trainer.folder)
             if snapshot is not None:
                 self.client.log_artifacts(self.run_id, str(snapshot), "run")
+                from ..mlflow_model import log_run_model
+
+                log_run_model(self.client, self.run_id, trainer.folder, probe(trainer, 5).numpy(), self.register)
             self._log_onnx(trainer.folder)
         status = {"completed": "FINISHED", "early_stopped": "FINISHED"}.get(history.stopped, "KILLED")
         self.client.set_terminated(self.run_id, status)
@@ -291,13 +294,14 @@ class MLflowLogger(Logger):
         self._metrics(values, 0)
 
 
-def loggers_for(names, out: str | Path) -> list[Logger]:
+def loggers_for(names, out: str | Path, register: str | None = None) -> list[Logger]:
     """The loggers that ``--log`` names, writing beside the run folder ``out``: csv → OUT/metrics.csv, tensorboard
-    → OUT/tensorboard, mlflow → a run named after OUT (where ``MLFLOW_TRACKING_URI`` says)."""
+    → OUT/tensorboard, mlflow → a run named after OUT (where ``MLFLOW_TRACKING_URI`` says), its model registered
+    as ``register`` where named."""
     out = Path(out)
     made = {
         "csv": lambda: CSVLogger(out / "metrics.csv"),
         "tensorboard": lambda: TensorBoardLogger(out / "tensorboard"),
-        "mlflow": lambda: MLflowLogger(run_name=out.name),
+        "mlflow": lambda: MLflowLogger(run_name=out.name, register=register),
     }
     return [made[name]() for name in dict.fromkeys(names)]

@@ -3,6 +3,7 @@ in one namespace per page, in a fresh folder. (A ```py block is an excerpt that 
 and is shown, not run.) The site itself is built by `mkdocs build --strict` in .ci/run."""
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,51 @@ def test_every_python_example_runs(page, tmp_path, monkeypatch):
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, str(page), "exec"), namespace)
+
+
+def commands(text: str) -> list[list[str]]:
+    """Every `hourglass …` command in the fenced blocks of ``text``, as its words: continuation lines joined, a
+    prompt, a comment, redirections and the other commands of a shell line (after ``&&``, ``|``, ``;``, ``&``)
+    set apart."""
+    found = []
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"^(\$ )?(\w+=\S+ )*", "", line.strip())  # a prompt, the environment's assignments
+            if not line.startswith("hourglass "):
+                continue
+            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+            lexer.whitespace_split, lexer.commenters = True, "#"
+            words, command, redirected = list(lexer), [], False
+            for word in [*words, ";"]:
+                if word in ("&&", "||", ";", "|", "&"):
+                    if command[:1] == ["hourglass"]:
+                        found.append(command)
+                    command, redirected = [], False
+                elif word in (">", ">>", "<", "2>"):
+                    redirected = True
+                elif redirected:
+                    redirected = False  # the file a redirection names
+                else:
+                    command.append(word)
+    return found
+
+
+COMMAND_PAGES = [DOCS.parent / "README.md", *sorted(DOCS.rglob("*.md"))]
+DOCUMENTED = [(p, c) for p in COMMAND_PAGES for c in commands(p.read_text())]
+
+
+def test_the_docs_show_commands_of_every_kind():
+    shown = {c[1] for _, c in DOCUMENTED}
+    assert {"train", "evaluate", "score", "denoise", "prior", "sample", "export", "serve", "claims"} <= shown
+
+
+@pytest.mark.parametrize("page, command", DOCUMENTED, ids=[f"{p.name}:{c[:60]}" for p, c in DOCUMENTED])
+def test_every_documented_command_is_one_the_parser_accepts(page, command, capsys):
+    """A renamed or removed flag, a wrong choice or a missing argument in any page fails here."""
+    from hourglass.cli import build_parser
+
+    try:
+        build_parser().parse_args(command[1:])
+    except SystemExit:
+        refused = capsys.readouterr().err.strip().splitlines()[-1]
+        pytest.fail(f"{page.name}: `{shlex.join(command)}` is refused: {refused}")

@@ -1,25 +1,20 @@
 """The public API reads as a reference: every class and function that ``import hourglass`` exports, and every one
-the docs' API reference shows, describes each of its parameters in a numpydoc ``Parameters`` section, and each
+the docs' generated API reference shows, describes each of its parameters in a numpydoc ``Parameters`` section, and each
 function with a result says it under ``Returns``."""
 
 import importlib
 import inspect
-import re
-from pathlib import Path
 
 import pytest
 
 import hourglass as hg
 
-API_PAGE = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
-
 
 def api_page_names() -> list[str]:
-    """The dotted names docs/api.md renders (``::: module.name``, or a module's listed members)."""
-    names = []
-    for m in re.finditer(r"^::: ([\w.]+)(?:\n    options:\n      members: \[([^\]]*)\])?", API_PAGE, re.M):
-        names += [f"{m.group(1)}.{x.strip()}" for x in m.group(2).split(",")] if m.group(2) else [m.group(1)]
-    return names
+    """The dotted names the generated API reference renders (:mod:`hourglass.cli.reference`)."""
+    from hourglass.cli.reference import api_entries
+
+    return [path for paths in api_entries().values() for path in paths]
 
 
 def resolve(dotted: str):
@@ -78,3 +73,29 @@ def test_each_public_name_describes_its_parameters(name):
 def test_the_check_reads_a_section():
     doc = "Summary.\n\nParameters\n----------\na, b : int\n    Two.\n*c\n    More.\n\nReturns\n-------\nint\n"
     assert documented_names(doc, "Parameters") == {"a", "b", "c"}
+
+
+def test_the_api_page_renders_every_exported_name_in_its_room():
+    from hourglass.cli.reference import api_page, public_names, room_of
+
+    page = api_page()
+    for name, path in public_names().items():
+        assert f"::: {path}\n" in page, f"{name} ({path}) is missing from the API page"
+        heading = f"## {room_of(path.rpartition('.')[0])}"
+        assert page.index(heading) < page.index(f"::: {path}\n"), f"{name} is outside its room"
+    assert len(public_names()) == len(hg.__all__) - 1  # all but __version__
+
+
+def test_the_cli_page_shows_every_command_and_option():
+    import argparse
+
+    from hourglass.cli import build_parser
+    from hourglass.cli.reference import _commands, cli_page
+
+    page = cli_page()
+    for name, sub in _commands(build_parser(), "hourglass"):
+        assert f"## `{name}`" in page
+        for action in sub._actions:
+            if action.help is not None and not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                for flag in action.option_strings:
+                    assert f"`{flag}" in page or f", {flag}" in page, f"{name}: {flag} is missing"
