@@ -14,9 +14,8 @@ vector is replaced by the nearest of K codebook entries. Every formula is writte
 - the entries start where codes are, not at random: as the k-means centres of the first training batch's vectors
   (Zeghidour et al. 2021, SoundStream §3.2; Łańcucki et al. 2020), or as randomly drawn vectors of it;
 - a cosine lookup (Yu et al. 2021, ViT-VQGAN §3.2): vectors and entries are l2-normalised before the nearest is
-  sought, so the distance is 2 − 2 cos θ and the entries live on the unit sphere; with few numbers per grid
-  position (a low-dimensional lookup; the encoder's last layer is the projection ViT-VQGAN adds) more entries are
-  used;
+  sought, so the distance is 2 − 2 cos θ and the entries live on the unit sphere (ViT-VQGAN's low-dimensional
+  lookup is a small d: the encoder's last layer is the projection it adds);
 - the restart of dead entries — an entry whose moving count N_j (an EMA of its usage) falls below ``dead_below``
   times the entries' mean count is moved onto a random encoder output of the batch (Dhariwal et al. 2020, Jukebox
   §2.4; Zeghidour et al. 2021, SoundStream §3.2);

@@ -261,12 +261,20 @@ class MLflowLogger(Logger):
             snapshot = runfolder.current(trainer.folder)
             if snapshot is not None:
                 self.client.log_artifacts(self.run_id, str(snapshot), "run")
-                from ..mlflow_model import log_run_model
-
-                log_run_model(self.client, self.run_id, trainer.folder, probe(trainer, 5).numpy(), self.register)
+                self._log_model(trainer)
             self._log_onnx(trainer.folder)
         status = {"completed": "FINISHED", "early_stopped": "FINISHED"}.get(history.stopped, "KILLED")
         self.client.set_terminated(self.run_id, status)
+
+    def _log_model(self, trainer) -> None:
+        """The run as an MLflow pyfunc model (:mod:`hourglass.mlflow_model`), registered where asked; a model
+        hourglass cannot rebuild alone (a custom module) gets a note in the run's tags instead."""
+        from ..mlflow_model import log_run_model
+
+        try:
+            log_run_model(self.client, self.run_id, trainer.folder, probe(trainer, 5).numpy(), self.register)
+        except HourglassError as e:
+            self.client.set_tag(self.run_id, "pyfunc", f"not logged: {e}")
 
     def _log_onnx(self, folder: Path) -> None:
         """The run's ONNX export, where the 'export' extra is installed (a note in the run's tags where not)."""

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import hourglass as hg
+from hourglass.metrics import squared_errors
 from hourglass.workflow import ModelConfig, train
 
 from .test_cli import assert_one_line_error, hourglass
@@ -102,7 +103,13 @@ def test_mlflow_reads_back_params_metrics_artifacts_and_the_evaluation(logged):
     assert len(val) == 3 and val == pytest.approx([r["val_loss"] for r in history(root / "run")])
     assert "eval_pca_squared_error_per_sample" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"run", "onnx"} <= artifacts
+    assert {"run", "onnx", "model"} <= artifacts
+    rows = hg.load_digits(seed=0).x_test[:7]  # an image model's pyfunc takes (N, 64) numbers
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    trained = hg.load(root / "run").model
+    expected = squared_errors(rows, hg.reconstruct(trained, rows))  # what `hourglass score` gives each row
+    np.testing.assert_allclose(model.predict(rows), expected, rtol=1e-4)
+    assert np.asarray(model.predict(rows, params={"output": "codes"})).shape == (7, trained.latent_dim)
     assert {a.path for a in client.list_artifacts(run.info.run_id, "run")} >= {
         "run/model.safetensors",
         "run/config.json",
