@@ -377,7 +377,9 @@ def cmd_claims(args) -> int:
     if failed:
         print(
             f"hourglass: {len(failed)} claim(s) did not pass: "
-            + ", ".join(f"{c.number} ({c.verdict})" for c in failed),
+            + ", ".join(f"{c.number} ({c.verdict})" for c in failed)
+            + f". A FAIL is a finding about the claim, recorded with its figures in {out / 'claims.json'}, not a "
+            "crash; an ERROR is an experiment that broke. Exit status 1 tells scripts either.",
             file=sys.stderr,
         )
         return 1
