@@ -1,6 +1,7 @@
-"""The documentation's Python examples run as written, so they cannot rot: every ```python block of a page runs
-in one namespace per page, in a fresh folder. (A ```py block is an excerpt that needs files a shell step makes first,
-and is shown, not run.) The site itself is built by `mkdocs build --strict` in .ci/run."""
+"""The documentation's examples cannot rot: every ```python block of a page runs in one namespace per page, in a
+fresh folder (a ```py block is shown, not run, and the comment above it says why: it needs files a shell step makes
+first), and every `hourglass …` command in the README and the docs is one the CLI's parser accepts. The site
+itself is built by `mkdocs build --strict` in .ci/run."""
 
 import re
 import shlex
@@ -15,6 +16,15 @@ PAGES = sorted(p for p in DOCS.rglob("*.md") if "```python" in p.read_text())
 def test_the_docs_have_examples_to_run():
     names = {p.relative_to(DOCS).as_posix() for p in PAGES}
     assert {"getting-started.md", "guide/training.md", "guide/variants.md", "guide/sklearn.md"} <= names
+
+
+def test_every_python_example_not_run_says_why():
+    """A ```py block is shown, not run: the line above it says why, in an HTML comment the site does not show."""
+    for page in [DOCS.parent / "README.md", *sorted(DOCS.rglob("*.md"))]:
+        text = page.read_text()
+        for block in re.finditer(r"^```py$", text, re.M):
+            above = text[: block.start()].rstrip("\n").rsplit("\n", 1)[-1]
+            assert re.fullmatch(r"<!-- not run: .{10,} -->", above), f"{page.name}: a ```py block without its reason"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
