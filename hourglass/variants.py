@@ -180,10 +180,14 @@ class ModelConfig:
         True, Allowed(choices=(True, False)), "vqvae: restart codebook entries nobody uses (default %(default)s)"
     )
     codebook_init: str = option(
-        "kmeans", Allowed(choices=CODEBOOK_INITS), "vqvae: entries from the first batch, its k-means centres or drawn"
+        "kmeans",
+        Allowed(choices=CODEBOOK_INITS),
+        "vqvae: entries from the first batch: its k-means centres, or vectors drawn (default %(default)s)",
     )
     codebook_lookup: str = option(
-        "euclidean", Allowed(choices=LOOKUPS), "vqvae: nearest entry by euclidean distance or cosine (unit vectors)"
+        "euclidean",
+        Allowed(choices=LOOKUPS),
+        "vqvae: nearest entry by euclidean distance, or cosine of unit vectors (default %(default)s)",
     )
     quantizer: str | None = option(
         None,

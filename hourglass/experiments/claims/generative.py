@@ -33,8 +33,8 @@ from .pca import conv_reference
 
 PRIOR_TIME_S, SAMPLE_TIME_S = 10 * 60, 60  # the latent diffusion prior: training, and 10,000 samples by 50 DDIM steps
 AR_TIME_S, AR_SAMPLE_TIME_S = 15 * 60, 120  # an autoregressive prior: training, and 10,000 samples decoded
-FSQ_LEVELS = "fsq:8,5,5,5"  # 1,000 implicit codes, as many as bits (log2 1000 ≈ 10) per position as K = 1,024
-DISCRETE_FD = 66.0  # half the VAE's Fréchet distance at the time the target was set (132)
+FSQ_LEVELS = "fsq:8,5,5,5"  # Mentzer et al.'s levels for about 2¹⁰ codes: 1,000, ≈ 10 bits per grid position
+DISCRETE_FD = 66.0  # a discrete code's draws: half the VAE's Fréchet distance, fixed when the criterion was set
 
 
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3, chunk: int = 2000) -> dict:
