@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint types docs docs-serve claims bench pretrained clean
+.PHONY: demo test check lint types docs docs-serve notebooks notebooks-outputs claims bench pretrained clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ types: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
+
+# The tutorials (docs/tutorials/*.ipynb), every cell executed at a small size; -outputs: at the tutorial's size,
+# their outputs kept for the site.
+notebooks: $(STAMP)
+	$(BIN)/python docs/tutorials/run_notebooks.py
+
+notebooks-outputs: $(STAMP)
+	$(BIN)/python docs/tutorials/run_notebooks.py --keep
 
 docs-serve: $(STAMP)
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000

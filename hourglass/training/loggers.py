@@ -271,6 +271,7 @@ class MLflowLogger(Logger):
         hourglass cannot rebuild alone (a custom module) gets a note in the run's tags instead."""
         from ..mlflow_model import log_run_model
 
+        assert self.run_id is not None, "on_fit_start created the run"
         try:
             log_run_model(self.client, self.run_id, trainer.folder, probe(trainer, 5).numpy(), self.register)
         except HourglassError as e:
