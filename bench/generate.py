@@ -2,9 +2,10 @@
 the seconds to fit each prior — measured here, side by side, on this machine.
 
 The models are claim 11's (``hourglass claims --only 11 --out DIR``, or ``make claims``): the plain 16-d AE and the
-VAE of claim 7, and the VQ-VAE. With ``--refit`` the priors are fitted again here with claim 11's recipe (the
-diffusion prior's epochs: ``--epochs``), so their training time is this run's; without it, the priors claim 11
-saved are used and their training time is the one it recorded. The last line is one JSON object.
+VAE of claim 7 (the discrete codes' autoregressive priors are timed by ``bench/discrete_prior.py``). With
+``--refit`` the priors are fitted again here with claim 11's recipe (the diffusion prior's epochs: ``--epochs``), so
+their training time is this run's; without it, the priors claim 11 saved are used and their training time is the
+one it recorded. The last line is one JSON object.
 
     .venv/bin/python bench/generate.py [--claims-out claims-output] [--refit [--epochs 60]]
 """
@@ -47,17 +48,17 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=FULL.prior_epochs, help="the diffusion prior's epochs")
     args = parser.parse_args()
     models = args.claims_out / "models"
-    missing = [m for m in ("ae-ref", "vae-ref", "vqvae") if not (models / m).exists()]
+    missing = [m for m in ("ae-ref", "vae-ref") if not (models / m).exists()]
     if missing:
         print(f"no {', '.join(missing)} in {models}: run `hourglass claims --only 11 --out {args.claims_out}` first")
         return 2
-    loaded = {m: ckpt.load(models / m) for m in ("ae-ref", "vae-ref", "vqvae")}
-    ae, vae, vq = (c.model.eval() for c in loaded.values())
+    loaded = {m: ckpt.load(models / m) for m in ("ae-ref", "vae-ref")}
+    ae, vae = (c.model.eval() for c in loaded.values())
     data = load_mnist()
     config = TrainConfig(epochs=args.epochs, batch_size=512, lr=1e-3, seed=0, progress=False)
     fitted, seconds = {}, {}
-    for name, model, kind in [("ae", ae, "gmm"), ("ae", ae, "diffusion"), ("vq", vq, "diffusion")]:
-        checkpoint = loaded["ae-ref" if name == "ae" else "vqvae"]
+    for name, model, kind in [("ae", ae, "gmm"), ("ae", ae, "diffusion")]:
+        checkpoint = loaded["ae-ref"]
         if not args.refit:
             fitted[name, kind] = load_prior(checkpoint, kind)
             record = json.loads((checkpoint.path / "priors" / f"{kind}.json").read_text())
@@ -84,7 +85,6 @@ def main() -> int:
             "AE + GMM": decoded(ae, fitted["ae", "gmm"]),
             "AE + latent diffusion (50 DDIM steps)": decoded(ae, fitted["ae", "diffusion"]),
             "VAE + N(0, I)": lambda n, g: vae.sample(n, g),
-            "VQ-VAE + latent diffusion (50 DDIM steps)": decoded(vq, fitted["vq", "diffusion"]),
         }
         rates = {name: rate(draw) for name, draw in samplers.items()}
     print(f"{'sampler':44} {'samples/s':>10} {'s / 10,000':>11}")
