@@ -3,7 +3,7 @@ of entries whose moving average of use falls low, and a low-dimensional lookup �
 VQ-VAE with all of them (MNIST, conv, 7 × 7 grid, K = 128, 15 epochs, seed 0; the default leaves out the cosine
 lookup), and all left out together.
 
-    .venv/bin/python bench/codebook.py [--epochs 15] [--out bench-output/codebook]
+    .venv/bin/python bench/codebook.py [--epochs 15] [--out bench-output/codebook] [--docs]
 
 For each: the codebook's perplexity and the entries used on the test set (issue 35's target: perplexity ≥ K/2 =
 64), the test error (squared, summed over pixels; target ≤ 1.25 × claim 3's conv pair, 2.90) and the training
@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 RULES = {"codebook_init": "kmeans", "codebook_lookup": "cosine", "codebook_restart": True}  # all rules on
 VARIANTS = {  # name → (the lab's folder, ModelConfig options beside model="vqvae"), every rule stated
@@ -31,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--out", type=Path, default=Path("bench-output/codebook"))
+    parser.add_argument("--docs", action="store_true", help="also write the record into docs/figures/bench")
     args = parser.parse_args()
     from hourglass.experiments.lab import Lab
     from hourglass.metrics import codebook_usage, reconstruct, squared_errors
@@ -49,7 +52,10 @@ def main() -> None:
             f"{usage['codebook_entries']}, test error {error:.3f}, {trained.train_seconds:.0f} s",
             flush=True,
         )
-    print(json.dumps({"bench": "codebook", "epochs": args.epochs, "variants": rows}))
+    record = {"bench": "codebook", "epochs": args.epochs, "variants": rows}
+    print(json.dumps(record))
+    if args.docs:  # the benchmarks page's table is generated from this record (docs/bench_tables.py)
+        (DOCS / "figures" / "bench" / "codebook.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

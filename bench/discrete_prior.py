@@ -4,7 +4,7 @@ recall (k = 3) in the digit CNN's features against the test set, with the codes'
 
     .venv/bin/python bench/discrete_prior.py [--quantizer fsq:8,5,5,5] [--epochs 15] [--prior-epochs 10]
         [--width 128] [--layers 4] [--precision fp32] [--temperatures 1.0,0.9] [--top-k 0,100]
-        [--out bench-output/discrete]
+        [--out bench-output/discrete] [--docs]
 
 The trained autoencoder, its prior and the digit classifier are kept in ``--out`` (the claims lab's cache) and
 reused, so that a sweep of temperatures and top-k values draws from one prior. Issue
@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--top-k", default="0", help="comma-separated top-k values (0: all codes), each judged")
     parser.add_argument("--draws", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=Path("bench-output/discrete"))
+    parser.add_argument("--docs", action="store_true", help="also write the record into docs/figures/bench")
     args = parser.parse_args()
     from hourglass.experiments import classifier as clf
     from hourglass.experiments.claims.codes import digit_classifier
@@ -101,10 +104,14 @@ def main() -> None:
             figure = args.out / f"draws-{name}-t{temperature}-k{top_k}.png"
             image_grid([("", images[i : i + 12]) for i in range(0, 72, 12)], data.shape, figure,
                        title=f"{args.quantizer} + autoregressive prior: decoded draws")  # fmt: skip
-    print(json.dumps({"bench": "discrete_prior", "args": {k: str(v) for k, v in vars(args).items()},
-                      "train_seconds": trained.train_seconds, "test_error": test_error, "usage": usage,
-                      "prior_seconds": prior_seconds, "bits_per_grid": float(bits["bits_per_grid"]),
-                      "samples": results}))  # fmt: skip
+    record = {"bench": "discrete_prior", "args": {k: str(v) for k, v in vars(args).items()},
+              "train_seconds": trained.train_seconds, "test_error": test_error, "usage": usage,
+              "prior_seconds": prior_seconds, "bits_per_grid": float(bits["bits_per_grid"]),
+              "samples": results}  # fmt: skip
+    print(json.dumps(record))
+    if args.docs:  # the benchmarks page's tables are generated from this record (docs/bench_tables.py)
+        kind = "vq" if args.quantizer == "vq" else "fsq"
+        (DOCS / "figures" / "bench" / f"discrete_prior-{kind}.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from mlflow.models import infer_signature
 from mlflow.pyfunc.model import PythonModel
 
 from ._version import __version__
-from .data.tables import TableSpec, table_to_array
+from .data.tables import TableSpec, model_space
 from .errors import HourglassError
 from .metrics import encode, reconstruct, squared_errors
 from .store import checkpoint as ckpt
@@ -36,24 +36,6 @@ from .store import runfolder
 
 OUTPUTS = ("scores", "codes", "reconstructions")  # what predict returns; the first is its default
 ARTIFACT = "model"  # the model's folder among the MLflow run's artifacts: runs:/RUN_ID/model
-
-
-def model_rows(checkpoint: ckpt.Checkpoint, rows) -> np.ndarray:
-    """Rows in the data's units (a DataFrame of the training columns for a table run, else (N, D) numbers) as the
-    model sees them: (N, D) float32, scaled as the run was trained."""
-    table = checkpoint.data.get("table")
-    if table:
-        if not hasattr(rows, "columns"):
-            raise HourglassError(
-                f"this model was trained on a table: give a DataFrame with its columns {', '.join(table['columns'])}"
-            )
-        x = table_to_array(rows, TableSpec.from_dict(table), "the rows")[0]
-    else:
-        x = np.asarray(rows, dtype=np.float32)
-        features = checkpoint.model.architecture.n_features
-        if x.ndim != 2 or x.shape[1] != features:
-            raise HourglassError(f"rows must be (N, {features}) numbers, got shape {x.shape}")
-    return checkpoint.scaling.transform(x.astype(np.float32))
 
 
 def predict(checkpoint: ckpt.Checkpoint, rows, output: str = "scores") -> np.ndarray:
@@ -76,7 +58,7 @@ def predict(checkpoint: ckpt.Checkpoint, rows, output: str = "scores") -> np.nda
     """
     if output not in OUTPUTS:
         raise HourglassError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}", params=("output",))
-    model, x = checkpoint.model, model_rows(checkpoint, rows)
+    model, x = checkpoint.model, model_space(checkpoint, rows)
     if output == "codes":
         return encode(model, x)
     x_hat = reconstruct(model, x)

@@ -206,14 +206,11 @@ def explain(model, x, as_frame: bool | None = None):
 
     if not isinstance(model, (ckpt.Checkpoint, str, Path)):
         return feature_errors(model, np.asarray(x, dtype=np.float32))
-    checkpoint = model if isinstance(model, ckpt.Checkpoint) else ckpt.load(model)
-    table = checkpoint.data.get("table")
-    if table and hasattr(x, "columns"):
-        from .data.tables import TableSpec, table_to_array
+    from .data.tables import model_space
 
-        x = table_to_array(x, TableSpec.from_dict(table), "the rows")[0]
-    names, parts = explain_rows(checkpoint, checkpoint.scaling.transform(np.asarray(x, dtype=np.float32)))
-    if as_frame if as_frame is not None else bool(table):
+    checkpoint = model if isinstance(model, ckpt.Checkpoint) else ckpt.load(model)
+    names, parts = explain_rows(checkpoint, model_space(checkpoint, x))
+    if as_frame if as_frame is not None else bool(checkpoint.data.get("table")):
         from .extras import needs
 
         return needs("pandas", "explanations as a table").DataFrame(parts, columns=names)

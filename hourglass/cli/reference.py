@@ -169,3 +169,26 @@ def verdict_table(claims_json: str | Path) -> str:
     for c in summary["claims"]:
         lines.append(f"| {c['claim']} | {_cell(c['title'])} | {_cell(c['statement'])} | **{c['verdict']}** |")
     return "\n".join(lines) + "\n"
+
+
+def claims_table(summary: dict) -> str:
+    """Every check of every claim — its measure, the figure measured, the criterion fixed in advance and the verdict
+    — as ``hourglass claims`` recorded them (``summary``: its claims.json), one row per check."""
+    minutes = summary["seconds"] / 60
+    lines = [
+        f"The last full run (`make claims`: seed {summary['seed']}, hourglass {summary['hourglass_version']}, torch "
+        f"{summary['torch_version']}, {summary['threads']} threads, {minutes:.0f} minutes of experiments):",
+        "",
+        "| # | claim | measure | measured | criterion | verdict |",
+        "|--:|---|---|---|---|---|",
+    ]
+    for c in summary["claims"]:
+        for i, check in enumerate(c["checks"] or [{"metric": c["metric"], "value": c["value"], "criterion": "—",
+                                                    "verdict": c["verdict"]}]):  # fmt: skip
+            head = [str(c["claim"]), f"{_cell(c['title'])} ({c['seconds']:.0f} s)"] if i == 0 else ["", ""]
+            value = f"{check['value']:.5g}" if isinstance(check["value"], (int, float)) else _cell(check["value"])
+            lines.append(
+                f"| {' | '.join(head)} | {_cell(check['metric'])} | {value} | {_cell(check['criterion'])} | "
+                f"**{check['verdict']}** |"
+            )
+    return "\n".join(lines)

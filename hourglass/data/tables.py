@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import HourglassError
 from ..extras import needs
+
+if TYPE_CHECKING:
+    from ..store.checkpoint import Checkpoint
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -137,3 +141,31 @@ def table_to_array(frame, spec: TableSpec, source: str, first_row: int = 0) -> t
                 raise HourglassError(f"{source}: column {c!r} is not numeric; it was numeric in training") from None
     ids = frame[spec.id_column].to_numpy() if spec.id_column and spec.id_column in frame.columns else None
     return np.hstack(parts), ids
+
+
+def model_space(checkpoint: Checkpoint, rows) -> np.ndarray:
+    """Rows in the data's own units as a trained run's model sees them: encoded and scaled as the run was trained.
+
+    Parameters
+    ----------
+    checkpoint : Checkpoint
+        The run.
+    rows : ndarray or pandas.DataFrame
+        A DataFrame with the training table's columns (a run trained on a table), or (N, D) numbers: the run's
+        features (for a table, already one-hot encoded).
+
+    Returns
+    -------
+    ndarray
+        (N, D) float32 in the model's space.
+    """
+    table = checkpoint.data.get("table")
+    if table and hasattr(rows, "columns"):
+        x = table_to_array(rows, TableSpec.from_dict(table), "the rows")[0]
+    else:
+        x = np.asarray(rows, dtype=np.float32)
+        features = checkpoint.model.architecture.n_features
+        if x.ndim != 2 or x.shape[1] != features:
+            given = f"give a DataFrame with its columns {', '.join(table['columns'])}, or" if table else "give"
+            raise HourglassError(f"{given} (N, {features}) numbers: the rows have shape {x.shape}")
+    return checkpoint.scaling.transform(x.astype(np.float32))

@@ -3,6 +3,7 @@ fresh folder (a ```py block is shown, not run, and the comment above it says why
 first), and every `hourglass …` command in the README and the docs is one the CLI's parser accepts. The site
 itself is built by `mkdocs build --strict` in .ci/run."""
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -82,3 +83,34 @@ def test_every_documented_command_is_one_the_parser_accepts(page, command, capsy
     except SystemExit:
         refused = capsys.readouterr().err.strip().splitlines()[-1]
         pytest.fail(f"{page.name}: `{shlex.join(command)}` is refused: {refused}")
+
+
+def _figure_tables():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("figure_tables", DOCS / "figure_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_generated_table_a_page_names_exists_and_renders_from_its_record():
+    tables = _figure_tables()
+    named = {m[1] for page in DOCS.rglob("*.md") for m in tables.MARKER.findall(page.read_text())}
+    assert named == set(tables.TABLES), "a page names a table that does not exist, or a table no page shows"
+    for page in ("benchmarks.md", "claims.md"):
+        assert "<!-- table:" not in tables.fill((DOCS / page).read_text())
+    for name in tables.TABLES:
+        assert "| --- |" in tables.render(name) or "|---|" in tables.render(name), f"{name}: no record, no table"
+
+
+def test_a_rerun_of_a_benchmark_changes_its_table(tmp_path):
+    tables = _figure_tables()
+    (tmp_path / "bench").mkdir()
+    for record in tables.RECORDS.glob("bench/*.json"):
+        (tmp_path / "bench" / record.name).write_text(record.read_text())
+    record = json.loads((tmp_path / "bench" / "codebook.json").read_text())
+    record["variants"][0]["codebook_perplexity"] = 61.234
+    (tmp_path / "bench" / "codebook.json").write_text(json.dumps(record))
+    assert "61.2" in tables.render("codebook", tmp_path)
+    assert "61.2" not in tables.render("codebook")

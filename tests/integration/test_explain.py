@@ -98,3 +98,21 @@ def test_a_file_streamed_a_block_at_a_time_is_explained_as_one_read_whole(traine
     streamed, whole = (pd.read_csv(tmp_path / f"s{s}.explain.csv") for s in ("--stream", "--no-stream"))
     assert list(whole.columns) == ["customer_id", *NUMERIC, "region"] and len(whole) == 300
     pd.testing.assert_frame_equal(streamed, whole)
+
+
+def test_a_tables_rows_reach_the_model_alike_as_columns_or_encoded_features_and_wrong_ones_are_named(trained):
+    from hourglass.data.tables import model_space
+
+    checkpoint = hg.load(trained["table"])
+    frame = customers(20, seed=4).drop(columns="customer_id")
+    _, x = samples_for(checkpoint, trained["customers.csv"])
+    from_columns = model_space(checkpoint, frame)
+    assert from_columns.shape == (20, 5) and from_columns.dtype == np.float32
+    encoded = checkpoint.scaling.inverse_transform(from_columns)
+    np.testing.assert_allclose(model_space(checkpoint, encoded), from_columns, atol=1e-5)
+    np.testing.assert_allclose(hg.explain(checkpoint, frame).to_numpy(), hg.explain(checkpoint, encoded).to_numpy(),
+                               rtol=1e-4, atol=1e-6)  # fmt: skip
+    with pytest.raises(hg.HourglassError, match=r"columns spend, visits, basket, region, or \(N, 5\) numbers"):
+        model_space(checkpoint, x[:, :3])
+    with pytest.raises(hg.HourglassError, match="basket"):
+        model_space(checkpoint, frame.drop(columns="basket"))
