@@ -16,10 +16,12 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-from hourglass.cli.reference import claims_table
-
 RECORDS = Path(__file__).parent / "figures"
 MARKER = re.compile(r"^( *)<!-- table: ([\w-]+) -->$", re.MULTILINE)
+
+
+def _cell(text) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
 
 
 def _row(cells: list[str]) -> str:
@@ -164,6 +166,39 @@ def discrete_codes(*records: dict) -> str:
     return _table(header, rows)
 
 
+def _run(summary: dict) -> str:
+    minutes = summary["seconds"] / 60
+    return (
+        f"`make claims`: seed {summary['seed']}, hourglass {summary['hourglass_version']}, torch "
+        f"{summary['torch_version']}, {summary['threads']} threads, {minutes:.0f} minutes"
+    )
+
+
+def claims_table(summary: dict) -> str:
+    """Every check of every claim — its measure, the figure measured, the criterion fixed in advance and the verdict —
+    one row per check; a claim whose experiment broke has one row with its error."""
+    rows = []
+    for c in summary["claims"]:
+        checks = c["checks"] or [{"metric": c["error"] or "—", "value": "—", "criterion": "—", "verdict": c["verdict"]}]
+        for i, check in enumerate(checks):
+            value = check["value"]
+            rows.append(
+                [str(c["claim"]) if i == 0 else "", f"{_cell(c['title'])} ({c['seconds']:.0f} s)" if i == 0 else "",
+                 _cell(check["metric"]), f"{value:.5g}" if isinstance(value, (int, float)) else _cell(value),
+                 _cell(check["criterion"]), f"**{check['verdict']}**"]
+            )  # fmt: skip
+    table = _table(["#", "claim", "measure", "measured", "criterion", "verdict"], rows)
+    return f"The last full run ({_run(summary)} of experiments):\n\n{table}"
+
+
+def verdicts(summary: dict) -> str:
+    """Each claim's statement, as the account states it, beside its verdict."""
+    rows = [[str(c["claim"]), _cell(c["title"]), _cell(c["statement"]), f"**{c['verdict']}**"]
+            for c in summary["claims"]]  # fmt: skip
+    table = _table(["#", "claim", "as the account states it", "verdict"], rows)
+    return f"Verdicts of the last full run ({_run(summary)} of experiments):\n\n{table}"
+
+
 def claim_samplers(summary: dict) -> str:
     """Claim 11's samplers: FD, precision, recall and speed of 10,000 draws each, and each prior's training time."""
     m = next(c for c in summary["claims"] if c["claim"] == 11)["measurements"]
@@ -192,6 +227,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[..., str]]] = {  # a marker's 
     "codebook": (("bench/codebook",), codebook),
     "discrete-fsq": (("bench/discrete_prior-fsq",), discrete_samples),
     "claims": (("claims",), claims_table),
+    "verdicts": (("claims",), verdicts),
     "claim-samplers": (("claims",), claim_samplers),
     "discrete-codes": (("bench/discrete_prior-vq", "bench/discrete_prior-fsq"), discrete_codes),
 }

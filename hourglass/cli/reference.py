@@ -1,14 +1,12 @@
 """The docs' generated pages, so that none can fall behind the code: the API page from ``hourglass.__all__``
 grouped by room (and the names one module deeper that the guides use), the command-line page from the parser
-itself, every command and every option with its help and default, and the claims' verdicts from the ``claims.json``
-of the last full run. ``docs/gen_reference.py`` writes them when the site is built (mkdocs-gen-files)."""
+itself, every command and every option with its help and default. ``docs/gen_reference.py`` writes them when the
+site is built (mkdocs-gen-files)."""
 
 from __future__ import annotations
 
 import argparse
 import inspect
-import json
-from pathlib import Path
 
 # The rooms, in the order data flows, each with the modules it holds (a name's room is its defining module's).
 ROOMS = {
@@ -152,43 +150,4 @@ def cli_page() -> str:
             rows.append(f"| `{_cell(flags)}` | {_cell(formatter._expand_help(action))} |")
         if rows:
             lines += ["| argument | meaning |", "|---|---|", *rows, ""]
-    return "\n".join(lines)
-
-
-def verdict_table(claims_json: str | Path) -> str:
-    """Each claim's statement beside its verdict, as ``hourglass claims`` recorded them in ``claims_json``."""
-    summary = json.loads(Path(claims_json).read_text())
-    minutes = summary["seconds"] / 60
-    lines = [
-        f"Verdicts of the last full run (`make claims`: seed {summary['seed']}, hourglass "
-        f"{summary['hourglass_version']}, {minutes:.0f} minutes of experiments):",
-        "",
-        "| # | claim | as the account states it | verdict |",
-        "|--:|---|---|---|",
-    ]
-    for c in summary["claims"]:
-        lines.append(f"| {c['claim']} | {_cell(c['title'])} | {_cell(c['statement'])} | **{c['verdict']}** |")
-    return "\n".join(lines) + "\n"
-
-
-def claims_table(summary: dict) -> str:
-    """Every check of every claim — its measure, the figure measured, the criterion fixed in advance and the verdict
-    — as ``hourglass claims`` recorded them (``summary``: its claims.json), one row per check."""
-    minutes = summary["seconds"] / 60
-    lines = [
-        f"The last full run (`make claims`: seed {summary['seed']}, hourglass {summary['hourglass_version']}, torch "
-        f"{summary['torch_version']}, {summary['threads']} threads, {minutes:.0f} minutes of experiments):",
-        "",
-        "| # | claim | measure | measured | criterion | verdict |",
-        "|--:|---|---|---|---|---|",
-    ]
-    for c in summary["claims"]:
-        for i, check in enumerate(c["checks"] or [{"metric": c["metric"], "value": c["value"], "criterion": "—",
-                                                    "verdict": c["verdict"]}]):  # fmt: skip
-            head = [str(c["claim"]), f"{_cell(c['title'])} ({c['seconds']:.0f} s)"] if i == 0 else ["", ""]
-            value = f"{check['value']:.5g}" if isinstance(check["value"], (int, float)) else _cell(check["value"])
-            lines.append(
-                f"| {' | '.join(head)} | {_cell(check['metric'])} | {value} | {_cell(check['criterion'])} | "
-                f"**{check['verdict']}** |"
-            )
     return "\n".join(lines)
